@@ -1,0 +1,12 @@
+"""Streamlit entrypoint: navigation only; every page lives in app/pages/."""
+
+import streamlit as st
+
+st.set_page_config(page_title="MIRA Curator", layout="wide")
+
+PAGES = [
+    st.Page("pages/browse.py", title="Browse", icon=":material/table_rows:", default=True),
+    st.Page("pages/record.py", title="Record", icon=":material/article:", url_path="record"),
+]
+
+st.navigation(PAGES).run()

@@ -1,0 +1,45 @@
+"""The `mira-curator` command line: a thin layer over the core. Errors become one-line messages, exit 1.
+
+Each command group lives in its own module with a `register(subparsers)` function; add new modules to
+`COMMAND_MODULES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from mira_core.errors import MiraError
+
+COMMAND_MODULES = [
+    "mira_core.cli.store_cmds",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser (also used by the test that every command is documented)."""
+    parser = argparse.ArgumentParser(prog="mira-curator", description="MIRA Curator: curate mid-training data.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        rc = args.func(args)
+    except MiraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

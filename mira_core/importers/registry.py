@@ -1,0 +1,20 @@
+"""The registry of layouts, in sniffing order: specific layouts first, the generic `messages` last."""
+
+from __future__ import annotations
+
+from mira_core.errors import MiraError
+from mira_core.importers import messages
+from mira_core.importers.base import Layout
+
+LAYOUTS: list[Layout] = [
+    messages.LAYOUT,
+]
+
+
+def layout_by_name(name: str) -> Layout:
+    """The layout called `name`, for `--format`."""
+    for layout in LAYOUTS:
+        if layout.name == name:
+            return layout
+    known = ", ".join(sorted(lay.name for lay in LAYOUTS))
+    raise MiraError(f"unknown format {name!r}; known formats: {known}")

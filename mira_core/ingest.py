@@ -1,0 +1,250 @@
+"""The import pipeline: walk paths, detect each file's layout, stream items, normalize, store in batches.
+
+Every bad item becomes a reported rejection (file:line or file#index and reason) and the rest still go
+through. Each batch is one transaction; if it fails, its items are retried one by one so a single bad
+record never takes good ones with it and none is half-written. Re-importing adds nothing (ids are
+content hashes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from mira_core.errors import ImportRejected, MiraError
+from mira_core.importers import LAYOUTS, ItemContext, Layout, layout_by_name
+from mira_core.importers.base import fix_text_tree, needs_text_fix
+from mira_core.jsonstream import RawItem, iter_array_elements, iter_lines, parse_json, read_whole
+from mira_core.records import Record
+from mira_core.storage.engine import write_tx
+from mira_core.storage.records_repo import OutcomeReport, StoredItem, insert_items, store_outcome_reports
+
+Container = Literal["lines", "array", "whole"]
+HEAD_BYTES = 1 << 16
+
+
+@dataclass
+class Rejection:
+    """One item that was not imported."""
+
+    where: str
+    reason: str
+
+
+@dataclass
+class ImportSummary:
+    """What an import did; printed by the CLI and shown by pages."""
+
+    files: int = 0
+    imported: int = 0
+    present: int = 0
+    reports: int = 0
+    outcomes_joined: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    layouts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "files": self.files,
+            "imported": self.imported,
+            "already_present": self.present,
+            "rejected": len(self.rejected),
+            "reports": self.reports,
+            "outcomes_joined": self.outcomes_joined,
+            "layouts": self.layouts,
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Progress of an import in bytes of input read."""
+
+    bytes_done: int
+    bytes_total: int
+    imported: int
+    rejected: int
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def iter_input_files(paths: list[Path]) -> Iterator[Path]:
+    """Files under `paths` (folders walked in sorted order; hidden files skipped)."""
+    for p in paths:
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and name.endswith((".json", ".jsonl", ".traj")):
+                        yield Path(root) / name
+        elif p.exists():
+            yield p
+        else:
+            raise MiraError(f"{p}: no such file or folder")
+
+
+def _container(path: Path, max_bytes: int) -> tuple[Container, Any]:
+    """Guess how the file is framed and parse its first item (for sniffing)."""
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES).lstrip()
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:].lstrip()
+    if head.startswith(b"["):
+        for item in iter_array_elements(path, max_bytes):
+            if isinstance(item, ImportRejected):
+                raise item
+            return "array", parse_json(item.raw, item.origin)
+        return "array", None
+    if head.startswith(b"{"):
+        for item in iter_lines(path, max_bytes):
+            if isinstance(item, ImportRejected):
+                break
+            try:
+                return "lines", parse_json(item.raw, item.origin)
+            except ImportRejected:
+                break
+        for item in read_whole(path, max_bytes):
+            if isinstance(item, ImportRejected):
+                raise item
+            return "whole", parse_json(item.raw, item.origin)
+    raise ImportRejected(str(path), "unknown layout: the file is not JSON, JSON Lines or a JSON array")
+
+
+def detect(path: Path, max_bytes: int, fmt: str | None = None) -> tuple[Layout, Container]:
+    """The layout of `path` (or the one named by `fmt`) and its container framing."""
+    container, first = _container(path, max_bytes)
+    if fmt:
+        return layout_by_name(fmt), container
+    for layout in LAYOUTS:
+        try:
+            if layout.sniff(first, path):
+                return layout, container
+        except Exception:  # a sniffer must never stop the import; treat as "not mine"
+            continue
+    known = ", ".join(lay.name for lay in LAYOUTS)
+    raise ImportRejected(str(path), f"unknown layout (known: {known}); pass --format to choose one")
+
+
+def _items(path: Path, layout: Layout, container: Container, max_bytes: int) -> Iterator[RawItem | ImportRejected]:
+    if layout.framing == "whole" or container == "whole":
+        return read_whole(path, max_bytes)
+    if container == "array":
+        return iter_array_elements(path, max_bytes)
+    return iter_lines(path, max_bytes)
+
+
+def normalize_item(item: RawItem, layout: Layout, source: str, path: Path) -> Record | list[OutcomeReport]:
+    """Parse and normalize one raw item; every failure is an ImportRejected naming the item."""
+    obj = parse_json(item.raw, item.origin)
+    altered: set[str] = set()
+    if needs_text_fix(item.raw):
+        obj, altered = fix_text_tree(obj)
+    try:
+        out = layout.normalize(obj, ItemContext(source=source, raw=item.raw, origin=item.origin, path=path))
+    except ImportRejected:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise ImportRejected(item.origin, f"{layout.name}: cannot read this item ({type(exc).__name__}: {exc})") from None
+    if isinstance(out, Record) and altered:
+        out.altered_fields = sorted(altered)
+    return out
+
+
+class Importer:
+    """Runs one import command against one database."""
+
+    def __init__(self, engine: Engine, *, source: str, fmt: str | None = None, max_bytes: int = 32 << 20,
+                 batch_size: int = 500, progress: ProgressFn | None = None):
+        self.engine, self.source, self.fmt = engine, source, fmt
+        self.max_bytes, self.batch_size, self.progress = max_bytes, batch_size, progress
+        self.summary = ImportSummary()
+        self._batch: list[StoredItem] = []
+        self._reports: list[OutcomeReport] = []
+        self._done = 0
+        self._total = 0
+
+    def run(self, paths: list[Path]) -> ImportSummary:
+        """Import every file under `paths`; returns the summary."""
+        files = list(iter_input_files(paths))
+        self._total = sum(f.stat().st_size for f in files)
+        for path in files:
+            self._import_file(path)
+            self._done += path.stat().st_size
+            self._report_progress()
+        self._flush()
+        self._flush_reports()
+        return self.summary
+
+    def _import_file(self, path: Path) -> None:
+        self.summary.files += 1
+        try:
+            layout, container = detect(path, self.max_bytes, self.fmt)
+        except ImportRejected as exc:
+            self.summary.rejected.append(Rejection(exc.where, exc.reason))
+            return
+        except MiraError as exc:
+            self.summary.rejected.append(Rejection(str(path), str(exc)))
+            return
+        self.summary.layouts[layout.name] = self.summary.layouts.get(layout.name, 0) + 1
+        for item in _items(path, layout, container, self.max_bytes):
+            if isinstance(item, ImportRejected):
+                self.summary.rejected.append(Rejection(item.where, item.reason))
+                continue
+            try:
+                out = normalize_item(item, layout, self.source, path)
+            except ImportRejected as exc:
+                self.summary.rejected.append(Rejection(exc.where, exc.reason))
+                continue
+            if isinstance(out, Record):
+                self._batch.append(StoredItem(out, item.raw))
+                if len(self._batch) >= self.batch_size:
+                    self._flush()
+            else:
+                self._reports.extend(out)
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        try:
+            with write_tx(self.engine) as conn:
+                counts = insert_items(conn, batch)
+            self._count(counts)
+        except SQLAlchemyError:
+            for it in batch:  # isolate the bad record; the others still go in
+                try:
+                    with write_tx(self.engine) as conn:
+                        self._count(insert_items(conn, [it]))
+                except SQLAlchemyError as exc:
+                    reason = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0]
+                    self.summary.rejected.append(Rejection(it.record.origin, f"database refused the record: {reason}"))
+        self._report_progress()
+
+    def _count(self, counts: dict[str, int]) -> None:
+        self.summary.imported += counts["inserted"]
+        self.summary.present += counts["present"]
+
+    def _flush_reports(self) -> None:
+        if not self._reports:
+            return
+        self.summary.reports += len(self._reports)
+        with write_tx(self.engine) as conn:
+            self.summary.outcomes_joined += store_outcome_reports(conn, self._reports)
+        self._reports = []
+
+    def _report_progress(self) -> None:
+        if self.progress:
+            self.progress(Progress(self._done, self._total, self.summary.imported, len(self.summary.rejected)))
+
+
+def import_paths(engine: Engine, paths: list[Path], *, source: str, fmt: str | None = None,
+                 max_bytes: int = 32 << 20, progress: ProgressFn | None = None) -> ImportSummary:
+    """Import files and folders into the store (see module docstring)."""
+    return Importer(engine, source=source, fmt=fmt, max_bytes=max_bytes, progress=progress).run(paths)

@@ -1,0 +1,144 @@
+"""Split input files into raw items in bounded memory, keeping each item's exact bytes.
+
+Three framings: JSON Lines (one item per line), a JSON array (one item per element, found by a byte
+scanner so a multi-GB array never sits in memory), and a whole file (one item). Items larger than
+`max_bytes` are reported as too large without being read whole.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from mira_core.errors import ImportRejected
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One item's exact bytes and where it came from (file:line or file#index)."""
+
+    raw: bytes
+    origin: str
+
+
+def iter_lines(path: Path, max_bytes: int) -> Iterator[RawItem | ImportRejected]:
+    """Yield each non-blank line; a line over `max_bytes` becomes a rejection and is skipped unread."""
+    with path.open("rb") as fh:
+        lineno = 0
+        while True:
+            line = fh.readline(max_bytes + 1)
+            if not line:
+                return
+            lineno += 1
+            where = f"{path}:{lineno}"
+            if len(line) > max_bytes and not line.endswith(b"\n"):
+                size = len(line) + _skip_rest_of_line(fh)
+                yield ImportRejected(where, f"line is {size:,} bytes, over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)")
+                continue
+            if line.strip():
+                yield RawItem(line.rstrip(b"\r\n"), where)
+
+
+def _skip_rest_of_line(fh: BinaryIO) -> int:
+    skipped = 0
+    while True:
+        chunk = fh.readline(CHUNK)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
+
+
+_INTERESTING = re.compile(rb'["\[\]{},]')
+_IN_STRING = re.compile(rb'["\\]')
+
+
+def iter_array_elements(path: Path, max_bytes: int) -> Iterator[RawItem | ImportRejected]:
+    """Yield the exact bytes of each element of a top-level JSON array, one element in memory at a time.
+
+    A depth/string-aware byte scanner: an element is what lies between two separators at depth 0.
+    """
+    with path.open("rb") as fh:
+        pending = bytearray(fh.read(CHUNK))
+        lead = len(pending) - len(pending.lstrip())
+        if pending[lead : lead + 1] != b"[":
+            yield ImportRejected(str(path), "not a JSON array")
+            return
+        del pending[: lead + 1]
+        scan, depth, in_str, index, oversize = 0, 0, False, 0, False
+        while True:
+            m = (_IN_STRING if in_str else _INTERESTING).search(pending, min(scan, len(pending)))
+            if m is None or scan > len(pending):
+                more = fh.read(CHUNK)
+                if not more:
+                    yield ImportRejected(f"{path}#{index}", "file ends inside the array (truncated JSON)")
+                    return
+                if not oversize and len(pending) > max_bytes:
+                    oversize = True
+                if oversize:  # keep the scanner state, drop the bytes
+                    scan -= len(pending)
+                    pending = bytearray()
+                scan = max(scan, len(pending)) if m is None else scan
+                pending += more
+                continue
+            c = pending[m.start()]
+            scan = m.end()
+            if in_str:
+                if c == 0x5C:  # backslash: skip the escaped byte
+                    scan += 1
+                else:
+                    in_str = False
+            elif c == 0x22:
+                in_str = True
+            elif c in (0x5B, 0x7B):
+                depth += 1
+            elif c in (0x5D, 0x7D) and depth > 0:
+                depth -= 1
+            elif depth == 0 and c in (0x2C, 0x5D):  # a separator at depth 0: ',' or the closing ']'
+                elem = bytes(pending[: m.start()]).strip()
+                if oversize:
+                    yield ImportRejected(f"{path}#{index}", f"element is over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)")
+                    index += 1
+                elif elem:
+                    yield RawItem(elem, f"{path}#{index}")
+                    index += 1
+                del pending[: m.end()]
+                scan, oversize = 0, False
+                if c == 0x5D:
+                    return
+
+
+def read_whole(path: Path, max_bytes: int) -> Iterator[RawItem | ImportRejected]:
+    """Yield the whole file as one item (a .traj or report.json is one JSON object)."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        yield ImportRejected(str(path), f"file is {size:,} bytes, over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)")
+        return
+    yield RawItem(path.read_bytes(), str(path))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes, where: str) -> Any:
+    """Strict JSON: UTF-8 only, no NaN/Infinity, bounded nesting; any failure is an ImportRejected."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportRejected(where, f"invalid UTF-8 at byte {exc.start}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ImportRejected(where, "JSON nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise ImportRejected(where, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:
+        raise ImportRejected(where, f"invalid JSON: {exc}") from None

@@ -1,0 +1,37 @@
+"""One place for configuration: environment variables `MIRA_*` with defaults that work on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseModel):
+    """Application settings; read with `load_settings()` so env overrides apply."""
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'db' / 'mira.sqlite'}",
+        description="SQLAlchemy URL; SQLite by default, PostgreSQL for teams.",
+    )
+    max_record_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        description="An input record larger than this is rejected (bounded memory on import).",
+    )
+    anchors_path: Path = Field(default=PROJECT_ROOT / "anchors" / "group_D_dim_anchors.jsonl")
+    calibration_path: Path = Field(default=PROJECT_ROOT / "anchors" / "group_D_calibration.jsonl")
+    export_dir: Path = Field(default=PROJECT_ROOT / "exports")
+    curator: str = Field(default_factory=lambda: os.environ.get("USER", "curator"))
+
+
+def load_settings() -> Settings:
+    """Settings from the environment (`MIRA_DATABASE_URL`, `MIRA_MAX_RECORD_BYTES`, ...)."""
+    values: dict[str, object] = {}
+    for name in Settings.model_fields:
+        env = os.environ.get(f"MIRA_{name.upper()}")
+        if env:
+            values[name] = env
+    return Settings(**values)

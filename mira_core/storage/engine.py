@@ -1,0 +1,86 @@
+"""Engine creation with the per-connection settings SQLite needs, checked on every connection.
+
+WAL lets readers (pages) run beside one writer (an import or a scoring worker); `busy_timeout` waits
+instead of failing; `BEGIN IMMEDIATE` takes the write lock up front, because a read-then-write
+transaction otherwise fails at once with "database is locked" when another connection committed between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+SQLITE_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("foreign_keys", "1"),
+    ("busy_timeout", "30000"),
+    ("synchronous", "NORMAL"),
+)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True for SQLite engines; the dialect-aware code paths branch on this."""
+    return engine.dialect.name == "sqlite"
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (pysqlite's own is deferred)
+        cur = dbapi_conn.cursor()
+        for name, value in SQLITE_PRAGMAS:
+            cur.execute(f"PRAGMA {name}={value}")
+        cur.execute("PRAGMA journal_mode")
+        mode = cur.fetchone()[0]
+        if mode != "wal" and not str(engine.url.database or "").startswith(":memory:"):
+            raise RuntimeError(f"SQLite refused WAL mode (got {mode!r}); is the database on a network filesystem?")
+        cur.execute("PRAGMA foreign_keys")
+        if cur.fetchone()[0] != 1:
+            raise RuntimeError("SQLite foreign keys could not be enabled")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        # Writers take the lock up front; readers stay deferred so pages never queue behind an import.
+        write = conn.get_execution_options().get("mira_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for `url`; SQLite parent folders are created so a fresh checkout just works."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database or ""
+        if db and not db.startswith(":memory:") and not db.startswith("file:"):
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _install_sqlite_hooks(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=8)
+def shared_engine(url: str) -> Engine:
+    """One engine per URL per process (pages and CLI reuse its pool)."""
+    return make_engine(url)
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success, rolls back on error."""
+    with engine.connect() as conn:
+        conn.execution_options(mira_write=True)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_conn(engine: Engine) -> Iterator[Connection]:
+    """A read-only use of a connection (deferred transaction, rolled back at the end)."""
+    with engine.connect() as conn:
+        yield conn

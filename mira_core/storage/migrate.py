@@ -1,0 +1,45 @@
+"""Run Alembic migrations from code (the CLI, the app and tests all go through here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+DB_DIR = Path(__file__).resolve().parents[2] / "db"
+
+
+def alembic_config(url: str) -> Config:
+    """Config pointing at the project's `db/` migrations for `url`."""
+    cfg = Config(str(DB_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(DB_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema of `engine`'s database to `revision` (idempotent)."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        conn.commit()
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Step the schema back to `revision` (used by migration tests)."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+        conn.commit()
+
+
+def check(engine: Engine) -> None:
+    """Raise if the tables in `tables.py` differ from what the migrations build (`alembic check`)."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.check(cfg)

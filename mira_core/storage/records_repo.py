@@ -1,0 +1,363 @@
+"""Reading and writing records. Listing and filtering touch only `records`; bodies are read one at a time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import zstandard
+from sqlalchemy import Connection, Select, and_, func, literal_column, or_, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mira_core.errors import NotFoundError
+from mira_core.query import RecordFilter, SortKey
+from mira_core.records import Outcome, Record
+from mira_core.storage.tables import outcome_reports, record_bodies, records
+
+_ZC = zstandard.ZstdCompressor(level=3)
+_ZD = zstandard.ZstdDecompressor()
+
+LIST_COLUMNS = (
+    "record_id",
+    "source",
+    "instance_id",
+    "format",
+    "outcome",
+    "agent",
+    "model",
+    "n_steps",
+    "n_errors",
+    "token_estimate",
+    "title",
+    "synthetic",
+    "imported_at",
+)
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """A record ready to store: the normalized model and the raw original bytes."""
+
+    record: Record
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class OutcomeReport:
+    """A test outcome for an instance, from report.json / results.json / all_preds.jsonl."""
+
+    instance_id: str
+    resolved: bool | None
+    report_file: str
+    f2p_success: int | None = None
+    f2p_failure: int | None = None
+    p2p_success: int | None = None
+    p2p_failure: int | None = None
+    model: str | None = None
+
+
+class InsertCounts(dict):
+    """{'inserted': n, 'present': n}."""
+
+
+def _insert(conn: Connection, table, rows: list[dict], index_elements: Sequence[str]):  # type: ignore[no-untyped-def]
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
+def _patch_files(patch: str) -> int:
+    return sum(1 for line in patch.splitlines() if line.startswith("diff --git "))
+
+
+def _meta_row(rec: Record, now: datetime) -> dict:
+    rep = rec.report
+    title = (rec.issue.strip().splitlines() or [""])[0][:300]
+    return {
+        "record_id": rec.record_id,
+        "source": rec.source,
+        "format": rec.format,
+        "instance_id": rec.instance_id,
+        "run_id": rec.run_id,
+        "repo": rec.repo,
+        "agent": rec.agent,
+        "model": rec.model,
+        "outcome": rec.outcome.value,
+        "f2p_success": rep.fail_to_pass_success if rep else None,
+        "f2p_failure": rep.fail_to_pass_failure if rep else None,
+        "p2p_success": rep.pass_to_pass_success if rep else None,
+        "p2p_failure": rep.pass_to_pass_failure if rep else None,
+        "report_file": rep.report_file if rep else None,
+        "exit_status": rec.exit_status,
+        "n_steps": len(rec.steps),
+        "n_errors": sum(1 for s in rec.steps if s.error),
+        "token_estimate": rec.token_estimate,
+        "patch_files": _patch_files(rec.patch),
+        "title": title,
+        "synthetic": rec.synthetic,
+        "altered_fields": json.dumps(rec.altered_fields),
+        "origin": rec.origin,
+        "imported_at": now,
+    }
+
+
+def insert_items(conn: Connection, items: Iterable[StoredItem]) -> dict[str, int]:
+    """Insert records that are not stored yet (by record id) with their bodies and search entries.
+
+    Runs inside the caller's transaction, so a batch is all-or-nothing and never half-written.
+    Returns {'inserted': n, 'present': n}.
+    """
+    items = list(items)
+    if not items:
+        return {"inserted": 0, "present": 0}
+    ids = [it.record.record_id for it in items]
+    existing = set(conn.scalars(select(records.c.record_id).where(records.c.record_id.in_(ids))))
+    fresh: dict[str, StoredItem] = {}
+    for it in items:
+        if it.record.record_id not in existing:
+            fresh.setdefault(it.record.record_id, it)
+    if fresh:
+        now = datetime.now(UTC)
+        conn.execute(_insert(conn, records, [_meta_row(it.record, now) for it in fresh.values()], ["record_id"]))
+        bodies = []
+        for it in fresh.values():
+            body = it.record.model_dump_json(exclude={"record_id"}).encode("utf-8")
+            bodies.append(
+                {
+                    "record_id": it.record.record_id,
+                    "body": _ZC.compress(body),
+                    "raw": _ZC.compress(it.raw),
+                    "raw_bytes": len(it.raw),
+                    "raw_sha256": hashlib.sha256(it.raw).hexdigest(),
+                }
+            )
+        conn.execute(_insert(conn, record_bodies, bodies, ["record_id"]))
+        _index_search(conn, list(fresh.values()))
+        _apply_known_outcomes(conn, list(fresh))
+    return {"inserted": len(fresh), "present": len(items) - len(fresh)}
+
+
+def _index_search(conn: Connection, items: list[StoredItem]) -> None:
+    rows = [
+        {
+            "record_id": it.record.record_id,
+            "instance_id": it.record.instance_id or "",
+            "issue": it.record.issue,
+            "patch": it.record.patch,
+        }
+        for it in items
+    ]
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text("INSERT INTO records_fts(record_id, instance_id, issue, patch) VALUES (:record_id, :instance_id, :issue, :patch)"),
+            rows,
+        )
+    else:
+        conn.execute(
+            text(
+                "INSERT INTO record_search(record_id, doc) VALUES (:record_id, "
+                "setweight(to_tsvector('simple', :instance_id), 'A') || "
+                "to_tsvector('english', left(:issue, 200000)) || to_tsvector('simple', left(:patch, 200000))) "
+                "ON CONFLICT (record_id) DO NOTHING"
+            ),
+            rows,
+        )
+
+
+def store_outcome_reports(conn: Connection, reports: Iterable[OutcomeReport]) -> int:
+    """Upsert outcome reports and join them onto stored records of the same instance id.
+
+    Returns how many records got an outcome. Reports may arrive before or after their trajectories.
+    """
+    joined = 0
+    for rep in reports:
+        row = {k: getattr(rep, k) for k in OutcomeReport.__dataclass_fields__}
+        existing = conn.execute(
+            select(outcome_reports).where(outcome_reports.c.instance_id == rep.instance_id)
+        ).mappings().first()
+        if existing is None:
+            conn.execute(outcome_reports.insert().values(row))
+        else:
+            merged = {k: (v if v is not None else existing[k]) for k, v in row.items()}
+            conn.execute(
+                update(outcome_reports).where(outcome_reports.c.instance_id == rep.instance_id).values(merged)
+            )
+        joined += _join_outcome(conn, rep.instance_id)
+    return joined
+
+
+def _join_outcome(conn: Connection, instance_id: str) -> int:
+    rep = conn.execute(select(outcome_reports).where(outcome_reports.c.instance_id == instance_id)).mappings().first()
+    if rep is None or rep["resolved"] is None:
+        return 0
+    values = {
+        "outcome": Outcome.resolved.value if rep["resolved"] else Outcome.not_resolved.value,
+        "f2p_success": rep["f2p_success"],
+        "f2p_failure": rep["f2p_failure"],
+        "p2p_success": rep["p2p_success"],
+        "p2p_failure": rep["p2p_failure"],
+        "report_file": rep["report_file"],
+    }
+    # Only records whose own file carried no outcome take the external report's.
+    cond = and_(records.c.instance_id == instance_id, or_(records.c.outcome == Outcome.unknown.value, records.c.report_file.is_not(None)))
+    res = conn.execute(update(records).where(cond).values(values))
+    if rep["model"]:
+        conn.execute(update(records).where(records.c.instance_id == instance_id, records.c.model.is_(None)).values(model=rep["model"]))
+    return res.rowcount or 0
+
+
+def _apply_known_outcomes(conn: Connection, record_ids: list[str]) -> None:
+    inst = conn.execute(
+        select(records.c.instance_id).distinct().where(
+            records.c.record_id.in_(record_ids), records.c.instance_id.is_not(None)
+        )
+    ).scalars().all()
+    if not inst:
+        return
+    known = conn.execute(select(outcome_reports.c.instance_id).where(outcome_reports.c.instance_id.in_(inst))).scalars()
+    for instance_id in known:
+        _join_outcome(conn, instance_id)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _search_ids(conn: Connection, query: str) -> Select:
+    """A subquery of record ids matching a full-text query (each word must occur)."""
+    words = [w for w in query.replace('"', " ").split() if w]
+    if conn.dialect.name == "sqlite":
+        match = " AND ".join('"' + w + '"' for w in words)
+        return select(literal_column("record_id")).select_from(text("records_fts")).where(
+            text("records_fts MATCH :q").bindparams(q=match)
+        )
+    tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "") + "':*" for w in words)
+    return select(literal_column("record_id")).select_from(text("record_search")).where(
+        text("doc @@ to_tsquery('simple', :q)").bindparams(q=tsq)
+    )
+
+
+def _where(conn: Connection, f: RecordFilter) -> list:
+    cond: list = []
+    if f.sources:
+        cond.append(records.c.source.in_(f.sources))
+    if f.outcomes:
+        cond.append(records.c.outcome.in_([o.value for o in f.outcomes]))
+    if f.agents:
+        cond.append(records.c.agent.in_(f.agents))
+    if f.models:
+        cond.append(records.c.model.in_(f.models))
+    if f.formats:
+        cond.append(records.c.format.in_(f.formats))
+    if f.min_tokens is not None:
+        cond.append(records.c.token_estimate >= f.min_tokens)
+    if f.max_tokens is not None:
+        cond.append(records.c.token_estimate <= f.max_tokens)
+    if f.text and f.text.strip():
+        cond.append(records.c.record_id.in_(_search_ids(conn, f.text)))
+    if f.record_ids is not None:
+        cond.append(records.c.record_id.in_(list(f.record_ids)))
+    return cond
+
+
+def _order(sort: SortKey) -> list:
+    col = records.c[sort.column]
+    primary = col.desc() if sort.descending else col.asc()
+    tie = records.c.record_id.desc() if sort.descending else records.c.record_id.asc()
+    return [primary, tie]
+
+
+def count_records(conn: Connection, f: RecordFilter) -> int:
+    """How many records match `f` (reads no bodies)."""
+    return int(conn.execute(select(func.count()).select_from(records).where(*_where(conn, f))).scalar_one())
+
+
+def list_records(
+    conn: Connection, f: RecordFilter, *, sort: SortKey | None = None, offset: int = 0, limit: int = 50
+) -> pd.DataFrame:
+    """One page of metadata rows (columns: LIST_COLUMNS) matching `f`, sorted, never reading bodies."""
+    sort = sort or SortKey()
+    stmt = (
+        select(*[records.c[c] for c in LIST_COLUMNS])
+        .where(*_where(conn, f))
+        .order_by(*_order(sort))
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = conn.execute(stmt).mappings().all()
+    return pd.DataFrame(rows, columns=list(LIST_COLUMNS))
+
+
+def iter_record_metadata(conn: Connection, f: RecordFilter, *, batch: int = 5000):  # type: ignore[no-untyped-def]
+    """Yield metadata dicts of every match in record-id order, in pages (bounded memory, for the CLI)."""
+    last = ""
+    while True:
+        stmt = (
+            select(*[records.c[c] for c in LIST_COLUMNS])
+            .where(*_where(conn, f), records.c.record_id > last)
+            .order_by(records.c.record_id)
+            .limit(batch)
+        )
+        rows = conn.execute(stmt).mappings().all()
+        if not rows:
+            return
+        yield from (dict(r) for r in rows)
+        last = rows[-1]["record_id"]
+
+
+def distinct_values(conn: Connection, column: str) -> list[str]:
+    """Distinct non-null values of a small-cardinality column (source, agent, model, format)."""
+    col = records.c[column]
+    return [v for v in conn.execute(select(col).distinct().where(col.is_not(None)).order_by(col)).scalars()]
+
+
+def token_range(conn: Connection) -> tuple[int, int]:
+    """Smallest and largest token estimate in the store."""
+    lo, hi = conn.execute(select(func.min(records.c.token_estimate), func.max(records.c.token_estimate))).one()
+    return int(lo or 0), int(hi or 0)
+
+
+def get_metadata(conn: Connection, record_id: str) -> dict:
+    """The metadata row of one record."""
+    row = conn.execute(select(records).where(records.c.record_id == record_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"record {record_id} not found: check the id, or re-import its file")
+    return dict(row)
+
+
+def get_record(conn: Connection, record_id: str) -> Record:
+    """The full normalized record (decompresses one body)."""
+    blob = conn.execute(select(record_bodies.c.body).where(record_bodies.c.record_id == record_id)).scalar()
+    if blob is None:
+        raise NotFoundError(f"record {record_id} not found: check the id, or re-import its file")
+    data = json.loads(_ZD.decompress(blob))
+    data["record_id"] = record_id
+    rec = Record.model_validate(data)
+    # Outcomes joined later live on the metadata row; it is the source of truth for them.
+    meta = get_metadata(conn, record_id)
+    rec.outcome = Outcome(meta["outcome"])
+    return rec
+
+
+def get_raw(conn: Connection, record_id: str) -> bytes:
+    """The raw original bytes of a record, exactly as imported."""
+    blob = conn.execute(select(record_bodies.c.raw).where(record_bodies.c.record_id == record_id)).scalar()
+    if blob is None:
+        raise NotFoundError(f"record {record_id} not found")
+    return _ZD.decompress(blob)
+
+
+def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> tuple[str | None, str | None]:
+    """(previous id, next id) of `record_id` within filter `f` under `sort` (keyset, no full scan)."""
+    meta = get_metadata(conn, record_id)
+    key = (meta[sort.column], record_id)
+    pair = tuple_(records.c[sort.column], records.c.record_id)
+    base = _where(conn, f)
+    after = pair < key if sort.descending else pair > key
+    before = pair > key if sort.descending else pair < key
+    nxt = conn.execute(select(records.c.record_id).where(*base, after).order_by(*_order(sort)).limit(1)).scalar()
+    rev = SortKey(column=sort.column, descending=not sort.descending)
+    prv = conn.execute(select(records.c.record_id).where(*base, before).order_by(*_order(rev)).limit(1)).scalar()
+    return prv, nxt
