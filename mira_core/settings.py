@@ -34,4 +34,4 @@ def load_settings() -> Settings:
         env = os.environ.get(f"MIRA_{name.upper()}")
         if env:
             values[name] = env
-    return Settings(**values)
+    return Settings.model_validate(values)

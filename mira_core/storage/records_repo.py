@@ -160,7 +160,7 @@ def _index_search(conn: Connection, items: list[StoredItem]) -> None:
             text(
                 "INSERT INTO record_search(record_id, doc) VALUES (:record_id, "
                 "setweight(to_tsvector('simple', :instance_id), 'A') || "
-                "to_tsvector('english', left(:issue, 200000)) || to_tsvector('simple', left(:patch, 200000))) "
+                "to_tsvector('simple', left(:issue, 200000)) || to_tsvector('simple', left(:patch, 200000))) "
                 "ON CONFLICT (record_id) DO NOTHING"
             ),
             rows,
