@@ -361,3 +361,9 @@ def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str)
     rev = SortKey(column=sort.column, descending=not sort.descending)
     prv = conn.execute(select(records.c.record_id).where(*base, before).order_by(*_order(rev)).limit(1)).scalar()
     return prv, nxt
+
+
+def has_synthetic(conn: Connection, f: RecordFilter) -> bool:
+    """True if any record matching `f` is synthetic (the pages then show a "SYNTHETIC DEMO DATA" marker)."""
+    stmt = select(records.c.record_id).where(*_where(conn, f), records.c.synthetic.is_(True)).limit(1)
+    return conn.execute(stmt).first() is not None
