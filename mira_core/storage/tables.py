@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -83,4 +85,80 @@ outcome_reports = Table(
     Column("p2p_failure", Integer),
     Column("model", String(300)),
     Column("report_file", Text, nullable=False),
+)
+
+# ----------------------------------------------------------------------------- scoring (migration 0002)
+
+SLOTS = tuple(f"a{i}" for i in range(1, 16))
+"""One Float column per anchor slot (A1..A15), so aggregation reads numbers without parsing JSON."""
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("score_id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(32), ForeignKey("records.record_id", ondelete="CASCADE"), nullable=False),
+    Column("judge_kind", String(10), nullable=False, doc="'student' (scorer model) or 'teacher' (labels)."),
+    Column("judge", String(300), nullable=False, doc="Model name as the endpoint reported it, or teacher name."),
+    Column("job_id", String(32), doc="The scoring job that produced it (null for imported labels)."),
+    Column("prompt_version", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("raw_output", Text, nullable=False, doc="Always stored, so `reparse` never calls the model again."),
+    Column("complete", Boolean, nullable=False, doc="All 15 slots and the 4 summary fields valid."),
+    Column("overall", Integer),
+    Column("recommendation", String(20)),
+    Column("domain_tag", Text),
+    Column("brief", Text),
+    Column("shortened", Boolean, nullable=False, doc="The record was shortened to fit the token budget."),
+    Column("elided_tokens", Integer, nullable=False),
+    Column("prompt_tokens", Integer),
+    *[Column(slot, Float) for slot in SLOTS],
+    Column("parsed", Text, nullable=False, doc="JSON: rationales per slot and parse problems."),
+    UniqueConstraint("job_id", "record_id"),
+    Index(None, "record_id"),
+    Index(None, "judge_kind", "record_id"),
+)
+
+score_jobs = Table(
+    "score_jobs",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False, doc="queued / running / paused / cancelled / done."),
+    Column("pause_reason", String(40), doc="'user' or 'endpoint_down' (the worker resumes the latter itself)."),
+    Column("resume_after", DateTime(timezone=True)),
+    Column("label", Text, nullable=False),
+    Column("filter_json", Text, nullable=False, doc="The RecordFilter at start (the selection is the items)."),
+    Column("settings_json", Text, nullable=False, doc="ScorerSettings without the API key."),
+    Column("total", Integer, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("last_event", Text, doc="Latest job-level note (endpoint down, resumed...)."),
+    Index(None, "status", "created_at"),
+)
+
+score_job_items = Table(
+    "score_job_items",
+    metadata,
+    Column("job_id", String(32), ForeignKey("score_jobs.job_id", ondelete="CASCADE"), primary_key=True),
+    Column("record_id", String(32), primary_key=True),
+    Column("status", String(20), nullable=False, doc="pending/running/done/failed/too_long/incomplete."),
+    Column("attempts", Integer, nullable=False),
+    Column("claim_token", String(32), doc="Set when claimed; a result is stored only by its claimer."),
+    Column("last_error", Text),
+    Column("error_kind", String(40)),
+    Column("last_output", Text, doc="Raw output of an incomplete answer, kept for inspection."),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "job_id", "status"),
+)
+
+scoring_workers = Table(
+    "scoring_workers",
+    metadata,
+    Column("name", String(40), primary_key=True, doc="'scoring': one live worker per database."),
+    Column("token", String(32), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
