@@ -1,0 +1,120 @@
+"""MAE, Spearman with ties and bootstrap intervals against hand-derived values and scipy."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from mira_core.reliability.metrics import (
+    ALL_SOURCES,
+    MATRIX_COLUMNS,
+    SLOTS,
+    bootstrap,
+    mae,
+    reliability_matrix,
+    spearman,
+)
+
+
+def test_mae_and_spearman_with_ties_hand_derived_and_scipy():
+    s = np.array([1, 2, 2, 4])
+    t = np.array([2, 2, 3, 3])
+    # MAE: |1-2| + |2-2| + |2-3| + |4-3| = 3, over 4 pairs = 0.75.
+    assert mae(s, t) == pytest.approx(0.75)
+    # Average ranks: s -> [1, 2.5, 2.5, 4], t -> [1.5, 1.5, 3.5, 3.5]; mean rank 2.5.
+    # Deviations s: [-1.5, 0, 0, 1.5], t: [-1, -1, 1, 1]; cov = 1.5 + 1.5 = 3,
+    # sum sq s = 4.5, sum sq t = 4, rho = 3 / sqrt(18) = 1/sqrt(2).
+    rho = spearman(s, t)
+    assert rho == pytest.approx(1 / math.sqrt(2))
+    assert rho == pytest.approx(stats.spearmanr(s, t).statistic)
+
+
+def test_spearman_matches_scipy_on_tied_random_scores():
+    rng = np.random.default_rng(7)
+    for n in (3, 10, 200, 5000):
+        s = rng.integers(0, 11, n).astype(float)
+        t = np.clip(s + rng.integers(-3, 4, n), 0, 10)
+        assert spearman(s, t) == pytest.approx(stats.spearmanr(s, t).statistic, abs=1e-12)
+        assert mae(s, t) == pytest.approx(np.mean(np.abs(s - t)))
+    # Non-integer scores take the generic path.
+    s, t = rng.normal(size=50), rng.normal(size=50)
+    assert spearman(s, t) == pytest.approx(stats.spearmanr(s, t).statistic, abs=1e-12)
+
+
+def test_nan_pairs_are_dropped_and_empty_is_nan():
+    s = np.array([1.0, np.nan, 3.0, 5.0])
+    t = np.array([1.0, 4.0, np.nan, 6.0])
+    assert mae(s, t) == pytest.approx(0.5)  # pairs (1,1) and (5,6)
+    assert math.isnan(mae(np.array([]), np.array([])))
+    assert math.isnan(spearman(np.array([]), np.array([])))
+    assert math.isnan(spearman(np.array([3.0]), np.array([4.0])))  # one pair: no ranking
+    assert math.isnan(spearman(np.array([3.0, 3.0, 3.0]), np.array([1.0, 2.0, 3.0])))  # constant side
+
+
+def test_bootstrap_interval_is_seeded_and_covers_the_point():
+    rng = np.random.default_rng(1)
+    s = rng.integers(0, 11, 300).astype(float)
+    t = np.clip(s + rng.integers(-2, 3, 300), 0, 10)
+    m1, r1 = bootstrap(s, t, resamples=500, seed=3)
+    m2, r2 = bootstrap(s, t, resamples=500, seed=3)
+    assert (m1, r1) == (m2, r2)
+    assert m1.lo < m1.value < m1.hi and r1.lo < r1.value < r1.hi
+    assert m1.n == 300
+    # Interval width is about 2 * 1.96 * sd/sqrt(n) of the absolute errors (normal approximation).
+    se = np.std(np.abs(s - t)) / math.sqrt(300)
+    assert m1.hi - m1.lo == pytest.approx(2 * 1.96 * se, rel=0.25)
+    # scipy's percentile bootstrap of the same statistic agrees within resampling noise.
+    ref = stats.bootstrap((np.abs(s - t),), np.mean, n_resamples=2000, method="percentile", random_state=0)
+    assert m1.lo == pytest.approx(ref.confidence_interval.low, abs=0.05)
+    assert m1.hi == pytest.approx(ref.confidence_interval.high, abs=0.05)
+
+
+def test_bootstrap_of_identical_pairs_is_a_point_and_tiny_cells_have_no_interval():
+    m, r = bootstrap(np.array([4.0] * 5), np.array([4.0] * 5))
+    assert (m.value, m.lo, m.hi) == (0.0, 0.0, 0.0)
+    assert math.isnan(r.value)
+    m, r = bootstrap(np.array([2.0]), np.array([5.0]))
+    assert m.value == 3.0 and math.isnan(m.lo) and m.n == 1
+    m, r = bootstrap(np.array([]), np.array([]))
+    assert m.n == 0 and math.isnan(m.value)
+
+
+def test_reliability_matrix_cells_match_direct_metrics():
+    rng = np.random.default_rng(2)
+    n = 400
+    student = rng.integers(0, 11, (n, 15)).astype(float)
+    teacher = np.clip(student + rng.integers(-3, 4, (n, 15)), 0, 10)
+    teacher[:50, 3] = np.nan  # missing teacher labels on some rows
+    sources = np.array(["a"] * 300 + ["b"] * 95 + ["c"] * 5)
+    df = reliability_matrix(student, teacher, sources, min_n=30, resamples=200)
+    assert list(df.columns) == list(MATRIX_COLUMNS)
+    assert len(df) == 4 * 15
+    assert set(df.source) == {"a", "b", "c", ALL_SOURCES}
+    assert list(df[df.source == "a"].slot) == list(SLOTS)
+    row = df[(df.source == "a") & (df.slot == "A4")].iloc[0]
+    sel = (sources == "a") & ~np.isnan(teacher[:, 3])
+    assert row.n == 250
+    assert row.mae == pytest.approx(np.mean(np.abs(student[sel, 3] - teacher[sel, 3])))
+    assert row.rho == pytest.approx(stats.spearmanr(student[sel, 3], teacher[sel, 3]).statistic)
+    assert row.mae_lo < row.mae < row.mae_hi
+    allrow = df[(df.source == ALL_SOURCES) & (df.slot == "A1")].iloc[0]
+    assert allrow.n == n
+    assert allrow.rho == pytest.approx(stats.spearmanr(student[:, 0], teacher[:, 0]).statistic)
+    assert df[df.source == "c"].too_few.all() and not df[df.source == "a"].too_few.any()
+
+
+def test_reliability_matrix_empty_and_generic_values():
+    empty = np.empty((0, 15))
+    df = reliability_matrix(empty, empty, np.array([], dtype=str))
+    assert len(df) == 15 and (df.n == 0).all() and df.mae.isna().all() and df.too_few.all()
+    s = np.full((4, 15), 2.5)
+    t = np.full((4, 15), 3.0)
+    df = reliability_matrix(s, t, np.array(["x"] * 4), min_n=2, intervals=False)
+    assert df.mae.tolist() == [0.5] * 30
+    assert df.mae_lo.isna().all() and df.rho.isna().all()
+
+
+def test_reliability_matrix_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="must both be"):
+        reliability_matrix(np.zeros((3, 15)), np.zeros((2, 15)), np.array(["a"] * 3))
