@@ -162,3 +162,100 @@ scoring_workers = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
+
+# ----------------------------------------------------------------------------- reliability (migration 0003)
+
+mask_versions = Table(
+    "mask_versions",
+    metadata,
+    Column("version_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("rules_json", Text, nullable=False, doc="MaskRules the rule cells came from ('{}' for an import)."),
+    Column("note", Text, nullable=False),
+    Column("active", Boolean, nullable=False, doc="Exactly one version is active once any exists."),
+    Index(None, "active"),
+)
+
+mask_cells = Table(
+    "mask_cells",
+    metadata,
+    Column("version_id", Integer, ForeignKey("mask_versions.version_id", ondelete="CASCADE"), primary_key=True),
+    Column("source", String(100), primary_key=True, doc="A source name, or '*' for every source."),
+    Column("slot", String(4), primary_key=True, doc="'A1'..'A15'."),
+    Column("masked", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(10), nullable=False, doc="'rule', 'curator' or 'import'."),
+)
+
+spot_checks = Table(
+    "spot_checks",
+    metadata,
+    Column("spot_check_id", String(32), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("slot", String(4), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("student_judge", String(300), doc="Student judge whose scores were shown (null: latest of any)."),
+    Column("teacher", String(300), doc="Teacher whose labels were shown, if any."),
+    Column("seed", Integer, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False, doc="'open' or 'done' (every item reviewed or skipped)."),
+    Index(None, "source", "slot"),
+)
+
+spot_check_items = Table(
+    "spot_check_items",
+    metadata,
+    Column("spot_check_id", String(32), ForeignKey("spot_checks.spot_check_id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("record_id", String(32), ForeignKey("records.record_id", ondelete="CASCADE"), nullable=False),
+    Column("stratum", String(20), nullable=False, doc="'low'/'mid'/'high' student band, or 'gap'."),
+    Column("student_score", Float, doc="Snapshot at sampling time, so agreement stays reproducible."),
+    Column("teacher_score", Float),
+    Column("human_score", Integer),
+    Column("skipped", Boolean, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("reviewer", String(100)),
+    Column("reviewed_at", DateTime(timezone=True)),
+    UniqueConstraint("spot_check_id", "record_id"),
+    Index(None, "record_id"),
+)
+
+annotations = Table(
+    "annotations",
+    metadata,
+    Column("record_id", String(32), ForeignKey("records.record_id", ondelete="CASCADE"), primary_key=True),
+    Column("override", String(12), nullable=False, doc="'none', 'force_keep' or 'force_drop'."),
+    Column("reason", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("version", Integer, nullable=False, doc="Optimistic lock: a save must name the version it read."),
+    Column("updated_by", String(100), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "override"),
+)
+
+annotation_history = Table(
+    "annotation_history",
+    metadata,
+    Column("history_id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(32), ForeignKey("records.record_id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("action", String(20), nullable=False, doc="'save', 'bulk_tag' or 'bulk_untag'."),
+    Column("override", String(12), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("tags", Text, nullable=False, doc="JSON list: all tags after a save, the tag for bulk actions."),
+    Column("note", Text, nullable=False),
+    Column("updated_by", String(100), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "record_id", "version"),
+)
+
+record_tags = Table(
+    "record_tags",
+    metadata,
+    Column("record_id", String(32), ForeignKey("records.record_id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(100), primary_key=True),
+    Index(None, "tag"),
+)
