@@ -1,3 +1,182 @@
-import streamlit as st
+"""Browse: one page of records from the database, filtered and sorted; the URL holds the whole view."""
 
-st.title('Browse')
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
+from ui.db import engine, filter_options, token_bounds
+
+from mira_core.errors import MiraError
+from mira_core.query import RecordFilter, SortKey
+from mira_core.records import Outcome
+from mira_core.storage import records_repo
+from mira_core.storage.engine import read_conn
+from mira_core.views import BrowseView, escape_markdown, view_from_params, view_to_params, visible_controls
+from mira_core.views.browse_params import PAGE_SIZES, record_params
+
+SORT_LABELS = {
+    "imported_at": "imported",
+    "token_estimate": "tokens",
+    "n_steps": "steps",
+    "n_errors": "errors",
+    "instance_id": "instance id",
+    "source": "source",
+    "record_id": "record id",
+}
+COLUMNS = {
+    "instance_id": "instance",
+    "title": "issue",
+    "source": "source",
+    "outcome": "outcome",
+    "agent": "agent",
+    "model": "model",
+    "format": "format",
+    "n_steps": "steps",
+    "n_errors": "errors",
+    "token_estimate": "tokens",
+    "synthetic": "synthetic",
+    "imported_at": "imported",
+    "record_id": "record id",
+}
+ss = st.session_state
+
+
+def _sync_widgets(view: BrowseView, sig: str) -> None:
+    """Set widget state from the URL when the URL changed (shared link, back button) or widgets are new."""
+    if ss.get("browse_sig") == sig and "browse_q" in ss:
+        return
+    f = view.filter
+    ss.browse_source = list(f.sources)
+    ss.browse_outcome = [o.value for o in f.outcomes]
+    ss.browse_agent = list(f.agents)
+    ss.browse_model = list(f.models)
+    ss.browse_format = list(f.formats)
+    ss.browse_tmin = f.min_tokens
+    ss.browse_tmax = f.max_tokens
+    ss.browse_q = f.text
+    ss.browse_sort = view.sort.column
+    ss.browse_desc = view.sort.descending
+    ss.browse_size = view.page_size
+    ss.browse_page = view.page
+    ss.browse_sig = sig
+
+
+def _options(known: list[str], chosen: list[str]) -> list[str]:
+    # A value from a shared URL that is not in the store (yet) stays selectable instead of erroring.
+    return known + [c for c in chosen if c not in known]
+
+
+def _filters(opts: dict[str, list[str]], lo: int, hi: int) -> RecordFilter:
+    side = st.sidebar
+    side.header("Filters")
+    for col, label in (("source", "Source"), ("agent", "Agent"), ("model", "Model"), ("format", "Format")):
+        side.multiselect(label, _options(opts[col], ss[f"browse_{col}"]), key=f"browse_{col}")
+    side.multiselect("Outcome", [o.value for o in Outcome], key="browse_outcome")
+    c1, c2 = side.columns(2)
+    c1.number_input("Min tokens", min_value=0, value=None, step=1000, key="browse_tmin", placeholder=f"{lo:,}")
+    c2.number_input("Max tokens", min_value=0, value=None, step=1000, key="browse_tmax", placeholder=f"{hi:,}")
+    return RecordFilter(
+        sources=ss.browse_source,
+        outcomes=ss.browse_outcome,
+        agents=ss.browse_agent,
+        models=ss.browse_model,
+        formats=ss.browse_format,
+        min_tokens=ss.browse_tmin,
+        max_tokens=ss.browse_tmax,
+        text=(ss.browse_q or "").strip(),
+    )
+
+
+def _step_page(delta: int, n_pages: int) -> None:
+    ss.browse_page = min(max(1, ss.browse_page + delta), n_pages)
+
+
+def _table(page: pd.DataFrame) -> pd.DataFrame:
+    shown = page[list(COLUMNS)].rename(columns=COLUMNS)
+    for col in ("instance", "issue", "agent", "model"):
+        shown[col] = shown[col].map(lambda v: visible_controls(v, keep_newlines=False) if isinstance(v, str) else v)
+    return shown
+
+
+def main() -> None:
+    """Render the page."""
+    parsed = view_from_params(current_params())
+    sig = repr(sorted(view_to_params(parsed.view).items()))
+    _sync_widgets(parsed.view, sig)
+    url = str(engine().url.render_as_string(hide_password=False))
+    opts = filter_options(url)
+    lo, hi = token_bounds(url)
+
+    st.title("Browse")
+    show_problems(parsed.problems)
+    flt = _filters(opts, lo, hi)
+    top = st.columns([4, 2, 1, 1], vertical_alignment="bottom")
+    top[0].text_input("Search issue, instance id and patch", key="browse_q", placeholder="words that must all occur")
+    top[1].selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__, key="browse_sort")
+    top[2].toggle("Descending", key="browse_desc")
+    top[3].selectbox("Rows", PAGE_SIZES, key="browse_size")
+    flt = flt.model_copy(update={"text": (ss.browse_q or "").strip()})
+    sort = SortKey(column=ss.browse_sort, descending=ss.browse_desc)
+
+    if (flt, sort, ss.browse_size) != (parsed.view.filter, parsed.view.sort, parsed.view.page_size):
+        ss.browse_page = 1  # a new filter starts at its first page
+
+    eng = engine()
+    try:
+        with read_conn(eng) as conn:
+            total = records_repo.count_records(conn, flt)
+            n_pages = max(1, math.ceil(total / ss.browse_size))
+            ss.browse_page = min(max(1, int(ss.browse_page)), n_pages)
+            view = BrowseView(filter=flt, sort=sort, page=ss.browse_page, page_size=ss.browse_size)
+            rows = records_repo.list_records(
+                conn, flt, sort=sort, offset=(view.page - 1) * view.page_size, limit=view.page_size
+            )
+            synthetic = records_repo.has_synthetic(conn, flt)
+    except (MiraError, SQLAlchemyError) as e:
+        st.error("Could not read records: " + escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
+        st.stop()
+
+    params = view_to_params(view)
+    new_sig = repr(sorted(params.items()))
+    if new_sig != sig:
+        st.query_params.from_dict(params)
+        ss.browse_sig = new_sig
+
+    if synthetic:
+        synthetic_marker()
+    first = (view.page - 1) * view.page_size + 1 if total else 0
+    st.markdown(f"**{total:,}** matching records · showing {first:,}–{first + len(rows) - 1 if total else 0:,}")
+
+    gen = ss.setdefault("browse_table_gen", 0)
+    event = st.dataframe(
+        _table(rows),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"browse_table_{gen}",
+        column_config={"tokens": st.column_config.NumberColumn(format="%d")},
+    )
+    picked = event.selection.rows if event is not None else []
+
+    nav = st.columns([1, 1, 1, 3], vertical_alignment="center")
+    nav[0].button("Previous page", key="browse_prev", shortcut="P", disabled=view.page <= 1,
+                  on_click=_step_page, args=(-1, n_pages), icon=":material/chevron_left:")
+    nav[1].button("Next page", key="browse_next", shortcut="N", disabled=view.page >= n_pages,
+                  on_click=_step_page, args=(1, n_pages), icon=":material/chevron_right:")
+    open_first = nav[2].button("Open first", key="browse_open_first", shortcut="O", disabled=rows.empty,
+                               icon=":material/open_in_new:")
+    nav[3].caption(f"page {view.page:,} of {n_pages:,} · select a row to open it")
+
+    target = rows.record_id.iloc[picked[0]] if picked else (rows.record_id.iloc[0] if open_first else None)
+    if target is not None:
+        ss.browse_table_gen = gen + 1  # the next visit to Browse starts without a selection
+        st.switch_page("pages/record.py", query_params=record_params(view, str(target)))
+
+    shortcut_table([("N", "next page"), ("P", "previous page"), ("O", "open the first record of the page")])
+
+
+main()

@@ -1,3 +1,114 @@
-import streamlit as st
+"""Record: one trajectory — issue, step timeline, per-file patch, outcome and metadata; prev/next in the filter."""
 
-st.title('Record')
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
+from ui.db import engine
+from ui.steps import render_diff, render_timeline
+
+from mira_core.errors import MiraError
+from mira_core.storage import records_repo
+from mira_core.storage.engine import read_conn
+from mira_core.views import escape_markdown, metadata_rows, report_summary, view_from_params, visible_controls
+from mira_core.views.browse_params import view_to_params
+from mira_core.views.record_meta import altered_note
+
+OUTCOME_COLORS = {"resolved": "green", "not_resolved": "red", "unknown": "gray"}
+ss = st.session_state
+
+
+def _go(record_id: str) -> None:
+    st.query_params["id"] = record_id
+
+
+def _no_record() -> None:
+    st.title("Record")
+    st.info("No record chosen: open one from Browse (select a row), or paste a record id here.")
+    rid = st.text_input("Record id", key="record_pick")
+    if rid.strip():
+        st.query_params["id"] = rid.strip()
+        st.rerun()
+    st.page_link("pages/browse.py", label="Browse", icon=":material/table_rows:")
+
+
+def _header(meta: dict, synthetic: bool) -> None:
+    title = meta.get("instance_id") or meta["record_id"]
+    st.subheader(escape_markdown(str(title), max_chars=200))
+    if synthetic:
+        synthetic_marker()
+    with st.container(horizontal=True):
+        outcome = str(meta.get("outcome"))
+        st.badge(escape_markdown(outcome), color=OUTCOME_COLORS.get(outcome, "gray"))  # type: ignore[arg-type]
+        st.badge(escape_markdown(report_summary(meta)), color="gray")
+        st.badge(escape_markdown(str(meta.get("source"))), color="blue", icon=":material/database:")
+        st.badge(f"{int(meta.get('token_estimate') or 0):,} tokens", color="gray")
+        st.badge(f"{meta.get('n_steps')} steps", color="gray")
+        n_err = int(meta.get("n_errors") or 0)
+        st.badge(f"{n_err} errors", color="red" if n_err else "gray")
+
+
+def _nav(view_params: dict, prev_id: str | None, next_id: str | None) -> None:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if st.button("Browse", key="record_back", shortcut="B", icon=":material/arrow_back:"):
+            st.switch_page("pages/browse.py", query_params=view_params)
+        st.button("Previous", key="record_prev", shortcut="K", disabled=prev_id is None,
+                  on_click=_go, args=(prev_id,), icon=":material/chevron_left:")
+        st.button("Next", key="record_next", shortcut="J", disabled=next_id is None,
+                  on_click=_go, args=(next_id,), icon=":material/chevron_right:")
+        st.caption("previous / next within the Browse filter and sort")
+
+
+def main() -> None:
+    """Render the page."""
+    params = current_params()
+    rid = (params.get("id") or [""])[-1].strip()
+    if not rid:
+        _no_record()
+        return
+    parsed = view_from_params(params)
+    view = parsed.view
+    try:
+        with read_conn(engine()) as conn:
+            meta = records_repo.get_metadata(conn, rid)
+            rec = records_repo.get_record(conn, rid)
+            prev_id, next_id = records_repo.neighbours(conn, view.filter, view.sort, rid)
+    except (MiraError, SQLAlchemyError) as e:
+        st.title("Record")
+        st.error(escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
+        st.page_link("pages/browse.py", label="Back to Browse", icon=":material/arrow_back:",
+                     query_params=view_to_params(view))
+        return
+
+    show_problems(parsed.problems)
+    _nav(view_to_params(view), prev_id, next_id)
+    _header(meta, rec.synthetic)
+
+    n_files_hint = sum(1 for line in rec.patch.splitlines() if line.startswith("diff --git "))
+    tabs = st.tabs(["Issue", f"Steps ({len(rec.steps):,})", f"Patch ({n_files_hint} files)", "Metadata"])
+    with tabs[0]:
+        issue = visible_controls(rec.issue) or "(no issue text)"
+        st.code(issue, language=None, wrap_lines=True, height=520 if issue.count("\n") > 30 else "content")
+    with tabs[1]:
+        render_timeline(rec.steps, rid)
+    with tabs[2]:
+        render_diff(rec.patch, rid)
+    with tabs[3]:
+        rows = metadata_rows(meta)
+        st.dataframe(pd.DataFrame(rows, columns=["field", "value"]), hide_index=True, width="stretch")
+        note = altered_note(meta)
+        if note:
+            st.info(escape_markdown(note), icon=":material/warning:")
+
+    shortcut_table([
+        ("J", "next record in the filter"),
+        ("K", "previous record in the filter"),
+        ("B", "back to Browse (same filter)"),
+        ("N", "next page of steps"),
+        ("P", "previous page of steps"),
+    ])
+
+
+main()

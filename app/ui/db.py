@@ -1,0 +1,36 @@
+"""The pages' database handle: one engine per database URL per server process, migrated once."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from mira_core.settings import load_settings
+from mira_core.storage import migrate, records_repo
+from mira_core.storage.engine import read_conn, shared_engine
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> Engine:
+    eng = shared_engine(url)
+    migrate.upgrade(eng)  # a fresh database works without running `mira-curator migrate` first
+    return eng
+
+
+def engine() -> Engine:
+    """The engine for `MIRA_DATABASE_URL` (cached; keyed by URL so tests with their own DB get their own)."""
+    return _engine(load_settings().database_url)
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=8)
+def filter_options(url: str) -> dict[str, list[str]]:
+    """Distinct values for the Browse filters (a few small index scans; refreshed every 30 s)."""
+    with read_conn(_engine(url)) as conn:
+        return {c: records_repo.distinct_values(conn, c) for c in ("source", "agent", "model", "format")}
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=8)
+def token_bounds(url: str) -> tuple[int, int]:
+    """Smallest and largest token estimate in the store (for the token-range slider)."""
+    with read_conn(_engine(url)) as conn:
+        return records_repo.token_range(conn)
