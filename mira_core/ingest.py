@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mira_core.errors import ImportRejected, MiraError
 from mira_core.importers import LAYOUTS, ItemContext, Layout, layout_by_name
-from mira_core.importers.base import fix_text_tree, needs_text_fix
+from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
 from mira_core.jsonstream import RawItem, iter_array_elements, iter_lines, parse_json, read_whole
 from mira_core.records import Record
 from mira_core.storage.engine import write_tx
@@ -27,6 +27,8 @@ from mira_core.storage.records_repo import OutcomeReport, StoredItem, insert_ite
 
 Container = Literal["lines", "array", "whole"]
 HEAD_BYTES = 1 << 16
+# A batch is flushed at `batch_size` records or this many raw bytes, whichever comes first (bounded memory).
+BATCH_BYTES = 64 << 20
 
 
 @dataclass
@@ -47,6 +49,7 @@ class ImportSummary:
     reports: int = 0
     outcomes_joined: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    skipped: list[Rejection] = field(default_factory=list)
     layouts: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -56,6 +59,7 @@ class ImportSummary:
             "imported": self.imported,
             "already_present": self.present,
             "rejected": len(self.rejected),
+            "skipped": len(self.skipped),
             "reports": self.reports,
             "outcomes_joined": self.outcomes_joined,
             "layouts": self.layouts,
@@ -90,31 +94,60 @@ def iter_input_files(paths: list[Path]) -> Iterator[Path]:
             raise MiraError(f"{p}: no such file or folder")
 
 
+SNIFF_ITEMS = 100
+
+
+def _first_parsed(items: Iterator[RawItem | ImportRejected]) -> Any:
+    """The first item that parses as JSON, tolerating up to SNIFF_ITEMS bad ones (reported later)."""
+    first_error: ImportRejected | None = None
+    for n, item in enumerate(items):
+        if n >= SNIFF_ITEMS:
+            break
+        if isinstance(item, ImportRejected):
+            first_error = first_error or item
+            continue
+        try:
+            return parse_json(item.raw, item.origin)
+        except ImportRejected as exc:
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
+    return None
+
+
 def _container(path: Path, max_bytes: int) -> tuple[Container, Any]:
-    """Guess how the file is framed and parse its first item (for sniffing)."""
+    """Guess how the file is framed and parse its first good item (for sniffing).
+
+    A file starting with `{` is JSON Lines when its first line parses; otherwise it is tried as one JSON
+    document (a pretty-printed .traj or report), and failing that as JSON Lines whose first lines are bad.
+    """
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES).lstrip()
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:].lstrip()
+    if not head:
+        raise ImportRejected(str(path), "empty file: nothing to import")
     if head.startswith(b"["):
-        for item in iter_array_elements(path, max_bytes):
-            if isinstance(item, ImportRejected):
-                raise item
-            return "array", parse_json(item.raw, item.origin)
-        return "array", None
-    if head.startswith(b"{"):
-        for item in iter_lines(path, max_bytes):
-            if isinstance(item, ImportRejected):
-                break
-            try:
-                return "lines", parse_json(item.raw, item.origin)
-            except ImportRejected:
-                break
-        for item in read_whole(path, max_bytes):
-            if isinstance(item, ImportRejected):
-                raise item
-            return "whole", parse_json(item.raw, item.origin)
-    raise ImportRejected(str(path), "unknown layout: the file is not JSON, JSON Lines or a JSON array")
+        return "array", _first_parsed(iter_array_elements(path, max_bytes))
+    if not head.startswith(b"{"):
+        raise ImportRejected(str(path), "unknown layout: the file is not JSON, JSON Lines or a JSON array")
+    lines = iter_lines(path, max_bytes)
+    first = next(lines, None)
+    if isinstance(first, RawItem):
+        try:
+            return "lines", parse_json(first.raw, first.origin)
+        except ImportRejected:
+            pass
+    whole_error: ImportRejected | None = None
+    if path.stat().st_size <= max_bytes:
+        try:
+            return "whole", parse_json(path.read_bytes(), str(path))
+        except ImportRejected as exc:
+            whole_error = exc
+    try:
+        return "lines", _first_parsed(lines)
+    except ImportRejected:
+        raise whole_error or ImportRejected(str(path), "no line of this file is valid JSON") from None
 
 
 def detect(path: Path, max_bytes: int, fmt: str | None = None) -> tuple[Layout, Container]:
@@ -145,11 +178,16 @@ def normalize_item(item: RawItem, layout: Layout, source: str, path: Path) -> Re
     obj = parse_json(item.raw, item.origin)
     altered: set[str] = set()
     if needs_text_fix(item.raw):
-        obj, altered = fix_text_tree(obj)
+        try:
+            obj, altered = fix_text_tree(obj)
+        except RecursionError:
+            raise ImportRejected(item.origin, "JSON nested too deeply") from None
     try:
         out = layout.normalize(obj, ItemContext(source=source, raw=item.raw, origin=item.origin, path=path))
     except ImportRejected:
         raise
+    except RecursionError:
+        raise ImportRejected(item.origin, f"{layout.name}: JSON nested too deeply") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise ImportRejected(item.origin, f"{layout.name}: cannot read this item ({type(exc).__name__}: {exc})") from None
     if isinstance(out, Record) and altered:
@@ -166,6 +204,8 @@ class Importer:
         self.max_bytes, self.batch_size, self.progress = max_bytes, batch_size, progress
         self.summary = ImportSummary()
         self._batch: list[StoredItem] = []
+        self._batch_bytes = 0
+        self.batch_bytes = BATCH_BYTES
         self._reports: list[OutcomeReport] = []
         self._done = 0
         self._total = 0
@@ -199,18 +239,22 @@ class Importer:
                 continue
             try:
                 out = normalize_item(item, layout, self.source, path)
+            except ItemSkipped as exc:
+                self.summary.skipped.append(Rejection(exc.where, exc.reason))
+                continue
             except ImportRejected as exc:
                 self.summary.rejected.append(Rejection(exc.where, exc.reason))
                 continue
             if isinstance(out, Record):
                 self._batch.append(StoredItem(out, item.raw))
-                if len(self._batch) >= self.batch_size:
+                self._batch_bytes += len(item.raw)
+                if len(self._batch) >= self.batch_size or self._batch_bytes >= self.batch_bytes:
                     self._flush()
             else:
                 self._reports.extend(out)
 
     def _flush(self) -> None:
-        batch, self._batch = self._batch, []
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
         if not batch:
             return
         try:
@@ -235,8 +279,10 @@ class Importer:
         if not self._reports:
             return
         self.summary.reports += len(self._reports)
+        # Detailed per-instance reports go last so their counts and file name win over run-level summaries.
+        ordered = sorted(self._reports, key=lambda r: r.f2p_success is not None or r.p2p_success is not None)
         with write_tx(self.engine) as conn:
-            self.summary.outcomes_joined += store_outcome_reports(conn, self._reports)
+            self.summary.outcomes_joined += store_outcome_reports(conn, ordered)
         self._reports = []
 
     def _report_progress(self) -> None:

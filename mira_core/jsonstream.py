@@ -64,12 +64,11 @@ def iter_array_elements(path: Path, max_bytes: int) -> Iterator[RawItem | Import
     A depth/string-aware byte scanner: an element is what lies between two separators at depth 0.
     """
     with path.open("rb") as fh:
-        pending = bytearray(fh.read(CHUNK))
-        lead = len(pending) - len(pending.lstrip())
-        if pending[lead : lead + 1] != b"[":
+        pending = _skip_leading_space(fh)
+        if pending[:1] != b"[":
             yield ImportRejected(str(path), "not a JSON array")
             return
-        del pending[: lead + 1]
+        del pending[:1]
         scan, depth, in_str, index, oversize = 0, 0, False, 0, False
         while True:
             m = (_IN_STRING if in_str else _INTERESTING).search(pending, min(scan, len(pending)))
@@ -111,6 +110,21 @@ def iter_array_elements(path: Path, max_bytes: int) -> Iterator[RawItem | Import
                 scan, oversize = 0, False
                 if c == 0x5D:
                     return
+
+
+def _skip_leading_space(fh: BinaryIO) -> bytearray:
+    """The file's bytes from its first non-blank byte on (at least one chunk), skipping a UTF-8 BOM."""
+    pending = bytearray(fh.read(CHUNK))
+    if pending.startswith(b"\xef\xbb\xbf"):
+        del pending[:3]
+    while True:
+        stripped = pending.lstrip()
+        if stripped:
+            return bytearray(stripped)
+        more = fh.read(CHUNK)
+        if not more:
+            return bytearray()
+        pending = bytearray(more)
 
 
 def read_whole(path: Path, max_bytes: int) -> Iterator[RawItem | ImportRejected]:

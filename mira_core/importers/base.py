@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mira_core.errors import ImportRejected
 from mira_core.records import Record
 from mira_core.storage.records_repo import OutcomeReport
 from mira_core.text_rules import make_storable
@@ -27,6 +28,10 @@ class ItemContext:
 
 
 Normalized = Record | list[OutcomeReport]
+
+
+class ItemSkipped(ImportRejected):
+    """An item that was understood but holds no trajectory (e.g. a task instance); reported, not an error."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def _content_text(content: Any) -> str:
 def message_steps(messages: list[Any], where: str) -> list[Step]:
     """Turn OpenAI chat messages (with optional tool_calls / tool roles) into steps."""
     steps: list[Step] = []
+    call_names: dict[str, str] = {}  # tool_call id -> function name, for tool messages without a name
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or "role" not in m:
             raise ImportRejected(where, f"messages[{i}] has no 'role'")
@@ -34,13 +35,18 @@ def message_steps(messages: list[Any], where: str) -> list[Step]:
         elif role == "user":
             steps.append(Step(role=role, kind=StepKind.user, content=text))
         elif role == "tool":
-            steps.append(Step(role=role, kind=StepKind.observation, content=text, tool_name=m.get("name")))
+            ids = m.get("tool_call_ids") or [m.get("tool_call_id")]
+            name = m.get("name") or next((call_names[c] for c in ids if isinstance(c, str) and c in call_names), None)
+            steps.append(Step(role=role, kind=StepKind.observation, content=text, tool_name=name))
         elif role == "assistant":
             calls = m.get("tool_calls") or []
             if text.strip():
                 steps.append(Step(role=role, kind=StepKind.thought if calls else StepKind.message, content=text))
             for call in calls:
                 fn = (call or {}).get("function") or {}
+                call_id = (call or {}).get("id")
+                if isinstance(call_id, str) and isinstance(fn.get("name"), str):
+                    call_names[call_id] = fn["name"]
                 args_raw = fn.get("arguments")
                 try:
                     args = json.loads(args_raw) if isinstance(args_raw, str) else args_raw

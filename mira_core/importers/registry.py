@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from mira_core.errors import MiraError
-from mira_core.importers import messages
+from mira_core.importers import messages, nebius, openhands, reports, swe_agent, swe_gym, swe_smith
 from mira_core.importers.base import Layout
 
 LAYOUTS: list[Layout] = [
+    openhands.RESOLVER,
+    openhands.OUTPUT,
+    openhands.FEEDBACK,
+    nebius.LAYOUT,
+    swe_agent.LAYOUT,
+    openhands.EVENTS,
+    reports.HARNESS_REPORT,
+    reports.MULTI_REPORT,
+    reports.RUN_SUMMARY,
+    reports.ALL_PREDS,
+    reports.PREDS_MAP,
+    reports.TASK_INSTANCE,
+    swe_gym.LAYOUT,
+    swe_smith.LAYOUT,
     messages.LAYOUT,
 ]
 
