@@ -191,7 +191,11 @@ def store_outcome_reports(conn: Connection, reports: Iterable[OutcomeReport]) ->
 
 def _join_outcome(conn: Connection, instance_id: str) -> int:
     rep = conn.execute(select(outcome_reports).where(outcome_reports.c.instance_id == instance_id)).mappings().first()
-    if rep is None or rep["resolved"] is None:
+    if rep is None:
+        return 0
+    if rep["model"]:  # predictions (all_preds.jsonl) carry only the model, with resolved unknown
+        conn.execute(update(records).where(records.c.instance_id == instance_id, records.c.model.is_(None)).values(model=rep["model"]))
+    if rep["resolved"] is None:
         return 0
     values = {
         "outcome": Outcome.resolved.value if rep["resolved"] else Outcome.not_resolved.value,
@@ -204,8 +208,6 @@ def _join_outcome(conn: Connection, instance_id: str) -> int:
     # Only records whose own file carried no outcome take the external report's.
     cond = and_(records.c.instance_id == instance_id, or_(records.c.outcome == Outcome.unknown.value, records.c.report_file.is_not(None)))
     res = conn.execute(update(records).where(cond).values(values))
-    if rep["model"]:
-        conn.execute(update(records).where(records.c.instance_id == instance_id, records.c.model.is_(None)).values(model=rep["model"]))
     return res.rowcount or 0
 
 
