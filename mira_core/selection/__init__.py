@@ -1,0 +1,1 @@
+"""Reliability-aware selection: aggregates, the retention preview, the budget solver, policies, exports."""
