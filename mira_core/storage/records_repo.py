@@ -369,3 +369,8 @@ def has_synthetic(conn: Connection, f: RecordFilter) -> bool:
     """True if any record matching `f` is synthetic (the pages then show a "SYNTHETIC DEMO DATA" marker)."""
     stmt = select(records.c.record_id).where(*_where(conn, f), records.c.synthetic.is_(True)).limit(1)
     return conn.execute(stmt).first() is not None
+
+
+def matching_ids(conn: Connection, f: RecordFilter) -> Select:
+    """A subquery of the ids of every record matching `f` (bulk actions cover all matches, not one page)."""
+    return select(records.c.record_id).where(*_where(conn, f))
