@@ -1,0 +1,114 @@
+"""A real `streamlit run` server on a filled temp database, and a Debian chromium driven by Playwright.
+
+Both are session-scoped: the server starts once (~3 s) and every browser test gets a fresh page.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mira_core.storage import migrate
+from mira_core.storage.engine import make_engine
+from tests.app.builders import import_messages, insert_records, long_record, messages_row
+from tests.browser.payloads import xss_record
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """Where the app listens, and the ids of the records the tests look for."""
+
+    def __init__(self, url: str, xss_id: str, big_id: str):
+        self.url = url
+        self.xss_id = xss_id
+        self.big_id = big_id
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """Migrate and fill a temp DB, start `streamlit run app/main.py` on it, wait for health, stop at the end."""
+    tmp = tmp_path_factory.mktemp("browser")
+    db_url = f"sqlite:///{tmp / 'mira.sqlite'}"
+    eng = make_engine(db_url)
+    migrate.upgrade(eng)
+    import_messages(eng, tmp, [
+        messages_row(1, resolved=True),
+        messages_row(2, resolved=False, issue="Crash in tokenizer when input is empty", n_tools=2),
+        messages_row(3),
+    ])
+    big, xss = long_record(synthetic=False), xss_record()
+    insert_records(eng, [big, xss])
+    eng.dispose()
+
+    port = _free_port()
+    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports")}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+           "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("streamlit did not start: " + (tmp / "server.log").read_text()[-2000:])
+        time.sleep(0.2)
+    yield Server(base, xss.record_id, big.record_id)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium for the session."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page per test."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    p = ctx.new_page()
+    p.set_default_timeout(20_000)
+    yield p
+    ctx.close()

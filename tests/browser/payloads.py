@@ -1,0 +1,50 @@
+"""A trajectory whose every text field carries an XSS / leak payload (the browser must show it as text)."""
+
+from __future__ import annotations
+
+from mira_core.records import Outcome, Record, Step, StepKind, make_record_id
+
+SCRIPT = "<script>window.__xss=1</script>"
+IMG = '<img src=x onerror="window.__xss=2">'
+JS_LINK = "[click](javascript:window.__xss=3)"
+DATA_LINK = "[d](data:text/html,<script>alert(1)</script>)"
+REMOTE_IMG = "![](http://127.0.0.1:9/leak.png)"
+ANSI = "\u001b[31mred\u001b[0m"
+SERVER_PATH = "/etc/passwd"
+PAYLOADS = (SCRIPT, IMG, JS_LINK, DATA_LINK, REMOTE_IMG, ANSI, SERVER_PATH)
+ALL = "\n".join(PAYLOADS)
+ONE_LINE = " ".join(p for p in PAYLOADS if p != ANSI)
+
+
+def xss_patch() -> str:
+    path = "x/![](http://127.0.0.1:9/leak.png).py"
+    body = "".join(f"+{p}\n" for p in PAYLOADS)
+    return f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -0,0 +1,{len(PAYLOADS)} @@\n{body}"
+
+
+def xss_record() -> Record:
+    """Payloads in issue, instance id, agent, model, exit status, every step field and the patch."""
+    steps = [
+        Step(role="user", kind=StepKind.user, content=ALL),
+        Step(role="assistant", kind=StepKind.thought, content=ALL),
+        Step(role="assistant", kind=StepKind.action, tool_name=IMG, content=ALL,
+             tool_args={"command": ALL, SCRIPT: REMOTE_IMG, "path": SERVER_PATH}),
+        Step(role="tool", kind=StepKind.observation, tool_name=JS_LINK, content=ALL, exit_code=1, error=True),
+        Step(role="assistant", kind=StepKind.message, content=SERVER_PATH),
+    ]
+    raw = ALL.encode()
+    return Record(
+        record_id=make_record_id("xss_src", raw),
+        source="xss_src",
+        format="messages",
+        instance_id=ONE_LINE,
+        repo=REMOTE_IMG,
+        issue=ALL,
+        steps=steps,
+        patch=xss_patch(),
+        outcome=Outcome.unknown,
+        agent=IMG,
+        model=JS_LINK,
+        exit_status=DATA_LINK,
+        origin=SERVER_PATH,
+    )
