@@ -14,6 +14,7 @@ from mira_core.errors import MiraError
 
 COMMAND_MODULES = [
     "mira_core.cli.store_cmds",
+    "mira_core.cli.scoring_cmds",
 ]
 
 

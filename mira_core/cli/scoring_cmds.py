@@ -1,0 +1,173 @@
+"""Scoring commands: score, jobs, job (pause/resume/cancel/requeue-failed), worker, reparse, simulate-scorer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from pydantic import ValidationError
+
+from mira_core.cli.store_cmds import open_engine
+from mira_core.errors import ConfigError
+from mira_core.query import RecordFilter
+from mira_core.scoring import jobs
+from mira_core.scoring.settings import load_scorer_settings
+from mira_core.settings import load_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the scoring commands."""
+    p = sub.add_parser("score", help="start a scoring job over a filter or record ids")
+    sel = p.add_mutually_exclusive_group(required=True)
+    sel.add_argument("--filter", help='RecordFilter JSON, e.g. \'{"sources": ["swe_qa"]}\' ({} = all records)')
+    sel.add_argument("--ids", nargs="+", metavar="ID", help="record ids")
+    p.add_argument("--label", default=None, help="a name for the job")
+    p.add_argument("--wait", action="store_true", help="wait for the job to finish (runs a worker if none is alive)")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("jobs", help="list scoring jobs with their progress")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("job", help="control a scoring job")
+    p.add_argument("action", choices=["pause", "resume", "cancel", "requeue-failed", "show"])
+    p.add_argument("job_id")
+    p.add_argument("--include-too-long", action="store_true", help="requeue-failed: also too_long items")
+    p.set_defaults(func=cmd_job)
+
+    p = sub.add_parser("worker", help="run the scoring worker (serves queued jobs until stopped)")
+    p.add_argument("--idle-exit", type=float, default=None, help="exit after this many idle seconds")
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between looks for work")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("reparse", help="re-apply the parser to every stored raw output (no model calls)")
+    p.add_argument("--batch", type=int, default=500)
+    p.set_defaults(func=cmd_reparse)
+
+    p = sub.add_parser("simulate-scorer", help="serve a SIMULATED OpenAI-compatible scorer (no model)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--latency", type=float, default=0.5, help="seconds per completion")
+    p.add_argument("--concurrency", type=int, default=64, help="completions served at once (more queue)")
+    p.add_argument("--max-model-len", type=int, default=65536)
+    p.add_argument("--reject-above", type=int, default=None, help="context-length 400 above this many tokens")
+    p.add_argument("--rate-429", type=float, default=0.0)
+    p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds of a 429")
+    p.add_argument("--rate-500", type=float, default=0.0)
+    p.add_argument("--rate-drop", type=float, default=0.0, help="share of connections dropped unanswered")
+    p.add_argument("--rate-truncated", type=float, default=0.0, help='share of answers cut with finish_reason "length"')
+    p.add_argument("--rate-malformed", type=float, default=0.0, help="share of answers with a broken slot line")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_simulate)
+
+
+def _filter(text: str) -> RecordFilter:
+    try:
+        return RecordFilter.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "filter"
+        raise ConfigError(f"--filter: {where}: {first['msg']} (fields: {', '.join(RecordFilter.model_fields)})") from exc
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Start a job; without a live worker, start one (or run it here with --wait)."""
+    from mira_core.scoring.worker import Worker, WorkerOptions, spawn_worker, worker_state
+
+    engine = open_engine()
+    settings = load_scorer_settings()
+    f = _filter(args.filter) if args.filter is not None else None
+    job_id = jobs.start_job(engine, settings, record_filter=f, record_ids=args.ids, label=args.label,
+                            created_by=load_settings().curator)
+    prog = jobs.job_progress(engine, job_id)
+    print(f"job {job_id}: {prog.total} records queued ({prog.label}) against {settings.base_url}")
+    alive = worker_state(engine).alive
+    if not args.wait:
+        if not alive:
+            pid = spawn_worker(load_settings().database_url)
+            print(f"started a scoring worker (pid {pid})")
+        print(f"follow it with `mira-curator jobs`; control it with `mira-curator job pause|resume|cancel {job_id}`")
+        return 0
+    if not alive:
+        worker = Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.2))
+        worker.run()
+    else:
+        while jobs.job_progress(engine, job_id).status in ("queued", "running", "preparing"):
+            time.sleep(1.0)
+    prog = jobs.job_progress(engine, job_id)
+    print(_line(prog))
+    return 0 if prog.status == "done" and prog.failed == 0 else 1
+
+
+def _line(p: jobs.JobProgress) -> str:
+    eta = f" eta {p.eta_seconds:.0f}s" if p.eta_seconds is not None else ""
+    why = f" ({p.pause_reason})" if p.pause_reason else ""
+    errors = ", ".join(f"{e.error_kind}×{e.n}" for e in p.errors)
+    return (f"{p.job_id}  {p.status}{why}  done {p.done}/{p.total}  failed {p.failed}  remaining {p.remaining}  "
+            f"{p.throughput_per_s:.1f}/s{eta}  {p.label}" + (f"  errors: {errors}" if errors else ""))
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """Print recent jobs."""
+    engine = open_engine()
+    for p in jobs.list_progress(engine, limit=args.limit):
+        print(p.model_dump_json() if args.json else _line(p))
+    return 0
+
+
+def cmd_job(args: argparse.Namespace) -> int:
+    """Pause, resume, cancel, requeue failed items of, or show one job."""
+    engine = open_engine()
+    if args.action == "pause":
+        jobs.pause_job(engine, args.job_id)
+    elif args.action == "resume":
+        jobs.resume_job(engine, args.job_id)
+    elif args.action == "cancel":
+        jobs.cancel_job(engine, args.job_id)
+    elif args.action == "requeue-failed":
+        n = jobs.requeue_failed(engine, args.job_id, include_too_long=args.include_too_long)
+        print(f"{n} items re-queued")
+    print(_line(jobs.job_progress(engine, args.job_id)))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the worker in the foreground (Ctrl-C / SIGTERM finishes in-flight calls, then exits)."""
+    from mira_core.scoring.worker import WorkerOptions, run_worker
+
+    engine = open_engine()
+    print(f"scoring worker serving {load_settings().database_url}", flush=True)
+    runs = run_worker(engine, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
+    print(f"scoring worker stopped after {runs} job runs", flush=True)
+    return 0
+
+
+def cmd_reparse(args: argparse.Namespace) -> int:
+    """Re-parse stored outputs."""
+    engine = open_engine()
+    s = jobs.reparse_scores(engine, batch=args.batch)
+    print(json.dumps({"scores": s.scores, "complete_before": s.complete_before, "complete_after": s.complete_after}))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Serve the simulator until interrupted."""
+    from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer
+
+    cfg = SimulatorConfig(
+        latency=args.latency, concurrency=args.concurrency, max_model_len=args.max_model_len,
+        reject_above=args.reject_above, rate_429=args.rate_429, retry_after=args.retry_after, rate_500=args.rate_500,
+        rate_drop=args.rate_drop, rate_truncated=args.rate_truncated, rate_malformed=args.rate_malformed,
+        seed=args.seed,
+    )
+    server = SimulatorServer(args.host, args.port, cfg)
+    print(f"SIMULATED scorer (no model) serving {server.model_id} on http://{args.host}:{server.port}/v1",
+          file=sys.stderr, flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,240 @@
+"""The scorer client: the real `openai.AsyncOpenAI` over HTTP, our own retries, outcomes as data.
+
+The openai client's own retries are off (`max_retries=0`) so every rule here is ours and testable:
+- connection errors, timeouts, 429 (Retry-After honoured) and 5xx are retried with exponential backoff and
+  full jitter;
+- a 400 whose message speaks of the context length is `too_long` and never retried (vLLM's wording changes
+  between versions, so we match a pattern, not a sentence);
+- `finish_reason == "length"` or an empty message is `incomplete`: kept for inspection, never a score;
+- after `down_after` connection/5xx/timeout failures in a row (across all requests) the endpoint counts as
+  down and calls return `endpoint_down` at once, so the job pauses instead of failing every item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import openai
+
+from mira_core.scoring.settings import ScorerSettings
+from mira_core.scoring.simulator import SIM_HEADER, is_simulated
+
+CallStatus = Literal["ok", "incomplete", "too_long", "failed", "endpoint_down"]
+_CONTEXT = re.compile(r"context length|context window|maximum context|input tokens|too long|max_model_len",
+                      re.IGNORECASE)
+
+
+@dataclass
+class CallResult:
+    """What one scoring call ended with (after retries)."""
+
+    status: CallStatus
+    text: str | None = None
+    """The raw output (also for `incomplete`)."""
+    finish_reason: str | None = None
+    model: str | None = None
+    """Model name as the endpoint reported it (the simulator's ends in -SIMULATED)."""
+    simulated: bool = False
+    attempts: int = 0
+    error_kind: str | None = None
+    """rate_limited, server_error, timeout, connection, context_length, length, empty, bad_request, http_NNN."""
+    error: str | None = None
+    prompt_tokens: int | None = None
+
+
+@dataclass
+class ModelInfo:
+    """What `/v1/models` says about the served model."""
+
+    id: str
+    max_model_len: int | None
+    simulated: bool
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**attempt))."""
+    return rng.uniform(0, min(cap, base * (2**attempt)))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (a number; HTTP dates are rare from model servers and ignored)."""
+    if not value:
+        return None
+    try:
+        secs = float(value)
+    except ValueError:
+        return None
+    return secs if secs >= 0 and secs == secs else None
+
+
+class ScorerClient:
+    """Bounded-concurrency scoring calls. One instance per job run; `await aclose()` when done."""
+
+    def __init__(self, settings: ScorerSettings, *, rng: random.Random | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+        self.settings = settings
+        self.client = openai.AsyncOpenAI(
+            base_url=settings.base_url, api_key=settings.api_key or "EMPTY",
+            max_retries=0, timeout=settings.request_timeout,
+        )
+        self.semaphore = asyncio.Semaphore(settings.concurrency)
+        self.rng = rng or random.Random()
+        self.sleep = sleep
+        self.down_streak = 0
+
+    @property
+    def down(self) -> bool:
+        """The endpoint failed `down_after` times in a row (reset by any HTTP answer)."""
+        return self.down_streak >= self.settings.down_after
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self.client.close()
+
+    async def probe(self) -> ModelInfo | None:
+        """Ask `/v1/models`; None when the endpoint does not answer. An answer clears the down state."""
+        try:
+            page = await self.client.models.list()
+        except openai.APIError:
+            return None
+        self.down_streak = 0
+        models = list(page.data)
+        chosen = next((m for m in models if m.id.startswith(self.settings.model)), models[0] if models else None)
+        if chosen is None:
+            return None
+        mml = getattr(chosen, "max_model_len", None)
+        return ModelInfo(id=chosen.id, max_model_len=int(mml) if mml else None, simulated=is_simulated(chosen.id))
+
+    async def complete(self, system: str, user: str) -> CallResult:
+        """One scoring request with retries; never raises for endpoint problems."""
+        s = self.settings
+        kind, error = None, None
+        for attempt in range(s.max_retries + 1):
+            if self.down:
+                return CallResult("endpoint_down", attempts=attempt, error_kind=kind or "connection",
+                                  error=error or "endpoint down")
+            wait = None
+            try:
+                async with self.semaphore:
+                    raw = await self.client.chat.completions.with_raw_response.create(
+                        model=s.model,
+                        messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                        temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
+                    )
+                    resp = raw.parse()
+            except openai.BadRequestError as exc:
+                self.down_streak = 0
+                msg = _message(exc)
+                if _CONTEXT.search(msg):
+                    return CallResult("too_long", attempts=attempt + 1, error_kind="context_length", error=msg)
+                return CallResult("failed", attempts=attempt + 1, error_kind="bad_request", error=msg)
+            except openai.RateLimitError as exc:
+                self.down_streak = 0
+                kind, error = "rate_limited", _message(exc)
+                wait = retry_after_seconds(exc.response.headers.get("retry-after"))
+            except openai.APIStatusError as exc:
+                if exc.status_code < 500:
+                    self.down_streak = 0
+                    return CallResult("failed", attempts=attempt + 1, error_kind=f"http_{exc.status_code}",
+                                      error=_message(exc))
+                self.down_streak += 1
+                kind, error = "server_error", f"HTTP {exc.status_code}: {_message(exc)}"
+            except openai.APITimeoutError:
+                self.down_streak += 1
+                kind, error = "timeout", f"no answer within {s.request_timeout:g} s"
+            except openai.APIConnectionError as exc:
+                self.down_streak += 1
+                kind, error = "connection", f"{exc.message} {exc.__cause__ or ''}".strip()
+            else:
+                self.down_streak = 0
+                return _result(resp, simulated=raw.headers.get(SIM_HEADER) == "1", attempts=attempt + 1)
+            if self.down:
+                return CallResult("endpoint_down", attempts=attempt + 1, error_kind=kind, error=error)
+            if attempt < s.max_retries:
+                delay = backoff_delay(attempt, s.backoff_base, s.backoff_max, self.rng)
+                if wait is not None:
+                    delay = min(s.backoff_max, wait) + delay * 0.1
+                await self.sleep(delay)
+        return CallResult("failed", attempts=s.max_retries + 1, error_kind=kind, error=error)
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if body.get("message"):
+            return str(body["message"])
+    return str(exc.message)
+
+
+def _result(resp, *, simulated: bool, attempts: int) -> CallResult:  # type: ignore[no-untyped-def]
+    choice = resp.choices[0] if resp.choices else None
+    text = (choice.message.content if choice and choice.message else None) or ""
+    finish = choice.finish_reason if choice else None
+    model = resp.model or None
+    usage = getattr(resp, "usage", None)
+    status: CallStatus = "ok"
+    kind, error = None, None
+    if finish == "length":
+        status, kind, error = "incomplete", "length", "output cut at max_tokens"
+    elif not text.strip():
+        status, kind, error = "incomplete", "empty", "empty output"
+    return CallResult(status, text=text, finish_reason=finish, model=model, attempts=attempts,
+                      simulated=simulated or is_simulated(model), error_kind=kind, error=error,
+                      prompt_tokens=getattr(usage, "prompt_tokens", None))
+
+
+class TokenCounter:
+    """Counts prompt tokens with the endpoint's `/tokenize` (vLLM has it), else `budget.estimate_tokens`.
+
+    Texts whose estimate is below `exact_above` tokens are not sent: far from the budget the estimate (with
+    its safety margin) decides the same, and large prompts would cost a round trip each.
+    """
+
+    def __init__(self, settings: ScorerSettings, *, exact_above: int | None = None, timeout: float = 30.0):
+        self.url = settings.server_root + "/tokenize"
+        self.model = settings.model
+        self.api_key = settings.api_key
+        self.exact_above = exact_above if exact_above is not None else (settings.max_model_len - settings.max_tokens) // 2
+        self.timeout = timeout
+        self.available: bool | None = None
+
+    def __call__(self, text: str) -> int:
+        """Tokens in `text`."""
+        from mira_core.scoring.budget import estimate_tokens
+
+        estimate = estimate_tokens(text)
+        if estimate < self.exact_above or self.available is False:
+            return estimate
+        exact = self.remote_count(text)
+        return estimate if exact is None else exact
+
+    def remote_count(self, text: str) -> int | None:
+        """The endpoint's count, or None (and stop asking) when it has no /tokenize."""
+        data = json.dumps({"model": self.model, "prompt": text, "add_special_tokens": True}).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        req = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                body = json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code in (404, 405):
+                self.available = False
+            return None
+        except (OSError, ValueError):
+            return None
+        self.available = True
+        count = body.get("count") if isinstance(body, dict) else None
+        return int(count) if isinstance(count, int) else None

@@ -1,0 +1,229 @@
+"""Scoring jobs: start (freeze the selection), control (pause/resume/cancel/requeue), progress, reparse.
+
+A job's selection is the filter at the time it started, frozen to record ids as its items, so records
+imported later never slip in. Items are written in batches in their own transactions (a 232K-record
+selection never holds the write lock for long); the job stays `preparing` until all are in.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from mira_core.errors import ConfigError, NotFoundError
+from mira_core.query import RecordFilter
+from mira_core.scoring.settings import ScorerSettings
+from mira_core.storage import records_repo, scores_repo
+from mira_core.storage.engine import read_conn, write_tx
+
+FREEZE_BATCH = 5000
+FINAL = ("done", "failed", "too_long", "incomplete")
+THROUGHPUT_WINDOW = 60.0
+
+
+class JobError(ConfigError):
+    """A job operation was refused (unknown job, wrong state)."""
+
+
+class ErrorGroup(BaseModel):
+    """Errors of one kind in a job."""
+
+    error_kind: str
+    n: int
+    example: str | None = Field(default=None, description="The latest message of this kind.")
+
+
+class JobProgress(BaseModel):
+    """What the Scoring page and `mira-curator jobs` show for a job."""
+
+    job_id: str
+    label: str
+    status: str
+    pause_reason: str | None = None
+    total: int
+    counts: dict[str, int]
+    done: int = Field(description="Items with a stored score.")
+    failed: int = Field(description="failed + too_long + incomplete (no score).")
+    remaining: int = Field(description="pending + running.")
+    throughput_per_s: float = Field(description="Items finished per second over the last minute.")
+    eta_seconds: float | None = Field(description="remaining / throughput; None when nothing moves.")
+    errors: list[ErrorGroup]
+    created_at: datetime
+    finished_at: datetime | None = None
+    last_event: str | None = None
+    model: str
+    base_url: str
+
+
+def new_job_id() -> str:
+    """A short random job id."""
+    return uuid.uuid4().hex[:16]
+
+
+def start_job(engine: Engine, settings: ScorerSettings, *, record_filter: RecordFilter | None = None,
+              record_ids: list[str] | None = None, label: str | None = None, created_by: str = "curator") -> str:
+    """Create a job over a filter or explicit ids (frozen now) and queue it; returns the job id."""
+    if record_ids is not None:
+        record_filter = RecordFilter(record_ids=list(dict.fromkeys(record_ids)))
+    record_filter = record_filter or RecordFilter()
+    job_id = new_job_id()
+    label = label or _label(record_filter)
+    with write_tx(engine) as conn:
+        scores_repo.create_job(conn, job_id=job_id, label=label, filter_json=record_filter.model_dump_json(),
+                               settings_json=json.dumps(settings.public_dict()), created_by=created_by)
+    batch: list[str] = []
+    with read_conn(engine) as rconn:
+        for meta in records_repo.iter_record_metadata(rconn, record_filter, batch=FREEZE_BATCH):
+            batch.append(meta["record_id"])
+            if len(batch) >= FREEZE_BATCH:
+                _add(engine, job_id, batch)
+                batch = []
+    _add(engine, job_id, batch)
+    with write_tx(engine) as conn:
+        total = scores_repo.finish_job_prep(conn, job_id)
+        if total == 0:
+            scores_repo.set_job_status(conn, job_id, "done", event="no records matched the selection")
+    return job_id
+
+
+def _add(engine: Engine, job_id: str, ids: list[str]) -> None:
+    if ids:
+        with write_tx(engine) as conn:
+            scores_repo.add_job_items(conn, job_id, ids)
+
+
+def _label(f: RecordFilter) -> str:
+    if f.record_ids is not None:
+        n = len(f.record_ids)
+        return f"record {f.record_ids[0]}" if n == 1 else f"{n} chosen records"
+    parts = [f"{k}={v}" for k, v in f.model_dump(exclude_defaults=True).items()]
+    return "all records" if not parts else "filter " + ", ".join(parts)
+
+
+def _require(conn, job_id: str) -> dict:  # type: ignore[no-untyped-def]
+    job = scores_repo.get_job(conn, job_id)
+    if job is None:
+        raise NotFoundError(f"job {job_id} not found: `mira-curator jobs` lists the jobs")
+    return job
+
+
+def pause_job(engine: Engine, job_id: str) -> None:
+    """Stop claiming new items (in-flight ones finish and are kept)."""
+    with write_tx(engine) as conn:
+        job = _require(conn, job_id)
+        if not scores_repo.set_job_status(conn, job_id, "paused", from_statuses=("queued", "running", "paused"),
+                                          pause_reason="user", event="paused by a curator"):
+            raise JobError(f"job {job_id} is {job['status']}: only queued or running jobs can be paused")
+
+
+def resume_job(engine: Engine, job_id: str) -> None:
+    """Queue a paused job again (whatever paused it)."""
+    with write_tx(engine) as conn:
+        job = _require(conn, job_id)
+        if not scores_repo.set_job_status(conn, job_id, "queued", from_statuses=("paused",), event="resumed"):
+            raise JobError(f"job {job_id} is {job['status']}: only a paused job can be resumed")
+
+
+def cancel_job(engine: Engine, job_id: str) -> None:
+    """Stop the job for good; stored scores stay, pending items are left unscored."""
+    with write_tx(engine) as conn:
+        job = _require(conn, job_id)
+        if not scores_repo.set_job_status(conn, job_id, "cancelled",
+                                          from_statuses=("preparing", "queued", "running", "paused"),
+                                          event="cancelled by a curator"):
+            raise JobError(f"job {job_id} is already {job['status']}")
+
+
+def requeue_failed(engine: Engine, job_id: str, *, include_too_long: bool = False) -> int:
+    """Failed and incomplete items (and too_long if asked) back to pending; the job is queued again."""
+    statuses = ["failed", "incomplete"] + (["too_long"] if include_too_long else [])
+    with write_tx(engine) as conn:
+        _require(conn, job_id)
+        n = scores_repo.requeue(conn, job_id, statuses)
+        if n:
+            scores_repo.set_job_status(conn, job_id, "queued", from_statuses=("done", "paused", "cancelled"),
+                                       event=f"{n} items re-queued")
+    return n
+
+
+def job_progress(engine: Engine, job_id: str, *, now: datetime | None = None) -> JobProgress:
+    """Counts, throughput over the last minute, ETA and error groups of one job."""
+    now = now or scores_repo.utcnow()
+    with read_conn(engine) as conn:
+        job = _require(conn, job_id)
+        counts = scores_repo.item_counts(conn, job_id)
+        window = max(1.0, min(THROUGHPUT_WINDOW, (now - job["created_at"]).total_seconds()))
+        recent = scores_repo.finished_since(conn, job_id, now - timedelta(seconds=window))
+        errors = [ErrorGroup(error_kind=e["error_kind"], n=e["n"], example=e["example"])
+                  for e in scores_repo.error_groups(conn, job_id)]
+    return summarize(job, counts, recent / window, errors)
+
+
+def summarize(job: dict, counts: dict[str, int], throughput: float, errors: list[ErrorGroup]) -> JobProgress:
+    """Pure: a JobProgress from a job row, its item counts and a throughput."""
+    remaining = counts.get("pending", 0) + counts.get("running", 0)
+    settings = json.loads(job["settings_json"] or "{}")
+    active = job["status"] in ("queued", "running")
+    return JobProgress(
+        job_id=job["job_id"], label=job["label"], status=job["status"], pause_reason=job["pause_reason"],
+        total=job["total"], counts=counts, done=counts.get("done", 0),
+        failed=sum(counts.get(k, 0) for k in ("failed", "too_long", "incomplete")), remaining=remaining,
+        throughput_per_s=throughput,
+        eta_seconds=remaining / throughput if throughput > 0 and active and remaining else None,
+        errors=errors, created_at=job["created_at"], finished_at=job["finished_at"], last_event=job["last_event"],
+        model=str(settings.get("model", "")), base_url=str(settings.get("base_url", "")),
+    )
+
+
+def list_progress(engine: Engine, *, limit: int = 20) -> list[JobProgress]:
+    """Progress of the most recent jobs."""
+    with read_conn(engine) as conn:
+        ids = [j["job_id"] for j in scores_repo.list_jobs(conn, limit=limit)]
+    return [job_progress(engine, i) for i in ids]
+
+
+def job_settings(job: dict, api_key: str) -> ScorerSettings:
+    """The settings frozen in the job, with today's API key (keys are never stored)."""
+    settings = ScorerSettings.model_validate(json.loads(job["settings_json"]))
+    settings.api_key = api_key
+    return settings
+
+
+@dataclass
+class ReparseSummary:
+    """What `reparse` changed."""
+
+    scores: int
+    complete_before: int
+    complete_after: int
+
+
+def reparse_scores(engine: Engine, *, batch: int = 500) -> ReparseSummary:
+    """Re-apply the current parser to every stored raw output, a batch per transaction (no model calls)."""
+    from mira_core.scoring.parse import parse_scorer_output
+
+    from mira_core.scoring.results import parsed_columns
+
+    after, seen, before, now_complete = 0, 0, 0, 0
+    while True:
+        with read_conn(engine) as conn:
+            rows = scores_repo.raw_output_batch(conn, after_id=after, limit=batch)
+            old = scores_repo.complete_flags(conn, [i for i, _ in rows])
+        if not rows:
+            break
+        updates = []
+        for score_id, raw in rows:
+            cols = parsed_columns(parse_scorer_output(raw))
+            updates.append({"score_id": score_id, **cols})
+            before += int(bool(old.get(score_id)))
+            now_complete += int(bool(cols["complete"]))
+        with write_tx(engine) as conn:
+            scores_repo.update_parsed(conn, updates)
+        seen += len(rows)
+        after = rows[-1][0]
+    return ReparseSummary(scores=seen, complete_before=before, complete_after=now_complete)

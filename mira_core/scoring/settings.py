@@ -1,0 +1,117 @@
+"""Scorer endpoint settings: defaults from the model card, a TOML file, then `MIRA_SCORER_*` env overrides.
+
+The API key is read only from the environment (`MIRA_SCORER_API_KEY`) or `.streamlit/secrets.toml`
+(`[scorer] api_key = ...` or a top-level `MIRA_SCORER_API_KEY`). It is never written to the config file,
+the database or logs: `public_dict()` leaves it out and `repr()` hides it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mira_core.errors import ConfigError
+from mira_core.settings import PROJECT_ROOT
+
+DEFAULT_CONFIG = PROJECT_ROOT / "scorer.toml"
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+
+class ScorerSettings(BaseModel):
+    """How to reach and drive the student scorer (vLLM, OpenAI-compatible)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    base_url: str = Field(default="http://127.0.0.1:8000/v1", description="OpenAI-compatible base URL (with /v1).")
+    model: str = Field(default="whw06/MIRA-Agent-Group4", description="Served model name.")
+    api_key: str = Field(default="", repr=False, exclude=True, description="From env or secrets only.")
+    temperature: float = Field(default=0.7, ge=0, le=2, description="Sampling temperature (model card: 0.7).")
+    top_p: float = Field(default=0.95, gt=0, le=1, description="Nucleus sampling (model card: 0.95).")
+    max_tokens: int = Field(default=2048, gt=0, description="Completion budget (model card: 2048).")
+    max_model_len: int = Field(default=65536, gt=0, description="vLLM --max-model-len; prompt + completion fit.")
+    concurrency: int = Field(default=64, gt=0, le=4096, description="Requests in flight at once.")
+    request_timeout: float = Field(default=600.0, gt=0, description="Seconds before one request is abandoned.")
+    max_retries: int = Field(default=5, ge=0, description="Retries of one request on 429/5xx/connection errors.")
+    backoff_base: float = Field(default=0.5, ge=0, description="First backoff in seconds (doubles, full jitter).")
+    backoff_max: float = Field(default=30.0, ge=0, description="Longest single wait, Retry-After included.")
+    down_after: int = Field(
+        default=8, gt=0, description="Connection failures in a row after which the endpoint counts as down."
+    )
+    pause_seconds: float = Field(default=30.0, ge=0, description="How long a job waits after the endpoint went down.")
+    max_item_attempts: int = Field(default=3, gt=0, description="Rounds of retries before an item is failed.")
+
+    def public_dict(self) -> dict[str, Any]:
+        """Everything but the API key (what jobs store and pages show)."""
+        return self.model_dump()
+
+    @property
+    def server_root(self) -> str:
+        """The base URL without `/v1` (vLLM serves `/tokenize` there)."""
+        url = self.base_url.rstrip("/")
+        return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc}); fix or delete the file") from exc
+
+
+def config_path() -> Path:
+    """The scorer config file: `MIRA_SCORER_CONFIG` or `scorer.toml` at the project root."""
+    return Path(os.environ.get("MIRA_SCORER_CONFIG") or DEFAULT_CONFIG)
+
+
+def api_key_source(secrets_file: Path | None = None) -> tuple[str, str]:
+    """(key, where it came from) — the page says where, never what."""
+    if os.environ.get("MIRA_SCORER_API_KEY"):
+        return os.environ["MIRA_SCORER_API_KEY"], "environment variable MIRA_SCORER_API_KEY"
+    path = secrets_file or SECRETS_FILE
+    if path.is_file():
+        data = _read_toml(path)
+        key = (data.get("scorer") or {}).get("api_key") or data.get("MIRA_SCORER_API_KEY")
+        if key:
+            return str(key), f"{path} ([scorer] api_key)"
+    return "", "not set (vLLM without --api-key needs none; set MIRA_SCORER_API_KEY or .streamlit/secrets.toml)"
+
+
+def load_scorer_settings(path: Path | None = None, *, secrets_file: Path | None = None) -> ScorerSettings:
+    """Defaults, then the config file (if present), then `MIRA_SCORER_<FIELD>` env vars, then the key."""
+    path = path or config_path()
+    values: dict[str, Any] = {}
+    if path.is_file():
+        data = _read_toml(path)
+        values.update(data.get("scorer", data))
+        values.pop("api_key", None)  # never taken from the plain config file
+    for name in ScorerSettings.model_fields:
+        env = os.environ.get(f"MIRA_SCORER_{name.upper()}")
+        if env and name != "api_key":
+            values[name] = env
+    try:
+        settings = ScorerSettings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"scorer setting {where}: {first['msg']} (check {path} and MIRA_SCORER_* variables)") from exc
+    settings.api_key = api_key_source(secrets_file)[0]
+    return settings
+
+
+def save_scorer_settings(settings: ScorerSettings, path: Path | None = None) -> Path:
+    """Write the settings (without the API key) as `[scorer]` TOML; returns the path written."""
+    path = path or config_path()
+    lines = ["# MIRA Curator scorer settings (the API key never goes here: use MIRA_SCORER_API_KEY).", "[scorer]"]
+    for key, value in settings.public_dict().items():
+        lines.append(f"{key} = {json.dumps(value)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

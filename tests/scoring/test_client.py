@@ -1,0 +1,144 @@
+"""The real AsyncOpenAI client against the simulator over HTTP: each fault ends in the state it should."""
+
+import asyncio
+import random
+import socket
+
+import pytest
+
+from mira_core.scoring.client import ScorerClient, TokenCounter, backoff_delay, retry_after_seconds
+from mira_core.scoring.settings import ScorerSettings
+from mira_core.scoring.simulator import SimulatorConfig, start_in_thread
+
+
+@pytest.fixture
+def sim():
+    servers = []
+
+    def start(**knobs):
+        server, _ = start_in_thread(SimulatorConfig(**{"latency": 0.0, **knobs}))
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(base_url: str, prompts: list[str], delays: list[float] | None = None, **settings):
+    """Score prompts concurrently; waits are recorded in `delays` instead of slept (no timing in tests)."""
+    cfg = ScorerSettings(base_url=base_url, backoff_base=0.5, **settings)
+
+    async def fake_sleep(d: float) -> None:
+        if delays is not None:
+            delays.append(d)
+
+    async def go():
+        client = ScorerClient(cfg, rng=random.Random(0), sleep=fake_sleep)
+        try:
+            return await asyncio.gather(*[client.complete("system", p) for p in prompts])
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def test_ok_answer_is_labelled_simulated(sim):
+    server = sim()
+    [r] = _run(server.base_url, ["a record"])
+    assert r.status == "ok" and r.simulated and r.model.endswith("-SIMULATED")
+    assert r.text.startswith("[A1] ") and r.attempts == 1 and r.prompt_tokens
+
+
+def test_429_is_retried_honouring_retry_after(sim):
+    server = sim(rate_429=0.6, retry_after=7)
+    delays: list[float] = []
+    results = _run(server.base_url, [f"r{i}" for i in range(10)], delays, max_retries=20)
+    assert all(r.status == "ok" for r in results)
+    assert server.stats.counts["429"] == len(delays) > 0
+    assert all(d >= 7 for d in delays)  # the Retry-After, plus a little jitter
+    assert max(r.attempts for r in results) > 1
+
+
+def test_500_and_dropped_connections_are_retried(sim):
+    server = sim(rate_500=0.3, rate_drop=0.3, seed=5)
+    results = _run(server.base_url, [f"r{i}" for i in range(12)], [], max_retries=30, down_after=100)
+    assert all(r.status == "ok" for r in results)
+    assert server.stats.counts["500"] > 0 and server.stats.counts["drop"] > 0
+
+
+def test_context_length_is_too_long_and_not_retried(sim):
+    server = sim(reject_above=100)
+    [r] = _run(server.base_url, ["x" * 1000], [], max_tokens=10)
+    assert r.status == "too_long" and r.error_kind == "context_length" and r.attempts == 1
+    assert "maximum context length" in r.error
+    assert server.stats.counts == {"too_long": 1}
+
+
+def test_truncated_and_empty_outputs_are_incomplete(sim):
+    server = sim(rate_truncated=1.0)
+    [r] = _run(server.base_url, ["a record"])
+    assert r.status == "incomplete" and r.error_kind == "length" and r.text
+
+
+def test_exhausted_retries_fail_with_the_kind(sim):
+    server = sim(rate_500=1.0)
+    delays: list[float] = []
+    [r] = _run(server.base_url, ["r"], delays, max_retries=3, down_after=100)
+    assert (r.status, r.error_kind, r.attempts) == ("failed", "server_error", 4)
+    assert len(delays) == 3
+
+
+def test_endpoint_down_stops_retrying_after_the_streak():
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    delays: list[float] = []
+    results = _run(url, ["a", "b", "c"], delays, max_retries=50, down_after=4, concurrency=1)
+    assert [r.status for r in results] == ["endpoint_down"] * 3
+    assert results[0].error_kind == "connection"
+    assert len(delays) <= 4  # stopped at the streak, not after 50 retries each
+
+
+def test_probe_reports_the_served_model(sim):
+    server = sim(max_model_len=8192)
+
+    async def go():
+        client = ScorerClient(ScorerSettings(base_url=server.base_url))
+        try:
+            return await client.probe()
+        finally:
+            await client.aclose()
+
+    info = asyncio.run(go())
+    assert info.max_model_len == 8192 and info.simulated
+
+
+def test_backoff_and_retry_after_rules():
+    rng = random.Random(1)
+    assert all(0 <= backoff_delay(a, 0.5, 4.0, rng) <= min(4.0, 0.5 * 2**a) for a in range(10))
+    assert retry_after_seconds("3") == 3.0
+    assert retry_after_seconds("nan") is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") is None
+    assert retry_after_seconds(None) is None
+
+
+def test_token_counter_asks_tokenize_only_near_the_budget(sim):
+    server = sim()
+    counter = TokenCounter(ScorerSettings(base_url=server.base_url, max_model_len=2000, max_tokens=0),
+                           exact_above=100)
+    small = counter("short text")
+    assert "tokenize" not in server.stats.counts and small > 0
+    assert counter("y" * 4000) == 1000  # the simulator's exact count: 4 chars per token
+    assert server.stats.counts["tokenize"] == 1
+
+
+def test_token_counter_falls_back_without_tokenize():
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    counter = TokenCounter(ScorerSettings(base_url=url), exact_above=0)
+    assert counter("z" * 400) > 0
