@@ -3,7 +3,8 @@
 messages starting with `OBSERVATION:`.
 
 Parameter values lose exactly one leading and one trailing newline: the XML layout puts them on their own
-lines, and the same runs' `.traj` tool_calls show the values without them.
+lines, and the same runs' `.traj` tool_calls show the values without them. A value that is a list of
+integers (`view_range`) becomes that list, as in the JSON tool calls.
 """
 
 from __future__ import annotations
@@ -29,11 +30,16 @@ _PARAMETER = re.compile(r"<parameter=([^>\s]+)>(.*?)</parameter>", re.DOTALL)
 _SNIFF_MESSAGES = 8
 
 
-def _param_value(value: str) -> str:
+_INT_LIST = re.compile(r"\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]", re.ASCII)
+
+
+def _param_value(value: str) -> Any:
     if value.startswith("\n"):
         value = value[1:]
     if value.endswith("\n"):
         value = value[:-1]
+    if _INT_LIST.fullmatch(value):  # `view_range`: the schema types it as an integer array
+        return [int(v) for v in value.strip("[] ").split(",")]
     return value
 
 

@@ -1,0 +1,86 @@
+"""Outcome files in the layouts that are not in the real folder: keyed SWE-bench reports, Multi-SWE-bench
+reports and results.json, predictions; and how their outcomes and models join onto trajectories."""
+
+from __future__ import annotations
+
+import json
+
+from mira_core.ingest import import_paths
+from mira_core.query import RecordFilter
+from mira_core.storage import records_repo
+from mira_core.storage.engine import read_conn
+
+
+def _traj_row(instance_id: str, **extra) -> str:
+    msgs = [{"role": "user", "content": f"fix {instance_id}"}, {"role": "assistant", "content": "done"}]
+    return json.dumps({"messages": msgs, "instance_id": instance_id, **extra})
+
+
+def _outcomes(engine) -> dict[str, tuple]:
+    with read_conn(engine) as conn:
+        out = {}
+        for r in records_repo.iter_record_metadata(conn, RecordFilter()):
+            m = records_repo.get_metadata(conn, r["record_id"])
+            out[m["instance_id"]] = (m["outcome"], m["f2p_success"], m["f2p_failure"], m["model"])
+        return out
+
+
+def test_multi_swe_bench_reports_and_results(engine, tmp_path):
+    trajs = tmp_path / "trajs.jsonl"
+    trajs.write_text("\n".join(_traj_row(f"o__r-{i}") for i in range(1, 5)) + "\n")
+    logs = tmp_path / "evaluation_logs" / "o__r-1"
+    logs.mkdir(parents=True)
+    (logs / "report.json").write_text(json.dumps({
+        "instance_id": "o__r-1", "resolved": False,
+        "PASS_TO_PASS": {"success": ["a", "b"], "failure": []},
+        "FAIL_TO_PASS": {"success": ["c"], "failure": ["d", "e"]},
+    }))
+    (tmp_path / "results.json").write_text(json.dumps({
+        "submitted": 4, "submitted_ids": ["o__r-1", "o__r-2", "o__r-3", "o__r-4"],
+        "success_ids": ["o__r-2"], "failure_ids": ["o__r-1"], "error_ids": ["o__r-3"],
+        "empty_patch_ids": [], "success": 1, "failure": 1, "error": 1,
+    }))
+    summary = import_paths(engine, [tmp_path], source="agent_openhands")
+    assert summary.rejected == [] and summary.layouts["multi_swe_report"] == 1 and summary.layouts["eval_summary"] == 1
+    got = _outcomes(engine)
+    # per-instance report wins for o__r-1 (counts 1 F2P success, 2 failures); results.json decides the rest.
+    assert got["o__r-1"][:3] == ("not_resolved", 1, 2)
+    assert got["o__r-2"][0] == "resolved"
+    assert got["o__r-3"][0] == "not_resolved"  # an evaluation error is not a resolution
+    assert got["o__r-4"][0] == "unknown"  # submitted only
+
+
+def test_keyed_harness_report_and_predictions(engine, tmp_path):
+    (tmp_path / "trajs.jsonl").write_text(_traj_row("o__r-1") + "\n" + _traj_row("o__r-2") + "\n")
+    (tmp_path / "report.json").write_text(json.dumps({"o__r-1": {
+        "patch_is_None": False, "resolved": True,
+        "tests_status": {"FAIL_TO_PASS": {"success": ["x", "y"], "failure": []},
+                         "PASS_TO_PASS": {"success": [], "failure": ["z"]}},
+    }}))
+    (tmp_path / "all_preds.jsonl").write_text(
+        json.dumps({"model_name_or_path": "gpt4", "instance_id": "o__r-1", "model_patch": "diff"}) + "\n"
+    )
+    (tmp_path / "preds.json").write_text(
+        json.dumps({"o__r-2": {"model_name_or_path": "claude", "instance_id": "o__r-2", "model_patch": ""}})
+    )
+    summary = import_paths(engine, [tmp_path], source="swe_qa")
+    assert summary.rejected == []
+    assert summary.layouts == {"messages": 1, "swebench_report": 1, "all_preds": 1, "preds_json": 1}
+    got = _outcomes(engine)
+    assert got["o__r-1"] == ("resolved", 2, 0, "gpt4")
+    assert got["o__r-2"] == ("unknown", None, None, "claude")  # predictions give the model, not an outcome
+
+
+def test_own_outcome_is_not_overwritten_by_a_report(engine, tmp_path):
+    (tmp_path / "trajs.jsonl").write_text(_traj_row("o__r-1", resolved=False, model="m1") + "\n")
+    (tmp_path / "run.json").write_text(json.dumps({"resolved": 1, "ids_resolved": ["o__r-1"], "ids_unresolved": []}))
+    import_paths(engine, [tmp_path], source="swe_qa")
+    assert _outcomes(engine)["o__r-1"] == ("not_resolved", None, None, "m1")
+
+
+def test_bad_report_is_rejected_with_its_place(engine, tmp_path):
+    (tmp_path / "report.json").write_text(json.dumps({"o__r-1": {"resolved": "yes", "tests_status": {}}}))
+    summary = import_paths(engine, [tmp_path], source="swe_qa")
+    assert [(r.where, "'resolved' must be true or false" in r.reason) for r in summary.rejected] == [
+        (str(tmp_path / "report.json"), True)
+    ]
