@@ -73,8 +73,10 @@ def _upsert_nothing(conn: Connection, table, rows: list[dict], keys: Sequence[st
 
 def insert_score(conn: Connection, score: NewScore) -> bool:
     """Store a score; False when this job already stored one for the record (a no-op)."""
-    res = conn.execute(_upsert_nothing(conn, scores, [score.row()], ["job_id", "record_id"]))
-    return bool(res.rowcount)
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(scores).values(score.row()).on_conflict_do_nothing(index_elements=["job_id", "record_id"])
+    res = conn.execute(stmt.returning(scores.c.score_id))
+    return res.first() is not None
 
 
 # ----------------------------------------------------------------------------- jobs
