@@ -1,6 +1,7 @@
 """The import pipeline: idempotent, bounded, and every bad item reported with its place."""
 
 import json
+import tracemalloc
 
 from mira_core.ingest import import_paths
 from mira_core.query import RecordFilter
@@ -48,3 +49,119 @@ def test_full_text_search_finds_issue_words(engine, tmp_path):
         assert records_repo.count_records(conn, RecordFilter(text="tokenizer")) == 1
         assert records_repo.count_records(conn, RecordFilter(text="parser")) == 1
         assert records_repo.count_records(conn, RecordFilter(text="bug")) == 2
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def _good(i: int) -> bytes:
+    return _row(i).encode()
+
+
+def _instances(engine) -> list[str]:
+    with read_conn(engine) as conn:
+        return sorted(r["instance_id"] for r in records_repo.iter_record_metadata(conn, RecordFilter()))
+
+
+def test_bad_lines_are_reported_and_neighbours_imported(engine, tmp_path):
+    f = tmp_path / "bad.jsonl"
+    lines = [
+        _good(1),
+        b'{"messages": [{"role": "user", "content": "caf\xe9"}]}',  # latin-1 byte: invalid UTF-8
+        b'{"messages": [], "score": NaN}',
+        b"[" * 100_000 + b"]" * 100_000,
+        json.dumps({"instance_id": "x"}).encode(),  # no messages
+        _good(2),
+    ]
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    summary = import_paths(engine, [f], source="swe_qa")
+    reasons = {r.where: r.reason for r in summary.rejected}
+    assert set(reasons) == {f"{f}:2", f"{f}:3", f"{f}:4", f"{f}:5"}
+    assert reasons[f"{f}:2"].startswith("invalid UTF-8 at byte")
+    assert "NaN is not valid JSON" in reasons[f"{f}:3"]
+    assert reasons[f"{f}:4"] == "JSON nested too deeply"
+    assert reasons[f"{f}:5"] == "missing required field 'messages' (a list)"
+    assert _instances(engine) == ["o__r-1", "o__r-2"]
+
+
+def test_bad_first_line_does_not_hide_the_file(engine, tmp_path):
+    f = tmp_path / "first_bad.jsonl"
+    f.write_bytes(b"{oops\n" + _good(1) + b"\n" + _good(2) + b"\n")
+    summary = import_paths(engine, [f], source="swe_qa")
+    assert [r.where for r in summary.rejected] == [f"{f}:1"]
+    assert summary.imported == 2
+
+
+def _store_one(engine, tmp_path, content_json: str):
+    f = tmp_path / "odd.jsonl"
+    line = ('{"instance_id": "o__r-9", "messages": [{"role": "user", "content": ' + content_json + "}]}").encode()
+    f.write_bytes(line + b"\n")
+    summary = import_paths(engine, [f], source="swe_qa")
+    assert summary.rejected == [] and summary.imported == 1
+    with read_conn(engine) as conn:
+        rid = next(iter(records_repo.iter_record_metadata(conn, RecordFilter())))["record_id"]
+        return line, records_repo.get_record(conn, rid), records_repo.get_raw(conn, rid), records_repo.get_metadata(conn, rid)
+
+
+def test_nul_is_stored_by_the_documented_rule(engine, tmp_path):
+    line, rec, raw, meta = _store_one(engine, tmp_path, '"a\\u0000b"')
+    assert rec.issue == "a\u2400b" and rec.steps[0].content == "a\u2400b"
+    assert rec.altered_fields == ["messages"] and json.loads(meta["altered_fields"]) == ["messages"]
+    assert raw == line
+
+
+def test_lone_surrogate_is_stored_by_the_documented_rule(engine, tmp_path):
+    line, rec, raw, _ = _store_one(engine, tmp_path, '"x\\ud800y \\ud83d\\ude00"')
+    assert rec.steps[0].content == "x\ufffdy \U0001f600"  # the valid pair stays an emoji
+    assert rec.altered_fields == ["messages"]
+    assert raw == line
+
+
+def test_unknown_layout_and_non_json(engine, tmp_path):
+    (tmp_path / "a.json").write_text('{"foo": 1}')
+    (tmp_path / "b.jsonl").write_text("hello world\n")
+    summary = import_paths(engine, [tmp_path], source="swe_qa")
+    reasons = {r.where: r.reason for r in summary.rejected}
+    assert reasons[str(tmp_path / "a.json")].startswith("unknown layout (known: openhands_resolver,")
+    assert "pass --format" in reasons[str(tmp_path / "a.json")]
+    assert reasons[str(tmp_path / "b.jsonl")].startswith("unknown layout")
+
+
+def test_truncated_array_keeps_the_complete_elements(engine, tmp_path):
+    f = tmp_path / "cut.json"
+    f.write_bytes(b"[" + _good(1) + b",\n" + b'{"messages": [{"role": "user", "content": "caf\xe9"}]},' + _good(2) + b', {"messages": [{"ro')
+    summary = import_paths(engine, [f], source="swe_qa")
+    assert [(r.where, r.reason.split(" ")[0]) for r in summary.rejected] == [(f"{f}#1", "invalid"), (f"{f}#3", "file")]
+    assert "truncated" in summary.rejected[1].reason
+    assert _instances(engine) == ["o__r-1", "o__r-2"]
+
+
+def test_missing_required_field_in_a_known_layout(engine, tmp_path):
+    f = tmp_path / "output.jsonl"
+    good = {"instance_id": "o__r-1", "instance": {"problem_statement": "p"}, "history": [], "metadata": {}}
+    f.write_text(json.dumps(good) + "\n" + json.dumps({"instance_id": "o__r-2", "history": "nope"}) + "\n")
+    summary = import_paths(engine, [f], source="agent_openhands")
+    assert [(r.where, r.reason) for r in summary.rejected] == [(f"{f}:2", "field 'history' must be list, got str")]
+    assert summary.imported == 1
+
+
+def test_huge_line_and_element_are_rejected_in_bounded_memory(sqlite_engine, tmp_path):
+    """A 50 MB line (first, so sniffing must skip it) and a 50 MB array element, with a 4 MB limit:
+    both rejected with their place, neighbours imported, and the import never holds either item whole."""
+    limit = 4 << 20
+    huge = b'{"messages": [{"role": "user", "content": "' + b"x" * (50 << 20) + b'"}]}'
+    lines = tmp_path / "huge.jsonl"
+    lines.write_bytes(huge + b"\n" + _good(1) + b"\n" + _good(2) + b"\n")
+    array = tmp_path / "huge.json"
+    array.write_bytes(b"[" + _good(3) + b"," + huge + b"," + _good(4) + b"]")
+    del huge
+    tracemalloc.start()
+    try:
+        summary = import_paths(sqlite_engine, [lines, array], source="swe_qa", max_bytes=limit)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [r.where for r in summary.rejected] == [f"{lines}:1", f"{array}#1"]
+    assert "over the 4,194,304-byte limit" in summary.rejected[0].reason
+    assert summary.imported == 4
+    assert peak < 4 * limit  # far below the 50 MB item
