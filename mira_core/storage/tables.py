@@ -223,7 +223,7 @@ spot_check_items = Table(
     Index(None, "record_id"),
 )
 
-annotations = Table(
+annotations_table = Table(
     "annotations",
     metadata,
     Column("record_id", String(32), ForeignKey("records.record_id", ondelete="CASCADE"), primary_key=True),

@@ -1,0 +1,81 @@
+"""Spot-check sampling and human agreement: pure functions over arrays and review tables.
+
+A spot-check of one cell mixes (a) records where student and teacher disagree by a lot, where a
+human verdict is most informative, and (b) an even spread over the student's score bands, so a
+cell is not judged only on its middle scores.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from mira_core.reliability.metrics import mae, spearman
+
+BANDS: tuple[tuple[str, float, float], ...] = (("low", 0, 3), ("mid", 4, 6), ("high", 7, 10))
+AGREEMENT_COLUMNS = ("source", "slot", "reviewed", "skipped", "human_student_mae", "human_student_rho",
+                     "human_teacher_mae", "human_teacher_rho", "n_teacher")
+
+
+class SampledItem(NamedTuple):
+    """One record chosen for review, why it was chosen, and the judges' scores at that time."""
+
+    record_id: str
+    stratum: str
+    student: float
+    teacher: float
+
+
+def band_of(score: float) -> str:
+    """The student score band name ('low' 0-3, 'mid' 4-6, 'high' 7-10; fractional scores round down)."""
+    for name, lo, hi in BANDS:
+        if lo <= score < hi + 1:
+            return name
+    return "high" if score > 10 else "low"
+
+
+def stratified_sample(record_ids: np.ndarray, student: np.ndarray, teacher: np.ndarray, size: int, seed: int,
+                      *, gap: float = 3.0, gap_share: float = 1 / 3) -> list[SampledItem]:
+    """Up to `size` records: a `gap_share` of them with |student - teacher| >= `gap`, the rest spread
+    evenly over the student's score bands (a short band's leftover goes to the others). Seeded.
+    """
+    rng = np.random.default_rng(seed)
+    s = np.asarray(student, dtype=float)
+    t = np.asarray(teacher, dtype=float)
+    valid = np.flatnonzero(np.isfinite(s))
+    taken: list[tuple[int, str]] = []
+    gaps = valid[np.isfinite(t[valid]) & (np.abs(s[valid] - t[valid]) >= gap)]
+    n_gap = min(len(gaps), int(round(size * gap_share)))
+    for i in rng.permutation(gaps)[:n_gap]:
+        taken.append((int(i), "gap"))
+    used = {i for i, _ in taken}
+    pools = {name: [int(i) for i in rng.permutation(valid) if i not in used and band_of(s[i]) == name]
+             for name, _, _ in BANDS}
+    need = size - len(taken)
+    while need > 0 and any(pools.values()):
+        for name, _, _ in BANDS:
+            if need and pools[name]:
+                taken.append((pools[name].pop(), name))
+                need -= 1
+    order = rng.permutation(len(taken))
+    return [SampledItem(str(record_ids[taken[k][0]]), taken[k][1], float(s[taken[k][0]]), float(t[taken[k][0]]))
+            for k in order]
+
+
+def human_agreement(items: pd.DataFrame) -> pd.DataFrame:
+    """Per source x slot agreement of human scores with the student's and the teacher's (AGREEMENT_COLUMNS).
+
+    `items` has columns source, slot, human_score, skipped, student_score, teacher_score; unreviewed
+    items (no human score, not skipped) are ignored. Empty cells give NaN metrics.
+    """
+    rows = []
+    for (source, slot), g in items.groupby(["source", "slot"], sort=True):
+        done = g[g["human_score"].notna()]
+        h = done["human_score"].to_numpy(dtype=float)
+        st = done["student_score"].to_numpy(dtype=float)
+        te = done["teacher_score"].to_numpy(dtype=float)
+        rows.append((source, slot, len(done), int(g["skipped"].sum()), mae(h, st), spearman(h, st),
+                     mae(h, te), spearman(h, te), int(np.isfinite(te).sum())))
+    return pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS))

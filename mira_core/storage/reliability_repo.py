@@ -1,0 +1,304 @@
+"""Reliability storage: score matrices for the reliability page, teacher labels, mask versions.
+
+The matrix loader reads only numeric slot columns and a few metadata columns through the raw DB-API
+cursor (no rationales, no bodies, no pandas row objects): 232K records load in well under a second and
+the page caches the arrays keyed by `data_version`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from mira_core.errors import NotFoundError
+from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskRules
+from mira_core.reliability.metrics import SLOTS
+from mira_core.storage.tables import mask_cells, mask_versions, records, scores
+
+SLOT_COLUMNS = tuple(s.lower() for s in SLOTS)
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for stored UTC values; make them aware again."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ----------------------------------------------------------------------------- score matrices
+
+
+@dataclass(frozen=True)
+class ScorePairs:
+    """Aligned per-record arrays: one row per record with a student score (latest matching one).
+
+    `student` and `teacher` are [n, 15] floats with NaN where a judge gave no score for a slot (or,
+    for the teacher, no label at all).
+    """
+
+    record_ids: np.ndarray
+    sources: np.ndarray
+    outcomes: np.ndarray
+    tokens: np.ndarray
+    student: np.ndarray
+    teacher: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> ScorePairs:
+        """The rows where `keep` (a boolean mask or index array) selects."""
+        return ScorePairs(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
+
+    def __len__(self) -> int:
+        return len(self.record_ids)
+
+
+def data_version(conn: Connection) -> str:
+    """A small value that changes whenever scores change (cache key for the heavy arrays)."""
+    n, top = conn.execute(select(func.count(), func.max(scores.c.score_id))).one()
+    return f"{int(n or 0)}:{int(top or 0)}"
+
+
+def list_judges(conn: Connection, kind: str) -> list[str]:
+    """Distinct judge names of one kind ('student' models or 'teacher' names)."""
+    stmt = select(scores.c.judge).distinct().where(scores.c.judge_kind == kind).order_by(scores.c.judge)
+    return list(conn.execute(stmt).scalars())
+
+
+def list_prompt_versions(conn: Connection) -> list[str]:
+    """Distinct prompt versions of student scores."""
+    stmt = (
+        select(scores.c.prompt_version).distinct().where(scores.c.judge_kind == "student").order_by(scores.c.prompt_version)
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_version: str | None,
+                   with_meta: bool, sources: Sequence[str] = ()) -> tuple[list, np.ndarray]:
+    """(rows of record id [+ source, outcome, tokens], [n, 15] floats), the latest score per record."""
+    cols = [scores.c.record_id]
+    if with_meta:
+        cols += [records.c.source, records.c.outcome, records.c.token_estimate]
+    cols += [scores.c[c] for c in SLOT_COLUMNS]
+    stmt = select(*cols).select_from(scores.join(records, records.c.record_id == scores.c.record_id))
+    stmt = stmt.where(scores.c.judge_kind == kind)
+    if judge:
+        stmt = stmt.where(scores.c.judge == judge)
+    if prompt_version:
+        stmt = stmt.where(scores.c.prompt_version == prompt_version)
+    if sources:
+        stmt = stmt.where(records.c.source.in_(list(sources)))
+    stmt = stmt.order_by(scores.c.record_id, scores.c.score_id)
+    rows = conn.execute(stmt).all()
+    meta = 4 if with_meta else 1
+    keep: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        keep[row[0]] = i  # later score_id overwrites: the latest score per record wins
+    picked = [rows[i] for i in keep.values()]
+    values = np.array([r[meta:] for r in picked], dtype=float).reshape(len(picked), len(SLOT_COLUMNS))
+    return [r[:meta] for r in picked], values
+
+
+def load_score_pairs(conn: Connection, *, student_judge: str | None = None, prompt_version: str | None = None,
+                     teacher: str | None = None, sources: Sequence[str] = ()) -> ScorePairs:
+    """Student scores (latest per record among `student_judge`/`prompt_version`) aligned with `teacher`.
+
+    Without a `teacher` name the teacher matrix is all NaN. Records are in record-id order.
+    """
+    meta, student = _latest_scores(conn, "student", student_judge, prompt_version, True, sources)
+    ids = np.array([m[0] for m in meta], dtype=object)
+    teach = np.full(student.shape, np.nan)
+    if teacher and len(ids):
+        tmeta, tvals = _latest_scores(conn, "teacher", teacher, None, False, sources)
+        pos = pd.Index(ids).get_indexer([m[0] for m in tmeta])
+        found = pos >= 0
+        teach[pos[found]] = tvals[found]
+    return ScorePairs(
+        record_ids=ids,
+        sources=np.array([m[1] for m in meta], dtype=object),
+        outcomes=np.array([m[2] for m in meta], dtype=object),
+        tokens=np.array([m[3] for m in meta], dtype=np.int64),
+        student=student,
+        teacher=teach,
+    )
+
+
+# ----------------------------------------------------------------------------- teacher labels
+
+
+@dataclass(frozen=True)
+class TeacherLabel:
+    """One teacher label ready to store (slots 'A1'..'A15' -> score or None)."""
+
+    record_id: str
+    raw_output: str
+    complete: bool
+    slots: dict[str, float | None]
+    parsed_json: str
+    overall: int | None = None
+    recommendation: str | None = None
+    domain_tag: str | None = None
+    brief: str | None = None
+
+
+def resolve_record_ids(conn: Connection, keys: Sequence[tuple[str, str, str | None]]) -> dict[tuple, list[str]]:
+    """{(source, instance_id, run_id): [record ids]} for the given keys (run_id None = any run)."""
+    out: dict[tuple, list[str]] = {}
+    wanted_instances = sorted({k[1] for k in keys})
+    for start in range(0, len(wanted_instances), 500):
+        chunk = wanted_instances[start : start + 500]
+        stmt = select(records.c.record_id, records.c.source, records.c.instance_id, records.c.run_id).where(
+            records.c.instance_id.in_(chunk)
+        )
+        for rid, source, inst, run in conn.execute(stmt):
+            out.setdefault((source, inst, None), []).append(rid)
+            if run is not None:
+                out.setdefault((source, inst, run), []).append(rid)
+    return {k: out.get(k, []) for k in keys}
+
+
+def existing_record_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` are stored records."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        found.update(conn.execute(select(records.c.record_id).where(records.c.record_id.in_(chunk))).scalars())
+    return found
+
+
+def store_teacher_labels(conn: Connection, teacher: str, labels: Sequence[TeacherLabel],
+                         *, prompt_version: str = "teacher") -> int:
+    """Replace `teacher`'s labels for these records (one label per record and teacher: re-import is a no-op)."""
+    if not labels:
+        return 0
+    latest = {lab.record_id: lab for lab in labels}
+    ids = list(latest)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        conn.execute(delete(scores).where(scores.c.judge_kind == "teacher", scores.c.judge == teacher,
+                                          scores.c.record_id.in_(chunk)))
+    now = utcnow()
+    rows = []
+    for lab in latest.values():
+        row: dict[str, object] = {
+            "record_id": lab.record_id, "judge_kind": "teacher", "judge": teacher, "job_id": None,
+            "prompt_version": prompt_version, "created_at": now, "raw_output": lab.raw_output,
+            "complete": lab.complete, "overall": lab.overall, "recommendation": lab.recommendation,
+            "domain_tag": lab.domain_tag, "brief": lab.brief, "shortened": False, "elided_tokens": 0,
+            "prompt_tokens": None, "parsed": lab.parsed_json,
+        }
+        row.update({c: lab.slots.get(c.upper()) for c in SLOT_COLUMNS})
+        rows.append(row)
+    conn.execute(insert(scores), rows)
+    return len(rows)
+
+
+def label_rationales(conn: Connection, record_id: str, slot: str) -> pd.DataFrame:
+    """Every judge's score and rationale for one record and slot (columns judge_kind, judge, score, rationale).
+
+    Reads the `parsed` JSON of this one record only; rationales live under parsed["slots"][slot]["rationale"].
+    """
+    col = slot.lower()
+    stmt = (
+        select(scores.c.judge_kind, scores.c.judge, scores.c.created_at, scores.c[col], scores.c.parsed)
+        .where(scores.c.record_id == record_id)
+        .order_by(scores.c.judge_kind, scores.c.score_id.desc())
+    )
+    out = []
+    for kind, judge, created, value, parsed in conn.execute(stmt):
+        out.append({"judge_kind": kind, "judge": judge, "created_at": as_utc(created), "score": value,
+                    "rationale": _rationale(parsed, slot)})
+    return pd.DataFrame(out, columns=["judge_kind", "judge", "created_at", "score", "rationale"])
+
+
+def _rationale(parsed: str | None, slot: str) -> str:
+    try:
+        data = json.loads(parsed or "{}")
+    except ValueError:
+        return ""
+    node = data.get("slots", {}).get(slot) if isinstance(data, dict) else None
+    if isinstance(node, dict):
+        return str(node.get("rationale") or node.get("justification") or "")
+    return ""
+
+
+# ----------------------------------------------------------------------------- mask versions
+
+
+def save_mask_version(conn: Connection, *, name: str, mask: Mask, rules: MaskRules | None, created_by: str,
+                      note: str = "", activate: bool = True) -> int:
+    """Store a named mask version with all its cells; returns its id (optionally made the active one)."""
+    if not name.strip():
+        raise ValueError("a mask version needs a name")
+    res = conn.execute(insert(mask_versions).values(
+        name=name.strip(), created_by=created_by, created_at=utcnow(),
+        rules_json=rules.model_dump_json() if rules else "{}", note=note, active=False,
+    ))
+    version_id = int(res.inserted_primary_key[0])  # type: ignore[index]
+    cells = [{"version_id": version_id, "source": c.source, "slot": c.slot, "masked": d.masked,
+              "reason": d.reason, "decided_by": d.by} for c, d in mask.cells.items()]
+    if cells:
+        conn.execute(insert(mask_cells), cells)
+    if activate:
+        activate_mask_version(conn, version_id)
+    return version_id
+
+
+def activate_mask_version(conn: Connection, version_id: int) -> None:
+    """Make one version the active mask (all others inactive) in the caller's transaction."""
+    exists = conn.execute(select(mask_versions.c.version_id).where(mask_versions.c.version_id == version_id)).scalar()
+    if exists is None:
+        raise NotFoundError(f"mask version {version_id} not found: `mira-curator mask list` shows the versions")
+    conn.execute(update(mask_versions).where(mask_versions.c.version_id != version_id).values(active=False))
+    conn.execute(update(mask_versions).where(mask_versions.c.version_id == version_id).values(active=True))
+
+
+def list_mask_versions(conn: Connection) -> pd.DataFrame:
+    """All versions, newest first (columns version_id, name, created_by, created_at, active, masked, rules_json, note)."""
+    n_masked = (
+        select(mask_cells.c.version_id, func.count().label("masked"))
+        .where(mask_cells.c.masked.is_(True)).group_by(mask_cells.c.version_id).subquery()
+    )
+    stmt = (
+        select(mask_versions.c.version_id, mask_versions.c.name, mask_versions.c.created_by,
+               mask_versions.c.created_at, mask_versions.c.active,
+               func.coalesce(n_masked.c.masked, 0).label("masked"), mask_versions.c.rules_json, mask_versions.c.note)
+        .select_from(mask_versions.outerjoin(n_masked, n_masked.c.version_id == mask_versions.c.version_id))
+        .order_by(mask_versions.c.version_id.desc())
+    )
+    cols = ["version_id", "name", "created_by", "created_at", "active", "masked", "rules_json", "note"]
+    df = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=cols)
+    df["created_at"] = [as_utc(v) for v in df["created_at"]]
+    return df
+
+
+def load_mask(conn: Connection, version_id: int) -> Mask:
+    """The cells of one mask version."""
+    if conn.execute(select(mask_versions.c.version_id).where(mask_versions.c.version_id == version_id)).scalar() is None:
+        raise NotFoundError(f"mask version {version_id} not found: `mira-curator mask list` shows the versions")
+    rows = conn.execute(select(mask_cells).where(mask_cells.c.version_id == version_id)).mappings()
+    return Mask(cells={Cell(r["source"], r["slot"]): CellDecision(masked=r["masked"], reason=r["reason"],
+                                                                   by=r["decided_by"]) for r in rows})
+
+
+def active_mask_version(conn: Connection) -> int | None:
+    """The id of the active mask version, or None before any mask is saved."""
+    stmt = select(mask_versions.c.version_id).where(mask_versions.c.active.is_(True)).order_by(
+        mask_versions.c.version_id.desc()).limit(1)
+    value = conn.execute(stmt).scalar()
+    return int(value) if value is not None else None
+
+
+def active_mask(conn: Connection) -> Mask:
+    """The active mask (empty when none is saved): what the record page and aggregation apply."""
+    version = active_mask_version(conn)
+    return load_mask(conn, version) if version is not None else Mask()

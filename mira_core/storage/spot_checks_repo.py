@@ -1,0 +1,149 @@
+"""Spot-checks: sampled review queues for one source x dimension cell, their reviews and agreement.
+
+Items snapshot the student and teacher scores at sampling time, so agreement figures do not shift when
+a record is re-scored later. Reviews are plain updates by position, safe to repeat (last answer wins).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+from sqlalchemy import Connection, Select, case, func, insert, select, update
+
+from mira_core.errors import NotFoundError
+from mira_core.reliability.metrics import SLOTS
+from mira_core.reliability.spotcheck import human_agreement, stratified_sample
+from mira_core.storage.reliability_repo import as_utc, load_score_pairs, utcnow
+from mira_core.storage.tables import records, spot_check_items, spot_checks
+
+ITEM_COLUMNS = ("position", "record_id", "title", "stratum", "student_score", "teacher_score", "human_score",
+                "skipped", "note", "reviewer", "reviewed_at")
+
+
+def create_spot_check(conn: Connection, *, source: str, slot: str, size: int, created_by: str, seed: int = 0,
+                      student_judge: str | None = None, teacher: str | None = None) -> str:
+    """Sample a stratified spot-check of one cell and store it; returns its id.
+
+    Raises NotFoundError when the cell has no student scores to check.
+    """
+    if slot not in SLOTS:
+        raise ValueError(f"unknown dimension {slot!r}: expected one of A1..A15")
+    if size < 1:
+        raise ValueError("a spot-check needs at least one item")
+    pairs = load_score_pairs(conn, student_judge=student_judge, teacher=teacher, sources=[source])
+    col = SLOTS.index(slot)
+    items = stratified_sample(pairs.record_ids, pairs.student[:, col], pairs.teacher[:, col], size, seed)
+    if not items:
+        raise NotFoundError(f"no student scores for {source} {slot}: score some records of this source first")
+    sid = uuid.uuid4().hex
+    conn.execute(insert(spot_checks).values(
+        spot_check_id=sid, source=source, slot=slot, size=len(items), student_judge=student_judge, teacher=teacher,
+        seed=seed, created_by=created_by, created_at=utcnow(), status="open",
+    ))
+    conn.execute(insert(spot_check_items), [
+        {"spot_check_id": sid, "position": pos, "record_id": it.record_id, "stratum": it.stratum,
+         "student_score": it.student, "teacher_score": None if it.teacher != it.teacher else it.teacher,
+         "human_score": None, "skipped": False, "note": ""}
+        for pos, it in enumerate(items)
+    ])
+    return sid
+
+
+def _progress() -> Select:
+    done = (spot_check_items.c.human_score.is_not(None)) | spot_check_items.c.skipped.is_(True)
+    return (
+        select(spot_check_items.c.spot_check_id,
+               func.count().label("total"),
+               func.sum(case((done, 1), else_=0)).label("done"))
+        .group_by(spot_check_items.c.spot_check_id)
+    )
+
+
+def list_spot_checks(conn: Connection, *, source: str | None = None, slot: str | None = None) -> pd.DataFrame:
+    """Spot-checks, newest first, with progress (columns spot_check_id, source, slot, size, done, status, ...)."""
+    prog = _progress().subquery()
+    stmt = (
+        select(spot_checks.c.spot_check_id, spot_checks.c.source, spot_checks.c.slot, spot_checks.c.size,
+               func.coalesce(prog.c.done, 0).label("done"), spot_checks.c.status, spot_checks.c.created_by,
+               spot_checks.c.created_at, spot_checks.c.teacher)
+        .select_from(spot_checks.outerjoin(prog, prog.c.spot_check_id == spot_checks.c.spot_check_id))
+        .order_by(spot_checks.c.created_at.desc())
+    )
+    if source:
+        stmt = stmt.where(spot_checks.c.source == source)
+    if slot:
+        stmt = stmt.where(spot_checks.c.slot == slot)
+    cols = ["spot_check_id", "source", "slot", "size", "done", "status", "created_by", "created_at", "teacher"]
+    df = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=cols)
+    df["done"] = df["done"].astype("int64")
+    df["created_at"] = [as_utc(v) for v in df["created_at"]]
+    return df
+
+
+def get_spot_check(conn: Connection, spot_check_id: str) -> dict:
+    """The spot-check row."""
+    row = conn.execute(select(spot_checks).where(spot_checks.c.spot_check_id == spot_check_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"spot-check {spot_check_id} not found: the reliability page lists the open ones")
+    return dict(row)
+
+
+def spot_check_items_frame(conn: Connection, spot_check_id: str) -> pd.DataFrame:
+    """The items of one spot-check in review order (ITEM_COLUMNS), with each record's title."""
+    stmt = (
+        select(spot_check_items.c.position, spot_check_items.c.record_id, records.c.title,
+               spot_check_items.c.stratum, spot_check_items.c.student_score, spot_check_items.c.teacher_score,
+               spot_check_items.c.human_score, spot_check_items.c.skipped, spot_check_items.c.note,
+               spot_check_items.c.reviewer, spot_check_items.c.reviewed_at)
+        .select_from(spot_check_items.join(records, records.c.record_id == spot_check_items.c.record_id))
+        .where(spot_check_items.c.spot_check_id == spot_check_id)
+        .order_by(spot_check_items.c.position)
+    )
+    return pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=list(ITEM_COLUMNS))
+
+
+def record_review(conn: Connection, spot_check_id: str, position: int, *, human_score: int | None,
+                  skipped: bool = False, note: str = "", reviewer: str) -> None:
+    """Store a reviewer's 0-10 score (or a skip) for one item; closes the spot-check when all are done."""
+    if not skipped and (human_score is None or not 0 <= int(human_score) <= 10):
+        raise ValueError(f"a human score must be 0-10 (got {human_score!r}); or mark the item skipped")
+    res = conn.execute(
+        update(spot_check_items)
+        .where(spot_check_items.c.spot_check_id == spot_check_id, spot_check_items.c.position == position)
+        .values(human_score=None if skipped else int(human_score or 0), skipped=skipped, note=note,
+                reviewer=reviewer, reviewed_at=utcnow())
+    )
+    if not res.rowcount:
+        raise NotFoundError(f"spot-check {spot_check_id} has no item at position {position}")
+    prog = conn.execute(_progress().where(spot_check_items.c.spot_check_id == spot_check_id)).first()
+    status = "done" if prog and int(prog.done or 0) >= int(prog.total) else "open"
+    conn.execute(update(spot_checks).where(spot_checks.c.spot_check_id == spot_check_id).values(status=status))
+
+
+def agreement(conn: Connection) -> pd.DataFrame:
+    """Human-vs-student and human-vs-teacher agreement per source x slot over all spot-checks."""
+    stmt = (
+        select(spot_checks.c.source, spot_checks.c.slot, spot_check_items.c.human_score, spot_check_items.c.skipped,
+               spot_check_items.c.student_score, spot_check_items.c.teacher_score)
+        .select_from(spot_check_items.join(spot_checks,
+                                           spot_checks.c.spot_check_id == spot_check_items.c.spot_check_id))
+    )
+    cols = ["source", "slot", "human_score", "skipped", "student_score", "teacher_score"]
+    df = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=cols)
+    for c in ("human_score", "student_score", "teacher_score"):
+        df[c] = pd.to_numeric(df[c]).astype(float)
+    return human_agreement(df)
+
+
+def spot_checked_ids(*, reviewed: bool | None = None) -> Select:
+    """Record ids in any spot-check (reviewed=True: with a human score; False: still pending).
+
+    A subquery for Browse's "spot-check status" filter: `records.c.record_id.in_(spot_checked_ids(...))`.
+    """
+    stmt = select(spot_check_items.c.record_id)
+    if reviewed is True:
+        stmt = stmt.where(spot_check_items.c.human_score.is_not(None))
+    elif reviewed is False:
+        stmt = stmt.where(spot_check_items.c.human_score.is_(None), spot_check_items.c.skipped.is_(False))
+    return stmt

@@ -1,0 +1,50 @@
+"""Stratified spot-check sampling and human agreement on constructed arrays."""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from mira_core.reliability.spotcheck import band_of, human_agreement, stratified_sample
+
+
+def test_sample_mixes_gaps_and_bands_and_is_seeded():
+    ids = np.array([f"r{i}" for i in range(60)])
+    student = np.array([i % 11 for i in range(60)], dtype=float)
+    teacher = student.copy()
+    teacher[:6] = np.clip(student[:6] + 5, 0, 10)  # six large gaps (r0..r5; r5 has 5->10)
+    teacher[40:] = np.nan  # no teacher label for the tail
+    items = stratified_sample(ids, student, teacher, 12, seed=4)
+    assert [it.record_id for it in items] == [it.record_id for it in stratified_sample(ids, student, teacher, 12, seed=4)]
+    assert len(items) == 12 and len({it.record_id for it in items}) == 12
+    strata = [it.stratum for it in items]
+    assert strata.count("gap") == 4  # a third of 12, out of 6 available
+    assert {strata.count(b) for b in ("low", "mid", "high")} <= {2, 3, 4} and "low" in strata
+    for it in items:
+        if it.stratum != "gap":
+            assert band_of(it.student) == it.stratum
+
+
+def test_sample_tiny_and_empty_cells():
+    assert stratified_sample(np.array([]), np.array([]), np.array([]), 5, seed=0) == []
+    one = stratified_sample(np.array(["x", "y"]), np.array([3.0, np.nan]), np.array([np.nan, 1.0]), 5, seed=0)
+    assert [(it.record_id, it.stratum) for it in one] == [("x", "low")]
+    assert math.isnan(one[0].teacher)
+
+
+def test_human_agreement_per_cell():
+    items = pd.DataFrame({
+        "source": ["a"] * 4 + ["b"],
+        "slot": ["A1"] * 4 + ["A2"],
+        "human_score": [5, 7, np.nan, np.nan, 3],
+        "skipped": [False, False, True, False, False],
+        "student_score": [5, 9, 1, 1, 4],
+        "teacher_score": [6, 7, 1, 1, np.nan],
+    })
+    out = human_agreement(items).set_index(["source", "slot"])
+    a = out.loc[("a", "A1")]
+    # Reviewed pairs (5,5) and (7,9) with the student: MAE (0 + 2) / 2 = 1; with the teacher (5,6), (7,7): 0.5.
+    assert (a.reviewed, a.skipped, a.human_student_mae, a.human_teacher_mae, a.n_teacher) == (2, 1, 1.0, 0.5, 2)
+    assert a.human_student_rho == 1.0  # two pairs in the same order
+    b = out.loc[("b", "A2")]
+    assert b.reviewed == 1 and math.isnan(b.human_teacher_mae) and math.isnan(b.human_student_rho)
