@@ -114,7 +114,7 @@ def iter_array_elements(path: Path, max_bytes: int) -> Iterator[RawItem | Import
 
 def _skip_leading_space(fh: BinaryIO) -> bytearray:
     """The file's bytes from its first non-blank byte on (at least one chunk), skipping a UTF-8 BOM."""
-    pending = bytearray(fh.read(CHUNK))
+    pending = bytearray(fh.read(max(CHUNK, 3)))
     if pending.startswith(b"\xef\xbb\xbf"):
         del pending[:3]
     while True:
