@@ -3,15 +3,20 @@
 Record text is shown with `st.text`/`st.code` wherever possible. Some places only take markdown
 (expander and button labels, `st.error`, subheaders); there every record-derived string goes through
 `escape_markdown`, which backslash-escapes all ASCII punctuation. CommonMark turns any escaped ASCII
-punctuation into the literal character, so no link, image, emphasis, HTML tag, math (`$`), directive
-(`:red[...]`) or autolink (`http://`, `www.`) can form from it.
+punctuation into the literal character, so no link, image, emphasis, HTML tag, math (`$`) or directive
+(`:red[...]`) can form from it. GFM autolink literals (`http://x`, `www.x`, `a@b.c`) are found after
+escapes are resolved (checked in chromium: `![](http://127.0.0.1:9/x)` escaped still became a live link),
+so `://`, `www.` and `@` also get an invisible WORD JOINER (U+2060) that the autolink patterns cannot cross.
 """
 
 from __future__ import annotations
 
+import re
 import string
 
 _PUNCT = frozenset(string.punctuation)
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)", re.IGNORECASE)
 
 # Bidirectional overrides can make displayed code differ from what it is ("Trojan Source").
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
@@ -55,4 +60,5 @@ def escape_markdown(text: str, *, max_chars: int | None = None) -> str:
     flat = visible_controls(str(text), keep_newlines=False)
     if max_chars is not None and len(flat) > max_chars:
         flat = flat[: max(max_chars - 1, 0)] + "…"
+    flat = _AUTOLINK.sub(WORD_JOINER, flat)
     return "".join("\\" + ch if ch in _PUNCT else ch for ch in flat)

@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mira_core.views.escape import escape_markdown, visible_controls
+from mira_core.views.escape import WORD_JOINER, escape_markdown, visible_controls
 
 PAYLOADS = [
     "<script>window.__xss=1</script>",
@@ -18,8 +18,8 @@ PAYLOADS = [
 
 
 def _unescape(md: str) -> str:
-    # CommonMark: a backslash before ASCII punctuation yields the punctuation itself.
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", md)
+    # CommonMark: a backslash before ASCII punctuation yields the punctuation itself; word joiners are invisible.
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", md).replace(WORD_JOINER, "")
 
 
 def test_every_ascii_punctuation_is_escaped():
@@ -44,5 +44,13 @@ def test_truncation_happens_before_escaping():
 
 @given(st.text())
 def test_escape_round_trips_for_any_printable_text(s):
-    flat = visible_controls(s, keep_newlines=False)
+    flat = visible_controls(s, keep_newlines=False).replace(WORD_JOINER, "")
     assert _unescape(escape_markdown(s)) == flat
+
+
+def test_autolink_literals_are_broken_by_word_joiners():
+    md = escape_markdown("![](http://127.0.0.1:9/x.png) www.example.com me@example.org HTTPS://A")
+    assert "://" not in md.replace("\\", "") and "http\\:" + WORD_JOINER + "\\/\\/" in md
+    assert "www" + WORD_JOINER + "\\." in md
+    assert "@" + WORD_JOINER + "example" in md
+    assert "HTTPS\\:" + WORD_JOINER in md

@@ -1,0 +1,83 @@
+"""Untrusted record text stays text: nothing executes, no link or remote image goes live, payloads show literally."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.payloads import IMG, JS_LINK, REMOTE_IMG, SCRIPT, SERVER_PATH
+
+pytestmark = pytest.mark.browser
+
+
+def _idle(page) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+
+
+def _assert_inert(page, requests: list[str]) -> None:
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    bad_links = page.eval_on_selector_all(
+        "a[href]", "els => els.map(e => e.getAttribute('href')).filter(h => /^\\s*(javascript|data):/i.test(h))"
+    )
+    assert bad_links == []
+    assert page.locator('img[src*="127.0.0.1:9"]').count() == 0
+    assert page.locator('a[href*="127.0.0.1:9"]').count() == 0
+    assert page.locator("script", has_text="__xss").count() == 0
+    assert page.locator("iframe").count() == 0
+    assert not [u for u in requests if "127.0.0.1:9/" in u]
+
+
+def test_payloads_render_as_literal_text(app_server, page):
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    page.goto(f"{app_server.url}/record?id={app_server.xss_id}")
+    page.wait_for_selector('[data-testid="stApp"]')
+    _idle(page)
+    issue = page.get_by_role("tabpanel", name="Issue")
+    expect(issue.get_by_text(SCRIPT)).to_be_visible()
+    expect(issue.get_by_text(IMG)).to_be_visible()
+    expect(issue.get_by_text(REMOTE_IMG)).to_be_visible()
+    expect(issue.get_by_text("␛[31mred␛[0m")).to_be_visible()  # ANSI escapes shown, not interpreted
+    # The instance id heading shows the payloads literally (escaped markdown, not a link or an image).
+    heading = page.get_by_role("heading", level=3).filter(has_text="window.__xss=1")
+    expect(heading).to_contain_text(SCRIPT + " " + IMG + " " + JS_LINK)
+    _assert_inert(page, requests)
+
+    page.get_by_role("tab", name=re.compile("Steps")).click()
+    steps = page.get_by_role("tabpanel", name=re.compile("Steps"))
+    tool_call = steps.get_by_text(IMG + " — " + "<script>window.__xss=1</script>", exact=False)
+    expect(tool_call.first).to_be_visible()
+    tool_call.first.click()  # open the tool call: arguments as code and JSON
+    expect(steps.locator('[data-testid="stJson"]').get_by_text(REMOTE_IMG).first).to_be_visible()
+    expect(steps.get_by_text("exit 1")).to_be_visible()
+    expect(steps.get_by_text(JS_LINK).first).to_be_visible()  # observation tool name badge
+    expect(steps.get_by_text(SERVER_PATH, exact=True).first).to_be_visible()  # a path is text, never read
+    assert "root:x:0:0" not in page.content()
+    _assert_inert(page, requests)
+
+    page.get_by_role("tab", name="Patch (1 files)").click()
+    patch = page.get_by_role("tabpanel", name=re.compile("Patch"))
+    # Escaped markdown label; a WORD JOINER after ":" keeps GFM from turning the URL into a link.
+    expect(patch.get_by_text("x/![](http:\u2060//127.0.0.1:9/leak.png).py · modified · +7 −0")).to_be_visible()
+    expect(patch.locator('[data-testid="stCode"]').filter(has_text="+" + SCRIPT)).to_be_visible()
+    _assert_inert(page, requests)
+
+    page.get_by_role("tab", name="Metadata").click()
+    _idle(page)
+    _assert_inert(page, requests)
+    assert dialogs == []
+
+
+def test_browse_with_payload_filters_stays_inert(app_server, page):
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    # Payloads in the URL itself (a shared link) are shown as text in the search box and warnings.
+    page.goto(f"{app_server.url}/?source=xss_src&q=script&sort=%3Cimg%20src%3Dx%20onerror%3D1%3E")
+    page.wait_for_selector('[data-testid="stApp"]')
+    _idle(page)
+    expect(page.get_by_text(re.compile(r"matching records"))).to_contain_text("1 matching records")
+    expect(page.get_by_text("sort='<img src=x onerror=1>' ignored", exact=False)).to_be_visible()
+    _assert_inert(page, requests)
