@@ -7,6 +7,7 @@ and created by the migrations themselves; they are not part of this metadata.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -258,4 +259,27 @@ record_tags = Table(
     Column("record_id", String(32), ForeignKey("records.record_id", ondelete="CASCADE"), primary_key=True),
     Column("tag", String(100), primary_key=True),
     Index(None, "tag"),
+)
+
+# ----------------------------------------------------------------------------- selection (migration 0004)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("policy_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False),
+    Column("mode", String(20), nullable=False, doc="'per_source' (one cut per source) or 'global' (MIRA-Global)."),
+    Column("criterion", String(20), nullable=False, doc="mean / weighted / overall / recommendation."),
+    Column("thresholds", Text, nullable=False, doc='JSON {"cuts": {source: {mode, value}}, "global_cut": ...}.'),
+    Column("mask_version", Integer, doc="Mask version the cells were frozen from (informative)."),
+    Column("mask_cells", Text, nullable=False, doc="JSON {source or '*': [slots]}: the frozen mask."),
+    Column("scorer_rule", Text, nullable=False, doc="JSON ScorerRule: which student score counts."),
+    Column("budget_tokens", BigInteger),
+    Column("budget_rule", String(20)),
+    Column("weights", Text, nullable=False, doc="JSON {downsample_weight, downsample_recommendations}."),
+    Column("note", Text, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, doc="Last save; the export manifest's time."),
+    UniqueConstraint("name"),
 )
