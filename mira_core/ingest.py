@@ -208,6 +208,7 @@ class Importer:
         self.batch_bytes = BATCH_BYTES
         self._reports: list[OutcomeReport] = []
         self._done = 0
+        self._in_file = 0  # bytes of the current file consumed so far (approximate: items + separators)
         self._total = 0
 
     def run(self, paths: list[Path]) -> ImportSummary:
@@ -217,6 +218,7 @@ class Importer:
         for path in files:
             self._import_file(path)
             self._done += path.stat().st_size
+            self._in_file = 0
             self._report_progress()
         self._flush()
         self._flush_reports()
@@ -234,6 +236,8 @@ class Importer:
             return
         self.summary.layouts[layout.name] = self.summary.layouts.get(layout.name, 0) + 1
         for item in _items(path, layout, container, self.max_bytes):
+            if isinstance(item, RawItem):
+                self._in_file += len(item.raw) + 1
             if isinstance(item, ImportRejected):
                 self.summary.rejected.append(Rejection(item.where, item.reason))
                 continue
@@ -287,7 +291,8 @@ class Importer:
 
     def _report_progress(self) -> None:
         if self.progress:
-            self.progress(Progress(self._done, self._total, self.summary.imported, len(self.summary.rejected)))
+            done = min(self._done + self._in_file, self._total)
+            self.progress(Progress(done, self._total, self.summary.imported, len(self.summary.rejected)))
 
 
 def import_paths(engine: Engine, paths: list[Path], *, source: str, fmt: str | None = None,

@@ -3,7 +3,7 @@
 import json
 import tracemalloc
 
-from mira_core.ingest import import_paths
+from mira_core.ingest import Importer, import_paths
 from mira_core.query import RecordFilter
 from mira_core.storage import records_repo
 from mira_core.storage.engine import read_conn
@@ -165,3 +165,13 @@ def test_huge_line_and_element_are_rejected_in_bounded_memory(sqlite_engine, tmp
     assert "over the 4,194,304-byte limit" in summary.rejected[0].reason
     assert summary.imported == 4
     assert peak < 4 * limit  # far below the 50 MB item
+
+
+def test_progress_moves_inside_one_file(sqlite_engine, tmp_path):
+    f = tmp_path / "rows.jsonl"
+    f.write_text("\n".join(_row(i) for i in range(6)) + "\n")
+    seen: list[int] = []
+    Importer(sqlite_engine, source="swe_qa", batch_size=2, progress=lambda p: seen.append(p.bytes_done)).run([f])
+    total = f.stat().st_size
+    assert seen == sorted(seen) and seen[-1] == total
+    assert any(0 < b < total for b in seen)  # the bar moves before the file is finished

@@ -207,3 +207,14 @@ def test_reports_join_across_commands(engine, real_data, reports_first):
     for paths in batches:
         import_paths(engine, [real_data / p for p in paths], source="davinc_dev")
     assert _smith_outcomes(engine) == JOINED
+
+
+def test_cli_imports_the_real_folder(real_data, capsys):
+    """`mira-curator import PATH --source NAME` end to end (the autouse fixture points it at a temp SQLite)."""
+    from mira_core.cli import main
+
+    assert main(["import", str(real_data), "--source", "davinc_dev", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"imported {TOTAL}, already present 0, rejected 0" in out
+    assert main(["import", str(real_data), "--source", "davinc_dev", "--quiet"]) == 0
+    assert f"imported 0, already present {TOTAL}, rejected 0" in capsys.readouterr().out
