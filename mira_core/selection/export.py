@@ -1,0 +1,242 @@
+"""Reproducible keep-list exports: the list (jsonl, csv or parquet) and a manifest JSON beside it.
+
+The same policy on the same database gives byte-identical files: rows are in record-id order, numbers are
+written with fixed formatting (6 decimals), and the manifest holds no wall-clock time; its `exported_at` is
+the policy's last save time, so a reader can check the list against the manifest's sha256 and both files
+can be regenerated exactly. Files are written to temporary names and renamed, so a failure leaves nothing
+partial, and only inside the export folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Engine
+
+from mira_core.errors import MiraError, NotFoundError
+from mira_core.selection.keep import DECISIONS, KeepList, keep_list
+from mira_core.selection.policies import Policy
+from mira_core.selection.preview import Precomputed, precompute
+from mira_core.settings import Settings, load_settings
+from mira_core.storage import selection_repo
+from mira_core.storage.engine import read_conn
+
+Format = Literal["jsonl", "csv", "parquet"]
+FORMATS: tuple[Format, ...] = ("jsonl", "csv", "parquet")
+COLUMNS = ("record_id", "source", "instance_id", "aggregate", "decision", "weight", "token_count")
+MANIFEST_VERSION = 1
+
+
+class ExportError(MiraError):
+    """An export was refused (bad path or format); nothing was written."""
+
+
+def _num(x: float) -> float | None:
+    """A float rounded to 6 decimals (JSON writes its shortest repr, so equal inputs give equal text)."""
+    return None if math.isnan(x) else round(float(x), 6)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The keep list as plain columns, ready to render."""
+
+    record_id: list[str]
+    source: list[str]
+    instance_id: list[str | None]
+    aggregate: list[float | None]
+    decision: list[str]
+    weight: list[float | None]
+    token_count: list[int]
+
+
+def keep_rows(pre: Precomputed, kl: KeepList, instance_ids: dict[str, str | None]) -> Rows:
+    """Columns of the list, in record-id order."""
+    ids = kl.record_ids(pre)
+    data = pre.data
+    return Rows(
+        record_id=ids,
+        source=[data.sources[c] for c in data.source_codes[kl.index]],
+        instance_id=[instance_ids.get(r) for r in ids],
+        aggregate=[_num(v) for v in kl.value],
+        decision=[DECISIONS[d] for d in kl.decision],
+        weight=[_num(w) for w in kl.weight],
+        token_count=[int(t) for t in data.tokens[kl.index]],
+    )
+
+
+def render_rows(rows: Rows, fmt: Format) -> bytes:
+    """The list file's bytes in `fmt`."""
+    cols = [getattr(rows, c) for c in COLUMNS]
+    if fmt == "jsonl":
+        lines = (json.dumps(dict(zip(COLUMNS, r, strict=True)), ensure_ascii=False, separators=(",", ":"))
+                 for r in zip(*cols, strict=True))
+        return "".join(line + "\n" for line in lines).encode("utf-8")
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for r in zip(*cols, strict=True):
+            w.writerow(["" if v is None else (f"{v:.6f}" if isinstance(v, float) else v) for v in r])
+        return buf.getvalue().encode("utf-8")
+    if fmt == "parquet":
+        schema = pa.schema([("record_id", pa.string()), ("source", pa.string()), ("instance_id", pa.string()),
+                            ("aggregate", pa.float64()), ("decision", pa.string()), ("weight", pa.float64()),
+                            ("token_count", pa.int64())])
+        table = pa.Table.from_arrays([pa.array(c, type=schema.field(i).type) for i, c in enumerate(cols)],
+                                     schema=schema)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        return sink.getvalue().to_pybytes()
+    raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+def build_manifest(pre: Precomputed, policy: Policy, kl: KeepList, runs: tuple[selection_repo.ScorerRun, ...],
+                   list_name: str, fmt: Format, sha256: str) -> dict:
+    """Everything needed to check and reproduce the list (deterministic: no wall-clock time)."""
+    p = kl.preview
+    per_source = {}
+    for sp, sa in zip(p.sources, pre.per_source, strict=True):
+        per_source[sp.source] = {
+            "records": sp.records, "tokens": sp.tokens, "kept": sp.kept, "kept_tokens": sp.kept_tokens,
+            "kept_by_cut": sp.cut_records, "downsampled": sp.downsampled,
+            "effective_tokens": _num(sp.effective_tokens), "unscored": sp.unscored,
+            "unscored_tokens": sp.unscored_tokens, "force_keep": sp.force_keep, "force_drop": sp.force_drop,
+            "cut_value": _num(sp.cut_value), "scored": sa.m,
+        }
+    t = p.total
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "policy": json.loads(policy.model_dump_json()),
+        "thresholds": {
+            "mode": "global" if policy.global_cut else "per_source",
+            "cuts": {s: c.model_dump() for s, c in sorted(policy.cuts.items())},
+            "global_cut": policy.global_cut.model_dump() if policy.global_cut else None,
+            "cut_values": {s: v["cut_value"] for s, v in per_source.items()},
+        },
+        "mask": {"version": policy.mask_version, "cells": policy.masked_cells},
+        "scorer": {"rule": policy.scorer.model_dump(),
+                   "runs": [{"model": r.judge, "prompt_version": r.prompt_version, "records": r.records} for r in runs]},
+        "counts": {"per_source": per_source,
+                   "total": {"records": t.records, "tokens": t.tokens, "kept": t.kept, "kept_tokens": t.kept_tokens,
+                             "downsampled": t.downsampled, "unscored": t.unscored, "force_keep": t.force_keep,
+                             "force_drop": t.force_drop}},
+        "list": {"file": list_name, "format": fmt, "rows": len(kl), "columns": list(COLUMNS), "sha256": sha256},
+        "exported_at": policy.updated_at.isoformat() if policy.updated_at else None,
+        "exported_at_rule": "the policy's last save time (not the wall clock), so re-exports are identical",
+    }
+
+
+def render_manifest(manifest: dict) -> bytes:
+    """Manifest JSON bytes (sorted keys, 2-space indent, trailing newline)."""
+    return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """An export in memory: the list and manifest bytes and their file names."""
+
+    list_name: str
+    list_bytes: bytes
+    manifest_name: str
+    manifest_bytes: bytes
+    rows: int
+    sha256: str
+
+
+def file_names(policy_name: str, fmt: Format) -> tuple[str, str]:
+    """Default names: keep-<policy>.<fmt> and keep-<policy>.manifest.json."""
+    return f"keep-{policy_name}.{fmt}", f"keep-{policy_name}.manifest.json"
+
+
+def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | None = None) -> ExportFiles:
+    """Build the list and manifest of a policy from the database (nothing is written)."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    with read_conn(engine) as conn:
+        loaded = selection_repo.load_selection_data(conn, policy.scorer)
+        if not loaded.runs:
+            rule = policy.scorer
+            which = f" by model {rule.judge!r}" if rule.judge else ""
+            which += f" with prompt version {rule.prompt_version!r}" if rule.prompt_version else ""
+            raise NotFoundError(f"no complete student scores{which}: score records first (`mira-curator score`)")
+        pre = precompute(loaded.data, policy.mask_array(loaded.data.sources), policy.criterion)
+        kl = keep_list(pre, policy)
+        ids = set(kl.record_ids(pre))
+        iids = selection_repo.instance_ids(conn, ids)
+    list_name = list_name or file_names(policy.name, fmt)[0]
+    body = render_rows(keep_rows(pre, kl, iids), fmt)
+    sha = hashlib.sha256(body).hexdigest()
+    manifest = render_manifest(build_manifest(pre, policy, kl, loaded.runs, list_name, fmt, sha))
+    return ExportFiles(list_name, body, _manifest_name(list_name), manifest, len(kl), sha)
+
+
+def _manifest_name(list_name: str) -> str:
+    stem = list_name.rsplit(".", 1)[0] if "." in list_name else list_name
+    return f"{stem}.manifest.json"
+
+
+def resolve_out(out: Path | str | None, policy_name: str, fmt: Format, settings: Settings | None = None) -> Path:
+    """The list's path: inside the export folder (a relative path is taken from it), else refused."""
+    settings = settings or load_settings()
+    root = Path(settings.export_dir).resolve()
+    path = Path(out) if out is not None else Path(file_names(policy_name, fmt)[0])
+    target = (path if path.is_absolute() else root / path).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise ExportError(f"{out}: exports are written only inside the export folder {root} "
+                          "(set MIRA_EXPORT_DIR to export elsewhere)")
+    return target
+
+
+def _atomic_write_all(files: list[tuple[Path, bytes]]) -> None:
+    """Write every file to a temp name first, then rename them all; on error remove the temps."""
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((Path(tmp_name), path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where an export went."""
+
+    list_path: Path
+    manifest_path: Path
+    rows: int
+    sha256: str
+
+
+def export_policy(engine: Engine, policy: Policy, fmt: Format, out: Path | str | None = None,
+                  settings: Settings | None = None) -> ExportResult:
+    """Write a policy's keep list and manifest inside the export folder (atomically, nothing partial)."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    target = resolve_out(out, policy.name, fmt, settings)
+    files = export_files(engine, policy, fmt, target.name)
+    manifest_path = target.with_name(files.manifest_name)
+    _atomic_write_all([(target, files.list_bytes), (manifest_path, files.manifest_bytes)])
+    return ExportResult(target, manifest_path, files.rows, files.sha256)
+
+
+__all__ = ["FORMATS", "ExportError", "ExportFiles", "ExportResult", "export_files", "export_policy"]

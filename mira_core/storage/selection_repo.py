@@ -1,0 +1,205 @@
+"""Selection storage: the numeric arrays the retention preview needs, active mask and overrides, policies.
+
+`load_selection_data` is one query over records, the chosen student score per record and the curator's
+override, reading only numbers and short codes (never bodies, raw outputs or rationales).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import Connection, Subquery, func, insert, select, update
+
+from mira_core.errors import ConflictError, NotFoundError
+from mira_core.selection.aggregate import (
+    OVERRIDE_DROP,
+    OVERRIDE_KEEP,
+    OVERRIDE_NONE,
+    REC_NONE,
+    RECOMMENDATIONS,
+)
+from mira_core.selection.data import (
+    OUTCOME_NOT_RESOLVED,
+    OUTCOME_RESOLVED,
+    OUTCOME_UNKNOWN,
+    SelectionData,
+    make_data,
+)
+from mira_core.selection.policies import CutSpec, Policy, ScorerRule, freeze_cells
+from mira_core.storage.reliability_repo import active_mask_version, load_mask
+from mira_core.storage.tables import SLOTS, annotations_table, policies, records, scores
+
+_OUTCOMES = {"resolved": OUTCOME_RESOLVED, "not_resolved": OUTCOME_NOT_RESOLVED}
+_OVERRIDES = {"force_keep": OVERRIDE_KEEP, "force_drop": OVERRIDE_DROP}
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ScorerRun:
+    """How many of the chosen scores came from one model and prompt version (for the manifest)."""
+
+    judge: str
+    prompt_version: str
+    records: int
+
+
+@dataclass(frozen=True)
+class LoadedSelection:
+    """The arrays for selection plus which scorer runs they came from."""
+
+    data: SelectionData
+    runs: tuple[ScorerRun, ...]
+
+
+def selection_version(conn: Connection) -> str:
+    """A small value that changes when records, scores or overrides change (the page's cache key)."""
+    r = conn.execute(select(func.count(), func.max(records.c.imported_at))).one()
+    s = conn.execute(select(func.count(), func.max(scores.c.score_id))).one()
+    a = conn.execute(select(func.count(), func.max(annotations_table.c.updated_at))).one()
+    return f"r{r[0]}:{r[1]}|s{s[0]}:{s[1]}|a{a[0]}:{a[1]}"
+
+
+def _latest_student(rule: ScorerRule) -> Subquery:
+    """Subquery: the latest complete student score per record matching `rule` (created_at, then score_id)."""
+    rank = func.row_number().over(partition_by=scores.c.record_id,
+                                  order_by=(scores.c.created_at.desc(), scores.c.score_id.desc()))
+    cols = [scores.c.record_id, scores.c.judge, scores.c.prompt_version, scores.c.overall, scores.c.recommendation,
+            *[scores.c[s] for s in SLOTS]]
+    stmt = select(*cols, rank.label("rn")).where(scores.c.judge_kind == "student", scores.c.complete.is_(True))
+    if rule.judge:
+        stmt = stmt.where(scores.c.judge == rule.judge)
+    if rule.prompt_version:
+        stmt = stmt.where(scores.c.prompt_version == rule.prompt_version)
+    ranked = stmt.subquery()
+    return select(ranked).where(ranked.c.rn == 1).subquery()
+
+
+def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> LoadedSelection:
+    """Every record with its chosen score (NaN + incomplete when none) and override, in record-id order."""
+    latest = _latest_student(rule or ScorerRule())
+    stmt = (
+        select(records.c.record_id, records.c.source, records.c.token_estimate, records.c.outcome,
+               latest.c.record_id.label("scored"), latest.c.judge, latest.c.prompt_version, latest.c.overall,
+               latest.c.recommendation, annotations_table.c.override, *[latest.c[s] for s in SLOTS])
+        .select_from(records.outerjoin(latest, latest.c.record_id == records.c.record_id)
+                     .outerjoin(annotations_table, annotations_table.c.record_id == records.c.record_id))
+        .order_by(records.c.record_id)
+    )
+    rows = conn.execute(stmt).all()
+    n = len(rows)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * (10 + len(SLOTS))
+    names = tuple(sorted(set(cols[1])))
+    code_of = {s: i for i, s in enumerate(names)}
+    rec_code = {r: i for i, r in enumerate(RECOMMENDATIONS)}
+    scored = np.array([v is not None for v in cols[4]], dtype=bool)
+    slot_values = np.array([[np.nan if v is None else v for v in c] for c in cols[10:]], dtype=np.float32)
+    data = make_data(
+        np.array(cols[0], dtype="S32"), names, np.array([code_of[s] for s in cols[1]], dtype=np.int16),
+        np.array(cols[2], dtype=np.int64), slot_values.T.reshape(n, len(SLOTS)), scored,
+        outcome=np.array([_OUTCOMES.get(o, OUTCOME_UNKNOWN) for o in cols[3]], dtype=np.int8),
+        overall=np.array([np.nan if v is None else v for v in cols[7]], dtype=np.float32),
+        recommendation=np.array([rec_code.get(r, REC_NONE) for r in cols[8]], dtype=np.int8),
+        override=np.array([_OVERRIDES.get(o, OVERRIDE_NONE) for o in cols[9]], dtype=np.int8),
+    )
+    runs = Counter((j, p) for j, p in zip(cols[5], cols[6], strict=True) if j is not None)
+    return LoadedSelection(data, tuple(ScorerRun(j, p, c) for (j, p), c in sorted(runs.items())))
+
+
+def active_mask_cells(conn: Connection, sources: tuple[str, ...]) -> tuple[int | None, dict[str, list[str]]]:
+    """(active mask version id, its masked cells frozen per source plus '*'); no mask saved -> (None, {})."""
+    version = active_mask_version(conn)
+    if version is None:
+        return None, {}
+    mask = load_mask(conn, version)
+    wildcard = [c.slot for c in mask.masked_cells() if c.source == "*"]
+    return version, freeze_cells(mask.is_masked, sources, wildcard)
+
+
+def instance_ids(conn: Connection, record_ids: set[str]) -> dict[str, str | None]:
+    """Instance ids of the given records (one streamed pass over two short columns)."""
+    out: dict[str, str | None] = {}
+    result = conn.execution_options(stream_results=True, yield_per=20000).execute(
+        select(records.c.record_id, records.c.instance_id))
+    for rid, iid in result:
+        if rid in record_ids:
+            out[rid] = iid
+    return out
+
+
+def scorer_choices(conn: Connection) -> tuple[list[str], list[str]]:
+    """Distinct student models and prompt versions (choices for the scorer-run rule)."""
+    student = scores.c.judge_kind == "student"
+    judges = conn.execute(select(scores.c.judge).distinct().where(student).order_by(scores.c.judge)).scalars()
+    versions = conn.execute(select(scores.c.prompt_version).distinct().where(student)
+                            .order_by(scores.c.prompt_version)).scalars()
+    return list(judges), list(versions)
+
+
+# ----------------------------------------------------------------------------- policies
+
+
+def _policy_row(p: Policy) -> dict:
+    return {
+        "name": p.name, "mode": "global" if p.global_cut else "per_source", "criterion": p.criterion,
+        "thresholds": json.dumps({"cuts": {s: c.model_dump() for s, c in sorted(p.cuts.items())},
+                                  "global_cut": p.global_cut.model_dump() if p.global_cut else None}, sort_keys=True),
+        "mask_version": p.mask_version, "mask_cells": json.dumps(p.masked_cells, sort_keys=True),
+        "scorer_rule": p.scorer.model_dump_json(), "budget_tokens": p.budget_tokens, "budget_rule": p.budget_rule,
+        "weights": json.dumps({"downsample_weight": p.downsample_weight,
+                               "downsample_recommendations": p.downsample_recommendations}, sort_keys=True),
+        "note": p.note, "created_by": p.created_by,
+    }
+
+
+def _policy_from_row(row) -> Policy:  # type: ignore[no-untyped-def]
+    th = json.loads(row["thresholds"])
+    weights = json.loads(row["weights"])
+    return Policy(
+        name=row["name"], criterion=row["criterion"],
+        cuts={s: CutSpec.model_validate(c) for s, c in th["cuts"].items()},
+        global_cut=CutSpec.model_validate(th["global_cut"]) if th.get("global_cut") else None,
+        mask_version=row["mask_version"], masked_cells=json.loads(row["mask_cells"]),
+        scorer=ScorerRule.model_validate_json(row["scorer_rule"]), budget_tokens=row["budget_tokens"],
+        budget_rule=row["budget_rule"], downsample_weight=weights["downsample_weight"],
+        downsample_recommendations=weights["downsample_recommendations"], note=row["note"],
+        created_by=row["created_by"], created_at=_as_utc(row["created_at"]), updated_at=_as_utc(row["updated_at"]),
+    )
+
+
+def save_policy(conn: Connection, policy: Policy, *, replace: bool = False) -> Policy:
+    """Store a policy under its name; an existing name needs `replace=True` (keeps its creation time)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    existing = conn.execute(select(policies.c.created_at).where(policies.c.name == policy.name)).first()
+    row = _policy_row(policy)
+    if existing is None:
+        conn.execute(insert(policies).values(**row, created_at=now, updated_at=now))
+    elif not replace:
+        raise ConflictError(f"policy {policy.name!r} already exists: choose another name or overwrite it")
+    else:
+        conn.execute(update(policies).where(policies.c.name == policy.name).values(**row, updated_at=now))
+    return get_policy(conn, policy.name)
+
+
+def get_policy(conn: Connection, name: str) -> Policy:
+    """One saved policy by name."""
+    row = conn.execute(select(policies).where(policies.c.name == name)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"policy {name!r} not found: `mira-curator policy list` shows the saved policies")
+    return _policy_from_row(row)
+
+
+def list_policies(conn: Connection) -> list[Policy]:
+    """All saved policies, by name."""
+    return [_policy_from_row(r) for r in conn.execute(select(policies).order_by(policies.c.name)).mappings()]
+
+
+def delete_policy(conn: Connection, name: str) -> bool:
+    """Remove a policy; False when there was none by that name."""
+    return bool(conn.execute(policies.delete().where(policies.c.name == name)).rowcount)
