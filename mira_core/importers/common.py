@@ -13,6 +13,11 @@ from mira_core.records import Outcome
 _SWE_BENCH_ID = re.compile(r"^(?P<owner>[A-Za-z0-9][A-Za-z0-9-]*)__(?P<name>[A-Za-z0-9_.-]+?)-(?P<num>\d+)$", re.ASCII)
 _SWE_SMITH_ID = re.compile(r"^(?P<owner>[A-Za-z0-9][A-Za-z0-9-]*)__(?P<name>[A-Za-z0-9_.-]+?)\.[0-9a-f]{8}\.", re.ASCII)
 # A sampled run appends `_N` to a SWE-bench id (`python__mypy-15976_0`, Nebius `AnalogJ__lexicon-336_17`).
+# How OpenHands' bash tool ends its output, in the two wordings seen; only ASCII digits count.
+_EXIT_MARK = re.compile(
+    r"\[(?:Command finished with exit code|The command completed with exit code) (-?[0-9]{1,6})\.?\]\s*\Z", re.ASCII
+)
+_TOOL_FAILED = ("[Error occurred in processing last action]", "ERROR:\n")
 _RUN_SUFFIX = re.compile(r"^(?P<base>[A-Za-z0-9][A-Za-z0-9-]*__[A-Za-z0-9_.-]+?-\d+)_(?P<run>\d+)$", re.ASCII)
 
 
@@ -96,3 +101,17 @@ def issue_from_prompt(prompt: str) -> str:
         if found:
             return found
     return prompt.strip()
+
+
+def observation_status(text: str) -> tuple[int | None, bool]:
+    """(exit code, error) read from a tool output's text, for layouts that keep only text.
+
+    The exit code is OpenHands' closing `[Command finished with exit code N]` line; an error is a non-zero
+    code, OpenHands' "[Error occurred in processing last action]" or an editor reply starting "ERROR:".
+    """
+    tail = text[-160:]
+    m = _EXIT_MARK.search(tail)
+    code = int(m[1]) if m else None
+    body = text[13:] if text.startswith("OBSERVATION:\n") else text
+    failed = (code is not None and code != 0) or tail.rstrip().endswith(_TOOL_FAILED[0]) or body.startswith(_TOOL_FAILED[1])
+    return code, failed

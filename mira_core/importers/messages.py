@@ -8,6 +8,7 @@ from typing import Any
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, Layout
+from mira_core.importers.common import observation_status
 from mira_core.records import Outcome, Record, Step, StepKind, make_record_id
 
 
@@ -37,7 +38,8 @@ def message_steps(messages: list[Any], where: str) -> list[Step]:
         elif role == "tool":
             ids = m.get("tool_call_ids") or [m.get("tool_call_id")]
             name = m.get("name") or next((call_names[c] for c in ids if isinstance(c, str) and c in call_names), None)
-            steps.append(Step(role=role, kind=StepKind.observation, content=text, tool_name=name))
+            code, failed = observation_status(text)
+            steps.append(Step(role=role, kind=StepKind.observation, content=text, tool_name=name, exit_code=code, error=failed))
         elif role == "assistant":
             calls = m.get("tool_calls") or []
             if text.strip():

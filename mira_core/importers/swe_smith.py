@@ -16,6 +16,7 @@ from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, Layout
 from mira_core.importers.common import (
     issue_from_prompt,
+    observation_status,
     opt_str,
     outcome_of,
     repo_from_instance_id,
@@ -62,7 +63,8 @@ def xml_message_steps(messages: list[Any], where: str) -> list[Step]:
         if role == "system":
             steps.append(Step(role=role, kind=StepKind.system, content=text))
         elif role == "user" and seen_task and text.startswith("OBSERVATION:"):
-            steps.append(Step(role=role, kind=StepKind.observation, content=text, tool_name=tool))
+            code, failed = observation_status(text)
+            steps.append(Step(role=role, kind=StepKind.observation, content=text, tool_name=tool, exit_code=code, error=failed))
         elif role == "user":
             seen_task = True
             steps.append(Step(role=role, kind=StepKind.user, content=text))

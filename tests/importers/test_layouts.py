@@ -6,10 +6,12 @@ These run the importers without a database (detect + normalize), so they are fas
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from mira_core.importers.common import observation_status
 from mira_core.ingest import _items, detect, normalize_item
 from mira_core.records import Record, StepKind
 
@@ -182,3 +184,28 @@ def test_swe_smith_rows(real_data):
     assert (first.model, first.outcome, first.repo) == ("claude-3-7-sonnet-20250219", "resolved", "arrow-py/arrow")
     assert first.patch.startswith("diff --git a/autograd/")  # the anomaly FORMATS.md notes is kept as is
     assert actions(first)[-1] == ("submit", {})
+
+
+def test_swe_gym_exit_codes_from_tool_text(real_data):
+    """OpenHands ends bash output with `[Command finished with exit code N]`; counted over the 24 rows of the
+    @80a1efb sample: 43 x 0, 31 x 1, 16 x 2, 2 x 130, and 2 outputs end in "[Error occurred …]"."""
+    recs = records(real_data / f"sft_messages/{ADP}@80a1efb/datasets/SWE-Gym_OpenHands-Sampled-Trajectories/sample_raw.json")
+    bash = [s for r in recs for s in r.steps if s.kind == StepKind.observation and s.tool_name == "execute_bash"]
+    codes = Counter(s.exit_code for s in bash)
+    assert codes == Counter({0: 43, 1: 31, 2: 16, 130: 2, None: 2})
+    assert all(s.error == (s.exit_code != 0) for s in bash)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ok\n[Command finished with exit code 0]", (0, False)),
+        ("boom\n[The command completed with exit code 2.]\n", (2, True)),
+        ("x\n[Command finished with exit code \u0667]", (None, False)),  # non-ASCII digit: not a code
+        ("OBSERVATION:\nERROR:\nInvalid `path` parameter", (None, True)),
+        ("tail\n[Error occurred in processing last action]", (None, True)),
+        ("[Command finished with exit code 1] and more text", (None, False)),
+    ],
+)
+def test_observation_status(text, expected):
+    assert observation_status(text) == expected
