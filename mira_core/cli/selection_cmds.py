@@ -1,0 +1,121 @@
+"""Selection commands: export a saved policy's keep list, list/show/diff/import/delete policies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mira_core.errors import ConfigError
+from mira_core.selection.diff import diff_policies
+from mira_core.selection.export import FORMATS, export_policy
+from mira_core.selection.policies import Policy
+from mira_core.settings import load_settings
+from mira_core.storage import migrate, selection_repo
+from mira_core.storage.engine import make_engine, read_conn, write_tx
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    engine = make_engine(load_settings().database_url)
+    migrate.upgrade(engine)
+    return engine
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `export` and `policy`."""
+    p = sub.add_parser("export", help="write a saved policy's keep list and its manifest to the export folder")
+    p.add_argument("--policy", required=True, help="name of a saved policy (`mira-curator policy list`)")
+    p.add_argument("--format", dest="fmt", choices=FORMATS, default="jsonl")
+    p.add_argument("--out", type=Path, default=None,
+                   help="list file inside the export folder (MIRA_EXPORT_DIR); default keep-<policy>.<format>")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("policy", help="saved selection policies: list, show, diff, import, delete")
+    psub = p.add_subparsers(dest="policy_command", required=True)
+    q = psub.add_parser("list", help="saved policies, one per line")
+    q.set_defaults(func=cmd_policy_list)
+    q = psub.add_parser("show", help="a policy as JSON")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_policy_show)
+    q = psub.add_parser("diff", help="records entering and leaving from policy A to policy B, per source")
+    q.add_argument("a")
+    q.add_argument("b")
+    q.add_argument("--json", action="store_true", help="machine-readable output")
+    q.set_defaults(func=cmd_policy_diff)
+    q = psub.add_parser("import", help="save a policy from a JSON file (as `policy show` prints it)")
+    q.add_argument("path", type=Path)
+    q.add_argument("--replace", action="store_true", help="overwrite a policy of the same name")
+    q.set_defaults(func=cmd_policy_import)
+    q = psub.add_parser("delete", help="remove a saved policy")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_policy_delete)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a policy's keep list (atomic; refuses paths outside the export folder)."""
+    engine = _engine()
+    with read_conn(engine) as conn:
+        policy = selection_repo.get_policy(conn, args.policy)
+    res = export_policy(engine, policy, args.fmt, args.out)
+    print(f"{res.rows} records -> {res.list_path}\nmanifest -> {res.manifest_path}\nsha256 {res.sha256}")
+    return 0
+
+
+def cmd_policy_list(args: argparse.Namespace) -> int:
+    """Name, mode, criterion and save time of each policy."""
+    with read_conn(_engine()) as conn:
+        for p in selection_repo.list_policies(conn):
+            mode = "global" if p.global_cut else "per_source"
+            when = p.updated_at.isoformat() if p.updated_at else ""
+            print(f"{p.name}\t{mode}\t{p.criterion}\t{when}\t{p.created_by}")
+    return 0
+
+
+def cmd_policy_show(args: argparse.Namespace) -> int:
+    """Print one policy as JSON."""
+    with read_conn(_engine()) as conn:
+        print(selection_repo.get_policy(conn, args.name).model_dump_json(indent=2))
+    return 0
+
+
+def cmd_policy_diff(args: argparse.Namespace) -> int:
+    """Per source: records and tokens entering and leaving."""
+    diffs = diff_policies(_engine(), args.a, args.b)
+    if args.json:
+        for d in diffs:
+            print(json.dumps(d.__dict__, sort_keys=True))
+        return 0
+    print(f"{args.a} -> {args.b}")
+    for d in diffs:
+        print(f"{d.source}: +{d.entering} records (+{d.entering_tokens} tokens), "
+              f"-{d.leaving} records (-{d.leaving_tokens} tokens), {d.staying} stay")
+    return 0
+
+
+def cmd_policy_import(args: argparse.Namespace) -> int:
+    """Validate and save a policy from JSON."""
+    try:
+        policy = Policy.model_validate_json(args.path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{args.path}: cannot read ({exc.strerror})") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
+        raise ConfigError(f"{args.path}: at {loc}: {first['msg']}") from exc
+    policy = policy.model_copy(update={"created_by": policy.created_by or load_settings().curator})
+    with write_tx(_engine()) as conn:
+        saved = selection_repo.save_policy(conn, policy, replace=args.replace)
+    print(f"saved policy {saved.name}")
+    return 0
+
+
+def cmd_policy_delete(args: argparse.Namespace) -> int:
+    """Delete a policy by name."""
+    with write_tx(_engine()) as conn:
+        if not selection_repo.delete_policy(conn, args.name):
+            print(f"no policy named {args.name!r}")
+            return 1
+    print(f"deleted policy {args.name}")
+    return 0
