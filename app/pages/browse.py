@@ -30,14 +30,14 @@ SORT_LABELS = {
 COLUMNS = {
     "instance_id": "instance",
     "title": "issue",
-    "source": "source",
     "outcome": "outcome",
-    "agent": "agent",
-    "model": "model",
-    "format": "format",
+    "source": "source",
     "n_steps": "steps",
     "n_errors": "errors",
     "token_estimate": "tokens",
+    "agent": "agent",
+    "model": "model",
+    "format": "format",
     "synthetic": "synthetic",
     "imported_at": "imported",
     "record_id": "record id",
@@ -114,7 +114,7 @@ def main() -> None:
     st.title("Browse")
     show_problems(parsed.problems)
     flt = _filters(opts, lo, hi)
-    top = st.columns([4, 2, 1, 1], vertical_alignment="bottom")
+    top = st.columns([4, 2, 1.4, 1], vertical_alignment="bottom")
     top[0].text_input("Search issue, instance id and patch", key="browse_q", placeholder="words that must all occur")
     top[1].selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__, key="browse_sort")
     top[2].toggle("Descending", key="browse_desc")
@@ -158,18 +158,23 @@ def main() -> None:
         on_select="rerun",
         selection_mode="single-row",
         key=f"browse_table_{gen}",
-        column_config={"tokens": st.column_config.NumberColumn(format="%d")},
+        height=min(len(rows), 20) * 35 + 38,
+        column_config={
+            "tokens": st.column_config.NumberColumn(format="%d"),
+            "instance": st.column_config.TextColumn(width="medium"),
+            "issue": st.column_config.TextColumn(width="large"),
+        },
     )
     picked = event.selection.rows if event is not None else []
 
-    nav = st.columns([1, 1, 1, 3], vertical_alignment="center")
-    nav[0].button("Previous page", key="browse_prev", shortcut="P", disabled=view.page <= 1,
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Previous page", key="browse_prev", shortcut="P", disabled=view.page <= 1,
                   on_click=_step_page, args=(-1, n_pages), icon=":material/chevron_left:")
-    nav[1].button("Next page", key="browse_next", shortcut="N", disabled=view.page >= n_pages,
+        st.button("Next page", key="browse_next", shortcut="N", disabled=view.page >= n_pages,
                   on_click=_step_page, args=(1, n_pages), icon=":material/chevron_right:")
-    open_first = nav[2].button("Open first", key="browse_open_first", shortcut="O", disabled=rows.empty,
+        open_first = st.button("Open first", key="browse_open_first", shortcut="O", disabled=rows.empty,
                                icon=":material/open_in_new:")
-    nav[3].caption(f"page {view.page:,} of {n_pages:,} · select a row to open it")
+        st.caption(f"page {view.page:,} of {n_pages:,} · select a row to open it")
 
     target = rows.record_id.iloc[picked[0]] if picked else (rows.record_id.iloc[0] if open_first else None)
     if target is not None:

@@ -12,7 +12,14 @@ from ui.steps import render_diff, render_timeline
 from mira_core.errors import MiraError
 from mira_core.storage import records_repo
 from mira_core.storage.engine import read_conn
-from mira_core.views import escape_markdown, metadata_rows, report_summary, view_from_params, visible_controls
+from mira_core.views import (
+    escape_markdown,
+    metadata_rows,
+    report_summary,
+    split_diff,
+    view_from_params,
+    visible_controls,
+)
 from mira_core.views.browse_params import view_to_params
 from mira_core.views.record_meta import altered_note
 
@@ -86,15 +93,16 @@ def main() -> None:
     _nav(view_to_params(view), prev_id, next_id)
     _header(meta, rec.synthetic)
 
-    n_files_hint = sum(1 for line in rec.patch.splitlines() if line.startswith("diff --git "))
-    tabs = st.tabs(["Issue", f"Steps ({len(rec.steps):,})", f"Patch ({n_files_hint} files)", "Metadata"])
+    sections = split_diff(rec.patch)
+    n_files = len(sections.files)
+    tabs = st.tabs(["Issue", f"Steps ({len(rec.steps):,})", f"Patch ({n_files} file{'' if n_files == 1 else 's'})", "Metadata"])
     with tabs[0]:
         issue = visible_controls(rec.issue) or "(no issue text)"
         st.code(issue, language=None, wrap_lines=True, height=520 if issue.count("\n") > 30 else "content")
     with tabs[1]:
         render_timeline(rec.steps, rid)
     with tabs[2]:
-        render_diff(rec.patch, rid)
+        render_diff(sections, rec.patch, rid)
     with tabs[3]:
         rows = metadata_rows(meta)
         st.dataframe(pd.DataFrame(rows, columns=["field", "value"]), hide_index=True, width="stretch")

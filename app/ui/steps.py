@@ -11,7 +11,14 @@ from collections.abc import Sequence
 import streamlit as st
 
 from mira_core.records import Step, StepKind
-from mira_core.views import StepView, escape_markdown, shape_timeline, split_diff, visible_controls
+from mira_core.views import (
+    DiffSections,
+    StepView,
+    TimelinePage,
+    escape_markdown,
+    shape_timeline,
+    visible_controls,
+)
 
 AVATARS = {
     StepKind.system: ":material/settings:",
@@ -71,36 +78,47 @@ def _step(v: StepView) -> None:
             _folded(v, code=False)
 
 
-def render_timeline(steps: Sequence[Step], record_id: str) -> None:
-    """Kind/error filters, one page of steps, and paging controls (keyboard N / P)."""
-    if ss.get("record_steps_of") != record_id:
-        ss.record_steps_of = record_id
-        ss.record_step_page = 1
-    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
-    kinds = c1.multiselect("Show kinds", list(StepKind), format_func=lambda k: k.value, key="record_kinds",
-                           placeholder="all kinds")
-    errors_only = c2.toggle("Errors only", key="record_errors_only")
-    tl = shape_timeline(steps, page=ss.record_step_page, kinds=kinds or None, errors_only=errors_only)
-    ss.record_step_page = tl.page
-    if not tl.items:
-        st.info("No steps match." if steps else "This record has no steps.")
-    for v in tl.items:
-        _step(v)
+def _first_page() -> None:
+    ss.record_step_page = 1
+
+
+def _page_controls(tl: TimelinePage, where: str) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.button("Previous steps", key="record_steps_prev", shortcut="P", disabled=tl.page <= 1,
-                  on_click=_turn, args=(-1, tl.n_pages), icon=":material/chevron_left:")
-        st.button("Next steps", key="record_steps_next", shortcut="N", disabled=tl.page >= tl.n_pages,
-                  on_click=_turn, args=(1, tl.n_pages), icon=":material/chevron_right:")
+        keys = where == "top"  # one set of buttons carries the shortcuts
+        st.button("Previous steps", key=f"record_steps_prev_{where}", shortcut="P" if keys else None,
+                  disabled=tl.page <= 1, on_click=_turn, args=(-1, tl.n_pages), icon=":material/chevron_left:")
+        st.button("Next steps", key=f"record_steps_next_{where}", shortcut="N" if keys else None,
+                  disabled=tl.page >= tl.n_pages, on_click=_turn, args=(1, tl.n_pages), icon=":material/chevron_right:")
         last = tl.first + len(tl.items) - 1 if tl.items else 0
         st.caption(f"steps {tl.first:,}–{last:,} of {tl.total:,} · page {tl.page} of {tl.n_pages}")
 
 
-def render_diff(patch: str, record_id: str) -> None:
-    """The final patch as syntax-highlighted diff sections, one expander per file."""
+def render_timeline(steps: Sequence[Step], record_id: str) -> None:
+    """Kind/error filters, one page of steps, and paging controls (keyboard N / P, or a page number)."""
+    if ss.get("record_steps_of") != record_id:
+        ss.record_steps_of = record_id
+        ss.record_step_page = 1
+    c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")
+    kinds = c1.multiselect("Show kinds", list(StepKind), format_func=lambda k: k.value, key="record_kinds",
+                           placeholder="all kinds", on_change=_first_page)
+    errors_only = c2.toggle("Errors only", key="record_errors_only", on_change=_first_page)
+    tl = shape_timeline(steps, page=int(ss.get("record_step_page") or 1), kinds=kinds or None, errors_only=errors_only)
+    ss.record_step_page = tl.page  # clamped, set before the page-number widget exists in this run
+    c3.number_input("Step page", min_value=1, max_value=tl.n_pages, step=1, key="record_step_page")
+    _page_controls(tl, "top")
+    if not tl.items:
+        st.info("No steps match." if steps else "This record has no steps.")
+    for v in tl.items:
+        _step(v)
+    if len(tl.items) > 5:
+        _page_controls(tl, "bottom")
+
+
+def render_diff(sections: DiffSections, patch: str, record_id: str) -> None:
+    """The final patch as syntax-highlighted diff sections (from `split_diff`), one expander per file."""
     if not patch.strip():
         st.info("This record has no patch.")
         return
-    sections = split_diff(patch)
     st.download_button("Download patch", data=patch.encode("utf-8"), file_name=f"{record_id}.patch",
                        mime="text/x-diff", icon=":material/download:", key="record_patch_download")
     if sections.preamble.strip():

@@ -1,8 +1,14 @@
 """Browse page through AppTest: counts follow filters, sorting orders rows, the URL keeps the view."""
 
+import os
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
+
+from mira_core.storage import migrate
+from mira_core.storage.engine import make_engine
+from tests.app.builders import import_messages, messages_row
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
@@ -63,9 +69,34 @@ def test_bad_url_values_are_reported_not_fatal(corpus):
     assert sum("ignored" in w.value for w in at.warning) == 2
 
 
-def test_paging(corpus):
+@pytest.fixture
+def sixty(tmp_path):
+    """60 imported swe_qa records (org__repo-100 .. org__repo-159)."""
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    migrate.upgrade(eng)
+    import_messages(eng, tmp_path, [messages_row(i, resolved=i % 2 == 0) for i in range(100, 160)])
+    eng.dispose()
+
+
+def test_paging_keeps_page_in_url_and_resets_on_new_filter(sixty):
     at = AppTest.from_file(MAIN, default_timeout=60)
-    at.query_params.update({"size": "25"})
+    at.query_params.update({"size": "25", "sort": "instance_id", "order": "asc"})
     at.run()
-    assert at.button(key="browse_next").disabled  # 4 records fit on one page
-    assert len(at.dataframe[0].value) == 4
+    assert at.button(key="browse_prev").disabled and not at.button(key="browse_next").disabled
+    at.button(key="browse_next").click().run()
+    assert at.query_params["page"] == "2"
+    names = at.dataframe[0].value["instance"].tolist()
+    assert names[0] == "org__repo-125" and len(names) == 25
+    at.button(key="browse_next").click().run()
+    assert at.dataframe[0].value["instance"].tolist()[-1] == "org__repo-159"
+    assert at.button(key="browse_next").disabled
+    at.multiselect(key="browse_outcome").select("resolved").run()
+    assert "page" not in at.query_params  # a new filter starts at page 1
+    assert _count_line(at).startswith("**30** matching")
+
+
+def test_page_from_url_is_clamped(sixty):
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.query_params.update({"size": "25", "page": "99"})
+    at.run()
+    assert at.query_params["page"] == "3" and len(at.dataframe[0].value) == 10

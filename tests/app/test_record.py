@@ -48,11 +48,16 @@ def test_long_record_pages_steps_and_folds_observations(corpus):
     assert caption == "steps 1–50 of 120 · page 1 of 3"
     # Observations of 40 lines show 12 and fold the other 28 behind an expander.
     assert any(e.label == "show 28 more lines" for e in at.expander)
-    at.button(key="record_steps_next").click().run()
+    at.button(key="record_steps_next_top").click().run()
     caption = next(c.value for c in at.caption if c.value.startswith("steps "))
     assert caption == "steps 51–100 of 120 · page 2 of 3"
+    at.number_input(key="record_step_page").set_value(3).run()
+    caption = next(c.value for c in at.caption if c.value.startswith("steps "))
+    assert caption == "steps 101–120 of 120 · page 3 of 3"
+    assert at.button(key="record_steps_next_top").disabled
     at.toggle(key="record_errors_only").set_value(True).run()
     caption = next(c.value for c in at.caption if c.value.startswith("steps "))
+    assert at.number_input(key="record_step_page").value == 1  # a new filter starts at its first page
     assert caption.endswith("page 1 of 1") and "of 13 " in caption  # observations at i % 9 == 2, i < 119
 
 

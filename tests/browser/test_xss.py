@@ -58,7 +58,7 @@ def test_payloads_render_as_literal_text(app_server, page):
     assert "root:x:0:0" not in page.content()
     _assert_inert(page, requests)
 
-    page.get_by_role("tab", name="Patch (1 files)").click()
+    page.get_by_role("tab", name="Patch (1 file)").click()
     patch = page.get_by_role("tabpanel", name=re.compile("Patch"))
     # Escaped markdown label; a WORD JOINER after ":" keeps GFM from turning the URL into a link.
     expect(patch.get_by_text("x/![](http:\u2060//127.0.0.1:9/leak.png).py · modified · +7 −0")).to_be_visible()
