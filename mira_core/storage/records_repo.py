@@ -387,3 +387,13 @@ def mark_synthetic(conn: Connection, record_ids: Sequence[str]) -> int:
         return 0
     res = conn.execute(update(records).where(records.c.record_id.in_(list(record_ids))).values(synthetic=True))
     return int(res.rowcount or 0)
+
+
+def position(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> int:
+    """How many records matching `f` come before `record_id` under `sort` (its 0-based rank; keyset count)."""
+    meta = get_metadata(conn, record_id)
+    key = (meta[sort.column], record_id)
+    pair = tuple_(records.c[sort.column], records.c.record_id)
+    before = pair > key if sort.descending else pair < key
+    stmt = select(func.count()).select_from(records).where(*_where(conn, f), before)
+    return int(conn.execute(stmt).scalar_one())
