@@ -20,7 +20,7 @@ from mira_core.views import (
     view_from_params,
     visible_controls,
 )
-from mira_core.views.browse_params import view_to_params
+from mira_core.views.browse_params import page_of, view_to_params
 from mira_core.views.record_meta import altered_note
 
 OUTCOME_COLORS = {"resolved": "green", "not_resolved": "red", "unknown": "gray"}
@@ -57,7 +57,7 @@ def _header(meta: dict, synthetic: bool) -> None:
         st.badge(f"{n_err} errors", color="red" if n_err else "gray")
 
 
-def _nav(view_params: dict, prev_id: str | None, next_id: str | None) -> None:
+def _nav(view_params: dict, prev_id: str | None, next_id: str | None, where: str) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         if st.button("Browse", key="record_back", shortcut="B", icon=":material/arrow_back:"):
             st.switch_page("pages/browse.py", query_params=view_params)
@@ -65,7 +65,7 @@ def _nav(view_params: dict, prev_id: str | None, next_id: str | None) -> None:
                   on_click=_go, args=(prev_id,), icon=":material/chevron_left:")
         st.button("Next", key="record_next", shortcut="J", disabled=next_id is None,
                   on_click=_go, args=(next_id,), icon=":material/chevron_right:")
-        st.caption("previous / next within the Browse filter and sort")
+        st.caption(where)
 
 
 def main() -> None:
@@ -82,6 +82,10 @@ def main() -> None:
             meta = records_repo.get_metadata(conn, rid)
             rec = records_repo.get_record(conn, rid)
             prev_id, next_id = records_repo.neighbours(conn, view.filter, view.sort, rid)
+            total = records_repo.count_records(conn, view.filter)
+            only_this = view.filter.model_copy(update={"record_ids": [rid]})
+            in_filter = records_repo.count_records(conn, only_this) == 1
+            pos = records_repo.position(conn, view.filter, view.sort, rid) if in_filter else None
     except (MiraError, SQLAlchemyError) as e:
         st.title("Record")
         st.error(escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
@@ -90,7 +94,12 @@ def main() -> None:
         return
 
     show_problems(parsed.problems)
-    _nav(view_to_params(view), prev_id, next_id)
+    if pos is not None:
+        where = f"record {pos + 1:,} of {total:,} in the Browse filter"
+        view = view.model_copy(update={"page": page_of(pos, view.page_size)})  # Browse opens on its page
+    else:
+        where = f"outside the Browse filter ({total:,} records); previous / next follow its sort order"
+    _nav(view_to_params(view), prev_id, next_id, where)
     _header(meta, rec.synthetic)
 
     sections = split_diff(rec.patch)

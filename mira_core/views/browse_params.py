@@ -132,6 +132,11 @@ def view_to_params(view: BrowseView) -> dict[str, str | list[str]]:
     return out
 
 
+def page_of(position: int, page_size: int) -> int:
+    """The 1-based Browse page that shows the record at 0-based `position`."""
+    return position // page_size + 1
+
+
 def record_params(view: BrowseView, record_id: str) -> dict[str, str | list[str]]:
     """Query parameters of the Record page for `record_id`, keeping the Browse view for previous/next."""
     return {**view_to_params(view), "id": record_id}

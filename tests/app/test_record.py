@@ -71,9 +71,15 @@ def test_prev_next_walk_the_filter_in_order(corpus):
         at.button(key="record_next").click().run()
         seen.append(at.query_params["id"])
     assert seen == ids
+    assert any(c.value == "record 3 of 3 in the Browse filter" for c in at.caption)
     assert at.button(key="record_next").disabled  # last of the filter: the synthetic record is outside it
     at.button(key="record_prev").click().run()
     assert at.query_params["id"] == ids[1]
+
+
+def test_record_outside_the_filter_says_so(corpus):
+    at = _record({"source": "swe_qa", "id": corpus})  # the agent_openhands record
+    assert any(c.value.startswith("outside the Browse filter (3 records)") for c in at.caption)
 
 
 def test_unknown_id_is_a_clear_error(corpus):

@@ -8,6 +8,7 @@ from mira_core.records import Outcome
 from mira_core.views.browse_params import (
     SORT_COLUMNS,
     BrowseView,
+    page_of,
     record_params,
     view_from_params,
     view_to_params,
@@ -58,6 +59,10 @@ def test_bad_values_are_ignored_and_reported():
     assert v.sort == SortKey() and v.page == 1 and v.page_size == 50
     assert len(parsed.problems) == 7
     assert any("outcome='bogus'" in p for p in parsed.problems)
+
+
+def test_page_of():
+    assert [page_of(p, 25) for p in (0, 24, 25, 49, 50)] == [1, 1, 2, 2, 3]
 
 
 def test_record_params_keep_the_view():
