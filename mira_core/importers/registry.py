@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from mira_core.errors import MiraError
-from mira_core.importers import messages, nebius, openhands, reports, swe_agent, swe_gym, swe_smith
+from mira_core.importers import (
+    messages,
+    mini_swe_agent,
+    nebius,
+    openhands,
+    reports,
+    swe_agent,
+    swe_gym,
+    swe_smith,
+)
 from mira_core.importers.base import Layout
 
 LAYOUTS: list[Layout] = [
@@ -21,6 +30,7 @@ LAYOUTS: list[Layout] = [
     reports.TASK_INSTANCE,
     swe_gym.LAYOUT,
     swe_smith.LAYOUT,
+    mini_swe_agent.LAYOUT,
     messages.LAYOUT,
 ]
 
