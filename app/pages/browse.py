@@ -148,6 +148,9 @@ def main() -> None:
 
     if synthetic:
         synthetic_marker()
+    if total == 0 and flt == RecordFilter():
+        st.info("No records yet. Import trajectories with `mira-curator import PATH --source NAME`, "
+                "or load the demo corpus with `mira-curator demo`.", icon=":material/inbox:")
     first = (view.page - 1) * view.page_size + 1 if total else 0
     st.markdown(f"**{total:,}** matching records · showing {first:,}–{first + len(rows) - 1 if total else 0:,}")
 

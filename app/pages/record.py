@@ -55,6 +55,10 @@ def _header(meta: dict, synthetic: bool) -> None:
         st.badge(f"{meta.get('n_steps')} steps", color="gray")
         n_err = int(meta.get("n_errors") or 0)
         st.badge(f"{n_err} errors", color="red" if n_err else "gray")
+    who = [f"{label} {meta[k]}" for k, label in (("agent", "agent"), ("model", "model"), ("format", "format"),
+                                                 ("exit_status", "exit status")) if meta.get(k)]
+    if who:
+        st.caption(escape_markdown(" · ".join(who), max_chars=300))
 
 
 def _nav(view_params: dict, prev_id: str | None, next_id: str | None, where: str) -> None:

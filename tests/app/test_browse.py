@@ -100,3 +100,19 @@ def test_page_from_url_is_clamped(sixty):
     at.query_params.update({"size": "25", "page": "99"})
     at.run()
     assert at.query_params["page"] == "3" and len(at.dataframe[0].value) == 10
+
+
+def test_empty_store_says_how_to_fill_it():
+    at = _app()
+    assert _count_line(at).startswith("**0** matching")
+    assert "mira-curator import" in at.info[0].value
+    assert at.button(key="browse_open_first").disabled
+
+
+def test_odd_search_text_never_crashes(corpus):
+    for q in ['((', '*', "a'b", 'NEAR', '"', 'AND OR NOT', "ünïcode-x"]:
+        at = AppTest.from_file(MAIN, default_timeout=60)
+        at.query_params["q"] = q
+        at.run()
+        assert not at.exception, (q, at.exception)
+        assert at.text_input(key="browse_q").value == q.strip()
