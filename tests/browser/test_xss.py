@@ -81,3 +81,9 @@ def test_browse_with_payload_filters_stays_inert(app_server, page):
     expect(page.get_by_text(re.compile(r"matching records"))).to_contain_text("1 matching records")
     expect(page.get_by_text("sort='<img src=x onerror=1>' ignored", exact=False)).to_be_visible()
     _assert_inert(page, requests)
+    # Filter options come from record data (agent, model): open the dropdowns and look.
+    for label, payload in (("Agent", IMG), ("Model", JS_LINK)):
+        page.get_by_label(label, exact=True).click()
+        expect(page.get_by_role("option", name=payload)).to_be_visible()
+        _assert_inert(page, requests)
+        page.keyboard.press("Escape")
