@@ -7,6 +7,7 @@ st.set_page_config(page_title="MIRA Curator", layout="wide")
 PAGES = [
     st.Page("pages/browse.py", title="Browse", icon=":material/table_rows:", default=True),
     st.Page("pages/record.py", title="Record", icon=":material/article:", url_path="record"),
+    st.Page("pages/retention.py", title="Retention", icon=":material/tune:", url_path="retention"),
 ]
 
 st.navigation(PAGES).run()

@@ -15,13 +15,21 @@ from mira_core.errors import MiraError
 from mira_core.selection.aggregate import CRITERIA, criterion_range
 from mira_core.selection.diff import diff_policies
 from mira_core.selection.export import FORMATS, export_files
-from mira_core.selection.policies import CutSpec, Policy, ScorerRule
-from mira_core.selection.preview import Cut, Precomputed, PreviewSettings, details, precompute, preview
+from mira_core.selection.policies import CutSpec, Policy, ScorerRule, mask_array
+from mira_core.selection.preview import Precomputed, PreviewSettings, details, precompute, preview
 from mira_core.selection.solver import BUDGET_RULES, budget_from_percent, solve_budget
-from mira_core.selection.view import agreement_table, budget_line, dims_table, histogram, record_link, summary_table
+from mira_core.selection.view import (
+    agreement_table,
+    budget_line,
+    dims_table,
+    histogram,
+    record_link,
+    summary_table,
+)
 from mira_core.settings import load_settings
 from mira_core.storage import selection_repo
 from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage.reliability_repo import active_mask_version
 
 ss = st.session_state
 MODES = {"threshold": "threshold", "top_records": "top % of records", "top_tokens": "top % of tokens",
@@ -35,7 +43,6 @@ ANY = "(any)"
 @st.cache_data(ttl=5, show_spinner=False, max_entries=4)
 def _version(url: str) -> tuple[str, int | None]:
     with read_conn(engine()) as conn:
-        from mira_core.storage.reliability_repo import active_mask_version
         return selection_repo.selection_version(conn), active_mask_version(conn)
 
 
@@ -61,8 +68,7 @@ def _mask_cells(url: str, version: str, mask_version: int | None, sources: tuple
 def _precomputed(url: str, version: str, judge: str | None, prompt: str | None, criterion: str,
                  cells_json: str) -> Precomputed:
     data = _loaded(url, version, judge, prompt).data
-    cells = json.loads(cells_json)
-    return precompute(data, Policy(name="tmp", masked_cells=cells).mask_array(data.sources), criterion)  # type: ignore[arg-type]
+    return precompute(data, mask_array(json.loads(cells_json), data.sources), criterion)  # type: ignore[arg-type]
 
 
 def _slider_key(mode: str, source: str, criterion: str) -> str:
@@ -130,7 +136,7 @@ def preview_panel(pre_args: tuple, mask_version: int | None) -> None:
         (st.warning if (p.budget_gap or 0) > 0 else st.success)(line)
     if ss.get("ret_solved"):
         st.caption(ss["ret_solved"])
-    st.metric("Records kept", f"{p.total.kept:,} / {p.total.records:,}", key="ret_kept_metric")
+    st.metric("Records kept", f"{p.total.kept:,} / {p.total.records:,}")
     st.metric("Tokens kept", f"{p.total.kept_tokens:,} / {p.total.tokens:,}")
     st.dataframe(summary_table(p), hide_index=True, key="ret_summary",
                  column_config={"kept %": st.column_config.NumberColumn(format="%.1f"),
