@@ -115,7 +115,17 @@ def _first_parsed(items: Iterator[RawItem | ImportRejected]) -> Any:
     return None
 
 
-def _container(path: Path, max_bytes: int) -> tuple[Container, Any]:
+@dataclass(frozen=True)
+class Sniffed:
+    """How a file is framed, its first good item parsed, and the whole file if it was read and parsed as one
+    item anyway (so a .traj or report is parsed once, not twice)."""
+
+    container: Container
+    first: Any
+    whole: RawItem | None = None
+
+
+def _sniff_file(path: Path, max_bytes: int) -> Sniffed:
     """Guess how the file is framed and parse its first good item (for sniffing).
 
     A file starting with `{` is JSON Lines when its first line parses; otherwise it is tried as one JSON
@@ -128,41 +138,50 @@ def _container(path: Path, max_bytes: int) -> tuple[Container, Any]:
     if not head:
         raise ImportRejected(str(path), "empty file: nothing to import")
     if head.startswith(b"["):
-        return "array", _first_parsed(iter_array_elements(path, max_bytes))
+        return Sniffed("array", _first_parsed(iter_array_elements(path, max_bytes)))
     if not head.startswith(b"{"):
         raise ImportRejected(str(path), "unknown layout: the file is not JSON, JSON Lines or a JSON array")
+    size = path.stat().st_size
     lines = iter_lines(path, max_bytes)
     first = next(lines, None)
     if isinstance(first, RawItem):
         try:
-            return "lines", parse_json(first.raw, first.origin)
+            obj = parse_json(first.raw, first.origin)
         except ImportRejected:
             pass
+        else:
+            single = size <= max_bytes and next(lines, None) is None
+            return Sniffed("lines", obj, RawItem(path.read_bytes(), str(path)) if single else None)
     whole_error: ImportRejected | None = None
-    if path.stat().st_size <= max_bytes:
+    if size <= max_bytes:
+        raw = path.read_bytes()
         try:
-            return "whole", parse_json(path.read_bytes(), str(path))
+            return Sniffed("whole", parse_json(raw, str(path)), RawItem(raw, str(path)))
         except ImportRejected as exc:
             whole_error = exc
     try:
-        return "lines", _first_parsed(lines)
+        return Sniffed("lines", _first_parsed(lines))
     except ImportRejected:
         raise whole_error or ImportRejected(str(path), "no line of this file is valid JSON") from None
 
 
-def detect(path: Path, max_bytes: int, fmt: str | None = None) -> tuple[Layout, Container]:
-    """The layout of `path` (or the one named by `fmt`) and its container framing."""
-    container, first = _container(path, max_bytes)
+def _choose_layout(sniffed: Sniffed, path: Path, fmt: str | None) -> Layout:
     if fmt:
-        return layout_by_name(fmt), container
+        return layout_by_name(fmt)
     for layout in LAYOUTS:
         try:
-            if layout.sniff(first, path):
-                return layout, container
+            if layout.sniff(sniffed.first, path):
+                return layout
         except Exception:  # a sniffer must never stop the import; treat as "not mine"
             continue
     known = ", ".join(lay.name for lay in LAYOUTS)
     raise ImportRejected(str(path), f"unknown layout (known: {known}); pass --format to choose one")
+
+
+def detect(path: Path, max_bytes: int, fmt: str | None = None) -> tuple[Layout, Container]:
+    """The layout of `path` (or the one named by `fmt`) and its container framing."""
+    sniffed = _sniff_file(path, max_bytes)
+    return _choose_layout(sniffed, path, fmt), sniffed.container
 
 
 def _items(path: Path, layout: Layout, container: Container, max_bytes: int) -> Iterator[RawItem | ImportRejected]:
@@ -173,9 +192,11 @@ def _items(path: Path, layout: Layout, container: Container, max_bytes: int) -> 
     return iter_lines(path, max_bytes)
 
 
-def normalize_item(item: RawItem, layout: Layout, source: str, path: Path) -> Record | list[OutcomeReport]:
-    """Parse and normalize one raw item; every failure is an ImportRejected naming the item."""
-    obj = parse_json(item.raw, item.origin)
+def normalize_item(
+    item: RawItem, layout: Layout, source: str, path: Path, parsed: Any = None
+) -> Record | list[OutcomeReport]:
+    """Parse (unless `parsed` is given) and normalize one raw item; every failure is an ImportRejected."""
+    obj = parse_json(item.raw, item.origin) if parsed is None else parsed
     altered: set[str] = set()
     if needs_text_fix(item.raw):
         try:
@@ -227,7 +248,8 @@ class Importer:
     def _import_file(self, path: Path) -> None:
         self.summary.files += 1
         try:
-            layout, container = detect(path, self.max_bytes, self.fmt)
+            sniffed = _sniff_file(path, self.max_bytes)
+            layout = _choose_layout(sniffed, path, self.fmt)
         except ImportRejected as exc:
             self.summary.rejected.append(Rejection(exc.where, exc.reason))
             return
@@ -235,14 +257,19 @@ class Importer:
             self.summary.rejected.append(Rejection(str(path), str(exc)))
             return
         self.summary.layouts[layout.name] = self.summary.layouts.get(layout.name, 0) + 1
-        for item in _items(path, layout, container, self.max_bytes):
-            if isinstance(item, RawItem):
-                self._in_file += len(item.raw) + 1
+        items: Iterator[RawItem | ImportRejected]
+        reuse = sniffed.whole is not None and (layout.framing == "whole" or sniffed.container == "whole")
+        if sniffed.whole is not None and reuse:
+            items = iter([sniffed.whole])  # already read and parsed while sniffing
+        else:
+            items = _items(path, layout, sniffed.container, self.max_bytes)
+        for item in items:
             if isinstance(item, ImportRejected):
                 self.summary.rejected.append(Rejection(item.where, item.reason))
                 continue
+            self._in_file += len(item.raw) + 1
             try:
-                out = normalize_item(item, layout, self.source, path)
+                out = normalize_item(item, layout, self.source, path, sniffed.first if reuse else None)
             except ItemSkipped as exc:
                 self.summary.skipped.append(Rejection(exc.where, exc.reason))
                 continue

@@ -175,3 +175,18 @@ def test_progress_moves_inside_one_file(sqlite_engine, tmp_path):
     total = f.stat().st_size
     assert seen == sorted(seen) and seen[-1] == total
     assert any(0 < b < total for b in seen)  # the bar moves before the file is finished
+
+
+def test_a_whole_file_is_parsed_once(sqlite_engine, tmp_path, monkeypatch):
+    """A pretty-printed .traj / report is read and parsed while sniffing; the import reuses that parse."""
+    from mira_core import ingest
+
+    calls: list[int] = []
+    real = ingest.parse_json
+    monkeypatch.setattr(ingest, "parse_json", lambda raw, where: calls.append(len(raw)) or real(raw, where))
+    traj = {"environment": "o__r-1", "history": [{"role": "user", "content": "ISSUE:\nx"}], "trajectory": [], "info": {}}
+    f = tmp_path / "o__r-1.traj"
+    f.write_text(json.dumps(traj, indent=2))
+    summary = import_paths(sqlite_engine, [f], source="swe_qa")
+    assert summary.imported == 1
+    assert calls.count(f.stat().st_size) == 1
