@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
 
@@ -94,6 +96,11 @@ class Mask:
         """True when the cell is masked (directly or through the wildcard source)."""
         d = self.decision(source, slot)
         return bool(d and d.masked)
+
+    def as_array(self, sources: Sequence[str]) -> np.ndarray:
+        """[len(sources), 15] booleans, True where masked (the selection aggregates take this)."""
+        return np.array([[self.is_masked(src, slot) for slot in SLOTS] for src in sources], dtype=bool).reshape(
+            len(sources), len(SLOTS))
 
     def masked_cells(self) -> set[Cell]:
         """Cells explicitly masked (wildcard entries stay as `*`)."""

@@ -205,7 +205,7 @@ def store_teacher_labels(conn: Connection, teacher: str, labels: Sequence[Teache
 def label_rationales(conn: Connection, record_id: str, slot: str) -> pd.DataFrame:
     """Every judge's score and rationale for one record and slot (columns judge_kind, judge, score, rationale).
 
-    Reads the `parsed` JSON of this one record only; rationales live under parsed["slots"][slot]["rationale"].
+    Reads the `parsed` JSON of this one record only (see mira_core.scoring.results: parsed["rationales"][slot]).
     """
     col = slot.lower()
     stmt = (
@@ -225,10 +225,10 @@ def _rationale(parsed: str | None, slot: str) -> str:
         data = json.loads(parsed or "{}")
     except ValueError:
         return ""
-    node = data.get("slots", {}).get(slot) if isinstance(data, dict) else None
-    if isinstance(node, dict):
-        return str(node.get("rationale") or node.get("justification") or "")
-    return ""
+    if not isinstance(data, dict):
+        return ""
+    text = (data.get("rationales") or {}).get(slot)
+    return "" if text is None else str(text)
 
 
 # ----------------------------------------------------------------------------- mask versions

@@ -40,9 +40,8 @@ def add_scores(engine: Engine, record_ids: list[str], values: np.ndarray, *, kin
         row = {"record_id": rid, "judge_kind": kind, "judge": judge, "job_id": job_id,
                "prompt_version": prompt_version, "created_at": datetime.now(UTC), "raw_output": "raw",
                "complete": True, "shortened": False, "elided_tokens": 0,
-               "parsed": json.dumps({"slots": {f"A{k + 1}": {"score": None if np.isnan(v) else float(v),
-                                                             "rationale": f"{judge} {rationale} A{k + 1}"}
-                                               for k, v in enumerate(vals)}})}
+               "parsed": json.dumps({"rationales": {f"A{k + 1}": f"{judge} {rationale} A{k + 1}"
+                                                    for k in range(len(vals))}, "problems": []})}
         row.update({c: None if np.isnan(v) else float(v) for c, v in zip(SLOTS, vals, strict=True)})
         rows.append(row)
     with write_tx(engine) as conn:

@@ -1,0 +1,194 @@
+"""Teacher labels from JSONL: one line per record, matched by record id or by source + instance id (+ run id).
+
+A line carries either the teacher's raw output text (read by the same parser as the student's) or
+structured per-slot scores `{"A1": {"score": 7, "rationale": "..."}}` (a bare number is also accepted).
+A bad line is a reported rejection with its line number; the other lines go through. Storing replaces
+this teacher's earlier label for the record, so re-importing the same file changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
+from sqlalchemy import Engine
+
+from mira_core.reliability.metrics import SLOTS
+from mira_core.storage import reliability_repo as repo
+from mira_core.storage.engine import read_conn, write_tx
+
+BATCH = 2000
+
+
+class SlotLabel(BaseModel):
+    """One slot of a structured teacher label."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: StrictInt | StrictFloat | None = Field(description="0-10; null when the teacher gave none.")
+    rationale: str = ""
+
+
+class TeacherLine(BaseModel):
+    """One JSONL line of teacher labels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: str | None = None
+    source: str | None = None
+    instance_id: str | None = None
+    run_id: str | None = None
+    raw_output: str | None = Field(default=None, description="The teacher's answer in the scorer's text format.")
+    scores: dict[str, SlotLabel | StrictInt | StrictFloat | None] | None = Field(
+        default=None, description="Structured per-slot scores A1..A15."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> TeacherLine:
+        if not self.record_id and not (self.source and self.instance_id):
+            raise ValueError("needs record_id, or source and instance_id")
+        if (self.raw_output is None) == (self.scores is None):
+            raise ValueError("needs exactly one of raw_output or scores")
+        for slot, value in (self.scores or {}).items():
+            if slot not in SLOTS:
+                raise ValueError(f"unknown slot {slot!r} in scores (expected A1..A15)")
+            score = value.score if isinstance(value, SlotLabel) else value
+            if score is not None and not (math.isfinite(score) and 0 <= score <= 10):
+                raise ValueError(f"{slot} score {score!r} is not between 0 and 10")
+        return self
+
+
+@dataclass
+class TeacherImportSummary:
+    """What an import did; `rejections` are (line number, reason)."""
+
+    lines: int = 0
+    stored: int = 0
+    partial: int = 0
+    rejections: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _structured_label(record_id: str, line: TeacherLine, raw: str) -> repo.TeacherLabel:
+    slots: dict[str, float | None] = {}
+    rationales: dict[str, str] = {}
+    for slot, value in (line.scores or {}).items():
+        label = value if isinstance(value, SlotLabel) else SlotLabel(score=value)
+        slots[slot] = None if label.score is None else float(label.score)
+        rationales[slot] = label.rationale
+    complete = all(slots.get(s) is not None for s in SLOTS)
+    parsed = json.dumps({"rationales": rationales, "problems": []}, ensure_ascii=False)
+    return repo.TeacherLabel(record_id=record_id, raw_output=raw, complete=complete, slots=slots, parsed_json=parsed)
+
+
+def _parsed_label(record_id: str, text: str) -> repo.TeacherLabel:
+    """Parse raw teacher output with the student's parser; raises ValueError when no slot is readable."""
+    from mira_core.scoring.parse import parse_scorer_output  # the scoring helper's parser
+    from mira_core.scoring.results import parsed_columns
+
+    cols = parsed_columns(parse_scorer_output(text))
+    slots = {s: cols.get(s.lower()) for s in SLOTS}
+    if all(v is None for v in slots.values()):
+        problems = json.loads(cols["parsed"]).get("problems") or []
+        why = f": {problems[0]}" if problems else ""
+        raise ValueError(f"no slot score could be read from raw_output{why}")
+    return repo.TeacherLabel(record_id=record_id, raw_output=text, complete=bool(cols["complete"]), slots=slots,
+                             parsed_json=cols["parsed"], overall=cols.get("overall"),
+                             recommendation=cols.get("recommendation"), domain_tag=cols.get("domain_tag"),
+                             brief=cols.get("brief"))
+
+
+def _read(lines: Iterable[str], summary: TeacherImportSummary) -> Iterator[tuple[int, TeacherLine, str]]:
+    for no, text in enumerate(lines, start=1):
+        summary.lines = no
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
+            yield no, TeacherLine.model_validate(data), text
+        except (ValueError, RecursionError) as exc:
+            summary.rejections.append((no, _message(exc)))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        return f"{loc + ': ' if loc else ''}{err['msg'].removeprefix('Value error, ')}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    return str(exc)
+
+
+def import_teacher_lines(engine: Engine, lines: Iterable[str], *, teacher: str,
+                         progress: Callable[[TeacherImportSummary], None] | None = None) -> TeacherImportSummary:
+    """Match, parse and store teacher labels, a batch per transaction; returns what happened."""
+    if not teacher.strip():
+        raise ValueError("a teacher name is required (e.g. --teacher kimi-k2.6)")
+    summary = TeacherImportSummary()
+    batch: list[tuple[int, TeacherLine, str]] = []
+    for item in _read(lines, summary):
+        batch.append(item)
+        if len(batch) >= BATCH:
+            _store_batch(engine, teacher, batch, summary)
+            batch = []
+            if progress:
+                progress(summary)
+    if batch:
+        _store_batch(engine, teacher, batch, summary)
+    summary.rejections.sort()
+    return summary
+
+
+def import_teacher_file(engine: Engine, path: Path, *, teacher: str,
+                        progress: Callable[[TeacherImportSummary], None] | None = None) -> TeacherImportSummary:
+    """`import_teacher_lines` over a UTF-8 JSONL file (streamed, bounded memory)."""
+    with path.open(encoding="utf-8", errors="strict") as fh:
+        return import_teacher_lines(engine, fh, teacher=teacher, progress=progress)
+
+
+def _store_batch(engine: Engine, teacher: str, batch: list[tuple[int, TeacherLine, str]],
+                 summary: TeacherImportSummary) -> None:
+    with read_conn(engine) as conn:
+        direct = repo.existing_record_ids(conn, [ln.record_id for _, ln, _ in batch if ln.record_id])
+        keys = [(ln.source, ln.instance_id, ln.run_id) for _, ln, _ in batch if not ln.record_id]
+        by_key = repo.resolve_record_ids(conn, keys)  # type: ignore[arg-type]
+    labels = []
+    for no, line, raw in batch:
+        if line.record_id:
+            if line.record_id not in direct:
+                summary.rejections.append((no, f"unmatched: no record with id {line.record_id}"))
+                continue
+            rid = line.record_id
+        else:
+            found = by_key.get((line.source, line.instance_id, line.run_id), [])
+            where = f"source {line.source!r}, instance {line.instance_id!r}" + (
+                f", run {line.run_id!r}" if line.run_id else "")
+            if not found:
+                summary.rejections.append((no, f"unmatched: no record for {where}"))
+                continue
+            if len(set(found)) > 1:
+                summary.rejections.append((no, f"ambiguous: {len(set(found))} records for {where}; add run_id "
+                                               "or record_id"))
+                continue
+            rid = found[0]
+        try:
+            label = _parsed_label(rid, line.raw_output) if line.raw_output is not None else _structured_label(
+                rid, line, raw)
+        except (ValueError, ImportError) as exc:
+            summary.rejections.append((no, f"unparseable: {exc}"))
+            continue
+        labels.append(label)
+        summary.partial += int(not label.complete)
+    if labels:
+        with write_tx(engine) as conn:
+            repo.store_teacher_labels(conn, teacher, labels)
+        summary.stored += len(labels)

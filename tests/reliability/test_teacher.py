@@ -1,0 +1,132 @@
+"""Teacher-label import: matching, rejections with line numbers, idempotent re-import, several teachers."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mira_core.reliability.demo_teacher import cell_difficulty, make_demo_teacher_labels
+from mira_core.reliability.metrics import SLOTS, reliability_matrix
+from mira_core.reliability.teacher import import_teacher_file, import_teacher_lines
+from mira_core.storage import reliability_repo as repo
+from mira_core.storage.engine import read_conn
+from tests.reliability.builders import add_scores, make_records
+
+
+def full(score, rationale="r"):
+    return {slot: {"score": score, "rationale": f"{rationale} {slot}"} for slot in SLOTS}
+
+
+@pytest.fixture
+def corpus(sqlite_engine):
+    ids = make_records(sqlite_engine, 4)
+    add_scores(sqlite_engine, ids, np.full((4, 15), 5.0))
+    return sqlite_engine, ids
+
+
+def test_import_matches_by_id_and_by_source_instance_and_reports_bad_lines(corpus, tmp_path):
+    engine, ids = corpus
+    lines = [
+        json.dumps({"record_id": ids[0], "scores": full(7)}),
+        json.dumps({"source": "src_b", "instance_id": "inst-1", "scores": {"A1": 3, "A2": {"score": None}}}),
+        "",
+        "{not json",
+        json.dumps({"record_id": "nope", "scores": full(1)}),
+        json.dumps({"source": "src_a", "instance_id": "inst-99", "scores": full(1)}),
+        json.dumps({"record_id": ids[2], "scores": {"A1": 11}}),
+        json.dumps({"record_id": ids[2], "scores": {"A16": 1}}),
+        json.dumps({"record_id": ids[2]}),
+        json.dumps({"record_id": ids[2], "scores": {"A1": "7"}}),
+        json.dumps({"record_id": ids[2], "scores": {"A1": 1}}).replace("1}}", "NaN}}"),
+    ]
+    path = tmp_path / "teacher.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    summary = import_teacher_file(engine, path, teacher="kimi")
+    assert (summary.lines, summary.stored, summary.partial) == (11, 2, 1)
+    reasons = dict(summary.rejections)
+    assert sorted(reasons) == [4, 5, 6, 7, 8, 9, 10, 11]
+    assert reasons[4].startswith("not valid JSON")
+    assert reasons[5] == "unmatched: no record with id nope"
+    assert reasons[6] == "unmatched: no record for source 'src_a', instance 'inst-99'"
+    assert "between 0 and 10" in reasons[7] and "unknown slot 'A16'" in reasons[8]
+    assert "exactly one of raw_output or scores" in reasons[9]
+    assert "scores.A1" in reasons[10] and "NaN is not a valid JSON number" in reasons[11]
+    with read_conn(engine) as conn:
+        pairs = repo.load_score_pairs(conn, teacher="kimi")
+        rationale = repo.label_rationales(conn, ids[0], "A3")
+    row = {rid: i for i, rid in enumerate(pairs.record_ids)}
+    assert (pairs.teacher[row[ids[0]]] == 7).all()
+    assert pairs.teacher[row[ids[1]], 0] == 3 and np.isnan(pairs.teacher[row[ids[1]], 1])
+    assert "r A3" in set(rationale.rationale)
+
+
+def test_reimport_is_idempotent_and_teachers_coexist(corpus):
+    engine, ids = corpus
+    lines = [json.dumps({"record_id": rid, "scores": full(6)}) for rid in ids]
+    import_teacher_lines(engine, lines, teacher="kimi")
+    with read_conn(engine) as conn:
+        version = repo.data_version(conn)
+    import_teacher_lines(engine, lines, teacher="kimi")
+    import_teacher_lines(engine, [json.dumps({"record_id": ids[0], "scores": full(2)})], teacher="other")
+    with read_conn(engine) as conn:
+        assert repo.data_version(conn).split(":")[0] == str(int(version.split(":")[0]) + 1)  # +1 row: other
+        assert repo.list_judges(conn, "teacher") == ["kimi", "other"]
+        kimi = repo.load_score_pairs(conn, teacher="kimi")
+        other = repo.load_score_pairs(conn, teacher="other")
+    assert (kimi.teacher == 6).all()
+    assert np.isfinite(other.teacher).any(axis=1).sum() == 1
+
+
+def test_ambiguous_instance_needs_run_id(sqlite_engine):
+    from mira_core.records import Record
+    from mira_core.storage.engine import write_tx
+    from mira_core.storage.records_repo import StoredItem, insert_items
+
+    recs = [Record(record_id=f"r{i}", source="s", format="t", instance_id="same", run_id=f"run{i}") for i in range(2)]
+    with write_tx(sqlite_engine) as conn:
+        insert_items(conn, [StoredItem(r, b"{}") for r in recs])
+    summary = import_teacher_lines(sqlite_engine, [
+        json.dumps({"source": "s", "instance_id": "same", "scores": {"A1": 1}}),
+        json.dumps({"source": "s", "instance_id": "same", "run_id": "run1", "scores": {"A1": 1}}),
+    ], teacher="kimi")
+    assert summary.stored == 1
+    assert summary.rejections[0][0] == 1 and "ambiguous: 2 records" in summary.rejections[0][1]
+
+
+def test_raw_output_is_parsed_with_the_student_parser(corpus):
+    pytest.importorskip("mira_core.scoring.parse")
+    from mira_core.scoring.simulator import simulated_answer
+
+    engine, ids = corpus
+    text = simulated_answer("a prompt", seed=3)
+    summary = import_teacher_lines(engine, [
+        json.dumps({"record_id": ids[0], "raw_output": text}),
+        json.dumps({"record_id": ids[1], "raw_output": "I refuse to score this."}),
+    ], teacher="kimi")
+    assert summary.stored == 1 and summary.rejections[0][0] == 2
+    assert summary.rejections[0][1].startswith("unparseable")
+    with read_conn(engine) as conn:
+        pairs = repo.load_score_pairs(conn, teacher="kimi")
+    assert np.isfinite(pairs.teacher[list(pairs.record_ids).index(ids[0])]).all()
+
+
+def test_demo_teacher_is_deterministic_partial_and_unevenly_reliable():
+    rng = np.random.default_rng(0)
+    n = 3000
+    student = rng.integers(0, 11, (n, 15)).astype(float)
+    sources = np.array(["agent_openhands", "davinc_dev", "swe_qa"])[rng.integers(0, 3, n)]
+    rows = [(f"r{i}", sources[i], list(student[i])) for i in range(n)]
+    lines = list(make_demo_teacher_labels(rows, seed=7, coverage=0.5))
+    assert lines == list(make_demo_teacher_labels(rows, seed=7, coverage=0.5))
+    assert 0.45 * n < len(lines) < 0.55 * n
+    teacher = np.full((n, 15), np.nan)
+    for line in lines:
+        d = json.loads(line)
+        teacher[int(d["record_id"][1:])] = [d["scores"][s]["score"] for s in SLOTS]
+        assert "SIMULATED" in d["scores"]["A1"]["rationale"]
+    df = reliability_matrix(student, teacher, sources, intervals=False)
+    cells = df[df.source != "all sources"]
+    hard = [cell_difficulty(s, slot, 7)[0] < 0.5 for s, slot in zip(cells.source, cells.slot, strict=True)]
+    assert 0 < sum(hard) < len(hard) / 2  # some cells unreliable, most fine
+    assert cells[hard].rho.max() < cells[[not h for h in hard]].rho.min()
+    assert cells[hard].mae.min() > cells[[not h for h in hard]].mae.max() * 0.8
