@@ -1,0 +1,88 @@
+"""In a real browser: move a retention slider, see the preview follow, save a policy and download its keep list."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from mira_core.storage import migrate
+from mira_core.storage.engine import make_engine
+from tests.browser.conftest import ROOT, _free_port
+from tests.selection.dbcorpus import seed
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def scored_server(tmp_path_factory):
+    """`streamlit run` on a database holding the hand-made scored corpus (tests/selection/dbcorpus.py)."""
+    tmp = tmp_path_factory.mktemp("retention")
+    db_url = f"sqlite:///{tmp / 'mira.sqlite'}"
+    eng = make_engine(db_url)
+    migrate.upgrade(eng)
+    seed(eng)
+    eng.dispose()
+    port = _free_port()
+    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports")}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+           "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("streamlit did not start: " + (tmp / "server.log").read_text()[-2000:])
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _metric(page, label: str):
+    return page.locator('[data-testid="stMetric"]').filter(has_text=label)
+
+
+def test_slider_preview_and_keep_list_download(scored_server, page):
+    page.goto(scored_server + "/retention")
+    page.wait_for_selector('[data-testid="stApp"]')
+    kept = _metric(page, "Records kept")
+    expect(kept).to_contain_text("5 / 9")  # threshold 5 in both sources
+
+    # Source A's slider to its maximum (10): nothing of A passes; B keeps b1 and the forced b4
+    thumb = page.locator('[data-testid="stSlider"]').first.get_by_role("slider")  # the first slider is source A's
+    thumb.focus()
+    thumb.press("End")
+    expect(kept).to_contain_text("2 / 9")
+    expect(_metric(page, "Tokens kept")).to_contain_text("60 / 2,125")
+
+    page.get_by_label("Policy name").fill("browser-policy")
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_text("Saved policy browser-policy")).to_be_visible()
+    page.get_by_role("button", name="Prepare download").click()
+    button = page.get_by_role("button", name="Download keep list")
+    expect(button).to_be_visible()
+    with page.expect_download() as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == "keep-browser-policy.jsonl"
+    rows = [json.loads(line) for line in open(download.path(), encoding="utf-8")]
+    assert [(r["record_id"], r["decision"]) for r in rows] == [("b1", "keep"), ("b4", "force_keep")]
