@@ -1,0 +1,58 @@
+"""The reliability commands end to end through `mira_core.cli.main` on the per-test database."""
+
+import json
+import os
+
+import numpy as np
+
+from mira_core.cli import main
+from mira_core.reliability.metrics import SLOTS
+from mira_core.storage import migrate
+from mira_core.storage.engine import make_engine
+from tests.reliability.builders import add_scores, make_records
+
+
+def _corpus():
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    migrate.upgrade(eng)
+    ids = make_records(eng, 80)
+    rng = np.random.default_rng(0)
+    add_scores(eng, ids, rng.integers(0, 11, (80, 15)).astype(float))
+    eng.dispose()
+    return ids
+
+
+def test_import_teacher_reports_line_numbers_and_exit_code(tmp_path, capsys):
+    ids = _corpus()
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({"record_id": ids[0], "scores": {s: 5 for s in SLOTS}}) + "\n{oops\n")
+    assert main(["import-teacher", str(path), "--teacher", "kimi"]) == 1
+    out = capsys.readouterr()
+    assert "line 2: not valid JSON" in out.err
+    assert "stored 1 (partial 0), rejected 1" in out.out
+    assert main(["import-teacher", str(tmp_path / "missing.jsonl"), "--teacher", "kimi"]) == 1
+
+
+def test_mask_from_rules_export_import_activate(tmp_path, capsys):
+    _corpus()
+    assert main(["demo-teacher", "--coverage", "0.9"]) == 0
+    assert main(["mask", "from-rules", "--name", "strict", "--teacher", "kimi-k2.6-SIMULATED",
+                 "--max-mae", "0.5", "--min-n", "5"]) == 0
+    assert "cells masked" in capsys.readouterr().out
+    out = tmp_path / "mask.json"
+    assert main(["mask", "export", "-o", str(out)]) == 0
+    exported = json.loads(out.read_text())
+    assert set(exported) <= {"src_a", "src_b"} and exported
+    (tmp_path / "repo.json").write_text('{"*": {"A7": {"masked": true, "reason": "paper Fig. 3"}}}')
+    assert main(["mask", "import", str(tmp_path / "repo.json"), "--name", "from paper", "--no-activate"]) == 0
+    capsys.readouterr()
+    assert main(["mask", "list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].startswith("  2\tfrom paper\t1 masked") and listing[1].startswith("* 1\tstrict")
+    assert main(["mask", "activate", "2"]) == 0
+    assert main(["mask", "export"]) == 0
+    assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["*"]["A7"]["reason"] == "paper Fig. 3"
+    (tmp_path / "bad.json").write_text('{"a": {"A99": {"masked": true}}}')
+    assert main(["mask", "import", str(tmp_path / "bad.json"), "--name", "x"]) == 1
+    assert "bad.json: at a.A99" in capsys.readouterr().err
+    assert main(["mask", "activate", "42"]) == 1
