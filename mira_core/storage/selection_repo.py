@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import Connection, Subquery, func, insert, select, update
+from sqlalchemy import Connection, ScalarSelect, func, insert, select, update
 
 from mira_core.errors import ConflictError, NotFoundError
 from mira_core.selection.aggregate import (
@@ -66,29 +66,30 @@ def selection_version(conn: Connection) -> str:
     return f"r{r[0]}:{r[1]}|s{s[0]}:{s[1]}|a{a[0]}:{a[1]}"
 
 
-def _latest_student(rule: ScorerRule) -> Subquery:
-    """Subquery: the latest complete student score per record matching `rule` (created_at, then score_id)."""
-    rank = func.row_number().over(partition_by=scores.c.record_id,
-                                  order_by=(scores.c.created_at.desc(), scores.c.score_id.desc()))
-    cols = [scores.c.record_id, scores.c.judge, scores.c.prompt_version, scores.c.overall, scores.c.recommendation,
-            *[scores.c[s] for s in SLOTS]]
-    stmt = select(*cols, rank.label("rn")).where(scores.c.judge_kind == "student", scores.c.complete.is_(True))
+def _latest_student_id(rule: ScorerRule) -> ScalarSelect:
+    """Correlated subquery: the id of the record's latest complete student score matching `rule`.
+
+    One index lookup per record (scores has an index on (judge_kind, record_id)); a window function over
+    all scores joined back to records made SQLite scan the whole derived table once per record.
+    """
+    s2 = scores.alias("s2")
+    stmt = select(s2.c.score_id).where(
+        s2.c.record_id == records.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True))
     if rule.judge:
-        stmt = stmt.where(scores.c.judge == rule.judge)
+        stmt = stmt.where(s2.c.judge == rule.judge)
     if rule.prompt_version:
-        stmt = stmt.where(scores.c.prompt_version == rule.prompt_version)
-    ranked = stmt.subquery()
-    return select(ranked).where(ranked.c.rn == 1).subquery()
+        stmt = stmt.where(s2.c.prompt_version == rule.prompt_version)
+    return stmt.order_by(s2.c.created_at.desc(), s2.c.score_id.desc()).limit(1).correlate(records).scalar_subquery()
 
 
 def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> LoadedSelection:
     """Every record with its chosen score (NaN + incomplete when none) and override, in record-id order."""
-    latest = _latest_student(rule or ScorerRule())
+    pick = _latest_student_id(rule or ScorerRule())
     stmt = (
         select(records.c.record_id, records.c.source, records.c.token_estimate, records.c.outcome,
-               latest.c.record_id.label("scored"), latest.c.judge, latest.c.prompt_version, latest.c.overall,
-               latest.c.recommendation, annotations_table.c.override, *[latest.c[s] for s in SLOTS])
-        .select_from(records.outerjoin(latest, latest.c.record_id == records.c.record_id)
+               scores.c.record_id.label("scored"), scores.c.judge, scores.c.prompt_version, scores.c.overall,
+               scores.c.recommendation, annotations_table.c.override, *[scores.c[s] for s in SLOTS])
+        .select_from(records.outerjoin(scores, scores.c.score_id == pick)
                      .outerjoin(annotations_table, annotations_table.c.record_id == records.c.record_id))
         .order_by(records.c.record_id)
     )
@@ -203,3 +204,36 @@ def list_policies(conn: Connection) -> list[Policy]:
 def delete_policy(conn: Connection, name: str) -> bool:
     """Remove a policy; False when there was none by that name."""
     return bool(conn.execute(policies.delete().where(policies.c.name == name)).rowcount)
+
+
+# ----------------------------------------------------------------------------- generated data (benchmarks)
+
+
+def insert_generated(conn: Connection, data: SelectionData, *, judge: str = "bench-student",
+                     prompt_version: str = "bench", batch: int = 20000) -> None:
+    """Store generated arrays as synthetic records (metadata only, no bodies) with one student score each.
+
+    For benchmarks of the retention page on a database of a chosen size; never for real data.
+    """
+    now = datetime.now(UTC)
+    outcome_name = {OUTCOME_RESOLVED: "resolved", OUTCOME_NOT_RESOLVED: "not_resolved"}
+    for start in range(0, data.n, batch):
+        idx = range(start, min(start + batch, data.n))
+        conn.execute(insert(records), [{
+            "record_id": data.record_id(i), "source": data.sources[int(data.source_codes[i])], "format": "generated",
+            "instance_id": f"gen__{i}", "outcome": outcome_name.get(int(data.outcome[i]), "unknown"), "n_steps": 0,
+            "n_errors": 0, "token_estimate": int(data.tokens[i]), "patch_files": 0, "title": "generated record",
+            "synthetic": True, "altered_fields": "[]", "origin": "bench", "imported_at": now,
+        } for i in idx])
+        rows = []
+        for i in idx:
+            slots = data.scores[i]
+            rec = int(data.recommendation[i])
+            row = {"record_id": data.record_id(i), "judge_kind": "student", "judge": judge, "job_id": "bench",
+                   "prompt_version": prompt_version, "created_at": now, "raw_output": "", "complete": bool(data.complete[i]),
+                   "overall": None if np.isnan(data.overall[i]) else int(data.overall[i]),
+                   "recommendation": RECOMMENDATIONS[rec] if rec >= 0 else None, "shortened": False,
+                   "elided_tokens": 0, "parsed": "{}"}
+            row.update({s: None if np.isnan(v) else float(v) for s, v in zip(SLOTS, slots, strict=True)})
+            rows.append(row)
+        conn.execute(insert(scores), rows)

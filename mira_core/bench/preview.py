@@ -1,0 +1,173 @@
+"""Benchmark of the retention preview: a new slider value to a ready preview, against a pandas recomputation.
+
+`run(records)` returns medians in milliseconds:
+- `preview_ms`: counts + audit details from the precomputed arrays (what the fragment computes);
+- `baseline_ms`: the same numbers recomputed with pandas from a per-record DataFrame (aggregates given);
+- `rebuild_ms`: rebuilding the precomputed arrays after a mask change (aggregates, sorts, cumulative sums);
+- `page_rerun_ms`: a full AppTest rerun of the retention page after a slider change, on a generated SQLite
+  database (only up to `page_max` records: generating a bigger database takes minutes; `page_skipped` says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mira_core.selection.generate import generate_data
+from mira_core.selection.preview import Cut, Precomputed, PreviewSettings, details, precompute, preview
+
+PAGE = Path(__file__).resolve().parents[2] / "app" / "pages" / "retention.py"
+
+
+def _median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 4)
+
+
+def _settings(pre: Precomputed, t: float) -> PreviewSettings:
+    return PreviewSettings(cuts={s: Cut("threshold", t) for s in pre.sources}, downsample_weight=0.5)
+
+
+def _frame(pre: Precomputed) -> pd.DataFrame:
+    d = pre.data
+    df = pd.DataFrame(d.scores.astype(np.float64), columns=[f"A{i}" for i in range(1, 16)])
+    df["source"] = np.asarray(d.sources)[d.source_codes]
+    df["value"] = pre.values
+    df["tokens"] = d.tokens
+    df["status"] = pre.status
+    df["resolved"] = d.outcome == 1
+    df["known"] = d.outcome >= 0
+    df["rec"] = d.recommendation
+    return df
+
+
+def pandas_preview(df: pd.DataFrame, t: float) -> dict:
+    """The straightforward way: mask, group by source, aggregate everything the preview shows."""
+    scored = df[df["status"] == 0]
+    kept = scored["value"] >= t
+    g = scored.assign(kept=kept).groupby(["source", "kept"])
+    counts = g.agg(n=("value", "size"), tokens=("tokens", "sum"), resolved=("resolved", "sum"),
+                   known=("known", "sum"))
+    dims = g[[f"A{i}" for i in range(1, 16)]].mean()
+    agreement = pd.crosstab([scored["source"], kept], scored["rec"])
+    forced = df[df["status"] == 2].groupby("source")["tokens"].agg(["size", "sum"])
+    return {"counts": counts, "dims": dims, "agreement": agreement, "forced": forced}
+
+
+def _check_same(pre: Precomputed, df: pd.DataFrame, t: float) -> None:
+    p = preview(pre, _settings(pre, t))
+    base = pandas_preview(df, t)["counts"]
+    for sp in p.sources:
+        want = int(base.loc[(sp.source, True), "n"]) if (sp.source, True) in base.index else 0
+        if want != sp.cut_records:
+            raise AssertionError(f"{sp.source}: preview kept {sp.cut_records}, pandas {want}")
+
+
+def _page_rerun(records: int, reruns: int) -> list[float]:
+    from streamlit.testing.v1 import AppTest
+
+    from mira_core.storage import migrate, selection_repo
+    from mira_core.storage.engine import make_engine, write_tx
+
+    app_dir = str(PAGE.parents[1])
+    if app_dir not in sys.path:
+        sys.path.insert(0, app_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+        eng = make_engine(url)
+        migrate.upgrade(eng)
+        with write_tx(eng) as conn:
+            selection_repo.insert_generated(conn, generate_data(records, seed=1))
+        eng.dispose()
+        old = os.environ.get("MIRA_DATABASE_URL")
+        os.environ["MIRA_DATABASE_URL"] = url
+        try:
+            at = AppTest.from_file(str(PAGE), default_timeout=600)
+            at.run()
+            if at.exception:
+                raise RuntimeError(f"retention page failed: {at.exception}")
+            times = []
+            key = next(s.key for s in at.slider if s.key and s.key.startswith("ret_v_threshold"))
+            for i in range(reruns):
+                slider = at.slider(key=key).set_value(4.0 + (i % 20) * 0.1)
+                t0 = time.perf_counter()
+                slider.run()
+                times.append(time.perf_counter() - t0)
+            return times
+        finally:
+            if old is None:
+                os.environ.pop("MIRA_DATABASE_URL", None)
+            else:
+                os.environ["MIRA_DATABASE_URL"] = old
+
+
+def run(records: int = 231_762, *, previews: int = 2000, baselines: int = 20, rebuilds: int = 5,
+        page_max: int = 300_000, reruns: int = 15) -> dict:
+    """Measure and return the medians (see the module docstring)."""
+    data = generate_data(records, seed=1)
+    mask = np.zeros((len(data.sources), 15), dtype=bool)
+    mask[0, [2, 7]] = True
+    mask[2, 11] = True
+    rebuild = []
+    for r in range(rebuilds):
+        mask[1, r % 15] = not mask[1, r % 15]  # a mask change each time
+        t0 = time.perf_counter()
+        pre = precompute(data, mask)
+        rebuild.append(time.perf_counter() - t0)
+    thresholds = np.linspace(3.0, 8.0, 97)
+    counts_only, full = [], []
+    for i in range(previews):
+        s = _settings(pre, float(thresholds[i % len(thresholds)]))
+        t0 = time.perf_counter()
+        p = preview(pre, s)
+        t1 = time.perf_counter()
+        details(pre, p.counts)
+        t2 = time.perf_counter()
+        counts_only.append(t1 - t0)
+        full.append(t2 - t0)
+    df = _frame(pre)
+    base = []
+    for i in range(baselines):
+        t = float(thresholds[(i * 7) % len(thresholds)])
+        t0 = time.perf_counter()
+        pandas_preview(df, t)
+        base.append(time.perf_counter() - t0)
+    _check_same(pre, df, 5.5)
+    out: dict[str, object] = {
+        "records": records,
+        "preview_ms": _median_ms(full),
+        "preview_counts_ms": _median_ms(counts_only),
+        "baseline_ms": _median_ms(base),
+        "rebuild_ms": _median_ms(rebuild),
+    }
+    out["speedup"] = round(_median_ms(base) / _median_ms(full), 1) if _median_ms(full) else None
+    if records <= page_max:
+        out["page_rerun_ms"] = _median_ms(_page_rerun(records, reruns))
+        out["page_rerun_note"] = "full AppTest rerun of app/pages/retention.py on a generated SQLite database"
+    else:
+        out["page_rerun_ms"] = None
+        out["page_skipped"] = (f"{records} records > page_max {page_max}: generating that database takes minutes; "
+                               "the page computes the same preview measured by preview_ms")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m mira_core.bench.preview --records N` prints the JSON result."""
+    ap = argparse.ArgumentParser(prog="bench preview", description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--records", type=int, default=231_762)
+    ap.add_argument("--page-max", type=int, default=300_000, help="largest size for the AppTest page rerun")
+    args = ap.parse_args(argv)
+    print(json.dumps(run(args.records, page_max=args.page_max)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
