@@ -8,6 +8,8 @@ PAGES = [
     st.Page("pages/browse.py", title="Browse", icon=":material/table_rows:", default=True),
     st.Page("pages/record.py", title="Record", icon=":material/article:", url_path="record"),
     st.Page("pages/retention.py", title="Retention", icon=":material/tune:", url_path="retention"),
+    st.Page("pages/reliability.py", title="Reliability", icon=":material/grid_on:", url_path="reliability"),
+    st.Page("pages/spot_check.py", title="Spot-check", icon=":material/fact_check:", url_path="spot-check"),
 ]
 
 st.navigation(PAGES).run()

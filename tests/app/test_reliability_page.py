@@ -1,0 +1,100 @@
+"""Reliability page through AppTest: live mask preview, overrides, saving and activating mask versions."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mira_core.reliability.demo_teacher import label_demo_corpus
+from mira_core.storage import migrate
+from mira_core.storage import reliability_repo as repo
+from mira_core.storage.engine import make_engine, read_conn
+from tests.reliability.builders import add_scores, make_records
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture
+def scored():
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    migrate.upgrade(eng)
+    ids = make_records(eng, 300, sources=("src_a", "src_b", "src_c"))
+    rng = np.random.default_rng(0)
+    add_scores(eng, ids, rng.integers(0, 11, (300, 15)).astype(float), judge="mira-SIMULATED")
+    label_demo_corpus(eng, coverage=0.8)
+    yield eng
+    eng.dispose()
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    at.switch_page("pages/reliability.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _masked(at: AppTest) -> int:
+    value = next(m.value for m in at.metric if m.label == "Masked cells (preview)")
+    return int(value.split(" of ")[0])
+
+
+def test_threshold_change_updates_masked_count_and_save_version(scored):
+    at = _page()
+    assert at.get("plotly_chart")  # heatmap, scatter and histogram
+    before = _masked(at)
+    at.slider(key="rel_max_mae").set_value(0.5).run()
+    assert not at.exception, at.exception
+    strict = _masked(at)
+    assert strict > before
+    at.slider(key="rel_max_mae").set_value(5.0).run()
+    at.slider(key="rel_min_rho").set_value(-1.0).run()
+    at.checkbox(key="rel_mask_too_few").uncheck().run()
+    assert _masked(at) == 0
+    at.text_input(key="rel_mask_name").input("nothing masked")
+    at.button[[b.label for b in at.button].index("Save mask version")].click().run()
+    assert not at.exception, at.exception
+    assert any("Saved mask version 1 and made it active" in s.value for s in at.success)
+    with read_conn(scored) as conn:
+        versions = repo.list_mask_versions(conn)
+    assert versions.name.tolist() == ["nothing masked"] and versions.active.tolist() == [True]
+
+
+def test_curator_override_changes_preview_and_is_saved(scored):
+    at = _page()
+    at.slider(key="rel_max_mae").set_value(5.0).run()
+    at.slider(key="rel_min_rho").set_value(-1.0).run()
+    assert _masked(at) == 0
+    at.selectbox(key="rel_cell_source").set_value("src_b").run()
+    at.selectbox(key="rel_cell_slot").set_value("A4").run()
+    at.radio(key="rel_override_choice").set_value("force masked")
+    at.text_input(key="rel_override_reason").input("teacher misreads this source")
+    at.button[[b.label for b in at.button].index("Apply to preview")].click().run()
+    assert not at.exception, at.exception
+    assert _masked(at) == 1
+    assert any("teacher misreads this source" in m.value for m in at.markdown)
+    at.text_input(key="rel_mask_name").input("with override")
+    at.button[[b.label for b in at.button].index("Save mask version")].click().run()
+    with read_conn(scored) as conn:
+        mask = repo.active_mask(conn)
+    d = mask.decision("src_b", "A4")
+    assert d is not None and d.masked and d.by == "curator" and d.reason == "teacher misreads this source"
+
+
+def test_override_without_reason_is_refused(scored):
+    at = _page()
+    at.selectbox(key="rel_cell_source").set_value("src_a").run()
+    at.radio(key="rel_override_choice").set_value("force unmasked")
+    at.button[[b.label for b in at.button].index("Apply to preview")].click().run()
+    assert any("written reason" in e.value for e in at.error)
+
+
+def test_page_without_teacher_labels_says_how_to_import(tmp_path):
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    migrate.upgrade(eng)
+    eng.dispose()
+    at = _page()
+    assert any("import-teacher" in i.value for i in at.info)
