@@ -1,0 +1,82 @@
+"""Spot-check page through AppTest: score with the number buttons, skip, go back, resume later."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mira_core.reliability.demo_teacher import label_demo_corpus
+from mira_core.storage import migrate
+from mira_core.storage import spot_checks_repo as spot
+from mira_core.storage.engine import make_engine, read_conn, write_tx
+from tests.reliability.builders import add_scores, make_records
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture
+def check():
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    migrate.upgrade(eng)
+    ids = make_records(eng, 40)
+    add_scores(eng, ids, np.random.default_rng(0).integers(0, 11, (40, 15)).astype(float), judge="mira")
+    label_demo_corpus(eng, coverage=1.0)
+    with write_tx(eng) as conn:
+        sid = spot.create_spot_check(conn, source="src_a", slot="A7", size=4, seed=0, created_by="ann",
+                                     teacher="kimi-k2.6-SIMULATED")
+    yield eng, sid
+    eng.dispose()
+
+
+def _open(sid: str) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    at.switch_page("pages/spot_check.py")
+    at.query_params["id"] = sid
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _caption(at: AppTest, prefix: str) -> str:
+    return next(c.value for c in at.caption if c.value.startswith(prefix))
+
+
+def test_review_with_buttons_skip_back_and_resume(check):
+    eng, sid = check
+    at = _open(sid)
+    assert _caption(at, "item ").startswith("item 1 of 4")
+    assert any(m.value.startswith("**A7 · Error Recovery**") for m in at.markdown)
+    assert any("SIMULATED teacher label" in t.value for t in at.text)  # the teacher's rationale
+    at.text_input(key=f"sc_note_{sid}_0").input("clear case")
+    at.button(key="sc_score_7").click().run()
+    assert _caption(at, "item ").startswith("item 2 of 4")
+    at.button(key="sc_skip").click().run()
+    assert _caption(at, "item ").startswith("item 3 of 4")
+    at.button(key="sc_prev").click().run()
+    assert _caption(at, "item ").startswith("item 2 of 4")
+    assert any(c.value == "This item was skipped." for c in at.caption)
+    with read_conn(eng) as conn:
+        items = spot.spot_check_items_frame(conn, sid)
+    assert items.human_score.iloc[0] == 7 and items.note.iloc[0] == "clear case" and bool(items.skipped.iloc[1])
+    # Someone else opens it later: it resumes at the first unanswered item.
+    later = _open(sid)
+    assert _caption(later, "item ").startswith("item 3 of 4")
+    later.button(key="sc_score_10").click().run()
+    later.button(key="sc_score_0").click().run()
+    assert any("Every item is answered" in s.value for s in later.success)
+    with read_conn(eng) as conn:
+        assert spot.get_spot_check(conn, sid)["status"] == "done"
+        agreement = spot.agreement(conn)
+    assert agreement.iloc[0].reviewed == 3
+
+
+def test_without_id_lists_spot_checks(check):
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    at.switch_page("pages/spot_check.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Spot-checks"
