@@ -13,6 +13,7 @@ from mira_core.errors import MiraError
 from mira_core.storage import records_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import (
+    escape_badge_label,
     escape_markdown,
     metadata_rows,
     report_summary,
@@ -48,9 +49,9 @@ def _header(meta: dict, synthetic: bool) -> None:
         synthetic_marker()
     with st.container(horizontal=True):
         outcome = str(meta.get("outcome"))
-        st.badge(escape_markdown(outcome), color=OUTCOME_COLORS.get(outcome, "gray"))  # type: ignore[arg-type]
-        st.badge(escape_markdown(report_summary(meta)), color="gray")
-        st.badge(escape_markdown(str(meta.get("source"))), color="blue", icon=":material/database:")
+        st.badge(escape_badge_label(outcome), color=OUTCOME_COLORS.get(outcome, "gray"))  # type: ignore[arg-type]
+        st.badge(escape_badge_label(report_summary(meta)), color="gray")
+        st.badge(escape_badge_label(str(meta.get("source"))), color="blue", icon=":material/database:")
         st.badge(f"{int(meta.get('token_estimate') or 0):,} tokens", color="gray")
         st.badge(f"{meta.get('n_steps')} steps", color="gray")
         n_err = int(meta.get("n_errors") or 0)

@@ -15,6 +15,7 @@ from mira_core.views import (
     DiffSections,
     StepView,
     TimelinePage,
+    escape_badge_label,
     escape_markdown,
     shape_timeline,
     visible_controls,
@@ -56,7 +57,7 @@ def _step(v: StepView) -> None:
         with st.container(horizontal=True, vertical_alignment="center"):
             st.badge(f"#{v.index} {v.kind.value}", color=KIND_COLORS[v.kind])  # type: ignore[arg-type]
             if v.tool_name and v.kind != StepKind.action:
-                st.badge(escape_markdown(v.tool_name, max_chars=60), color="gray", icon=":material/build:")
+                st.badge(escape_badge_label(v.tool_name, max_chars=60), color="gray", icon=":material/build:")
             if v.exit_code is not None:
                 st.badge(f"exit {v.exit_code}", color="green" if v.exit_code == 0 else "red")
             if v.error:

@@ -62,3 +62,9 @@ def escape_markdown(text: str, *, max_chars: int | None = None) -> str:
         flat = flat[: max(max_chars - 1, 0)] + "…"
     flat = _AUTOLINK.sub(WORD_JOINER, flat)
     return "".join("\\" + ch if ch in _PUNCT else ch for ch in flat)
+
+
+def escape_badge_label(text: str, *, max_chars: int | None = None) -> str:
+    """`escape_markdown` for `st.badge`, which escapes `[` and `]` itself (it wraps the label in a
+    `:color-badge[...]` directive); escaping them twice would show the backslashes."""
+    return escape_markdown(text, max_chars=max_chars).replace("\\[", "[").replace("\\]", "]")

@@ -12,7 +12,9 @@ REMOTE_IMG = "![](http://127.0.0.1:9/leak.png)"
 ANSI = "\u001b[31mred\u001b[0m"
 SERVER_PATH = "/etc/passwd"
 PAYLOADS = (SCRIPT, IMG, JS_LINK, DATA_LINK, REMOTE_IMG, ANSI, SERVER_PATH)
-ALL = "\n".join(PAYLOADS)
+# Blank lines between payloads: otherwise the `<img>` line opens a CommonMark HTML block that swallows the
+# following lines, and a page that wrongly used st.markdown would still look safe (checked: it did).
+ALL = "\n\n".join(PAYLOADS)
 ONE_LINE = " ".join(p for p in PAYLOADS if p != ANSI)
 
 
@@ -27,9 +29,9 @@ def xss_record() -> Record:
     steps = [
         Step(role="user", kind=StepKind.user, content=ALL),
         Step(role="assistant", kind=StepKind.thought, content=ALL),
-        Step(role="assistant", kind=StepKind.action, tool_name=IMG, content=ALL,
+        Step(role="assistant", kind=StepKind.action, tool_name=REMOTE_IMG, content=ALL,
              tool_args={"command": ALL, SCRIPT: REMOTE_IMG, "path": SERVER_PATH}),
-        Step(role="tool", kind=StepKind.observation, tool_name=JS_LINK, content=ALL, exit_code=1, error=True),
+        Step(role="tool", kind=StepKind.observation, tool_name=DATA_LINK, content=ALL, exit_code=1, error=True),
         Step(role="assistant", kind=StepKind.message, content=SERVER_PATH),
     ]
     raw = ALL.encode()

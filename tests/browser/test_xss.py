@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.payloads import IMG, JS_LINK, REMOTE_IMG, SCRIPT, SERVER_PATH
+from tests.browser.payloads import DATA_LINK, IMG, JS_LINK, REMOTE_IMG, SCRIPT, SERVER_PATH
 
 pytestmark = pytest.mark.browser
 
@@ -48,13 +48,17 @@ def test_payloads_render_as_literal_text(app_server, page):
 
     page.get_by_role("tab", name=re.compile("Steps")).click()
     steps = page.get_by_role("tabpanel", name=re.compile("Steps"))
-    tool_call = steps.get_by_text(IMG + " — " + "<script>window.__xss=1</script>", exact=False)
-    expect(tool_call.first).to_be_visible()
-    tool_call.first.click()  # open the tool call: arguments as code and JSON
+    # Labels are escaped markdown; a WORD JOINER after ":" keeps GFM from turning the URL into a link.
+    tool_call = steps.get_by_text("![](http:\u2060//127.0.0.1:9/leak.png) — " + SCRIPT + " " + IMG)
+    expect(tool_call).to_be_visible()
+    tool_call.click()  # open the tool call: arguments as code and JSON
     expect(steps.locator('[data-testid="stJson"]').get_by_text(REMOTE_IMG).first).to_be_visible()
     expect(steps.get_by_text("exit 1")).to_be_visible()
-    expect(steps.get_by_text(JS_LINK).first).to_be_visible()  # observation tool name badge
-    expect(steps.get_by_text(SERVER_PATH, exact=True).first).to_be_visible()  # a path is text, never read
+    observation = steps.get_by_role("group", name="Chat message from observation")
+    badge = observation.locator('[data-testid="stMarkdownContainer"]').filter(has_text="data:text/html")
+    expect(badge).to_contain_text(DATA_LINK)  # the tool-name badge, literal (no stray backslashes)
+    last_step = steps.locator('[data-testid="stChatMessage"]').last  # the message step: just the path
+    expect(last_step.get_by_text(SERVER_PATH, exact=True)).to_be_visible()  # a path is text, never read
     assert "root:x:0:0" not in page.content()
     _assert_inert(page, requests)
 

@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mira_core.views.escape import WORD_JOINER, escape_markdown, visible_controls
+from mira_core.views.escape import WORD_JOINER, escape_badge_label, escape_markdown, visible_controls
 
 PAYLOADS = [
     "<script>window.__xss=1</script>",
@@ -54,3 +54,9 @@ def test_autolink_literals_are_broken_by_word_joiners():
     assert "www" + WORD_JOINER + "\\." in md
     assert "@" + WORD_JOINER + "example" in md
     assert "HTTPS\\:" + WORD_JOINER in md
+
+
+def test_badge_labels_leave_brackets_to_st_badge():
+    # st.badge turns "[" into "\\[" itself; everything else must still be escaped by us.
+    assert escape_badge_label("[d](data:x)") == "[d]\\(data\\:x\\)"
+    assert escape_badge_label("a\\[b") == "a\\\\[b"  # a literal backslash stays escaped
