@@ -45,7 +45,7 @@ documents = shaped | entries | values
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=[lay.name for lay in LAYOUTS])
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(obj=documents)
 def test_normalize_returns_or_rejects(layout, obj):
     raw = json.dumps(obj).encode()
