@@ -1,0 +1,68 @@
+"""The record-annotation panel through AppTest: save, history, and a refused conflicting save."""
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mira_core.storage import annotations_repo as ann
+from mira_core.storage import migrate
+from mira_core.storage.engine import make_engine, read_conn
+from tests.reliability.builders import make_records
+
+
+def _panel(record_id: str):
+    from ui.record_annotations import render_record_annotations
+
+    render_record_annotations(record_id)
+
+
+@pytest.fixture
+def rid():
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    migrate.upgrade(eng)
+    rid = make_records(eng, 1)[0]
+    eng.dispose()
+    return rid
+
+
+def _open(rid: str) -> AppTest:
+    at = AppTest.from_function(_panel, args=(rid,), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_second_stale_save_is_refused_with_who_and_when(rid, monkeypatch):
+    ann_view, bob_view = _open(rid), _open(rid)
+    monkeypatch.setenv("MIRA_CURATOR", "bob")
+    bob_view.radio(key=f"ann_override_{rid}").set_value("force_drop")
+    bob_view.text_input(key=f"ann_reason_{rid}").input("duplicate of another run")
+    bob_view.button[0].click().run()
+    assert any(s.value == "Saved (version 1)." for s in bob_view.success)
+    monkeypatch.setenv("MIRA_CURATOR", "ann")
+    ann_view.text_area(key=f"ann_note_{rid}").input("looks fine to me")
+    ann_view.button[0].click().run()
+    assert not ann_view.exception, ann_view.exception
+    msg = ann_view.error[0].value
+    assert "changed by bob at" in msg and "Nothing was saved" in msg
+    engine = make_engine(os.environ["MIRA_DATABASE_URL"])
+    with read_conn(engine) as conn:
+        stored = ann.get_annotation(conn, rid)
+    assert (stored.override, stored.note, stored.updated_by) == ("force_drop", "", "bob")
+    # Reload takes Bob's version; Ann's next save goes through on top of it.
+    ann_view.button(key=f"ann_reload_{rid}").click().run()
+    assert ann_view.radio(key=f"ann_override_{rid}").value == "force_drop"
+    ann_view.text_area(key=f"ann_note_{rid}").input("agree, drop")
+    ann_view.button[0].click().run()
+    assert any(s.value == "Saved (version 2)." for s in ann_view.success)
+    with read_conn(engine) as conn:
+        assert ann.history(conn, rid).updated_by.tolist() == ["ann", "bob"]
+    engine.dispose()
+
+
+def test_override_without_reason_shows_error(rid):
+    at = _open(rid)
+    at.radio(key=f"ann_override_{rid}").set_value("force_keep")
+    at.button[0].click().run()
+    assert "needs a written reason" in at.error[0].value
