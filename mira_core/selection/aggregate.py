@@ -66,12 +66,17 @@ def aggregate_scores(
     """
     scores = np.asarray(scores)
     codes = np.asarray(source_codes, dtype=np.intp)
-    w = slot_weights(mask, weights)
-    wr = w[codes]  # [n, 15]
-    denom = wr.sum(axis=1)
-    filled = np.where(np.isnan(scores), 0.0, scores)
-    num = np.einsum("ij,ij->i", filled, wr)
-    missing = (np.isnan(scores) & (wr > 0)).any(axis=1)
+    w = slot_weights(mask, weights)  # [S, 15]
+    nan = np.isnan(scores)
+    filled = scores.astype(np.float64)
+    if nan.any():
+        np.copyto(filled, 0.0, where=nan)
+    # one matrix product gives every record's sum under every source's weights; pick its own source
+    rows = np.arange(len(codes))
+    num = (filled @ np.ascontiguousarray(w.T))[rows, codes]
+    used = np.ascontiguousarray((w.T > 0).astype(np.float32))
+    missing = (nan.astype(np.float32) @ used)[rows, codes] > 0
+    denom = w.sum(axis=1)[codes]
     ok = np.asarray(complete, dtype=bool) & ~missing & (denom > 0)
     out = np.full(len(codes), np.nan)
     np.divide(num, denom, out=out, where=ok)

@@ -115,26 +115,29 @@ def _rec_codes(data: SelectionData) -> np.ndarray:
     return np.where(rec < 0, len(RECOMMENDATIONS), rec)
 
 
-def _source_arrays(pre_values: np.ndarray, data: SelectionData, status: np.ndarray, code: int,
-                   edges: np.ndarray, unmasked: np.ndarray, rec: np.ndarray) -> SourceArrays:
-    in_source = data.source_codes == code
-    idx = np.flatnonzero(in_source & (status == STATUS_SCORED))
-    # data is sorted by record id, so a stable sort on -value breaks ties by record id
-    order = idx[np.argsort(-pre_values[idx], kind="stable")]
+def _source_arrays(pre_values: np.ndarray, data: SelectionData, status: np.ndarray, code: int, pooled: np.ndarray,
+                   pooled_codes: np.ndarray, edges: np.ndarray, unmasked: np.ndarray, rec: np.ndarray) -> SourceArrays:
+    # the pooled order restricted to one source is that source's order (same key: value desc, record id)
+    order = pooled[pooled_codes == code]
     values = pre_values[order]
     tokens = data.tokens[order]
     outcome = data.outcome[order]
     r = rec[order]
-    onehot = r[:, None] == np.arange(len(RECOMMENDATIONS) + 1)[None, :]
-    cum_rec = np.zeros((len(order) + 1, onehot.shape[1]), dtype=np.int64)
-    np.cumsum(onehot, axis=0, out=cum_rec[1:])
+    n_rec = len(RECOMMENDATIONS) + 1
+    cum_rec = np.zeros((len(order) + 1, n_rec), dtype=np.int64)
     cum_rec_tokens = np.zeros_like(cum_rec)
-    np.cumsum(onehot * tokens[:, None], axis=0, out=cum_rec_tokens[1:])
+    for j in range(n_rec):
+        hit = r == j
+        np.cumsum(hit, out=cum_rec[1:, j])
+        np.cumsum(np.where(hit, tokens, 0), out=cum_rec_tokens[1:, j])
     starts = np.arange(0, len(order), BLOCK)
-    block_sums = (np.add.reduceat(np.nan_to_num(data.scores[order].astype(np.float64)), starts, axis=0)
-                  if len(order) else np.zeros((0, N_SLOTS)))
     block_dims = np.zeros((len(starts) + 1, N_SLOTS))
-    np.cumsum(block_sums, axis=0, out=block_dims[1:])
+    if len(order):
+        gathered = data.scores[order]
+        if np.isnan(gathered).any():  # only masked slots can be missing in a scored record
+            gathered = np.nan_to_num(gathered)
+        np.cumsum(np.add.reduceat(gathered, starts, axis=0, dtype=np.float64), axis=0, out=block_dims[1:])
+    in_source = data.source_codes == code
     src_status = status[in_source]
     src_tokens = data.tokens[in_source]
 
@@ -164,10 +167,11 @@ def precompute(data: SelectionData, mask: np.ndarray, criterion: Criterion = "me
     lo, hi = criterion_range(criterion)
     edges = np.array([-0.5, 0.5, 1.5, 2.5]) if criterion == "recommendation" else np.linspace(lo, hi, HIST_BINS + 1)
     rec = _rec_codes(data)
-    per_source = tuple(_source_arrays(values, data, status, c, edges, ~mask[c], rec) for c in range(len(data.sources)))
     scored = np.flatnonzero(status == STATUS_SCORED)
-    pooled = scored[np.argsort(-values[scored], kind="stable")]
+    pooled = scored[np.argsort(-values[scored], kind="stable")]  # data is in record-id order: ties by id
     src = data.source_codes[pooled]
+    per_source = tuple(_source_arrays(values, data, status, c, pooled, src, edges, ~mask[c], rec)
+                       for c in range(len(data.sources)))
     src_cum = np.zeros((len(pooled) + 1, len(data.sources)), dtype=np.int32)
     np.cumsum(src[:, None] == np.arange(len(data.sources))[None, :], axis=0, out=src_cum[1:])
     return Precomputed(data=data, criterion=criterion, mask=mask, values=values, status=status,
