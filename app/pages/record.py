@@ -7,6 +7,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
 from ui.db import engine
+from ui.record_annotations import render_record_annotations
 from ui.steps import render_diff, render_timeline
 
 from mira_core.errors import MiraError
@@ -32,13 +33,17 @@ def _go(record_id: str) -> None:
     st.query_params["id"] = record_id
 
 
+def _pick() -> None:
+    rid = (ss.get("record_pick") or "").strip()
+    ss.record_pick = ""
+    if rid:
+        st.query_params["id"] = rid
+
+
 def _no_record() -> None:
     st.title("Record")
     st.info("No record chosen: open one from Browse (select a row), or paste a record id here.")
-    rid = st.text_input("Record id", key="record_pick")
-    if rid.strip():
-        st.query_params["id"] = rid.strip()
-        st.rerun()
+    st.text_input("Record id", key="record_pick", on_change=_pick)
     st.page_link("pages/browse.py", label="Browse", icon=":material/table_rows:")
 
 
@@ -109,7 +114,8 @@ def main() -> None:
 
     sections = split_diff(rec.patch)
     n_files = len(sections.files)
-    tabs = st.tabs(["Issue", f"Steps ({len(rec.steps):,})", f"Patch ({n_files} file{'' if n_files == 1 else 's'})", "Metadata"])
+    tabs = st.tabs(["Issue", f"Steps ({len(rec.steps):,})", f"Patch ({n_files} file{'' if n_files == 1 else 's'})",
+                    "Metadata", "Annotation"])
     with tabs[0]:
         issue = visible_controls(rec.issue) or "(no issue text)"
         st.code(issue, language=None, wrap_lines=True, height=520 if issue.count("\n") > 30 else "content")
@@ -123,6 +129,8 @@ def main() -> None:
         note = altered_note(meta)
         if note:
             st.info(escape_markdown(note), icon=":material/warning:")
+    with tabs[4]:
+        render_record_annotations(rid)
 
     shortcut_table([
         ("J", "next record in the filter"),

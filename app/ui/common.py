@@ -9,7 +9,7 @@ from mira_core.views import escape_markdown
 
 def current_params() -> dict[str, list[str]]:
     """All query parameters as lists (the true inverse of `st.query_params.from_dict`)."""
-    return {k: st.query_params.get_all(k) for k in st.query_params.keys()}  # noqa: SIM118
+    return {k: st.query_params.get_all(k) for k in st.query_params}
 
 
 def synthetic_marker() -> None:

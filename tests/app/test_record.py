@@ -39,6 +39,8 @@ def test_record_shows_issue_steps_and_diff_sections(corpus):
     assert sum(lbl.startswith("bash — ls \\-la dir") for lbl in labels) == 3
     assert any(c == "ls -la dir1" for c in codes)
     assert "outcome" in at.dataframe[0].value["field"].tolist()
+    assert [t.label for t in at.tabs] == ["Issue", "Steps (11)", "Patch (2 files)", "Metadata", "Annotation"]
+    assert any(s.value == "Curator annotation" for s in at.subheader)
 
 
 def test_long_record_pages_steps_and_folds_observations(corpus):
@@ -85,3 +87,11 @@ def test_record_outside_the_filter_says_so(corpus):
 def test_unknown_id_is_a_clear_error(corpus):
     at = _record({"id": "doesnotexist"})
     assert "record doesnotexist not found" in at.error[0].value
+
+
+def test_without_id_a_pasted_id_opens_the_record(corpus):
+    at = _record({})
+    assert "No record chosen" in at.info[0].value
+    at.text_input(key="record_pick").input(corpus).run()
+    assert at.query_params["id"] == corpus
+    assert at.subheader[0].value == "big\\_\\_task\\-1"
