@@ -30,6 +30,7 @@ from mira_core.settings import load_settings
 from mira_core.storage import selection_repo
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.storage.reliability_repo import active_mask_version
+from mira_core.views import escape_markdown
 
 ss = st.session_state
 MODES = {"threshold": "threshold", "top_records": "top % of records", "top_tokens": "top % of tokens",
@@ -98,7 +99,7 @@ def _current_settings(pre: Precomputed, criterion: str) -> tuple[PreviewSettings
         cols = st.columns(len(pre.sources))
         for col, source in zip(cols, pre.sources, strict=True):
             with col:
-                value = _cut_slider(source, _slider_key(mode, source, criterion), mode, criterion)
+                value = _cut_slider(escape_markdown(source), _slider_key(mode, source, criterion), mode, criterion)
             cuts[source] = CutSpec(mode=mode, value=value)
     budget = int(ss.get("ret_budget") or 0) or None
     settings = PreviewSettings(cuts={s: c.cut() for s, c in cuts.items()},
@@ -142,7 +143,7 @@ def preview_panel(pre_args: tuple, mask_version: int | None) -> None:
                  column_config={"kept %": st.column_config.NumberColumn(format="%.1f"),
                                 "tokens kept %": st.column_config.NumberColumn(format="%.1f"),
                                 "cut at": st.column_config.NumberColumn(format="%.3f")})
-    tabs = st.tabs(list(pre.sources))
+    tabs = st.tabs([escape_markdown(s) for s in pre.sources])
     for tab, d in zip(tabs, det, strict=True):
         with tab:
             left, right = st.columns(2)
@@ -190,8 +191,8 @@ def _save(pre: Precomputed, cuts: dict, global_cut: CutSpec | None, criterion: s
     except MiraError as exc:
         st.error(str(exc))
         return
-    except ValueError as exc:  # pydantic: a bad name
-        st.error(f"Policy name: use letters, digits, '_', '.', '-' (up to 80). {type(exc).__name__}")
+    except ValueError:  # pydantic refused the name
+        st.error("Policy name: start with a letter or digit, then letters, digits, '_', '.', '-' (up to 80).")
         return
     ss["ret_saved"] = policy.name
     st.rerun(scope="app")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -61,7 +62,8 @@ def histogram(d: SourceDetails, criterion_label: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=centers, y=d.hist, width=(d.edges[1] - d.edges[0]) * 0.95, name="records"))
     if not math.isnan(d.cut_value):
         fig.add_vline(x=d.cut_value, line_dash="dash", line_color="crimson", annotation_text="cut")
-    fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), title=f"{d.source}: {criterion_label}",
+    title = html.escape(f"{d.source}: {criterion_label}")  # Plotly titles understand a few HTML tags, links too
+    fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), title=title,
                       showlegend=False)
     return fig
 
