@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
-from ui.db import engine, filter_options, token_bounds
+from ui.db import engine, filter_options, store_has_synthetic, token_bounds
 
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter, SortKey
@@ -135,7 +135,9 @@ def main() -> None:
             rows = records_repo.list_records(
                 conn, flt, sort=sort, offset=(view.page - 1) * view.page_size, limit=view.page_size
             )
-            synthetic = records_repo.has_synthetic(conn, flt)
+            synthetic = bool(rows.synthetic.any()) or (
+                store_has_synthetic(url) and records_repo.has_synthetic(conn, flt)
+            )
     except (MiraError, SQLAlchemyError) as e:
         st.error("Could not read records: " + escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
         st.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy import Engine
 
+from mira_core.query import RecordFilter
 from mira_core.settings import load_settings
 from mira_core.storage import migrate, records_repo
 from mira_core.storage.engine import read_conn, shared_engine
@@ -34,3 +35,11 @@ def token_bounds(url: str) -> tuple[int, int]:
     """Smallest and largest token estimate in the store (for the token-range slider)."""
     with read_conn(_engine(url)) as conn:
         return records_repo.token_range(conn)
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=8)
+def store_has_synthetic(url: str) -> bool:
+    """Whether any record in the store is synthetic. Cached: without an index the check scans the table
+    (~60 ms at 232K rows) when the answer is no, which is the usual case for real corpora."""
+    with read_conn(_engine(url)) as conn:
+        return records_repo.has_synthetic(conn, RecordFilter())
