@@ -8,18 +8,28 @@ from typing import Any
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, Layout
-from mira_core.importers.common import observation_status
-from mira_core.records import Outcome, Record, Step, StepKind, make_record_id
+from mira_core.importers.common import (
+    as_dict,
+    issue_from_prompt,
+    observation_status,
+    opt_str,
+    outcome_of,
+    repo_from_instance_id,
+    text_of,
+)
+from mira_core.records import Record, Step, StepKind, make_record_id
+
+_DECODE = json.JSONDecoder().decode
 
 
-def _content_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
-    return json.dumps(content, ensure_ascii=False)
+def parse_arguments(raw: Any) -> dict[str, Any]:
+    """Tool-call arguments: a JSON-object string (or an object); anything else is kept under `_raw`/`_value`."""
+    if isinstance(raw, str):
+        try:
+            raw = _DECODE(raw)
+        except ValueError:
+            return {"_raw": raw}
+    return raw if isinstance(raw, dict) else {"_value": raw}
 
 
 def message_steps(messages: list[Any], where: str) -> list[Step]:
@@ -30,33 +40,27 @@ def message_steps(messages: list[Any], where: str) -> list[Step]:
         if not isinstance(m, dict) or "role" not in m:
             raise ImportRejected(where, f"messages[{i}] has no 'role'")
         role = str(m["role"])
-        text = _content_text(m.get("content"))
+        text = text_of(m.get("content"))
         if role == "system":
             steps.append(Step(role=role, kind=StepKind.system, content=text))
         elif role == "user":
             steps.append(Step(role=role, kind=StepKind.user, content=text))
         elif role == "tool":
-            ids = m.get("tool_call_ids") or [m.get("tool_call_id")]
-            name = m.get("name") or next((call_names[c] for c in ids if isinstance(c, str) and c in call_names), None)
+            ids = m["tool_call_ids"] if isinstance(m.get("tool_call_ids"), list) else [m.get("tool_call_id")]
+            name = opt_str(m.get("name")) or next((call_names[c] for c in ids if isinstance(c, str) and c in call_names), None)
             code, failed = observation_status(text)
             steps.append(Step(role=role, kind=StepKind.observation, content=text, tool_name=name, exit_code=code, error=failed))
         elif role == "assistant":
-            calls = m.get("tool_calls") or []
+            calls: list[Any] = m["tool_calls"] if isinstance(m.get("tool_calls"), list) else []
             if text.strip():
                 steps.append(Step(role=role, kind=StepKind.thought if calls else StepKind.message, content=text))
             for call in calls:
-                fn = (call or {}).get("function") or {}
-                call_id = (call or {}).get("id")
-                if isinstance(call_id, str) and isinstance(fn.get("name"), str):
-                    call_names[call_id] = fn["name"]
-                args_raw = fn.get("arguments")
-                try:
-                    args = json.loads(args_raw) if isinstance(args_raw, str) else args_raw
-                except json.JSONDecodeError:
-                    args = {"_raw": args_raw}
-                if not isinstance(args, dict):
-                    args = {"_value": args}
-                steps.append(Step(role=role, kind=StepKind.action, tool_name=fn.get("name"), tool_args=args))
+                call = as_dict(call)
+                fn = as_dict(call.get("function"))
+                name = opt_str(fn.get("name"))
+                if isinstance(call.get("id"), str) and name:
+                    call_names[call["id"]] = name
+                steps.append(Step(role=role, kind=StepKind.action, tool_name=name, tool_args=parse_arguments(fn.get("arguments"))))
         else:
             steps.append(Step(role=role, kind=StepKind.message, content=text))
     return steps
@@ -75,17 +79,20 @@ def _normalize(obj: Any, ctx: ItemContext) -> Record:
     if not isinstance(obj, dict) or not isinstance(obj.get("messages"), list):
         raise ImportRejected(ctx.origin, "missing required field 'messages' (a list)")
     steps = message_steps(obj["messages"], ctx.origin)
-    resolved = obj.get("resolved")
+    instance_id = opt_str(obj.get("instance_id"))
     return Record(
         record_id=make_record_id(ctx.source, ctx.raw),
         source=ctx.source,
         format="messages",
-        instance_id=obj.get("instance_id"),
-        issue=first_user_text(steps),
+        instance_id=instance_id,
+        run_id=opt_str(obj.get("run_id") or obj.get("traj_id")),
+        repo=opt_str(obj.get("repo")) or repo_from_instance_id(instance_id),
+        issue=issue_from_prompt(first_user_text(steps)),
         steps=steps,
-        patch=obj.get("patch") or "",
-        outcome=Outcome.unknown if resolved is None else (Outcome.resolved if resolved else Outcome.not_resolved),
-        model=obj.get("model"),
+        patch=text_of(obj.get("patch") or obj.get("git_patch")),
+        outcome=outcome_of(obj.get("resolved")),
+        agent=opt_str(obj.get("agent")),
+        model=opt_str(obj.get("model") or obj.get("model_name")),
         origin=ctx.origin,
     )
 

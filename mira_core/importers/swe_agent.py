@@ -26,7 +26,7 @@ from mira_core.importers.common import (
     require,
     text_of,
 )
-from mira_core.importers.messages import message_steps
+from mira_core.importers.messages import message_steps, parse_arguments
 from mira_core.records import Record, Step, StepKind, make_record_id
 
 AGENT = "swe-agent"
@@ -65,15 +65,9 @@ def _tool_call_index(history: list[Any]) -> dict[str, tuple[str | None, dict[str
             continue
         call = as_dict(m["tool_calls"][0] if isinstance(m["tool_calls"], list) else None)
         fn = as_dict(call.get("function"))
-        args: Any = fn.get("arguments")
-        if isinstance(args, str):
-            try:
-                args = json.loads(args)
-            except ValueError:
-                args = {"_raw": args}
-        key = str(m.get("action") or "").strip()
+        key = text_of(m.get("action")).strip()
         if key and key not in index:
-            index[key] = (opt_str(fn.get("name")), args if isinstance(args, dict) else {"_value": args})
+            index[key] = (opt_str(fn.get("name")), parse_arguments(fn.get("arguments")))
     return index
 
 
