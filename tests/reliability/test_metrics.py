@@ -118,3 +118,21 @@ def test_reliability_matrix_empty_and_generic_values():
 def test_reliability_matrix_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="must both be"):
         reliability_matrix(np.zeros((3, 15)), np.zeros((2, 15)), np.array(["a"] * 3))
+
+
+def test_large_cells_use_the_normal_approximation_with_the_same_intervals():
+    from mira_core.reliability.metrics import metrics_from_counts, pair_table, resample_counts
+
+    rng = np.random.default_rng(5)
+    s = rng.integers(0, 11, 6000).astype(float)
+    t = np.clip(s + rng.integers(-4, 5, 6000), 0, 10)
+    table = pair_table(s, t)
+    exact = resample_counts(np.random.default_rng(1), table.counts, 2000, exact_below=10**9)
+    approx = resample_counts(np.random.default_rng(1), table.counts, 2000)
+    assert exact.sum(axis=1).tolist() == [6000.0] * 2000  # the exact draw keeps n
+    assert np.allclose(approx.sum(axis=1), 6000, atol=1.0)  # the approximation keeps n (up to clipping)
+    for k in (0, 1):  # MAE, rho
+        e = np.percentile(metrics_from_counts(table, exact)[k], [2.5, 97.5])
+        a = np.percentile(metrics_from_counts(table, approx)[k], [2.5, 97.5])
+        width = e[1] - e[0]
+        assert np.allclose(a, e, atol=0.1 * width), (k, a, e)
