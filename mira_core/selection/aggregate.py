@@ -67,16 +67,17 @@ def aggregate_scores(
     scores = np.asarray(scores)
     codes = np.asarray(source_codes, dtype=np.intp)
     w = slot_weights(mask, weights)  # [S, 15]
+    wr = np.take(w, codes, axis=0)  # each record's own source weights (np.take: far faster than w[codes])
     nan = np.isnan(scores)
     filled = scores.astype(np.float64)
-    if nan.any():
-        np.copyto(filled, 0.0, where=nan)
-    # one matrix product gives every record's sum under every source's weights; pick its own source
-    rows = np.arange(len(codes))
-    num = (filled @ np.ascontiguousarray(w.T))[rows, codes]
-    used = np.ascontiguousarray((w.T > 0).astype(np.float32))
-    missing = (nan.astype(np.float32) @ used)[rows, codes] > 0
-    denom = w.sum(axis=1)[codes]
+    missing = np.zeros(len(codes), dtype=bool)
+    with_nan = np.flatnonzero(nan.any(axis=1))
+    if len(with_nan):
+        filled[with_nan] = np.nan_to_num(filled[with_nan])
+        missing[with_nan] = (nan[with_nan] & (wr[with_nan] > 0)).any(axis=1)
+    # a row-wise dot product without BLAS: a threaded BLAS call is 30x slower on a busy 2-core machine
+    num = np.einsum("ij,ij->i", filled, wr)
+    denom = wr.sum(axis=1)
     ok = np.asarray(complete, dtype=bool) & ~missing & (denom > 0)
     out = np.full(len(codes), np.nan)
     np.divide(num, denom, out=out, where=ok)

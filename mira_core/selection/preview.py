@@ -119,10 +119,10 @@ def _source_arrays(pre_values: np.ndarray, data: SelectionData, status: np.ndarr
                    pooled_codes: np.ndarray, edges: np.ndarray, unmasked: np.ndarray, rec: np.ndarray) -> SourceArrays:
     # the pooled order restricted to one source is that source's order (same key: value desc, record id)
     order = pooled[pooled_codes == code]
-    values = pre_values[order]
-    tokens = data.tokens[order]
-    outcome = data.outcome[order]
-    r = rec[order]
+    values = np.take(pre_values, order)
+    tokens = np.take(data.tokens, order)
+    outcome = np.take(data.outcome, order)
+    r = np.take(rec, order)
     n_rec = len(RECOMMENDATIONS) + 1
     cum_rec = np.zeros((len(order) + 1, n_rec), dtype=np.int64)
     cum_rec_tokens = np.zeros_like(cum_rec)
@@ -133,7 +133,7 @@ def _source_arrays(pre_values: np.ndarray, data: SelectionData, status: np.ndarr
     starts = np.arange(0, len(order), BLOCK)
     block_dims = np.zeros((len(starts) + 1, N_SLOTS))
     if len(order):
-        gathered = data.scores[order]
+        gathered = np.take(data.scores, order, axis=0)
         if np.isnan(gathered).any():  # only masked slots can be missing in a scored record
             gathered = np.nan_to_num(gathered)
         np.cumsum(np.add.reduceat(gathered, starts, axis=0, dtype=np.float64), axis=0, out=block_dims[1:])
@@ -168,14 +168,14 @@ def precompute(data: SelectionData, mask: np.ndarray, criterion: Criterion = "me
     edges = np.array([-0.5, 0.5, 1.5, 2.5]) if criterion == "recommendation" else np.linspace(lo, hi, HIST_BINS + 1)
     rec = _rec_codes(data)
     scored = np.flatnonzero(status == STATUS_SCORED)
-    pooled = scored[np.argsort(-values[scored], kind="stable")]  # data is in record-id order: ties by id
-    src = data.source_codes[pooled]
+    pooled = scored[np.argsort(-np.take(values, scored), kind="stable")]  # data is in record-id order: ties by id
+    src = np.take(data.source_codes, pooled)
     per_source = tuple(_source_arrays(values, data, status, c, pooled, src, edges, ~mask[c], rec)
                        for c in range(len(data.sources)))
     src_cum = np.zeros((len(pooled) + 1, len(data.sources)), dtype=np.int32)
     np.cumsum(src[:, None] == np.arange(len(data.sources))[None, :], axis=0, out=src_cum[1:])
     return Precomputed(data=data, criterion=criterion, mask=mask, values=values, status=status,
-                       per_source=per_source, pooled_order=pooled, pooled_cum_tokens=_cum(data.tokens[pooled]),
+                       per_source=per_source, pooled_order=pooled, pooled_cum_tokens=_cum(np.take(data.tokens, pooled)),
                        pooled_src_cum=src_cum, hist_edges=edges)
 
 
