@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -87,7 +88,7 @@ def _filters(opts: dict[str, list[str]], lo: int, hi: int) -> RecordFilter:
         formats=ss.browse_format,
         min_tokens=ss.browse_tmin,
         max_tokens=ss.browse_tmax,
-        text=(ss.browse_q or "").strip(),
+        text=(ss.browse_q or "").strip(),  # the search box is drawn later, in the main area
     )
 
 
@@ -102,60 +103,35 @@ def _table(page: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def main() -> None:
-    """Render the page."""
-    parsed = view_from_params(current_params())
-    sig = repr(sorted(view_to_params(parsed.view).items()))
-    _sync_widgets(parsed.view, sig)
-    url = str(engine().url.render_as_string(hide_password=False))
-    opts = filter_options(url)
-    lo, hi = token_bounds(url)
+class _Page(NamedTuple):
+    view: BrowseView
+    total: int
+    n_pages: int
+    rows: pd.DataFrame
+    synthetic: bool
 
-    st.title("Browse")
-    show_problems(parsed.problems)
-    flt = _filters(opts, lo, hi)
-    top = st.columns([4, 2, 1.4, 1], vertical_alignment="bottom")
-    top[0].text_input("Search issue, instance id and patch", key="browse_q", placeholder="words that must all occur")
-    top[1].selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__, key="browse_sort")
-    top[2].toggle("Descending", key="browse_desc")
-    top[3].selectbox("Rows", PAGE_SIZES, key="browse_size")
-    flt = flt.model_copy(update={"text": (ss.browse_q or "").strip()})
-    sort = SortKey(column=ss.browse_sort, descending=ss.browse_desc)
 
-    if (flt, sort, ss.browse_size) != (parsed.view.filter, parsed.view.sort, parsed.view.page_size):
-        ss.browse_page = 1  # a new filter starts at its first page
-
-    eng = engine()
+def _read(url: str, flt: RecordFilter, sort: SortKey) -> _Page:
+    """Count, clamp the page number, read one page of rows; errors become a message on the page."""
     try:
-        with read_conn(eng) as conn:
+        with read_conn(engine()) as conn:
             total = records_repo.count_records(conn, flt)
             n_pages = max(1, math.ceil(total / ss.browse_size))
             ss.browse_page = min(max(1, int(ss.browse_page)), n_pages)
             view = BrowseView(filter=flt, sort=sort, page=ss.browse_page, page_size=ss.browse_size)
-            rows = records_repo.list_records(
-                conn, flt, sort=sort, offset=(view.page - 1) * view.page_size, limit=view.page_size
-            )
+            offset = (view.page - 1) * view.page_size
+            rows = records_repo.list_records(conn, flt, sort=sort, offset=offset, limit=view.page_size)
             synthetic = bool(rows.synthetic.any()) or (
                 store_has_synthetic(url) and records_repo.has_synthetic(conn, flt)
             )
     except (MiraError, SQLAlchemyError) as e:
         st.error("Could not read records: " + escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
         st.stop()
+    return _Page(view, total, n_pages, rows, synthetic)
 
-    params = view_to_params(view)
-    new_sig = repr(sorted(params.items()))
-    if new_sig != sig:
-        st.query_params.from_dict(params)
-        ss.browse_sig = new_sig
 
-    if synthetic:
-        synthetic_marker()
-    if total == 0 and flt == RecordFilter():
-        st.info("No records yet. Import trajectories with `mira-curator import PATH --source NAME`, "
-                "or load the demo corpus with `mira-curator demo`.", icon=":material/inbox:")
-    first = (view.page - 1) * view.page_size + 1 if total else 0
-    st.markdown(f"**{total:,}** matching records · showing {first:,}–{first + len(rows) - 1 if total else 0:,}")
-
+def _render_table(rows: pd.DataFrame) -> list[int]:
+    """The page of rows; returns the selected row positions (a selection opens the record)."""
     gen = ss.setdefault("browse_table_gen", 0)
     event = st.dataframe(
         _table(rows),
@@ -170,21 +146,65 @@ def main() -> None:
             "issue": st.column_config.TextColumn(width="large"),
         },
     )
-    picked = event.selection.rows if event is not None else []
+    return list(event.selection.rows) if event is not None else []
 
+
+def _render_paging(page: _Page) -> bool:
+    """Previous / next page (P / N) and "Open first" (O); returns whether "Open first" was pressed."""
+    view = page.view
     with st.container(horizontal=True, vertical_alignment="center"):
         st.button("Previous page", key="browse_prev", shortcut="P", disabled=view.page <= 1,
-                  on_click=_step_page, args=(-1, n_pages), icon=":material/chevron_left:")
-        st.button("Next page", key="browse_next", shortcut="N", disabled=view.page >= n_pages,
-                  on_click=_step_page, args=(1, n_pages), icon=":material/chevron_right:")
-        open_first = st.button("Open first", key="browse_open_first", shortcut="O", disabled=rows.empty,
+                  on_click=_step_page, args=(-1, page.n_pages), icon=":material/chevron_left:")
+        st.button("Next page", key="browse_next", shortcut="N", disabled=view.page >= page.n_pages,
+                  on_click=_step_page, args=(1, page.n_pages), icon=":material/chevron_right:")
+        open_first = st.button("Open first", key="browse_open_first", shortcut="O", disabled=page.rows.empty,
                                icon=":material/open_in_new:")
-        st.caption(f"page {view.page:,} of {n_pages:,} · select a row to open it")
+        st.caption(f"page {view.page:,} of {page.n_pages:,} · select a row to open it")
+    return open_first
 
+
+def main() -> None:
+    """Render the page: URL -> widgets -> one page from the database -> URL."""
+    parsed = view_from_params(current_params())
+    sig = repr(sorted(view_to_params(parsed.view).items()))
+    _sync_widgets(parsed.view, sig)
+    url = str(engine().url.render_as_string(hide_password=False))
+    lo, hi = token_bounds(url)
+
+    st.title("Browse")
+    show_problems(parsed.problems)
+    flt = _filters(filter_options(url), lo, hi)
+    top = st.columns([4, 2, 1.4, 1], vertical_alignment="bottom")
+    top[0].text_input("Search issue, instance id and patch", key="browse_q", placeholder="words that must all occur")
+    top[1].selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__, key="browse_sort")
+    top[2].toggle("Descending", key="browse_desc")
+    top[3].selectbox("Rows", PAGE_SIZES, key="browse_size")
+    sort = SortKey(column=ss.browse_sort, descending=ss.browse_desc)
+    if (flt, sort, ss.browse_size) != (parsed.view.filter, parsed.view.sort, parsed.view.page_size):
+        ss.browse_page = 1  # a new filter starts at its first page
+
+    page = _read(url, flt, sort)
+    params = view_to_params(page.view)
+    if (new_sig := repr(sorted(params.items()))) != sig:
+        st.query_params.from_dict(params)
+        ss.browse_sig = new_sig
+
+    if page.synthetic:
+        synthetic_marker()
+    if page.total == 0 and flt == RecordFilter():
+        st.info("No records yet. Import trajectories with `mira-curator import PATH --source NAME`, "
+                "or load the demo corpus with `mira-curator demo`.", icon=":material/inbox:")
+    first = (page.view.page - 1) * page.view.page_size + 1 if page.total else 0
+    last = first + len(page.rows) - 1 if page.total else 0
+    st.markdown(f"**{page.total:,}** matching records · showing {first:,}–{last:,}")
+    picked = _render_table(page.rows)
+    open_first = _render_paging(page)
+
+    rows = page.rows
     target = rows.record_id.iloc[picked[0]] if picked else (rows.record_id.iloc[0] if open_first else None)
     if target is not None:
-        ss.browse_table_gen = gen + 1  # the next visit to Browse starts without a selection
-        st.switch_page("pages/record.py", query_params=record_params(view, str(target)))
+        ss.browse_table_gen = ss.browse_table_gen + 1  # the next visit to Browse starts without a selection
+        st.switch_page("pages/record.py", query_params=record_params(page.view, str(target)))
 
     shortcut_table([("N", "next page"), ("P", "previous page"), ("O", "open the first record of the page")])
 
