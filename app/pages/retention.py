@@ -104,7 +104,8 @@ def _current_settings(pre: Precomputed, criterion: str) -> tuple[PreviewSettings
     budget = int(ss.get("ret_budget") or 0) or None
     settings = PreviewSettings(cuts={s: c.cut() for s, c in cuts.items()},
                                global_cut=global_cut.cut() if global_cut else None, budget_tokens=budget,
-                               downsample_weight=float(ss.get("ret_dsw", 0.5)))
+                               downsample_weight=float(ss.get("ret_dsw", 0.5)),
+                               downsample_recommendations=tuple(ss.get("ret_ds_recs", ["downsample"])))
     return settings, cuts, global_cut
 
 
@@ -168,7 +169,11 @@ def preview_panel(pre_args: tuple, mask_version: int | None) -> None:
             st.radio("Rule", list(BUDGET_RULES), format_func=RULE_LABELS.get, key="ret_solve_rule")
             st.form_submit_button("Set sliders", on_click=_apply_solution, args=(pre_args,))
     st.number_input("Budget target (tokens, 0 = none)", min_value=0, step=1_000_000, key="ret_budget")
-    st.slider("Sampling weight of downsampled records", 0.0, 1.0, step=0.05, key="ret_dsw")
+    ss.setdefault("ret_dsw", 0.5)
+    ss.setdefault("ret_ds_recs", ["downsample"])
+    d1, d2 = st.columns(2)
+    d1.slider("Sampling weight of downsampled records", 0.0, 1.0, step=0.05, key="ret_dsw")
+    d2.multiselect("Downsample kept records the scorer marked", ["keep", "downsample", "drop"], key="ret_ds_recs")
 
     with st.form("ret_save"):
         st.text_input("Policy name", key="ret_name", max_chars=80)
@@ -184,7 +189,8 @@ def _save(pre: Precomputed, cuts: dict, global_cut: CutSpec | None, criterion: s
         policy = Policy(name=ss.get("ret_name", "").strip(), criterion=criterion, cuts=cuts, global_cut=global_cut,  # type: ignore[arg-type]
                         mask_version=mask_version, masked_cells=json.loads(pre_args[5]),
                         scorer=ScorerRule(judge=pre_args[2], prompt_version=pre_args[3]), budget_tokens=budget,
-                        downsample_weight=float(ss.get("ret_dsw", 0.5)), note=ss.get("ret_note", ""),
+                        downsample_weight=float(ss.get("ret_dsw", 0.5)),
+                        downsample_recommendations=list(ss.get("ret_ds_recs", ["downsample"])), note=ss.get("ret_note", ""),
                         created_by=load_settings().curator)
         with write_tx(engine()) as conn:
             selection_repo.save_policy(conn, policy, replace=bool(ss.get("ret_overwrite")))

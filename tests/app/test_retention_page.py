@@ -35,6 +35,9 @@ def _app() -> AppTest:
 
 def test_slider_moves_the_previewed_counts(seeded):
     at = _app()
+    first = at.dataframe[0].value.set_index("source")
+    # a2 and a3 pass and the scorer marked both "downsample": weight 0.5 on their 500 tokens -> 660 - 250
+    assert first.loc["A", "downsampled"] == 2 and first.loc["total", "effective tokens"] == 410
     # threshold 5 everywhere: A keeps a1 8, a2 6, a3 6; B keeps b1 7 and the forced b4 -> 5 of 9 records
     assert _metric(at, "Records kept") == "5 / 9"
     assert _metric(at, "Tokens kept") == "660 / 2,125"
