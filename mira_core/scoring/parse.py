@@ -78,10 +78,10 @@ _SUMMARY_HEAD = re.compile(
 )
 # Separators between name and score; a hyphen only counts next to whitespace (names may hold `Multi-turn`).
 _SEP = re.compile(r"[:—–|]|(?<=\s)-|-(?=\s)")
-_TOKEN = re.compile(r"[ \t]*[*_]{0,3}[ \t]*(?P<tok>[^\s/*|—–()\[\],;:]+)[*_]{0,3}[ \t]*(?P<den>/[ \t]*10(?![0-9.]))?")
-_BARE_SCORE = re.compile(r"(?:^|\s)[*_]{0,3}(?P<tok>[^\s/*|—–()\[\],;:]+)[*_]{0,3}[ \t]*/[ \t]*10(?![0-9.])")
+_TOKEN = re.compile(r"[ \t]*[*_]{0,3}[ \t]*(?P<tok>[^\s/*|—–()\[\]]+)[*_]{0,3}[ \t]*(?P<den>/[ \t]*10(?![0-9.]))?")
+_BARE_SCORE = re.compile(r"(?:^|\s)[*_]{0,3}(?P<tok>[^\s/*|—–()\[\]]+)[*_]{0,3}[ \t]*/[ \t]*10(?![0-9.])")
 _NUMBERISH = re.compile(r"[+\-]?\.?\d")  # Unicode \d on purpose: a non-ASCII digit is a score, just invalid
-_VALID_SCORE = re.compile(r"[0-9]+(?:\.[0-9]+)?\.?", re.ASCII)
+_VALID_SCORE = re.compile(r"[0-9]+(?:\.[0-9]+)?[.,;:]?", re.ASCII)  # `7,` ends a sentence; `7,5` is invalid
 _NEGATIVE = re.compile(r"-[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _LEAD_SEP = re.compile(r"[ \t]*[*_]{0,3}[ \t]*(?:[—–|:]|--?(?=\s|$))?[ \t]*")
 _THINK_OPEN = re.compile(r"\s*<think(?:ing)?>", re.IGNORECASE)
@@ -116,7 +116,7 @@ def _answer_part(text: str, problems: list[Problem]) -> str:
 def _read_score(tok: str) -> tuple[float | None, str | None, str]:
     """(score, problem kind, detail) for a score token, strict: ASCII digits, 0..10, finite."""
     if _VALID_SCORE.fullmatch(tok):
-        value = float(tok.rstrip("."))
+        value = float(tok.rstrip(".,;:"))
         if math.isfinite(value) and 0 <= value <= 10:
             return value, None, ""
         return None, "out_of_range", f"score {_short(tok)!r} is outside 0..10"
@@ -132,8 +132,9 @@ def _split_slot_rest(rest: str) -> tuple[str | None, str]:
         if m and (m.group("den") or _NUMBERISH.match(m.group("tok")) or m.group("tok").lower().lstrip("+-")
                   in ("nan", "inf", "infinity")):
             return m.group("tok"), rest[m.end():]
-        if sep.group() == ":":
-            break  # `name:` not followed by a score: a number later in the rationale is not taken
+        if sep.group() == ":":  # `name:` not followed by a score: a number later in the rationale is not taken
+            bare = _BARE_SCORE.search(rest, sep.end())
+            return (bare.group("tok"), rest[bare.end():]) if bare else (None, rest[sep.end():])
     bare = _BARE_SCORE.search(rest)
     if bare:
         return bare.group("tok"), rest[bare.end():]
@@ -266,13 +267,13 @@ def _one_line(text: str) -> str:
 
 def render_scorer_output(parsed: ParsedScore, rubric: Rubric) -> str:
     """The card's text format for a parse (round-trip tests, the simulator). Missing fields are left out;
-    an invalid score is written as `n/a/10` so it parses back as invalid. Newlines in text become spaces."""
+    an invalid score is written as `invalid/10` so it parses back as invalid. Newlines in text become spaces."""
     lines = []
     for slot in rubric.slots():
         dim = parsed.dimensions.get(slot)
         if dim is None:
             continue
-        score = "n/a" if dim.score is None else format_score(dim.score)
+        score = "invalid" if dim.score is None else format_score(dim.score)
         lines.append(f"[{slot}] {rubric.name_of(slot)}: {score}/10 — {_one_line(dim.rationale)}")
     if parsed.overall is not None:
         lines.append(f"overall: {parsed.overall}")
