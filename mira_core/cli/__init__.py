@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "mira_core.cli.scoring_cmds",
     "mira_core.cli.selection_cmds",
     "mira_core.cli.reliability_cmds",
+    "mira_core.cli.parse_cmds",
 ]
 
 
