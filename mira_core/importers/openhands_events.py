@@ -198,9 +198,10 @@ def event_steps(events: list[Any], where: str) -> EventsResult:
 
 
 def looks_like_event(obj: Any) -> bool:
-    """An OpenHands event: an object with an `action` or `observation` type and an id or a source."""
+    """An OpenHands event: an object with an `action` or `observation` key (null in the flattened dialect)
+    and an id, a source or a timestamp."""
     return (
         isinstance(obj, dict)
-        and (isinstance(obj.get("action"), str) or isinstance(obj.get("observation"), str))
-        and ("source" in obj or "id" in obj)
+        and ("action" in obj or "observation" in obj)
+        and ("source" in obj or "id" in obj or "timestamp" in obj)
     )

@@ -209,3 +209,15 @@ def test_swe_gym_exit_codes_from_tool_text(real_data):
 )
 def test_observation_status(text, expected):
     assert observation_status(text) == expected
+
+
+@pytest.mark.parametrize("commit", ["80a1efb", "2c6de11"])
+def test_bare_event_list_in_both_feedback_dialects(real_data, tmp_path, commit):
+    """The events of an ADP feedback row, saved as a bare array, read the same as inside the row."""
+    path = real_data / f"openhands/{ADP}@{commit}/datasets/openhands/sample_raw.json"
+    row = json.loads(path.read_bytes())[0]
+    bare = tmp_path / "events.json"
+    bare.write_text(json.dumps(row["trajectory"], indent=1))
+    (as_events,) = records(bare)
+    assert as_events.format == "openhands_events"
+    assert as_events.steps == records(path)[0].steps
