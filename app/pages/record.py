@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -11,9 +13,11 @@ from ui.record_annotations import render_record_annotations
 from ui.steps import render_diff, render_timeline
 
 from mira_core.errors import MiraError
+from mira_core.records import Record
 from mira_core.storage import records_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import (
+    BrowseView,
     escape_badge_label,
     escape_markdown,
     metadata_rows,
@@ -78,40 +82,32 @@ def _nav(view_params: dict, prev_id: str | None, next_id: str | None, where: str
         st.caption(where)
 
 
-def main() -> None:
-    """Render the page."""
-    params = current_params()
-    rid = (params.get("id") or [""])[-1].strip()
-    if not rid:
-        _no_record()
-        return
-    parsed = view_from_params(params)
-    view = parsed.view
-    try:
-        with read_conn(engine()) as conn:
-            meta = records_repo.get_metadata(conn, rid)
-            rec = records_repo.get_record(conn, rid)
-            prev_id, next_id = records_repo.neighbours(conn, view.filter, view.sort, rid)
-            total = records_repo.count_records(conn, view.filter)
-            only_this = view.filter.model_copy(update={"record_ids": [rid]})
-            in_filter = records_repo.count_records(conn, only_this) == 1
-            pos = records_repo.position(conn, view.filter, view.sort, rid) if in_filter else None
-    except (MiraError, SQLAlchemyError) as e:
-        st.title("Record")
-        st.error(escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
-        st.page_link("pages/browse.py", label="Back to Browse", icon=":material/arrow_back:",
-                     query_params=view_to_params(view))
-        return
+class _Loaded(NamedTuple):
+    meta: dict
+    record: Record
+    prev_id: str | None
+    next_id: str | None
+    total: int
+    """Records in the Browse filter."""
+    position: int | None
+    """0-based rank within the filter; None when the record is outside it."""
 
-    show_problems(parsed.problems)
-    if pos is not None:
-        where = f"record {pos + 1:,} of {total:,} in the Browse filter"
-        view = view.model_copy(update={"page": page_of(pos, view.page_size)})  # Browse opens on its page
-    else:
-        where = f"outside the Browse filter ({total:,} records); previous / next follow its sort order"
-    _nav(view_to_params(view), prev_id, next_id, where)
-    _header(meta, rec.synthetic)
 
+def _load(rid: str, view: BrowseView) -> _Loaded:
+    """The record, its metadata row and its place in the Browse filter (one body read, a few counts)."""
+    with read_conn(engine()) as conn:
+        meta = records_repo.get_metadata(conn, rid)
+        rec = records_repo.get_record(conn, rid)
+        prev_id, next_id = records_repo.neighbours(conn, view.filter, view.sort, rid)
+        total = records_repo.count_records(conn, view.filter)
+        only_this = view.filter.model_copy(update={"record_ids": [rid]})
+        in_filter = records_repo.count_records(conn, only_this) == 1
+        pos = records_repo.position(conn, view.filter, view.sort, rid) if in_filter else None
+    return _Loaded(meta, rec, prev_id, next_id, total, pos)
+
+
+def _tabs(got: _Loaded, rid: str) -> None:
+    rec, meta = got.record, got.meta
     sections = split_diff(rec.patch)
     n_files = len(sections.files)
     tabs = st.tabs(["Issue", f"Steps ({len(rec.steps):,})", f"Patch ({n_files} file{'' if n_files == 1 else 's'})",
@@ -124,14 +120,41 @@ def main() -> None:
     with tabs[2]:
         render_diff(sections, rec.patch, rid)
     with tabs[3]:
-        rows = metadata_rows(meta)
-        st.dataframe(pd.DataFrame(rows, columns=["field", "value"]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(metadata_rows(meta), columns=["field", "value"]), hide_index=True, width="stretch")
         note = altered_note(meta)
         if note:
             st.info(escape_markdown(note), icon=":material/warning:")
     with tabs[4]:
         render_record_annotations(rid)
 
+
+def main() -> None:
+    """Render the page: `?id=` plus the Browse view's parameters (for previous / next and Back)."""
+    params = current_params()
+    rid = (params.get("id") or [""])[-1].strip()
+    if not rid:
+        _no_record()
+        return
+    parsed = view_from_params(params)
+    view = parsed.view
+    try:
+        got = _load(rid, view)
+    except (MiraError, SQLAlchemyError) as e:
+        st.title("Record")
+        st.error(escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
+        st.page_link("pages/browse.py", label="Back to Browse", icon=":material/arrow_back:",
+                     query_params=view_to_params(view))
+        return
+
+    show_problems(parsed.problems)
+    if got.position is not None:
+        where = f"record {got.position + 1:,} of {got.total:,} in the Browse filter"
+        view = view.model_copy(update={"page": page_of(got.position, view.page_size)})  # Back opens its page
+    else:
+        where = f"outside the Browse filter ({got.total:,} records); previous / next follow its sort order"
+    _nav(view_to_params(view), got.prev_id, got.next_id, where)
+    _header(got.meta, got.record.synthetic)
+    _tabs(got, rid)
     shortcut_table([
         ("J", "next record in the filter"),
         ("K", "previous record in the filter"),
