@@ -29,6 +29,8 @@ Container = Literal["lines", "array", "whole"]
 HEAD_BYTES = 1 << 16
 # A batch is flushed at `batch_size` records or this many raw bytes, whichever comes first (bounded memory).
 BATCH_BYTES = 64 << 20
+# Outcome reports are stored in batches too; they join onto records stored before or after them.
+REPORT_BATCH = 5000
 
 
 @dataclass
@@ -283,6 +285,8 @@ class Importer:
                     self._flush()
             else:
                 self._reports.extend(out)
+                if len(self._reports) >= REPORT_BATCH:
+                    self._flush_reports()
 
     def _flush(self) -> None:
         batch, self._batch, self._batch_bytes = self._batch, [], 0
