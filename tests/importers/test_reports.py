@@ -84,3 +84,15 @@ def test_bad_report_is_rejected_with_its_place(engine, tmp_path):
     assert [(r.where, "'resolved' must be true or false" in r.reason) for r in summary.rejected] == [
         (str(tmp_path / "report.json"), True)
     ]
+
+
+def test_reports_flushed_in_small_batches_still_join(engine, tmp_path, monkeypatch):
+    from mira_core import ingest
+
+    monkeypatch.setattr(ingest, "REPORT_BATCH", 1)
+    (tmp_path / "a_run.json").write_text(json.dumps({"ids_resolved": ["o__r-1"], "ids_unresolved": ["o__r-2"]}))
+    (tmp_path / "b_trajs.jsonl").write_text(_traj_row("o__r-1") + "\n" + _traj_row("o__r-2") + "\n")
+    summary = import_paths(engine, [tmp_path], source="swe_qa")
+    assert summary.reports == 2
+    got = _outcomes(engine)
+    assert (got["o__r-1"][0], got["o__r-2"][0]) == ("resolved", "not_resolved")
