@@ -298,3 +298,51 @@ def test_slot_looking_text_in_rationales_does_not_change_scores(targets, data):
     assert {s: d.score for s, d in again.dimensions.items()} == {s: d.score for s, d in base.dimensions.items()}
     assert again.overall == 74 and again.complete
     assert not any(math.isnan(d.score or 0) for d in again.dimensions.values())
+
+
+# ---- mira-curator parse FILE ----------------------------------------------------------------------------
+
+def _run_parse_cli(argv: list[str]) -> int:
+    """Run the command through its own parser, independent of the other command modules."""
+    import argparse
+
+    from mira_core.cli import parse_cmds
+
+    parser = argparse.ArgumentParser()
+    parse_cmds.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_parse_prints_the_documented_json(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "out.txt"
+    out.write_text(card_output({"A4": "12"}), encoding="utf-8")
+    assert _run_parse_cli(["parse", str(out)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data) == ["dimensions", "overall", "training_recommendation", "domain_tag", "brief", "complete",
+                          "problems"]
+    assert data["dimensions"]["A1"] == {"score": 7.0, "rationale": "rationale for A1"}
+    assert data["dimensions"]["A4"] == {"score": None, "rationale": "rationale for A4"}
+    assert data["overall"] == 74 and data["training_recommendation"] == "keep"
+    assert data["complete"] is False
+    assert data["problems"] == [{"slot": "A4", "kind": "out_of_range", "detail": "line 4: score '12' is outside 0..10"}]
+
+
+def test_cli_parse_reads_undecodable_bytes(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "bad.txt"
+    out.write_bytes(b"[A1] x: 7/10 \xc3 ok\n\xff[A2] y: 5/10\n")
+    assert _run_parse_cli(["parse", "--compact", str(out)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["dimensions"]["A1"] == {"score": 7.0, "rationale": "\ufffd ok"}
+    assert "A2" not in data["dimensions"]  # U+FFFD before [A2]: not at line start
+
+
+def test_cli_parse_missing_file_is_a_clear_error(tmp_path):
+    from mira_core.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no such file"):
+        _run_parse_cli(["parse", str(tmp_path / "nope.txt")])
