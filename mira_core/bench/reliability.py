@@ -5,7 +5,10 @@
 - `matrix_with_intervals_ms`: the same with 1000-resample bootstrap 95% intervals for every cell (what the
   page computes once per data version and filter, then holds in `st.cache_resource`);
 - `baseline_ms`: the straightforward way for comparison, pandas groupby + scipy-free rank correlation
-  per cell without intervals (one sample: it is slow).
+  per cell without intervals (one sample: it is slow);
+- `load_ms`: `load_score_pairs` (student + teacher arrays) from a generated SQLite database of
+  `load_records` records (building a 232K database takes a while, so the default is smaller; the page
+  caches the result per data version).
 Arrays are generated (integer scores 0-10, 6 sources, teacher labels on 60% of records).
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
 
 import numpy as np
@@ -54,7 +58,37 @@ def pandas_baseline(student: np.ndarray, teacher: np.ndarray, sources: np.ndarra
     return pd.DataFrame(rows, columns=["source", "slot", "mae", "rho", "n"])
 
 
-def run(records: int = 231_762, *, repeats: int = 5) -> dict:
+def load_time(records: int, repeats: int) -> float:
+    """Median ms to load student + teacher arrays from a generated SQLite database of `records` records."""
+    from sqlalchemy import insert, literal, select
+
+    from mira_core.selection.generate import generate_data
+    from mira_core.storage import migrate, selection_repo
+    from mira_core.storage.engine import make_engine, read_conn, write_tx
+    from mira_core.storage.reliability_repo import load_score_pairs
+    from mira_core.storage.tables import scores
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.sqlite")
+        migrate.upgrade(engine)
+        copied = ["record_id", "prompt_version", "created_at", "raw_output", "complete", "shortened",
+                  "elided_tokens", "parsed", *[f"a{i}" for i in range(1, 16)]]
+        with write_tx(engine) as conn:
+            selection_repo.insert_generated(conn, generate_data(records), judge="bench-student")
+            teacher = select(*[scores.c[c] for c in copied], literal("teacher"), literal("bench-teacher")).where(
+                scores.c.judge_kind == "student")
+            conn.execute(insert(scores).from_select([*copied, "judge_kind", "judge"], teacher))
+
+        def load() -> None:
+            with read_conn(engine) as conn:
+                load_score_pairs(conn, teacher="bench-teacher")
+
+        ms = _time(load, repeats)
+        engine.dispose()
+    return ms
+
+
+def run(records: int = 231_762, *, repeats: int = 5, load_records: int = 50_000) -> dict:
     """Time the matrix with and without intervals on generated arrays; check it against the baseline."""
     student, teacher, sources = generate(records)
     fast = reliability_matrix(student, teacher, sources, 30, intervals=False)
@@ -70,6 +104,8 @@ def run(records: int = 231_762, *, repeats: int = 5) -> dict:
         "matrix_ms": _time(lambda: reliability_matrix(student, teacher, sources, 30, intervals=False), repeats),
         "matrix_with_intervals_ms": _time(lambda: reliability_matrix(student, teacher, sources, 30), repeats),
         "baseline_ms": _time(lambda: pandas_baseline(student, teacher, sources), 1),
+        "load_records": load_records,
+        "load_ms": load_time(load_records, min(repeats, 3)) if load_records else None,
     }
 
 
@@ -78,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench reliability", description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--records", type=int, default=231_762)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--load-records", type=int, default=50_000, help="database size for load_ms (0: skip)")
     args = ap.parse_args(argv)
-    print(json.dumps(run(args.records, repeats=args.repeats)))
+    print(json.dumps(run(args.records, repeats=args.repeats, load_records=args.load_records)))
     return 0
 
 

@@ -11,10 +11,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from mira_core.errors import NotFoundError
 from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskRules
@@ -82,6 +83,21 @@ def list_prompt_versions(conn: Connection) -> list[str]:
     return list(conn.execute(stmt).scalars())
 
 
+def _fetch_tuples(conn: Connection, stmt: Select) -> list[tuple]:
+    """Rows as plain tuples straight from the DB-API cursor (skips SQLAlchemy's per-row objects, ~40%
+    of the load time at 232K rows). Runs on the same connection, inside its transaction."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+    cur = conn.connection.cursor()
+    try:
+        cur.execute(str(compiled), params)
+        return list(cur.fetchall())
+    finally:
+        cur.close()
+
+
 def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_version: str | None,
                    with_meta: bool, sources: Sequence[str] = ()) -> tuple[list, np.ndarray]:
     """(rows of record id [+ source, outcome, tokens], [n, 15] floats), the latest score per record."""
@@ -97,15 +113,13 @@ def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_versio
         stmt = stmt.where(scores.c.prompt_version == prompt_version)
     if sources:
         stmt = stmt.where(records.c.source.in_(list(sources)))
-    stmt = stmt.order_by(scores.c.record_id, scores.c.score_id)
-    rows = conn.execute(stmt).all()
+    rows = _fetch_tuples(conn, stmt.order_by(scores.c.record_id, scores.c.score_id))
+    # Rows come in (record_id, score_id) order: the latest score of each record is the last of its run.
+    if rows:
+        rows = [r for r, nxt in zip(rows, [*rows[1:], (None,)], strict=True) if r[0] != nxt[0]]
     meta = 4 if with_meta else 1
-    keep: dict[str, int] = {}
-    for i, row in enumerate(rows):
-        keep[row[0]] = i  # later score_id overwrites: the latest score per record wins
-    picked = [rows[i] for i in keep.values()]
-    values = np.array([r[meta:] for r in picked], dtype=float).reshape(len(picked), len(SLOT_COLUMNS))
-    return [r[:meta] for r in picked], values
+    values = np.array([r[meta:] for r in rows], dtype=float).reshape(len(rows), len(SLOT_COLUMNS))
+    return [r[:meta] for r in rows], values
 
 
 def load_score_pairs(conn: Connection, *, student_judge: str | None = None, prompt_version: str | None = None,
@@ -119,7 +133,8 @@ def load_score_pairs(conn: Connection, *, student_judge: str | None = None, prom
     teach = np.full(student.shape, np.nan)
     if teacher and len(ids):
         tmeta, tvals = _latest_scores(conn, "teacher", teacher, None, False, sources)
-        pos = pd.Index(ids).get_indexer([m[0] for m in tmeta])
+        index = {rid: i for i, rid in enumerate(ids)}
+        pos = np.array([index.get(m[0], -1) for m in tmeta], dtype=np.int64)
         found = pos >= 0
         teach[pos[found]] = tvals[found]
     return ScorePairs(
