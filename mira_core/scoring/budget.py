@@ -154,7 +154,8 @@ def _cut_ends(rt: RecordText, reduce: int, tpc: float) -> tuple[RecordText, int]
     whats = ["issue text", "patch"] + [f"step {i + 1}" for i in ends]
     cut = [cut_middle(t, cap, w, tpc) for t, w in zip(texts, whats, strict=True)]
     for k, i in enumerate(ends):
-        steps[i] = StepText(head=cut[2 + k][0], body="", is_observation=steps[i].is_observation)
+        if cut[2 + k][1]:  # changed: the step becomes one cut text
+            steps[i] = StepText(head=cut[2 + k][0], body="", is_observation=steps[i].is_observation)
     return replace(rt, issue=cut[0][0], patch=cut[1][0], steps=tuple(steps)), sum(n for _, n in cut)
 
 
