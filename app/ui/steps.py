@@ -20,6 +20,7 @@ from mira_core.views import (
     shape_timeline,
     visible_controls,
 )
+from mira_core.views.timeline import split_args
 
 AVATARS = {
     StepKind.system: ":material/settings:",
@@ -70,8 +71,12 @@ def _step(v: StepView) -> None:
                 if v.command is not None:
                     st.code(v.command, language="bash", wrap_lines=True)
                 others = {k: a for k, a in (v.tool_args or {}).items() if not (k == "command" and v.command is not None)}
-                if others:
-                    st.json(others, expanded=2)
+                short, long = split_args(others)
+                if short:
+                    st.json(short, expanded=2)
+                for name, text in long.items():
+                    st.caption(escape_markdown(name, max_chars=80))
+                    st.code(text, language=None, wrap_lines=True)
             _folded(v, code=False)
         elif v.kind == StepKind.observation:
             _folded(v, code=True)

@@ -53,11 +53,16 @@ def fold_text(text: str, *, max_lines: int = FOLD_LINES, max_chars: int = FOLD_C
 
 
 def args_preview(tool_args: dict[str, Any] | None, limit: int = 90) -> str:
-    """One line that says what a tool call does: its `command` if it has one, else compact JSON."""
+    """One line that says what a tool call does: its `command` (plus `path` for editor tools such as
+    `str_replace_editor view /x.py`) if it has one, else compact JSON."""
     if not tool_args:
         return ""
     cmd = tool_args.get("command") if isinstance(tool_args.get("command"), str) else None
-    text = cmd if cmd is not None else json.dumps(tool_args, ensure_ascii=False, default=str)
+    path = tool_args.get("path") if isinstance(tool_args.get("path"), str) else None
+    if cmd is not None and path is not None:
+        text = f"{cmd} {path}"
+    else:
+        text = cmd if cmd is not None else json.dumps(tool_args, ensure_ascii=False, default=str)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -95,6 +100,22 @@ class TimelinePage(NamedTuple):
     """Steps left after the kind / error filters."""
     first: int
     """1-based position of the first item within the filtered steps (0 when empty)."""
+
+
+def split_args(args: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """(short arguments for a JSON view, long or multi-line text arguments shown as text blocks).
+
+    Editor tools pass whole files or code snippets (`file_text`, `old_str`, `new_str`); inside JSON they
+    would be one unreadable escaped line.
+    """
+    short: dict[str, Any] = {}
+    long: dict[str, str] = {}
+    for k, v in (args or {}).items():
+        if isinstance(v, str) and ("\n" in v or len(v) > 100):
+            long[k] = v
+        else:
+            short[k] = v
+    return short, long
 
 
 def _clean_args(value: Any) -> Any:

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mira_core.records import Step, StepKind
-from mira_core.views.timeline import args_preview, fold_text, shape_timeline, step_view
+from mira_core.views.timeline import args_preview, fold_text, shape_timeline, split_args, step_view
 
 
 def test_fold_by_lines():
@@ -62,3 +62,13 @@ def test_step_view_makes_controls_visible_and_extracts_command():
     assert v.args_preview == "ls␛[31m -la"
     assert args_preview({"path": "a.py", "view_range": [1, 5]}) == '{"path": "a.py", "view_range": [1, 5]}'
     assert args_preview({"command": "x" * 200}, limit=10) == "x" * 9 + "…"
+
+
+def test_editor_calls_preview_command_and_path_and_split_long_text():
+    args = {"command": "str_replace", "path": "/repo/a.py", "old_str": "x = 1\ny = 2", "new_str": "x = 2", "n": 3}
+    assert args_preview(args) == "str_replace /repo/a.py"
+    short, long = split_args(args)
+    assert short == {"command": "str_replace", "path": "/repo/a.py", "new_str": "x = 2", "n": 3}
+    assert long == {"old_str": "x = 1\ny = 2"}
+    assert split_args({"file_text": "a" * 101})[1] == {"file_text": "a" * 101}
+    assert split_args(None) == ({}, {})
