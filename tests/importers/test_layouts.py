@@ -221,3 +221,11 @@ def test_bare_event_list_in_both_feedback_dialects(real_data, tmp_path, commit):
     (as_events,) = records(bare)
     assert as_events.format == "openhands_events"
     assert as_events.steps == records(path)[0].steps
+
+
+def test_split_command_takes_the_last_block():
+    from mira_core.importers.nebius import split_command
+
+    text = "Look first.\n```\nls\n```\nThen:\n```bash\nfind . -name x\n```\n"
+    assert split_command(text) == ("Look first.\n```\nls\n```\nThen:", "find . -name x")
+    assert split_command("no fence here") == ("no fence here", None)
