@@ -119,7 +119,8 @@ def _apply_solution(pre_args: tuple) -> None:
     for source, cut in sol.cuts.items():
         ss[_slider_key("top_records", source, pre_args[4])] = float(cut.value)
     ss["ret_budget"] = budget
-    ss["ret_solved"] = (f"Solver: {sol.kept_tokens:,} of {budget:,} tokens"
+    cuts = ", ".join(f"{s} top {c.value:.2f}% (cut at {sol.thresholds[s]:.3f})" for s, c in sol.cuts.items())
+    ss["ret_solved"] = (f"Solver: {sol.kept_tokens:,} of {budget:,} tokens · {cuts}"
                         + ("" if sol.feasible else " — forced keeps alone exceed the budget"))
 
 
@@ -204,6 +205,36 @@ def _save(pre: Precomputed, cuts: dict, global_cut: CutSpec | None, criterion: s
     st.rerun(scope="app")
 
 
+def _clip_to_slider(mode: str, criterion: str, value: float) -> float:
+    lo, hi = criterion_range(criterion) if mode == "threshold" else (0.0, 100.0)  # type: ignore[arg-type]
+    return float(min(max(value, lo), hi))
+
+
+def _load_into_sliders(name: str) -> None:
+    """Button callback: set the widgets from a saved policy (before they are drawn again)."""
+    with read_conn(engine()) as conn:
+        p = selection_repo.get_policy(conn, name)
+    ss["ret_criterion"] = p.criterion
+    ss["ret_judge"] = p.scorer.judge or ANY
+    ss["ret_prompt"] = p.scorer.prompt_version or ANY
+    if p.global_cut:
+        g = p.global_cut
+        ss["ret_mode"], ss["ret_gmode"] = "global", g.mode
+        ss[_slider_key(g.mode, "__global__", p.criterion)] = _clip_to_slider(g.mode, p.criterion, g.value)
+    elif p.cuts:
+        modes = {c.mode for c in p.cuts.values()}
+        mode = sorted(modes)[0]
+        ss["ret_mode"] = mode
+        for source, c in p.cuts.items():
+            ss[_slider_key(mode, source, p.criterion)] = _clip_to_slider(mode, p.criterion, c.value)
+        if len(modes) > 1:
+            ss["ret_load_note"] = f"Policy {name} mixes cut modes; the sliders show every cut as {MODES[mode]}."
+    ss["ret_budget"] = p.budget_tokens or 0
+    ss["ret_dsw"] = p.downsample_weight
+    ss["ret_ds_recs"] = list(p.downsample_recommendations)
+    ss["ret_name"] = p.name
+
+
 def policies_section(url: str) -> None:
     """Saved policies: diff two, download one's keep list and manifest."""
     with read_conn(engine()) as conn:
@@ -220,6 +251,11 @@ def policies_section(url: str) -> None:
     if go.button("Diff", key="ret_diff_go"):
         rows = [d.__dict__ for d in diff_policies(engine(), pa, pb)]
         st.dataframe([{k: v for k, v in r.items() if not k.startswith("sample")} for r in rows], hide_index=True)
+    l1, l2 = st.columns([4, 1])
+    chosen = l1.selectbox("Load a policy into the sliders", names, key="ret_load_name")
+    l2.button("Load", key="ret_load_go", on_click=_load_into_sliders, args=(chosen,))
+    if ss.get("ret_load_note"):
+        st.warning(ss.pop("ret_load_note"))
     c1, c2, c3 = st.columns([2, 1, 1])
     name = c1.selectbox("Download the keep list of", names, key="ret_dl_policy")
     fmt = c2.selectbox("Format", FORMATS, key="ret_dl_fmt")
@@ -240,7 +276,15 @@ def main() -> None:
     """Page body: scorer run and criterion, the preview fragment, policies."""
     st.title("Retention")
     url = load_settings().database_url
-    version, mask_version = _version(url)
+    current, mask_version = _version(url)
+    # keep the arrays of the version this view loaded (a running scoring job changes it every few seconds);
+    # mask changes apply at once, since rebuilding from the loaded arrays is cheap
+    version = ss.setdefault("ret_pinned", current)
+    if version != current:
+        note, reload = st.columns([5, 1])
+        note.info("Scores, records or overrides changed since this view loaded.", icon=":material/update:")
+        if reload.button("Reload", key="ret_reload"):
+            ss["ret_pinned"] = version = current
     judges, prompts = _choices(url, version)
     c1, c2, c3 = st.columns(3)
     criterion = c1.selectbox("Criterion", CRITERIA, format_func=CRITERION_LABELS.get, key="ret_criterion")

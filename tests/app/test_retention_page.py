@@ -78,3 +78,34 @@ def test_save_policy_then_download(seeded):
     at.button(key="ret_dl_go").click().run()
     assert not at.exception, at.exception
     assert any("5 records" in c.value for c in at.caption)
+
+
+def test_load_a_saved_policy_into_the_sliders(seeded):
+    at = _app()
+    at.text_input(key="ret_name").input("base")
+    next(b for b in at.button if b.label == "Save policy").click().run()
+    at.slider(key="ret_v_threshold_mean_A").set_value(9.0).run()
+    assert _metric(at, "Records kept") == "2 / 9"
+    at.button(key="ret_load_go").click().run()
+    assert not at.exception, at.exception
+    assert at.slider(key="ret_v_threshold_mean_A").value == 5.0
+    assert _metric(at, "Records kept") == "5 / 9"
+
+
+def test_new_scores_wait_for_reload(seeded):
+    at = _app()
+    assert _metric(at, "Records kept") == "5 / 9"
+    from mira_core.storage.engine import write_tx
+    from mira_core.storage.scores_repo import insert_score
+    from tests.selection.dbcorpus import score
+
+    with write_tx(seeded) as conn:
+        insert_score(conn, score("b2", 9, "keep", job="later"))
+    import streamlit as st
+
+    st.cache_data.clear()  # the data version is cached for 5 s
+    at.run()
+    assert _metric(at, "Records kept") == "5 / 9"  # still the loaded arrays
+    assert any("changed since this view loaded" in i.value for i in at.info)
+    at.button(key="ret_reload").click().run()
+    assert _metric(at, "Records kept") == "6 / 9"  # b2 now scores 9 and passes
