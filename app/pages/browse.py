@@ -159,6 +159,8 @@ def _render_paging(page: _Page) -> bool:
                   on_click=_step_page, args=(1, page.n_pages), icon=":material/chevron_right:")
         open_first = st.button("Open first", key="browse_open_first", shortcut="O", disabled=page.rows.empty,
                                icon=":material/open_in_new:")
+        st.number_input("Page", min_value=1, max_value=page.n_pages, step=1, key="browse_page",
+                        label_visibility="collapsed", width=110)
         st.caption(f"page {view.page:,} of {page.n_pages:,} · select a row to open it")
     return open_first
 

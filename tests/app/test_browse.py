@@ -90,6 +90,9 @@ def test_paging_keeps_page_in_url_and_resets_on_new_filter(sixty):
     at.button(key="browse_next").click().run()
     assert at.dataframe[0].value["instance"].tolist()[-1] == "org__repo-159"
     assert at.button(key="browse_next").disabled
+    at.number_input(key="browse_page").set_value(1).run()
+    assert "page" not in at.query_params and at.dataframe[0].value["instance"].tolist()[0] == "org__repo-100"
+    at.number_input(key="browse_page").set_value(3).run()
     at.multiselect(key="browse_outcome").select("resolved").run()
     assert "page" not in at.query_params  # a new filter starts at page 1
     assert _count_line(at).startswith("**30** matching")
