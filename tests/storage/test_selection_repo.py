@@ -81,3 +81,9 @@ def test_selection_version_changes_with_scores(engine):
     seed(engine)
     with read_conn(engine) as conn:
         assert selection_repo.selection_version(conn) != before
+
+
+def test_empty_store_gives_empty_arrays(engine):
+    with read_conn(engine) as conn:
+        loaded = selection_repo.load_selection_data(conn)
+    assert loaded.data.n == 0 and loaded.data.scores.shape == (0, 15) and loaded.runs == ()
