@@ -105,7 +105,9 @@ def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_versio
     if with_meta:
         cols += [records.c.source, records.c.outcome, records.c.token_estimate]
     cols += [scores.c[c] for c in SLOT_COLUMNS]
-    stmt = select(*cols).select_from(scores.join(records, records.c.record_id == scores.c.record_id))
+    need_records = with_meta or bool(sources)
+    stmt = select(*cols).select_from(
+        scores.join(records, records.c.record_id == scores.c.record_id) if need_records else scores)
     stmt = stmt.where(scores.c.judge_kind == kind)
     if judge:
         stmt = stmt.where(scores.c.judge == judge)
