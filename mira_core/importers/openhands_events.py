@@ -81,8 +81,7 @@ def _exit_code(extras: dict[str, Any]) -> int | None:
 class _Reader:
     """Walks one event list; keeps the state that spans events (seen model responses, first user turn)."""
 
-    def __init__(self, where: str):
-        self.where = where
+    def __init__(self) -> None:
         self.out = EventsResult()
         self.seen_responses: set[str] = set()
         self.agent_acted = False
@@ -183,7 +182,7 @@ class _Reader:
 
 def event_steps(events: list[Any], where: str) -> EventsResult:
     """Steps, agent, model and end state of an OpenHands event list (any dialect)."""
-    reader = _Reader(where)
+    reader = _Reader()
     for i, e in enumerate(events):
         if not isinstance(e, dict):
             raise ImportRejected(where, f"event {i} is {type(e).__name__}, not an object")
