@@ -3,7 +3,9 @@
 Every bad item becomes a reported rejection (file:line or file#index and reason) and the rest still go
 through. Each batch is one transaction; if it fails, its items are retried one by one so a single bad
 record never takes good ones with it and none is half-written. Re-importing adds nothing (ids are
-content hashes).
+content hashes). An item that is understood but holds no trajectory (a SWE-bench task instance) is listed
+in `skipped` with its reason, not rejected. Outcome files (report.json, results.json, all_preds.jsonl)
+become reports joined to records by instance id, whichever is imported first.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class ImportSummary:
     reports: int = 0
     outcomes_joined: int = 0
     rejected: list[Rejection] = field(default_factory=list)
-    skipped: list[Rejection] = field(default_factory=list)
+    skipped: list[Rejection] = field(default_factory=list)  # understood, nothing to import (with the reason)
     layouts: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
