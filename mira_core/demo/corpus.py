@@ -1,0 +1,96 @@
+"""Generate the synthetic demo corpus: one JSONL file per source, streamed row by row.
+
+Record `i` of seed `s` depends only on (s, i) and the pools of `s`, so the same seed always writes the same
+bytes and memory stays bounded whatever the record count. Sources: `agent_openhands` (OpenHands
+output.jsonl), `davinc_dev` (Nebius rows), `swe_qa` (SWE-Gym rows). Lengths are long-tailed: most runs a
+few thousand tokens, a few percent near the 60K-token ceiling.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from mira_core.demo import layout_nebius, layout_openhands, layout_swe_gym
+from mira_core.demo.episode import build_episode
+from mira_core.demo.pools import Pools
+
+MAX_TOKENS = 60_000
+FILE_NAMES = {
+    layout_openhands.SOURCE: "output.jsonl",
+    layout_nebius.SOURCE: "nebius_trajectories.jsonl",
+    layout_swe_gym.SOURCE: "swe_gym_trajectories.jsonl",
+}
+SOURCES = tuple(FILE_NAMES)
+SOURCE_WEIGHTS = (0.4, 0.3, 0.3)
+EPOCH = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+GenerateProgress = Callable[[int, int], None]
+
+
+@dataclass
+class DemoCorpus:
+    """Where the generated files are and what they hold."""
+
+    root: Path
+    files: dict[str, Path]
+    records: int = 0
+    bytes: int = 0
+    per_source: dict[str, int] = field(default_factory=dict)
+
+
+def token_budget(rng: random.Random) -> int:
+    """A long-tailed target length: lognormal around 3K tokens, plus ~1.5% planted near 60K."""
+    if rng.random() < 0.015:
+        return rng.randint(52_000, 59_000)
+    return int(min(59_000, max(900, rng.lognormvariate(math.log(3000), 0.85))))
+
+
+def record_row(seed: int, index: int, pools: Pools) -> tuple[str, dict[str, Any]]:
+    """(source, row) of record `index` of the corpus of `seed`."""
+    rng = random.Random(seed * 1_000_003 + index)
+    source = rng.choices(SOURCES, weights=SOURCE_WEIGHTS)[0]
+    layout = {layout_openhands.SOURCE: layout_openhands, layout_nebius.SOURCE: layout_nebius,
+              layout_swe_gym.SOURCE: layout_swe_gym}[source]
+    ep = build_episode(rng, pools, root_for=layout.root_for, budget_tokens=token_budget(rng),
+                       overhead_chars=layout.OVERHEAD_CHARS)
+    if source == layout_openhands.SOURCE:
+        return source, layout_openhands.row(ep, rng, EPOCH + timedelta(minutes=7 * index))
+    return source, layout.row(ep, rng)  # type: ignore[attr-defined]
+
+
+def iter_rows(records: int, seed: int) -> Iterator[tuple[str, bytes]]:
+    """(source, JSON line without newline) for every record, in order."""
+    pools = Pools.build(seed)
+    for i in range(records):
+        source, row = record_row(seed, i, pools)
+        yield source, json.dumps(row, ensure_ascii=False).encode("utf-8")
+
+
+def generate_corpus(out_dir: Path, records: int, seed: int = 0,
+                    progress: GenerateProgress | None = None) -> DemoCorpus:
+    """Write `records` rows under `out_dir/<source>/<file>` and return where they are."""
+    files = {s: out_dir / s / name for s, name in FILE_NAMES.items()}
+    corpus = DemoCorpus(root=out_dir, files=files, per_source=dict.fromkeys(SOURCES, 0))
+    handles = {}
+    try:
+        for s, path in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handles[s] = path.open("wb")
+        for i, (source, line) in enumerate(iter_rows(records, seed), 1):
+            handles[source].write(line + b"\n")
+            corpus.records += 1
+            corpus.bytes += len(line) + 1
+            corpus.per_source[source] += 1
+            if progress and (i % 200 == 0 or i == records):
+                progress(i, records)
+    finally:
+        for fh in handles.values():
+            fh.close()
+    return corpus
