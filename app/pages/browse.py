@@ -32,10 +32,10 @@ COLUMNS = {
     "instance_id": "instance",
     "title": "issue",
     "outcome": "outcome",
-    "source": "source",
+    "token_estimate": "tokens",
     "n_steps": "steps",
     "n_errors": "errors",
-    "token_estimate": "tokens",
+    "source": "source",
     "agent": "agent",
     "model": "model",
     "format": "format",
@@ -143,7 +143,7 @@ def _render_table(rows: pd.DataFrame) -> list[int]:
         column_config={
             "tokens": st.column_config.NumberColumn(format="%d"),
             "instance": st.column_config.TextColumn(width="medium"),
-            "issue": st.column_config.TextColumn(width="large"),
+            "issue": st.column_config.TextColumn(width="medium"),
         },
     )
     return list(event.selection.rows) if event is not None else []
