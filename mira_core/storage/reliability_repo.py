@@ -319,3 +319,41 @@ def active_mask(conn: Connection) -> Mask:
     """The active mask (empty when none is saved): what the record page and aggregation apply."""
     version = active_mask_version(conn)
     return load_mask(conn, version) if version is not None else Mask()
+
+
+JUDGEMENT_COLUMNS = ("slot", "student", "teacher", "masked", "mask_reason", "student_rationale",
+                     "teacher_rationale")
+
+
+def record_judgements(conn: Connection, record_id: str, *, teacher: str | None = None) -> pd.DataFrame:
+    """Per dimension of one record: the latest student score, the teacher's (the named one, else the latest
+    of any), whether the active mask hides it and why, and both rationales (JUDGEMENT_COLUMNS).
+
+    What the Record page shows so a curator can read student and teacher side by side.
+    """
+    source = conn.execute(select(records.c.source).where(records.c.record_id == record_id)).scalar()
+    if source is None:
+        raise NotFoundError(f"record {record_id} not found: check the id, or re-import its file")
+
+    def latest(kind: str, judge: str | None) -> dict | None:
+        stmt = select(scores).where(scores.c.record_id == record_id, scores.c.judge_kind == kind)
+        if judge:
+            stmt = stmt.where(scores.c.judge == judge)
+        row = conn.execute(stmt.order_by(scores.c.score_id.desc()).limit(1)).mappings().first()
+        return dict(row) if row else None
+
+    student, teach = latest("student", None), latest("teacher", teacher)
+    mask = active_mask(conn)
+    rows = []
+    for slot in SLOTS:
+        decision = mask.decision(source, slot)
+        rows.append((
+            slot,
+            student[slot.lower()] if student else None,
+            teach[slot.lower()] if teach else None,
+            bool(decision and decision.masked),
+            decision.reason if decision and decision.masked else "",
+            _rationale(student["parsed"], slot) if student else "",
+            _rationale(teach["parsed"], slot) if teach else "",
+        ))
+    return pd.DataFrame(rows, columns=list(JUDGEMENT_COLUMNS))

@@ -66,3 +66,35 @@ def test_override_without_reason_shows_error(rid):
     at.radio(key=f"ann_override_{rid}").set_value("force_keep")
     at.button[0].click().run()
     assert "needs a written reason" in at.error[0].value
+
+
+def _judgements(record_id: str):
+    from ui.record_judgements import render_record_judgements
+
+    render_record_judgements(record_id)
+
+
+def test_judgements_show_student_and_teacher_rationales_with_masked_dims(rid):
+    import numpy as np
+
+    from mira_core.reliability.masks import Cell, CellDecision, Mask
+    from mira_core.storage import reliability_repo as repo
+    from mira_core.storage.engine import write_tx
+    from tests.reliability.builders import add_scores
+
+    engine = make_engine(os.environ["MIRA_DATABASE_URL"])
+    add_scores(engine, [rid], np.full((1, 15), 6.0), judge="stud")
+    add_scores(engine, [rid], np.full((1, 15), 8.0), kind="teacher", judge="kimi")
+    with write_tx(engine) as conn:
+        source = conn.exec_driver_sql("SELECT source FROM records").scalar()
+        repo.save_mask_version(conn, name="m", created_by="ann", rules=None, mask=Mask(
+            cells={Cell(source, "A7"): CellDecision(masked=True, reason="rho 0.10 < 0.30")}))
+    engine.dispose()
+    at = AppTest.from_function(_judgements, args=(rid,), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert table["mask"].tolist()[6] == "masked: rho 0.10 < 0.30" and table["teacher"].tolist()[0] == 8.0
+    assert any(e.label.startswith("A7 · Error Recovery \\(masked\\)") for e in at.expander)
+    texts = [t.value for t in at.text]
+    assert "stud because A7" in texts and "kimi because A7" in texts

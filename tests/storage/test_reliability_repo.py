@@ -142,3 +142,21 @@ def test_spot_check_of_an_unscored_cell_is_refused(engine):
     make_records(engine, 2)
     with write_tx(engine) as conn, pytest.raises(NotFoundError, match="no student scores"):
         spot.create_spot_check(conn, source="src_a", slot="A1", size=3, created_by="ann")
+
+
+def test_record_judgements_side_by_side_with_the_active_mask(scored):
+    engine, ids, new, teacher = scored
+    mask = Mask(cells={Cell("src_a", "A2"): CellDecision(masked=True, reason="MAE 3.10 > 2.00")})
+    with write_tx(engine) as conn:
+        repo.save_mask_version(conn, name="m", mask=mask, rules=None, created_by="ann")
+    with read_conn(engine) as conn:
+        df = repo.record_judgements(conn, ids[0])  # ids[0] is src_a and has a teacher label
+        unlabelled = repo.record_judgements(conn, ids[9], teacher="kimi")
+        with pytest.raises(NotFoundError):
+            repo.record_judgements(conn, "missing")
+    a2 = df.set_index("slot").loc["A2"]
+    assert a2.masked and a2.mask_reason == "MAE 3.10 > 2.00"
+    assert a2.student == new[0, 1] and a2.teacher == teacher[0, 1]
+    assert a2.student_rationale == "mira-student because A2" and a2.teacher_rationale == "kimi because A2"
+    assert not df.set_index("slot").loc["A1"].masked
+    assert unlabelled.teacher.isna().all() and (unlabelled.teacher_rationale == "").all()

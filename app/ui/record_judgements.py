@@ -1,0 +1,50 @@
+"""The Record page's per-dimension scores: student and teacher side by side, masked dimensions greyed.
+
+Masked dimensions stay visible (the scorer still emits them) but are greyed with the reason, because
+the active mask keeps them out of every aggregate.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from pandas.io.formats.style import Styler
+
+from mira_core.errors import NotFoundError
+from mira_core.reliability.dimensions import dimensions
+from mira_core.storage.engine import read_conn
+from mira_core.storage.reliability_repo import record_judgements
+from mira_core.views import escape_markdown
+from ui.db import engine
+
+
+def _grey_masked(table: pd.DataFrame, masked: pd.Series) -> Styler:
+    return table.style.apply(lambda row: ["color: #9e9e9e" if masked[row.name] else "" for _ in row], axis=1)
+
+
+def render_record_judgements(record_id: str, *, teacher: str | None = None) -> None:
+    """Scores per dimension with the mask state, then both rationales per dimension in expanders."""
+    try:
+        with read_conn(engine()) as conn:
+            df = record_judgements(conn, record_id, teacher=teacher)
+    except NotFoundError as exc:
+        st.error(escape_markdown(str(exc)))
+        return
+    dims = dimensions()
+    if df.student.isna().all() and df.teacher.isna().all():
+        st.caption("No student score or teacher label for this record yet.")
+        return
+    table = pd.DataFrame({
+        "dimension": [f"{s} · {dims[s].name}" for s in df.slot],
+        "student": df.student, "teacher": df.teacher,
+        "mask": ["masked: " + r if m else "" for m, r in zip(df.masked, df.mask_reason, strict=True)],
+    })
+    st.dataframe(_grey_masked(table, df.masked), hide_index=True, key=f"judgements_{record_id}")
+    for row in df.itertuples():
+        label = f"{row.slot} · {dims[row.slot].name}" + (" (masked)" if row.masked else "")
+        with st.expander(escape_markdown(label, max_chars=120)):
+            left, right = st.columns(2)
+            left.markdown("**Student**")
+            left.text(row.student_rationale or "(no rationale)")
+            right.markdown("**Teacher**")
+            right.text(row.teacher_rationale or "(no teacher label)")
