@@ -8,6 +8,11 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
+def _idle(page) -> None:
+    """The script run is over (Streamlit marks the app root with its script state)."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+
+
 def _wait_app(page) -> None:
     page.wait_for_selector('[data-testid="stApp"]')
     _idle(page)
@@ -23,6 +28,7 @@ def test_filter_open_record_and_read_diff(app_server, page):
     search.press("Enter")
     expect(count).to_contain_text("1 matching records")
     expect(page).to_have_url(re.compile(r"[?&]q=tokenizer"))
+    _idle(page)
 
     # Select the only row in the grid (canvas): its row marker sits at the left edge, under the header.
     grid = page.locator('[data-testid="stDataFrame"]')
@@ -38,10 +44,6 @@ def test_filter_open_record_and_read_diff(app_server, page):
     text = diff.first.inner_text()
     assert "-    return 2" in text and "+    return 3" in text
     expect(page.get_by_text("pkg/parser_2.py · modified · +1 −1")).to_be_visible()
-
-
-def _idle(page) -> None:
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
 def _shortcut(page, key: str, button: str, then) -> None:
