@@ -206,7 +206,6 @@ class ReparseSummary:
 def reparse_scores(engine: Engine, *, batch: int = 500) -> ReparseSummary:
     """Re-apply the current parser to every stored raw output, a batch per transaction (no model calls)."""
     from mira_core.scoring.parse import parse_scorer_output
-
     from mira_core.scoring.results import parsed_columns
 
     after, seen, before, now_complete = 0, 0, 0, 0

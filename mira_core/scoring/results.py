@@ -24,10 +24,11 @@ def parsed_columns(parsed: Any) -> dict[str, Any]:
     Numbers of invalid fields are None, so aggregation skips them; rationales and problems go to `parsed`.
     """
     dims = parsed.dimensions or {}
+    rec = parsed.training_recommendation
     cols: dict[str, Any] = {
         "complete": bool(parsed.complete),
         "overall": parsed.overall,
-        "recommendation": parsed.training_recommendation,
+        "recommendation": None if rec is None else str(getattr(rec, "value", rec)),
         "domain_tag": parsed.domain_tag,
         "brief": parsed.brief,
     }

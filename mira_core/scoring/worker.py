@@ -165,9 +165,14 @@ class Worker:
                         break
                     time.sleep(self.options.poll)
                     continue
-                asyncio.run(self.run_job(job))
+                outcome = asyncio.run(self.run_job(job))
                 runs += 1
-                idle_since = time.monotonic()
+                if outcome == "endpoint_down":  # waiting for an endpoint is idle time, not work
+                    if self.options.idle_exit is not None and time.monotonic() - idle_since > self.options.idle_exit:
+                        break
+                    time.sleep(self.options.poll)
+                else:
+                    idle_since = time.monotonic()
         finally:
             if not self.lost_lock:
                 with write_tx(self.engine) as conn:
@@ -318,7 +323,6 @@ class Worker:
 def new_score(record_id: str, job_id: str, prompt: Any, result: CallResult, fallback_model: str) -> scores_repo.NewScore:
     """The score row for a successful call: parse the output, keep the raw text, label simulated judges."""
     from mira_core.scoring.parse import parse_scorer_output
-
     from mira_core.scoring.results import parsed_columns
 
     text = result.text or ""
@@ -358,8 +362,35 @@ def spawn_worker(database_url: str, *, idle_exit: float = 600.0) -> int:
     log = worker_log_path(database_url).open("ab")
     env = {**os.environ, "MIRA_DATABASE_URL": database_url}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mira_core.cli", "worker", "--idle-exit", str(idle_exit)],
+        [sys.executable, "-m", "mira_core.scoring.worker", "--idle-exit", str(idle_exit)],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
     )
     log.close()
     return proc.pid
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m mira_core.scoring.worker`: the worker without the whole CLI (starts faster when spawned)."""
+    import argparse
+
+    from mira_core.settings import load_settings
+    from mira_core.storage import migrate
+    from mira_core.storage.engine import make_engine
+
+    parser = argparse.ArgumentParser(prog="mira_core.scoring.worker", description="the MIRA scoring worker")
+    parser.add_argument("--idle-exit", type=float, default=None)
+    parser.add_argument("--poll", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    engine = make_engine(load_settings().database_url)
+    migrate.upgrade(engine)
+    try:
+        runs = run_worker(engine, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
+    except WorkerBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"scoring worker stopped after {runs} job runs", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

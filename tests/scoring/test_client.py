@@ -130,7 +130,7 @@ def test_backoff_and_retry_after_rules():
 
 def test_token_counter_asks_tokenize_only_near_the_budget(sim):
     server = sim()
-    counter = TokenCounter(ScorerSettings(base_url=server.base_url, max_model_len=2000, max_tokens=0),
+    counter = TokenCounter(ScorerSettings(base_url=server.base_url, max_model_len=2000, max_tokens=1),
                            exact_above=100)
     small = counter("short text")
     assert "tokenize" not in server.stats.counts and small > 0

@@ -1,0 +1,264 @@
+"""Jobs end to end against the simulator: each fault knob ends in the recorded state it should, control
+commands move jobs as documented, and killing the worker at random points loses and duplicates nothing."""
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from mira_core.errors import NotFoundError
+from mira_core.query import RecordFilter
+from mira_core.scoring import jobs
+from mira_core.scoring.settings import ScorerSettings
+from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer, start_in_thread
+from mira_core.scoring.worker import Worker, WorkerOptions, worker_state
+from mira_core.storage import scores_repo
+from mira_core.storage.engine import read_conn
+from tests.app.builders import import_messages, messages_row
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def sim():
+    servers = []
+
+    def start(port: int = 0, **knobs):
+        server, _ = start_in_thread(SimulatorConfig(**{"latency": 0.0, **knobs}), port=port)
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def _corpus(engine, tmp_path, n: int) -> list[str]:
+    rows = [messages_row(i, resolved=i % 2 == 0, n_tools=1 + i % 3) for i in range(n)]
+    import_messages(engine, tmp_path, rows)
+    with read_conn(engine) as conn:
+        return sorted(conn.exec_driver_sql("SELECT record_id FROM records").scalars())
+
+
+def _settings(base_url: str, **kw) -> ScorerSettings:
+    return ScorerSettings(base_url=base_url, concurrency=4, backoff_base=0.001, backoff_max=0.02,
+                          max_retries=8, pause_seconds=0.0, **kw)
+
+
+def _work(engine) -> None:
+    Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.01, control_every=0.05)).run()
+
+
+def _scores(engine, job_id: str) -> list[dict]:
+    with read_conn(engine) as conn:
+        rows = conn.exec_driver_sql("SELECT * FROM scores WHERE job_id = ?" if engine.dialect.name == "sqlite"
+                                    else "SELECT * FROM scores WHERE job_id = %s", (job_id,)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def test_job_scores_each_frozen_record_once_with_a_labelled_judge(sqlite_engine, tmp_path, sim):
+    ids = _corpus(sqlite_engine, tmp_path, 6)
+    server = sim()
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    import_messages(sqlite_engine, tmp_path / "..", [messages_row(99)], source="davinc_dev")  # after the freeze
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.done, prog.failed, prog.remaining, prog.total) == ("done", 6, 0, 0, 6)
+    rows = _scores(sqlite_engine, job_id)
+    assert sorted(r["record_id"] for r in rows) == ids
+    assert all(r["judge"] == "whw06/MIRA-Agent-Group4-SIMULATED" and r["judge_kind"] == "student" for r in rows)
+    assert all(r["a15"] is not None and r["overall"] is not None and r["raw_output"] for r in rows)
+    assert all(r["complete"] for r in rows) and len({r["prompt_version"] for r in rows}) == 1
+    assert "api_key" not in json.loads(jobs.job_settings(scores_repo_job(sqlite_engine, job_id), "").model_dump_json())
+    assert server.stats.counts["ok"] == 6
+
+
+def scores_repo_job(engine, job_id):
+    with read_conn(engine) as conn:
+        return scores_repo.get_job(conn, job_id)
+
+
+@pytest.mark.parametrize(("knobs", "status", "stat"), [
+    ({"rate_429": 0.5, "retry_after": 0.01}, "done", "429"),
+    ({"rate_500": 0.4}, "done", "500"),
+    ({"rate_drop": 0.3}, "done", "drop"),
+])
+def test_transient_faults_are_retried_until_done(sqlite_engine, tmp_path, sim, knobs, status, stat):
+    _corpus(sqlite_engine, tmp_path, 8)
+    server = sim(seed=2, **knobs)
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url, down_after=100), record_filter=RecordFilter())
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.done) == (status, 8)
+    assert server.stats.counts[stat] > 0
+    assert len(_scores(sqlite_engine, job_id)) == 8
+
+
+def test_context_length_is_too_long_and_not_retried(sqlite_engine, tmp_path, sim):
+    _corpus(sqlite_engine, tmp_path, 3)
+    server = sim(reject_above=200)
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert prog.counts["too_long"] == 3 and prog.done == 0 and prog.status == "done"
+    assert [e.error_kind for e in prog.errors] == ["context_length"]
+    assert server.stats.counts == {"too_long": 3}
+    assert _scores(sqlite_engine, job_id) == []
+
+
+def test_truncated_output_is_incomplete_kept_but_never_a_score(sqlite_engine, tmp_path, sim):
+    _corpus(sqlite_engine, tmp_path, 3)
+    server = sim(rate_truncated=1.0)
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert prog.counts["incomplete"] == 3 and prog.done == 0
+    assert _scores(sqlite_engine, job_id) == []
+    with read_conn(sqlite_engine) as conn:
+        items = scores_repo.job_items(conn, job_id)
+    assert all(i["error_kind"] == "length" and i["last_output"].startswith("[A1]") for i in items)
+    # A re-queue gives them another chance; with the fault gone they become scores.
+    server.config.rate_truncated = 0.0
+    assert jobs.requeue_failed(sqlite_engine, job_id) == 3
+    _work(sqlite_engine)
+    assert jobs.job_progress(sqlite_engine, job_id).done == 3
+
+
+def test_malformed_output_is_stored_with_its_problems(sqlite_engine, tmp_path, sim):
+    _corpus(sqlite_engine, tmp_path, 4)
+    server = sim(rate_malformed=1.0)
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    _work(sqlite_engine)
+    rows = _scores(sqlite_engine, job_id)
+    assert len(rows) == 4 and not any(r["complete"] for r in rows)
+    for r in rows:
+        parsed = json.loads(r["parsed"])
+        assert parsed["problems"], parsed
+        bad = {p["slot"] for p in parsed["problems"] if p.get("slot")}
+        assert all(r[s.lower()] is None for s in bad)  # an invalid slot is never a number
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_endpoint_down_pauses_the_job_and_it_resumes_later(sqlite_engine, tmp_path, sim):
+    _corpus(sqlite_engine, tmp_path, 5)
+    port = _free_port()
+    job_id = jobs.start_job(sqlite_engine, _settings(f"http://127.0.0.1:{port}/v1", down_after=3),
+                            record_filter=RecordFilter())
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.pause_reason) == ("paused", "endpoint_down")
+    assert prog.failed == 0 and prog.counts["pending"] == 5
+    sim(port=port)  # the endpoint comes back; pause_seconds=0 so the wait is over
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.done, prog.failed) == ("done", 5, 0)
+
+
+def test_endpoint_dying_mid_job_pauses_instead_of_failing(sqlite_engine, tmp_path, sim):
+    _corpus(sqlite_engine, tmp_path, 6)
+    server = sim(rate_500=1.0)  # an engine that died but still answers 500
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url, down_after=5), record_filter=RecordFilter())
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.pause_reason, prog.failed) == ("paused", "endpoint_down", 0)
+
+
+def test_pause_resume_cancel_and_one_record_jobs(sqlite_engine, tmp_path, sim):
+    ids = _corpus(sqlite_engine, tmp_path, 3)
+    server = sim()
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_ids=[ids[1]])
+    assert jobs.job_progress(sqlite_engine, job_id).label == f"record {ids[1]}"
+    jobs.pause_job(sqlite_engine, job_id)
+    _work(sqlite_engine)  # a paused job is not run
+    assert jobs.job_progress(sqlite_engine, job_id).counts["pending"] == 1
+    jobs.resume_job(sqlite_engine, job_id)
+    assert jobs.job_progress(sqlite_engine, job_id).status == "queued"
+    jobs.cancel_job(sqlite_engine, job_id)
+    with pytest.raises(jobs.JobError, match="only a paused job can be resumed"):
+        jobs.resume_job(sqlite_engine, job_id)
+    with pytest.raises(jobs.JobError):
+        jobs.pause_job(sqlite_engine, job_id)
+    with pytest.raises(NotFoundError, match="job nope not found"):
+        jobs.pause_job(sqlite_engine, "nope")
+    assert jobs.job_progress(sqlite_engine, job_id).status == "cancelled"
+    other = jobs.start_job(sqlite_engine, _settings(server.base_url), record_ids=[ids[0]])
+    _work(sqlite_engine)
+    assert jobs.job_progress(sqlite_engine, other).done == 1
+    assert jobs.job_progress(sqlite_engine, job_id).done == 0  # cancelled stays unscored
+    empty = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter(sources=["none"]))
+    assert jobs.job_progress(sqlite_engine, empty).status == "done"
+
+
+def test_reparse_rewrites_parsed_columns_without_model_calls(sqlite_engine, tmp_path, sim):
+    _corpus(sqlite_engine, tmp_path, 3)
+    server = sim()
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    _work(sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE scores SET a1 = NULL, complete = 0, overall = NULL")
+    calls = server.stats.counts["ok"]
+    summary = jobs.reparse_scores(sqlite_engine, batch=2)
+    assert (summary.scores, summary.complete_before, summary.complete_after) == (3, 0, 3)
+    assert all(r["a1"] is not None and r["overall"] is not None for r in _scores(sqlite_engine, job_id))
+    assert server.stats.counts["ok"] == calls
+
+
+def _wait_for_worker(engine, pid: int) -> None:
+    for _ in range(400):
+        if worker_state(engine).pid == pid:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"worker {pid} did not start within 8 s")
+
+
+def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(sqlite_engine, tmp_path):
+    """22 SIGKILLs at random moments of a 40-record job, then a clean run: every record scored exactly once."""
+    ids = _corpus(sqlite_engine, tmp_path, 40)
+    server = SimulatorServer(config=SimulatorConfig(latency=0.4, concurrency=2, seed=7))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    settings = _settings(server.base_url).model_copy(update={"concurrency": 2})
+    job_id = jobs.start_job(sqlite_engine, settings, record_filter=RecordFilter())
+    env = {**os.environ, "MIRA_DATABASE_URL": str(sqlite_engine.url)}
+    cmd = [sys.executable, "-m", "mira_core.scoring.worker", "--poll", "0.05", "--idle-exit", "5"]
+    rng = random.Random(11)
+    kills_mid_item, done_seen = 0, []
+    try:
+        for i in range(22):
+            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if i % 5 == 4:  # sometimes during start-up
+                time.sleep(rng.uniform(0.1, 1.5))
+            else:  # mostly once it serves the job, at a random point of its work
+                _wait_for_worker(sqlite_engine, proc.pid)
+                time.sleep(rng.uniform(0.0, 0.8))
+            proc.kill()
+            _, err = proc.communicate()
+            assert proc.returncode == -9, err.decode()[-2000:]
+            with read_conn(sqlite_engine) as conn:
+                counts = scores_repo.item_counts(conn, job_id)
+                stored = scores_repo.count_scores(conn, job_id=job_id)
+            kills_mid_item += counts["running"] > 0
+            assert stored == counts["done"]  # a score and its item's state are committed together
+            done_seen.append(counts["done"])
+        assert not worker_state(sqlite_engine).alive  # a killed worker is recognised as dead at once
+        _work(sqlite_engine)
+    finally:
+        server.shutdown()
+        server.server_close()
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.done, prog.failed, prog.remaining) == ("done", 40, 0, 0)
+    rows = _scores(sqlite_engine, job_id)
+    assert sorted(r["record_id"] for r in rows) == ids  # each exactly once
+    assert kills_mid_item >= 5, done_seen  # many kills landed while calls were in flight
+    assert done_seen[0] < 40  # the kills started before the work was over
