@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "mira_core.cli.store_cmds",
     "mira_core.cli.scoring_cmds",
     "mira_core.cli.demo_cmds",
+    "mira_core.cli.bench_cmds",
     "mira_core.cli.selection_cmds",
     "mira_core.cli.reliability_cmds",
     "mira_core.cli.parse_cmds",

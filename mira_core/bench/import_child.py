@@ -1,0 +1,42 @@
+"""Child process of the import benchmark: migrate, then import the given files, and print figures as JSON.
+
+Run as `python -m mira_core.bench.import_child DB_URL SOURCE=PATH...`. It runs in its own process so its
+peak RSS is the import's own, not the generator's or the benchmark driver's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from mira_core.bench.timing import peak_rss_mb
+from mira_core.ingest import import_paths
+from mira_core.storage import migrate
+from mira_core.storage.engine import make_engine
+
+
+def main(argv: list[str]) -> int:
+    """Import `SOURCE=PATH` pairs into `DB_URL`; print {seconds, imported, rejected, peak_rss_mb, ...}."""
+    url, pairs = argv[0], [a.split("=", 1) for a in argv[1:]]
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    rss_before = peak_rss_mb()
+    t = time.perf_counter()
+    imported = rejected = 0
+    reasons: list[str] = []
+    for source, path in pairs:
+        summary = import_paths(engine, [Path(path)], source=source)
+        imported += summary.imported
+        rejected += len(summary.rejected)
+        reasons += [f"{r.where}: {r.reason}" for r in summary.rejected[:3]]
+    seconds = time.perf_counter() - t
+    engine.dispose()
+    print(json.dumps({"seconds": seconds, "imported": imported, "rejected": rejected, "rejections": reasons[:5],
+                      "peak_rss_mb": peak_rss_mb(), "rss_before_import_mb": rss_before}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
