@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ui.db import engine
 
 from mira_core.errors import MiraError
+from mira_core.query import RecordFilter
 from mira_core.reliability.dimensions import dimensions
 from mira_core.reliability.masks import MaskRules, Override, build_mask
 from mira_core.reliability.metrics import ALL_SOURCES, SLOTS, reliability_matrix
@@ -30,7 +31,7 @@ from mira_core.settings import load_settings
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage import spot_checks_repo
 from mira_core.storage.engine import read_conn, write_tx
-from mira_core.storage.records_repo import distinct_values
+from mira_core.storage.records_repo import distinct_values, list_records
 from mira_core.views import escape_markdown
 
 ss = st.session_state
@@ -189,7 +190,11 @@ def _cell_view(pairs: repo.ScorePairs, matrix: pd.DataFrame, agreement: pd.DataF
                        margin={"l": 10, "r": 10, "t": 30, "b": 10})
     right.plotly_chart(hist, key="rel_hist")
     top = largest_disagreements(detail, 25)
+    with read_conn(engine()) as conn:
+        meta = list_records(conn, RecordFilter(record_ids=top.record_id.tolist()), limit=len(top))
+    titles = dict(zip(meta.record_id, meta.title, strict=True))
     top.insert(0, "open", ["record?id=" + rid for rid in top.record_id])
+    top.insert(1, "title", [titles.get(rid, "") for rid in top.record_id])
     st.markdown("**Largest disagreements** (open a record to read both rationales)")
     st.dataframe(top, hide_index=True, key="rel_top", column_config={
         "open": st.column_config.LinkColumn("record", display_text="open"),

@@ -44,7 +44,10 @@ def _masked(at: AppTest) -> int:
 
 def test_threshold_change_updates_masked_count_and_save_version(scored):
     at = _page()
-    assert at.get("plotly_chart")  # heatmap, scatter and histogram
+    assert len(at.get("plotly_chart")) == 3  # heatmap, scatter and histogram
+    top = next(d.value for d in at.dataframe if "open" in d.value.columns)
+    assert top["open"].str.startswith("record?id=").all() and top["title"].str.startswith("Issue number").all()
+    assert (top["error"].abs().diff().dropna() <= 0).all()  # largest disagreements first
     before = _masked(at)
     at.slider(key="rel_max_mae").set_value(0.5).run()
     assert not at.exception, at.exception
