@@ -1,4 +1,4 @@
-"""Reliability commands: import-teacher, demo-teacher, and `mask list/export/import/activate/from-rules`."""
+"""Reliability commands: import-teacher, demo-teacher, tag, and `mask list/export/import/activate/from-rules`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from mira_core.cli.store_cmds import open_engine
+from mira_core.query import RecordFilter
 from mira_core.reliability.demo_teacher import DEMO_TEACHER, label_demo_corpus
 from mira_core.reliability.masks import MaskRules, build_mask, mask_from_json, mask_to_json
 from mira_core.reliability.metrics import reliability_matrix
 from mira_core.reliability.teacher import TeacherImportSummary, import_teacher_file
 from mira_core.settings import load_settings
+from mira_core.storage import annotations_repo
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn, write_tx
 
@@ -30,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--coverage", type=float, default=0.5, help="share of records that get a label (default 0.5)")
     p.set_defaults(func=cmd_demo_teacher)
+
+    p = sub.add_parser("tag", help="add (or --remove) a tag on every record matching a filter")
+    p.add_argument("tag")
+    p.add_argument("--filter", default="{}", help='RecordFilter JSON, e.g. \'{"sources": ["swe_qa"]}\' ({} = all)')
+    p.add_argument("--remove", action="store_true")
+    p.set_defaults(func=cmd_tag)
 
     mask = sub.add_parser("mask", help="reliability masks: list, export, import, activate, from-rules")
     msub = mask.add_subparsers(dest="mask_command", required=True)
@@ -81,6 +91,19 @@ def cmd_demo_teacher(args: argparse.Namespace) -> int:
     """Label the stored student-scored records with the SIMULATED demo teacher (idempotent)."""
     summary = label_demo_corpus(open_engine(), seed=args.seed, coverage=args.coverage, teacher=args.teacher)
     return _print_summary(summary, 20)
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    """Bulk tag (or untag) all matches of a filter in one transaction."""
+    try:
+        f = RecordFilter.model_validate_json(args.filter)
+    except ValidationError as exc:
+        print(f"error: --filter: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 1
+    with write_tx(open_engine()) as conn:
+        n = annotations_repo.bulk_tag(conn, f, args.tag, who=load_settings().curator, remove=args.remove)
+    print(f"{'removed from' if args.remove else 'added to'} {n} records")
+    return 0
 
 
 def cmd_mask_list(args: argparse.Namespace) -> int:

@@ -98,3 +98,25 @@ def test_judgements_show_student_and_teacher_rationales_with_masked_dims(rid):
     assert any(e.label.startswith("A7 · Error Recovery \\(masked\\)") for e in at.expander)
     texts = [t.value for t in at.text]
     assert "stud because A7" in texts and "kimi because A7" in texts
+
+
+def _bulk(sources: list[str]):
+    from ui.bulk_tag import render_bulk_tag
+
+    from mira_core.query import RecordFilter
+
+    render_bulk_tag(RecordFilter(sources=sources))
+
+
+def test_bulk_tag_form_tags_every_match(rid):
+    engine = make_engine(os.environ["MIRA_DATABASE_URL"])
+    make_records(engine, 6, sources=("x", "y"))
+    at = AppTest.from_function(_bulk, args=(["x"],), default_timeout=60)
+    at.run()
+    assert "Tag all 3 records" in at.markdown[0].value
+    at.text_input(key="bulk_tag_tag").input("needs review")
+    at.button[0].click().run()
+    assert at.success[0].value.endswith("added to 3 records (0 already had it).")
+    with read_conn(engine) as conn:
+        assert ann.tag_counts(conn).records.tolist() == [3]
+    engine.dispose()

@@ -56,3 +56,13 @@ def test_mask_from_rules_export_import_activate(tmp_path, capsys):
     assert main(["mask", "import", str(tmp_path / "bad.json"), "--name", "x"]) == 1
     assert "bad.json: at a.A99" in capsys.readouterr().err
     assert main(["mask", "activate", "42"]) == 1
+
+
+def test_tag_command_tags_all_matches(capsys):
+    _corpus()
+    assert main(["tag", "review-me", "--filter", '{"sources": ["src_b"]}']) == 0
+    assert capsys.readouterr().out.strip() == "added to 40 records"
+    assert main(["tag", "review-me", "--remove"]) == 0
+    assert capsys.readouterr().out.strip() == "removed from 40 records"
+    assert main(["tag", "x", "--filter", '{"colour": 1}']) == 1
+    assert main(["tag", " ", "--filter", "{}"]) == 1  # an empty tag is refused with a message

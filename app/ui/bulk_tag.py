@@ -1,0 +1,33 @@
+"""Bulk tagging for Browse: add or remove a tag on every record the current filter matches (not one page)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mira_core.query import RecordFilter
+from mira_core.settings import load_settings
+from mira_core.storage import annotations_repo as ann
+from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage.records_repo import count_records
+from mira_core.views import escape_markdown
+from ui.db import engine
+
+
+def render_bulk_tag(f: RecordFilter, *, key: str = "bulk_tag") -> None:
+    """A small form: tag, add/remove, and a confirmation naming how many records it will touch."""
+    with read_conn(engine()) as conn:
+        n = count_records(conn, f)
+    with st.form(key):
+        st.markdown(f"**Tag all {n:,} records matching this filter**")
+        tag = st.text_input("Tag", key=f"{key}_tag")
+        remove = st.toggle("remove the tag instead", key=f"{key}_remove")
+        if st.form_submit_button("Apply to all matches", icon=":material/sell:"):
+            try:
+                with write_tx(engine()) as conn:
+                    changed = ann.bulk_tag(conn, f, tag, who=load_settings().curator, remove=remove)
+            except ann.InvalidAnnotation as exc:
+                st.error(escape_markdown(str(exc)))
+                return
+            verb = "removed from" if remove else "added to"
+            st.success(f"{escape_markdown(tag.strip())} {verb} {changed:,} records "
+                       f"({n - changed:,} already {'without' if remove else 'had'} it).")
