@@ -369,6 +369,13 @@ def spawn_worker(database_url: str, *, idle_exit: float = 600.0) -> int:
     return proc.pid
 
 
+def ensure_worker(engine: Engine, database_url: str) -> int | None:
+    """Start a worker unless one is alive; returns the new pid (a second one would exit with WorkerBusy)."""
+    if worker_state(engine).alive:
+        return None
+    return spawn_worker(database_url)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m mira_core.scoring.worker`: the worker without the whole CLI (starts faster when spawned)."""
     import argparse

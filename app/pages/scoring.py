@@ -1,0 +1,177 @@
+"""Scoring: endpoint settings, start a job over the Browse filter (or everything), live job progress.
+
+Jobs run in a worker process (`mira-curator worker`), never in this script: reruns and closed tabs do
+not stop or duplicate them. The page only writes job rows and reads progress.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from ui.common import current_params, show_problems
+from ui.db import engine
+
+from mira_core.errors import MiraError
+from mira_core.query import RecordFilter
+from mira_core.scoring import jobs
+from mira_core.scoring.score_view import progress_rows
+from mira_core.scoring.settings import (
+    ScorerSettings,
+    api_key_source,
+    config_path,
+    load_scorer_settings,
+    save_scorer_settings,
+)
+from mira_core.scoring.worker import ensure_worker, worker_log_path, worker_state
+from mira_core.settings import load_settings
+from mira_core.storage import records_repo
+from mira_core.storage.engine import read_conn
+from mira_core.views import escape_markdown, view_from_params
+
+ss = st.session_state
+ss.setdefault("scoring_autostart", True)
+
+st.title("Scoring")
+try:
+    settings = load_scorer_settings()
+except MiraError as exc:
+    st.error(escape_markdown(str(exc)))
+    st.stop()
+
+
+def _start_worker_if_wanted() -> None:
+    if not ss.scoring_autostart:
+        return
+    pid = ensure_worker(engine(), load_settings().database_url)
+    if pid:
+        st.toast(f"started a scoring worker (pid {pid})")
+
+
+def _settings_form(current: ScorerSettings) -> None:
+    with st.expander("Endpoint settings", icon=":material/settings:"):
+        with st.form("scoring_settings"):
+            c1, c2 = st.columns(2)
+            base_url = c1.text_input("Base URL", current.base_url)
+            model = c2.text_input("Model", current.model)
+            temperature = c1.number_input("Temperature", 0.0, 2.0, current.temperature, 0.05)
+            top_p = c2.number_input("top_p", 0.01, 1.0, current.top_p, 0.01)
+            max_tokens = c1.number_input("max_tokens", 1, 65536, current.max_tokens)
+            max_model_len = c2.number_input("max_model_len", 1024, 1_048_576, current.max_model_len)
+            concurrency = c1.number_input("Concurrency (requests in flight)", 1, 4096, current.concurrency)
+            timeout = c2.number_input("Request timeout (s)", 1.0, 3600.0, current.request_timeout)
+            saved = st.form_submit_button("Save settings")
+        st.caption(f"API key: {escape_markdown(api_key_source()[1])}. It is never shown, stored in the "
+                   "database or written to logs.")
+        st.caption(f"Saved to {escape_markdown(str(config_path()))}; `MIRA_SCORER_*` environment variables override it.")
+    if saved:
+        try:
+            new = current.model_copy(update={
+                "base_url": base_url.strip(), "model": model.strip(), "temperature": temperature, "top_p": top_p,
+                "max_tokens": int(max_tokens), "max_model_len": int(max_model_len),
+                "concurrency": int(concurrency), "request_timeout": float(timeout)})
+            ScorerSettings.model_validate(new.public_dict())
+            save_scorer_settings(new)
+        except (ValueError, OSError) as exc:
+            st.error(escape_markdown(f"settings not saved: {exc}"))
+        else:
+            st.success("Settings saved; new jobs use them (running jobs keep the settings they started with).")
+
+
+def _start_section(current: ScorerSettings) -> None:
+    parsed = view_from_params(current_params())
+    show_problems(parsed.problems)
+    browse_filter = parsed.view.filter
+    with read_conn(engine()) as conn:
+        n_filter = records_repo.count_records(conn, browse_filter)
+        n_all = records_repo.count_records(conn, RecordFilter())
+    filtered = browse_filter != RecordFilter()
+    options = (["browse", "all"] if filtered else ["all"])
+    labels = {"browse": f"current Browse filter ({n_filter:,} records)", "all": f"all records ({n_all:,})"}
+    choice = st.radio("Score", options, format_func=labels.__getitem__, key="scoring_selection", horizontal=True)
+    st.toggle("Start a worker if none is running", key="scoring_autostart")
+    if st.button("Start scoring job", type="primary", icon=":material/play_arrow:"):
+        chosen = browse_filter if choice == "browse" else RecordFilter()
+        with st.spinner("freezing the selection…"):
+            job_id = jobs.start_job(engine(), current, record_filter=chosen, created_by=load_settings().curator)
+        st.toast(f"job {job_id} queued")
+        _start_worker_if_wanted()
+
+
+def _worker_line() -> None:
+    state = worker_state(engine())
+    if state.alive:
+        st.caption(f"Worker running (pid {state.pid} on {escape_markdown(state.host or '')}, "
+                   f"heartbeat {state.heartbeat_age or 0:.0f} s ago).")
+    else:
+        with st.container(horizontal=True):
+            st.warning("No scoring worker is running: queued jobs wait until one starts.", icon=":material/pause:")
+            if st.button("Start worker", key="scoring_start_worker"):
+                pid = ensure_worker(engine(), load_settings().database_url)
+                st.toast(f"started a scoring worker (pid {pid})" if pid else "a worker is already running")
+        st.caption(f"Worker output: {escape_markdown(str(worker_log_path(load_settings().database_url)))}")
+
+
+def _control(action: str, job_id: str) -> None:
+    try:
+        if action == "pause":
+            jobs.pause_job(engine(), job_id)
+        elif action == "resume":
+            jobs.resume_job(engine(), job_id)
+            _start_worker_if_wanted()
+        elif action == "cancel":
+            jobs.cancel_job(engine(), job_id)
+        elif action == "requeue":
+            n = jobs.requeue_failed(engine(), job_id)
+            st.toast(f"{n} items re-queued")
+            _start_worker_if_wanted()
+    except MiraError as exc:
+        ss.scoring_error = str(exc)
+
+
+@st.fragment(run_every=2.0)
+def _jobs_panel() -> None:
+    _worker_line()
+    progress = jobs.list_progress(engine(), limit=20)
+    if not progress:
+        st.info("No scoring jobs yet.")
+        return
+    st.dataframe(progress_rows(progress), hide_index=True, width="stretch", column_config={
+        "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
+        "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm:ss"),
+    })
+    ids = [p.job_id for p in progress]
+    job_id = st.selectbox("Job", ids, key="scoring_job", format_func=lambda j: f"{j} · {_label(progress, j)}")
+    p = next(x for x in progress if x.job_id == job_id)
+    cols = st.columns(4)
+    cols[0].metric("done", f"{p.done:,}")
+    cols[1].metric("failed / too long / incomplete", f"{p.failed:,}")
+    cols[2].metric("remaining", f"{p.remaining:,}")
+    cols[3].metric("throughput", f"{p.throughput_per_s:.1f}/s",
+                   help=None if p.eta_seconds is None else f"ETA {p.eta_seconds:.0f} s")
+    if p.last_event:
+        st.caption(escape_markdown(p.last_event))
+    with st.container(horizontal=True):
+        st.button("Pause", key="scoring_pause", disabled=p.status not in ("queued", "running"),
+                  on_click=_control, args=("pause", job_id))
+        st.button("Resume", key="scoring_resume", disabled=p.status != "paused", on_click=_control,
+                  args=("resume", job_id))
+        st.button("Cancel", key="scoring_cancel", disabled=p.status in ("cancelled", "done"), on_click=_control,
+                  args=("cancel", job_id))
+        requeueable = p.counts.get("failed", 0) + p.counts.get("incomplete", 0)
+        st.button(f"Re-queue failed ({requeueable})", key="scoring_requeue", disabled=not requeueable,
+                  on_click=_control, args=("requeue", job_id))
+    if ss.get("scoring_error"):
+        st.error(escape_markdown(ss.pop("scoring_error")))
+    if p.errors:
+        st.caption("Errors by kind")
+        st.dataframe(pd.DataFrame([e.model_dump() for e in p.errors]), hide_index=True, width="stretch")
+
+
+def _label(progress: list[jobs.JobProgress], job_id: str) -> str:
+    return next(p.label for p in progress if p.job_id == job_id)
+
+
+_settings_form(settings)
+_start_section(settings)
+st.divider()
+_jobs_panel()

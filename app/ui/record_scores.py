@@ -1,0 +1,82 @@
+"""The Record page's scores panel: the latest score's 15 anchors as bars with rationales, the summary
+fields, which run produced it, earlier runs, and a button that scores this record (a one-record job).
+
+Scorer output is untrusted text: rationales, tag and brief go through st.dataframe / st.text /
+escaped markdown only. Scores from the simulator say SIMULATED wherever they appear.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mira_core.errors import MiraError
+from mira_core.scoring import jobs
+from mira_core.scoring.rubric import load_rubric
+from mira_core.scoring.score_view import general_problems, runs_table, score_table, summary
+from mira_core.scoring.settings import load_scorer_settings
+from mira_core.scoring.worker import ensure_worker
+from mira_core.settings import load_settings
+from mira_core.storage import scores_repo
+from mira_core.storage.engine import read_conn
+from mira_core.views import escape_markdown
+from ui.db import engine
+
+
+@st.cache_resource(show_spinner=False)
+def _slot_names() -> dict[str, str]:
+    try:
+        return {a.slot: a.name for a in load_rubric().anchors}
+    except MiraError:
+        return {}
+
+
+def _score_button(record_id: str) -> None:
+    if st.button("Score this record", key=f"score_record_{record_id}", icon=":material/play_arrow:"):
+        try:
+            job_id = jobs.start_job(engine(), load_scorer_settings(), record_ids=[record_id],
+                                    created_by=load_settings().curator)
+            ensure_worker(engine(), load_settings().database_url)
+        except MiraError as exc:
+            st.error(escape_markdown(str(exc)))
+        else:
+            st.toast(f"job {job_id} queued: follow it on the Scoring page")
+
+
+def render_record_scores(record_id: str) -> None:
+    """Scores of one record (latest first); shows how to get one when there is none."""
+    with read_conn(engine()) as conn:
+        rows = scores_repo.scores_for_record(conn, record_id, judge_kind="student")
+    if not rows:
+        st.info("This record has no score yet.")
+        _score_button(record_id)
+        return
+    latest = rows[0]
+    head = summary(latest)
+    if head.simulated:
+        st.warning("**SIMULATED** scores: produced by `mira-curator simulate-scorer`, not by the model.",
+                   icon=":material/science:")
+    table = score_table(latest, _slot_names())
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=10.0, format="%.1f"),
+        "rationale": st.column_config.TextColumn("rationale", width="large"),
+    })
+    cols = st.columns(3)
+    cols[0].metric("overall", "—" if head.overall is None else str(head.overall))
+    cols[1].metric("recommendation", head.recommendation or "—")
+    cols[2].metric("complete parse", "yes" if head.complete else "no")
+    st.caption("domain tag")
+    st.text(head.domain_tag or "—")
+    st.caption("brief")
+    st.text(head.brief or "—")
+    for problem in general_problems(latest):
+        st.caption(escape_markdown(problem))
+    when = head.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") if head.created_at else "?"
+    shortened = f" · shortened ({head.elided_tokens:,} tokens elided)" if head.shortened else ""
+    judge = head.judge + (" (SIMULATED)" if head.simulated else "")
+    st.caption(escape_markdown(f"{judge} · job {head.job_id or '—'} · prompt {head.prompt_version} · {when}{shortened}"))
+    with st.expander("Raw output"):
+        st.code(head.raw_output, language=None)
+    if len(rows) > 1:
+        st.caption(f"All {len(rows)} runs (latest first)")
+        st.dataframe(runs_table(rows), hide_index=True, width="stretch")
+    _score_button(record_id)

@@ -1,0 +1,113 @@
+"""Scoring page and the Record page's scores panel through AppTest (no worker is spawned by these tests)."""
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mira_core.query import RecordFilter
+from mira_core.scoring import jobs
+from mira_core.scoring.settings import ScorerSettings
+from mira_core.scoring.simulator import SimulatorConfig, start_in_thread
+from mira_core.scoring.worker import Worker, WorkerOptions
+from mira_core.storage import migrate
+from mira_core.storage.engine import make_engine
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+SECRET = "sk-test-never-shown-123"
+
+
+@pytest.fixture(autouse=True)
+def _scorer_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIRA_SCORER_CONFIG", str(tmp_path / "scorer.toml"))
+    monkeypatch.setenv("MIRA_SCORER_API_KEY", SECRET)
+
+
+def _page(params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    at.switch_page("pages/scoring.py")
+    at.query_params.update(params or {})
+    at.session_state["scoring_autostart"] = False  # tests never leave a worker process behind
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _all_text(at: AppTest) -> str:
+    parts = [str(e.value) for kind in ("markdown", "caption", "text", "warning", "info", "success", "error")
+             for e in getattr(at, kind)]
+    parts += [str(t.value) for t in at.text_input]
+    return "\n".join(parts)
+
+
+def test_start_a_job_for_the_browse_filter_and_see_it_listed(corpus):
+    at = _page({"source": "swe_qa"})
+    radio = at.radio(key="scoring_selection")
+    assert radio.options[0].startswith("current Browse filter (3 records)")
+    at.button[[b.label for b in at.button].index("Start scoring job")].click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["total"]) == [3] and list(table["status"]) == ["queued"]
+    assert "sources=['swe_qa']" in table["label"][0]
+    at.button(key="scoring_pause").click().run()
+    assert list(at.dataframe[0].value["status"]) == ["paused (user)"]
+    assert any("No scoring worker is running" in w.value for w in at.warning)
+
+
+def test_api_key_is_never_displayed_only_its_source(corpus):
+    at = _page()
+    text = _all_text(at)
+    assert SECRET not in text
+    assert "environment variable MIRA\\_SCORER\\_API\\_KEY" in text
+
+
+def test_settings_form_saves_without_the_key(corpus, tmp_path):
+    at = _page()
+    at.text_input[0].set_value("http://127.0.0.1:9/v1")
+    at.button[[b.label for b in at.button].index("Save settings")].click().run()
+    assert not at.exception, at.exception
+    saved = (tmp_path / "scorer.toml").read_text()
+    assert 'base_url = "http://127.0.0.1:9/v1"' in saved and SECRET not in saved
+
+
+def _render(record_id: str) -> None:
+    from ui.record_scores import render_record_scores
+
+    render_record_scores(record_id)
+
+
+def test_record_scores_panel_shows_anchors_and_says_simulated(corpus):
+    server, _ = start_in_thread(SimulatorConfig(latency=0.0))
+    try:
+        eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+        migrate.upgrade(eng)
+        settings = ScorerSettings(base_url=server.base_url, concurrency=2)
+        jobs.start_job(eng, settings, record_ids=[corpus])
+        jobs.start_job(eng, settings, record_filter=RecordFilter(record_ids=[corpus]))
+        Worker(eng, WorkerOptions(idle_exit=0.0, poll=0.01)).run()
+        eng.dispose()
+    finally:
+        server.shutdown()
+        server.server_close()
+    at = AppTest.from_function(_render, args=(corpus,), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    anchors = at.dataframe[0].value
+    assert list(anchors["slot"]) == [f"A{i}" for i in range(1, 16)]
+    assert anchors["dimension"][0] == "Plan Quality / Reasoning Transparency (Goal Achievement)"
+    assert anchors["score"].between(0, 10).all() and anchors["rationale"].str.contains("SIMULATED").all()
+    assert any("SIMULATED" in w.value for w in at.warning)
+    assert [t.value for t in at.text][0] == "SIMULATED"  # the domain tag, as plain text
+    runs = at.dataframe[1].value
+    assert len(runs) == 2 and runs["judge"].str.endswith("(SIMULATED)").all()
+    assert any(b.label == "Score this record" for b in at.button)
+
+
+def test_record_without_scores_offers_the_button(corpus):
+    at = AppTest.from_function(_render, args=(corpus,), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.info[0].value == "This record has no score yet."
+    assert [b.label for b in at.button] == ["Score this record"]
