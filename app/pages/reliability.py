@@ -224,6 +224,29 @@ def _spot_check_start(source: str, slot: str, teacher: str, student: str | None)
                            f"{escape_markdown(str(row.created_by))} {row.created_at:%Y-%m-%d %H:%M}")
 
 
+def _masked_spot_checks(mask, teacher: str, student: str | None) -> None:  # type: ignore[no-untyped-def]
+    """One spot-check per masked cell of the preview (a review queue over what the mask hides)."""
+    cells = sorted(c for c in mask.masked_cells() if c.source != "*")
+    if not cells:
+        return
+    with st.popover(f"Spot-check the {len(cells)} masked cells", icon=":material/fact_check:"):
+        size = st.number_input("Items per cell", 1, 200, 10, key="rel_masked_spot_size")
+        if st.button("Create the spot-checks", key="rel_masked_spot_go"):
+            made, failed = 0, []
+            for cell in cells:
+                try:
+                    with write_tx(engine()) as conn:
+                        spot_checks_repo.create_spot_check(
+                            conn, source=cell.source, slot=cell.slot, size=int(size), seed=made,
+                            created_by=load_settings().curator, student_judge=student, teacher=teacher)
+                    made += 1
+                except (MiraError, ValueError) as exc:
+                    failed.append(str(exc))
+            st.success(f"Created {made} spot-checks; open them on the Spot-check page.")
+            for msg in failed[:5]:
+                st.warning(escape_markdown(msg))
+
+
 def _save_versions(mask, rules: MaskRules) -> None:  # type: ignore[no-untyped-def]
     st.subheader("Mask versions")
     with st.form("rel_save_form"):
@@ -277,6 +300,11 @@ def main() -> None:
     metric = st.segmented_control("Metric", ["mae", "rho"], default="mae", format_func=METRIC_LABELS.get,
                                   key="rel_metric") or "mae"
     _heatmap(matrix, mask, metric)
+    _masked_spot_checks(mask, teacher, student)
+    agreement = _agreement(url)
+    if not agreement.empty:
+        with st.expander(f"Human spot-check agreement ({len(agreement)} cells checked)"):
+            st.dataframe(agreement, hide_index=True, key="rel_agreement")
 
     st.divider()
     rows = [*sorted(s for s in matrix.source.unique() if s != ALL_SOURCES), ALL_SOURCES]

@@ -87,6 +87,22 @@ def test_curator_override_changes_preview_and_is_saved(scored):
     assert d is not None and d.masked and d.by == "curator" and d.reason == "teacher misreads this source"
 
 
+def test_spot_checks_for_every_masked_cell(scored):
+    at = _page()
+    at.slider(key="rel_max_mae").set_value(1.0).run()
+    n = _masked(at)
+    assert n > 0
+    at.number_input(key="rel_masked_spot_size").set_value(3)
+    at.button(key="rel_masked_spot_go").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith(f"Created {n} spot-checks")
+    from mira_core.storage import spot_checks_repo
+
+    with read_conn(scored) as conn:
+        checks = spot_checks_repo.list_spot_checks(conn)
+    assert len(checks) == n and (checks["size"] <= 3).all()
+
+
 def test_override_without_reason_is_refused(scored):
     at = _page()
     at.selectbox(key="rel_cell_source").set_value("src_a").run()
