@@ -139,8 +139,10 @@ def preview_panel(pre_args: tuple, mask_version: int | None) -> None:
         (st.warning if (p.budget_gap or 0) > 0 else st.success)(line)
     if ss.get("ret_solved"):
         st.caption(ss["ret_solved"])
-    st.metric("Records kept", f"{p.total.kept:,} / {p.total.records:,}")
-    st.metric("Tokens kept", f"{p.total.kept_tokens:,} / {p.total.tokens:,}")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Records kept", f"{p.total.kept:,} / {p.total.records:,}")
+    m2.metric("Tokens kept", f"{p.total.kept_tokens:,} / {p.total.tokens:,}")
+    m3.metric("Unscored (never kept unless forced)", f"{p.total.unscored:,}")
     st.dataframe(summary_table(p), hide_index=True, key="ret_summary",
                  column_config={"kept %": st.column_config.NumberColumn(format="%.1f"),
                                 "tokens kept %": st.column_config.NumberColumn(format="%.1f"),
@@ -150,7 +152,9 @@ def preview_panel(pre_args: tuple, mask_version: int | None) -> None:
         with tab:
             left, right = st.columns(2)
             with left:
-                st.plotly_chart(histogram(d, CRITERION_LABELS[criterion]), key=f"ret_hist_{d.source}")
+                cut = global_cut or cuts.get(d.source)
+                line = cut.value if cut is not None and cut.mode == "threshold" else None
+                st.plotly_chart(histogram(d, CRITERION_LABELS[criterion], line), key=f"ret_hist_{d.source}")
                 st.caption(f"Resolved share: kept {d.resolved_kept:.1%} · dropped {d.resolved_dropped:.1%}")
                 st.caption(f"Agrees with the scorer's keep/downsample/drop on {d.agreement_rate:.1%} of records")
                 st.dataframe(agreement_table(d), hide_index=True)

@@ -56,12 +56,13 @@ def agreement_table(d: SourceDetails) -> pd.DataFrame:
     return pd.DataFrame([{"scorer says": rec, "kept": k, "dropped": dr} for rec, (k, dr) in d.agreement.items()])
 
 
-def histogram(d: SourceDetails, criterion_label: str) -> go.Figure:
-    """Histogram of the source's aggregates with the cut marked."""
+def histogram(d: SourceDetails, criterion_label: str, threshold: float | None = None) -> go.Figure:
+    """Histogram of the source's aggregates with the cut marked (the threshold, else the last kept value)."""
     centers = (d.edges[:-1] + d.edges[1:]) / 2
     fig = go.Figure(go.Bar(x=centers, y=d.hist, width=(d.edges[1] - d.edges[0]) * 0.95, name="records"))
-    if not math.isnan(d.cut_value):
-        fig.add_vline(x=d.cut_value, line_dash="dash", line_color="crimson", annotation_text="cut")
+    at = threshold if threshold is not None else d.cut_value
+    if not math.isnan(at):
+        fig.add_vline(x=at, line_dash="dash", line_color="crimson", annotation_text="cut")
     title = html.escape(f"{d.source}: {criterion_label}")  # Plotly titles understand a few HTML tags, links too
     fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), title=title,
                       showlegend=False)

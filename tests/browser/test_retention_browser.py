@@ -18,6 +18,7 @@ from tests.browser.conftest import ROOT, _free_port
 from tests.selection.dbcorpus import seed
 
 pytestmark = pytest.mark.browser
+WAIT = 30_000  # ms: the 2 cores are shared with other test runs
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +66,21 @@ def test_slider_preview_and_keep_list_download(scored_server, page):
     page.goto(scored_server + "/retention")
     page.wait_for_selector('[data-testid="stApp"]')
     kept = _metric(page, "Records kept")
-    expect(kept).to_contain_text("5 / 9")  # threshold 5 in both sources
+    expect(kept).to_contain_text("5 / 9", timeout=WAIT)  # threshold 5 in both sources (first load sorts arrays)
 
     # Source A's slider to its maximum (10): nothing of A passes; B keeps b1 and the forced b4
     thumb = page.locator('[data-testid="stSlider"]').first.get_by_role("slider")  # the first slider is source A's
     thumb.focus()
     thumb.press("End")
-    expect(kept).to_contain_text("2 / 9")
-    expect(_metric(page, "Tokens kept")).to_contain_text("60 / 2,125")
+    expect(kept).to_contain_text("2 / 9", timeout=WAIT)
+    expect(_metric(page, "Tokens kept")).to_contain_text("60 / 2,125", timeout=WAIT)
 
     page.get_by_label("Policy name").fill("browser-policy")
     page.get_by_role("button", name="Save policy").click()
-    expect(page.get_by_text("Saved policy browser-policy")).to_be_visible()
+    expect(page.get_by_text("Saved policy browser-policy")).to_be_visible(timeout=WAIT)
     page.get_by_role("button", name="Prepare download").click()
     button = page.get_by_role("button", name="Download keep list")
-    expect(button).to_be_visible()
+    expect(button).to_be_visible(timeout=WAIT)
     with page.expect_download() as info:
         button.click()
     download = info.value
