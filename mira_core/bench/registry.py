@@ -16,6 +16,7 @@ from mira_core.errors import MiraError
 
 BENCHMARK_MODULES = [
     "mira_core.bench.import_bench",
+    "mira_core.bench.scoring",
 ]
 
 

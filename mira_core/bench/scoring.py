@@ -1,0 +1,130 @@
+"""Benchmark of scoring throughput against the SIMULATED scorer at a fixed latency and server concurrency.
+
+- `throughput_rps`: our client (`ScorerClient`: AsyncOpenAI, semaphore, own retries) keeping
+  `concurrency` requests in flight; `fraction_of_ideal` = throughput / `ideal_rps`;
+- `ideal_rps` = concurrency / latency (every server slot busy all the time);
+- `sequential_rps`: the model card's plain loop of `client.chat.completions.create`, measured in the same run;
+- `client_cpu_ms_per_request`: CPU time of this (client) process per request.
+The simulator runs in its own process, so the figures are the client's, not a shared GIL's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from mira_core.bench.registry import Benchmark
+from mira_core.scoring.client import ScorerClient
+from mira_core.scoring.settings import ScorerSettings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_simulator(latency: float, concurrency: int) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mira_core.cli", "simulate-scorer", "--port", str(port), "--latency", str(latency),
+         "--concurrency", str(concurrency)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(base + "/models", timeout=1):
+                return proc, base
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the simulator did not start within 15 s")
+
+
+def _prompts(n: int, chars: int) -> list[str]:
+    filler = ("def f(x):\n    return x + 1  # observation line of a trajectory\n" * (chars // 60 + 1))[:chars]
+    return [f"record {i}\n{filler}" for i in range(n)]
+
+
+async def _concurrent(settings: ScorerSettings, prompts: list[str]) -> tuple[float, float, int]:
+    client = ScorerClient(settings)
+    try:
+        await client.complete("warm-up", "warm-up")  # connection set-up is not throughput
+        cpu, t = time.process_time(), time.perf_counter()
+        results = await asyncio.gather(*[client.complete("system", p) for p in prompts])
+        return time.perf_counter() - t, time.process_time() - cpu, sum(r.status == "ok" for r in results)
+    finally:
+        await client.aclose()
+
+
+def _sequential(base_url: str, model: str, prompts: list[str]) -> float:
+    from openai import OpenAI  # the model card's loop, verbatim apart from the prompts
+
+    client = OpenAI(base_url=base_url, api_key="EMPTY")
+    t = time.perf_counter()
+    for p in prompts:
+        resp = client.chat.completions.create(
+            model=model, messages=[{"role": "system", "content": "system"}, {"role": "user", "content": p}],
+            temperature=0.7, top_p=0.95, max_tokens=2048,
+        )
+        assert resp.choices[0].message.content
+    elapsed = time.perf_counter() - t
+    client.close()
+    return elapsed
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure concurrent and sequential throughput against a simulator process."""
+    proc, base = _start_simulator(args.latency, args.server_concurrency)
+    try:
+        settings = ScorerSettings(base_url=base, concurrency=args.concurrency, request_timeout=60)
+        prompts = _prompts(args.requests, args.prompt_chars)
+        wall, cpu, ok = asyncio.run(_concurrent(settings, prompts))
+        seq_wall = _sequential(base, settings.model, prompts[: args.sequential_requests])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    ideal = min(args.concurrency, args.server_concurrency) / args.latency
+    throughput = ok / wall
+    return {
+        "requests": args.requests, "ok": ok, "prompt_chars": args.prompt_chars, "latency_s": args.latency,
+        "concurrency": args.concurrency, "server_concurrency": args.server_concurrency,
+        "throughput_rps": round(throughput, 2), "ideal_rps": round(ideal, 2),
+        "fraction_of_ideal": round(throughput / ideal, 3),
+        "sequential_rps": round(args.sequential_requests / seq_wall, 3),
+        "speedup_vs_sequential": round(throughput / (args.sequential_requests / seq_wall), 1),
+        "client_cpu_ms_per_request": round(cpu / args.requests * 1000, 3),
+    }
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of `mira-curator bench scoring`."""
+    p.add_argument("--requests", type=int, default=640, help="concurrent-phase requests")
+    p.add_argument("--sequential-requests", type=int, default=6, help="requests of the plain loop")
+    p.add_argument("--latency", type=float, default=0.5, help="simulated seconds per completion")
+    p.add_argument("--concurrency", type=int, default=64, help="client requests in flight")
+    p.add_argument("--server-concurrency", type=int, default=64, help="simulator slots")
+    p.add_argument("--prompt-chars", type=int, default=20_000, help="characters per user prompt (~4 per token)")
+
+
+BENCHMARK = Benchmark(
+    name="scoring",
+    description="scoring throughput vs ideal (concurrency/latency) and vs the model card's sequential loop",
+    add_arguments=add_arguments,
+    run=run,
+)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="bench scoring")
+    add_arguments(parser)
+    print(json.dumps(run(parser.parse_args())))
