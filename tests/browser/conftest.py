@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,45 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def serve_app(db_url: str, tmp: Path) -> Iterator[str]:
+    """Run `streamlit run app/main.py` on `db_url` until the block ends; yields its base URL once healthy.
+
+    Other browser tests can reuse it with their own database (log in `tmp/server.log`).
+    """
+    port = _free_port()
+    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports")}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+           "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with open(tmp / "server.log", "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(proc, base, tmp / "server.log")
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_healthy(proc: subprocess.Popen, base: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("streamlit did not start: " + log.read_text(errors="replace")[-2000:])
+        time.sleep(0.2)
+
+
 class Server:
     """Where the app listens, and the ids of the records the tests look for."""
 
@@ -63,32 +104,8 @@ def app_server(tmp_path_factory):
     insert_records(eng, [big, xss])
     eng.dispose()
 
-    port = _free_port()
-    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports")}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-           "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("streamlit did not start: " + (tmp / "server.log").read_text()[-2000:])
-        time.sleep(0.2)
-    yield Server(base, xss.record_id, big.record_id)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serve_app(db_url, tmp) as base:
+        yield Server(base, xss.record_id, big.record_id)
 
 
 @pytest.fixture(scope="session")

@@ -91,3 +91,4 @@ def test_browse_with_payload_filters_stays_inert(app_server, page):
         expect(page.get_by_role("option", name=payload)).to_be_visible()
         _assert_inert(page, requests)
         page.keyboard.press("Escape")
+        expect(page.get_by_role("option")).to_have_count(0)  # closed before the next dropdown opens
