@@ -75,7 +75,7 @@ def iter_rows(records: int, seed: int) -> Iterator[tuple[str, bytes]]:
 
 def generate_corpus(out_dir: Path, records: int, seed: int = 0,
                     progress: GenerateProgress | None = None) -> DemoCorpus:
-    """Write `records` rows under `out_dir/<source>/<file>` and return where they are."""
+    """Write `records` rows under `out_dir/<source>/<file>` and return where they are (sources with rows only)."""
     files = {s: out_dir / s / name for s, name in FILE_NAMES.items()}
     corpus = DemoCorpus(root=out_dir, files=files, per_source=dict.fromkeys(SOURCES, 0))
     handles = {}
@@ -93,4 +93,8 @@ def generate_corpus(out_dir: Path, records: int, seed: int = 0,
     finally:
         for fh in handles.values():
             fh.close()
+    for s in SOURCES:  # a tiny corpus may leave a source without rows: no empty file to import
+        if corpus.per_source[s] == 0:
+            corpus.files.pop(s).unlink()
+            del corpus.per_source[s]
     return corpus
