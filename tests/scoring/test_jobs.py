@@ -53,6 +53,7 @@ def _settings(base_url: str, **kw) -> ScorerSettings:
 
 
 def _work(engine) -> None:
+    """Run a worker in this process until no job is runnable."""
     Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.01, control_every=0.05)).run()
 
 
@@ -63,20 +64,21 @@ def _scores(engine, job_id: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def test_job_scores_each_frozen_record_once_with_a_labelled_judge(sqlite_engine, tmp_path, sim):
-    ids = _corpus(sqlite_engine, tmp_path, 6)
+def test_job_scores_each_frozen_record_once_with_a_labelled_judge(engine, tmp_path, sim):
+    ids = _corpus(engine, tmp_path, 6)
     server = sim()
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
-    import_messages(sqlite_engine, tmp_path / "..", [messages_row(99)], source="davinc_dev")  # after the freeze
-    _work(sqlite_engine)
-    prog = jobs.job_progress(sqlite_engine, job_id)
+    job_id = jobs.start_job(engine, _settings(server.base_url), record_filter=RecordFilter())
+    (tmp_path / "later").mkdir()
+    import_messages(engine, tmp_path / "later", [messages_row(99)], source="davinc_dev")  # after the freeze
+    _work(engine)
+    prog = jobs.job_progress(engine, job_id)
     assert (prog.status, prog.done, prog.failed, prog.remaining, prog.total) == ("done", 6, 0, 0, 6)
-    rows = _scores(sqlite_engine, job_id)
+    rows = _scores(engine, job_id)
     assert sorted(r["record_id"] for r in rows) == ids
     assert all(r["judge"] == "whw06/MIRA-Agent-Group4-SIMULATED" and r["judge_kind"] == "student" for r in rows)
     assert all(r["a15"] is not None and r["overall"] is not None and r["raw_output"] for r in rows)
     assert all(r["complete"] for r in rows) and len({r["prompt_version"] for r in rows}) == 1
-    assert "api_key" not in json.loads(jobs.job_settings(scores_repo_job(sqlite_engine, job_id), "").model_dump_json())
+    assert "api_key" not in json.loads(jobs.job_settings(scores_repo_job(engine, job_id), "").model_dump_json())
     assert server.stats.counts["ok"] == 6
 
 
