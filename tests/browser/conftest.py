@@ -113,8 +113,9 @@ def browser():
     """One headless Debian chromium for the session."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not found: `make test` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=15_000)  # 2 shared cores: a rerun can take seconds while other suites run
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
