@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from mira_core.reliability.metrics import SLOTS
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn, write_tx
+from mira_core.text_rules import make_storable
 
 BATCH = 2000
 
@@ -79,7 +80,7 @@ def _structured_label(record_id: str, line: TeacherLine, raw: str) -> repo.Teach
     for slot, value in (line.scores or {}).items():
         label = value if isinstance(value, SlotLabel) else SlotLabel(score=value)
         slots[slot] = None if label.score is None else float(label.score)
-        rationales[slot] = label.rationale
+        rationales[slot] = make_storable(label.rationale)[0]
     complete = all(slots.get(s) is not None for s in SLOTS)
     parsed = json.dumps({"rationales": rationales, "problems": []}, ensure_ascii=False)
     return repo.TeacherLabel(record_id=record_id, raw_output=raw, complete=complete, slots=slots, parsed_json=parsed)
@@ -90,6 +91,7 @@ def _parsed_label(record_id: str, text: str) -> repo.TeacherLabel:
     from mira_core.scoring.parse import parse_scorer_output  # the scoring helper's parser
     from mira_core.scoring.results import parsed_columns
 
+    text = make_storable(text)[0]  # NUL and lone surrogates cannot be stored (PostgreSQL, UTF-8)
     cols = parsed_columns(parse_scorer_output(text))
     slots = {s: cols.get(s.lower()) for s in SLOTS}
     if all(v is None for v in slots.values()):
@@ -102,9 +104,14 @@ def _parsed_label(record_id: str, text: str) -> repo.TeacherLabel:
                              brief=cols.get("brief"))
 
 
-def _read(lines: Iterable[str], summary: TeacherImportSummary) -> Iterator[tuple[int, TeacherLine, str]]:
-    for no, text in enumerate(lines, start=1):
+def _read(lines: Iterable[str | bytes], summary: TeacherImportSummary) -> Iterator[tuple[int, TeacherLine, str]]:
+    for no, line in enumerate(lines, start=1):
         summary.lines = no
+        try:
+            text = line.decode("utf-8") if isinstance(line, bytes) else line
+        except UnicodeDecodeError as exc:
+            summary.rejections.append((no, f"not valid UTF-8 (byte {exc.start})"))
+            continue
         if not text.strip():
             continue
         try:
@@ -128,7 +135,7 @@ def _message(exc: Exception) -> str:
     return str(exc)
 
 
-def import_teacher_lines(engine: Engine, lines: Iterable[str], *, teacher: str,
+def import_teacher_lines(engine: Engine, lines: Iterable[str | bytes], *, teacher: str,
                          progress: Callable[[TeacherImportSummary], None] | None = None) -> TeacherImportSummary:
     """Match, parse and store teacher labels, a batch per transaction; returns what happened."""
     if not teacher.strip():
@@ -151,7 +158,7 @@ def import_teacher_lines(engine: Engine, lines: Iterable[str], *, teacher: str,
 def import_teacher_file(engine: Engine, path: Path, *, teacher: str,
                         progress: Callable[[TeacherImportSummary], None] | None = None) -> TeacherImportSummary:
     """`import_teacher_lines` over a UTF-8 JSONL file (streamed, bounded memory)."""
-    with path.open(encoding="utf-8", errors="strict") as fh:
+    with path.open("rb") as fh:  # decoded per line, so one bad line is a rejection, not a failed import
         return import_teacher_lines(engine, fh, teacher=teacher, progress=progress)
 
 

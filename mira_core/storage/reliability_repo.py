@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from mira_core.errors import NotFoundError
-from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskRules
+from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskFormatError, MaskRules
 from mira_core.reliability.metrics import SLOTS
 from mira_core.storage.tables import mask_cells, mask_versions, records, scores
 
@@ -255,7 +255,7 @@ def save_mask_version(conn: Connection, *, name: str, mask: Mask, rules: MaskRul
                       note: str = "", activate: bool = True) -> int:
     """Store a named mask version with all its cells; returns its id (optionally made the active one)."""
     if not name.strip():
-        raise ValueError("a mask version needs a name")
+        raise MaskFormatError("a mask version needs a name (e.g. --name 'paper mask')")
     res = conn.execute(insert(mask_versions).values(
         name=name.strip(), created_by=created_by, created_at=utcnow(),
         rules_json=rules.model_dump_json() if rules else "{}", note=note, active=False,

@@ -130,3 +130,16 @@ def test_demo_teacher_is_deterministic_partial_and_unevenly_reliable():
     assert 0 < sum(hard) < len(hard) / 2  # some cells unreliable, most fine
     assert cells[hard].rho.max() < cells[[not h for h in hard]].rho.min()
     assert cells[hard].mae.min() > cells[[not h for h in hard]].mae.max() * 0.8
+
+
+def test_bad_bytes_and_unstorable_text_do_not_stop_the_import(engine, tmp_path):
+    ids = make_records(engine, 2)
+    add_scores(engine, ids, np.full((2, 15), 5.0))
+    good = json.dumps({"record_id": ids[0], "scores": {"A1": {"score": 4, "rationale": "nul\u0000 and \ud800 here"}}})
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b'{"record_id": "\xff\xfe"}\n' + good.encode() + b"\n")
+    summary = import_teacher_file(engine, path, teacher="kimi")
+    assert summary.stored == 1 and summary.rejections == [(1, "not valid UTF-8 (byte 15)")]
+    with read_conn(engine) as conn:
+        rationale = repo.label_rationales(conn, ids[0], "A1")
+    assert "nul\u2400 and \ufffd here" in set(rationale.rationale)
