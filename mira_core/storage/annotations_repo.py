@@ -21,6 +21,7 @@ from mira_core.query import RecordFilter
 from mira_core.storage.records_repo import matching_ids
 from mira_core.storage.reliability_repo import as_utc, utcnow
 from mira_core.storage.tables import annotation_history, annotations_table, record_tags, records
+from mira_core.text_rules import make_storable
 
 OVERRIDES = ("none", "force_keep", "force_drop")
 HISTORY_COLUMNS = ("version", "action", "override", "reason", "tags", "note", "updated_by", "updated_at")
@@ -49,7 +50,7 @@ def normalize_tags(tags: Iterable[str]) -> list[str]:
     """Trimmed, de-duplicated, sorted tags; an over-long tag is refused (not cut)."""
     out = set()
     for tag in tags:
-        t = " ".join(str(tag).split())
+        t = " ".join(make_storable(str(tag))[0].split())
         if not t:
             continue
         if len(t) > MAX_TAG:
@@ -99,6 +100,7 @@ def save_annotation(conn: Connection, record_id: str, *, expected_version: int, 
 
     Raises ConflictError when someone else saved first (nothing is written).
     """
+    reason, note = make_storable(reason)[0], make_storable(note)[0]  # NUL / lone surrogates: the text rule
     _validate(override, reason)
     clean_tags = normalize_tags(tags)
     if conn.execute(select(records.c.record_id).where(records.c.record_id == record_id)).scalar() is None:

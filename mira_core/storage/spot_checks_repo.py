@@ -16,6 +16,7 @@ from mira_core.reliability.metrics import SLOTS
 from mira_core.reliability.spotcheck import human_agreement, stratified_sample
 from mira_core.storage.reliability_repo import as_utc, load_score_pairs, utcnow
 from mira_core.storage.tables import records, spot_check_items, spot_checks
+from mira_core.text_rules import make_storable
 
 ITEM_COLUMNS = ("position", "record_id", "title", "stratum", "student_score", "teacher_score", "human_score",
                 "skipped", "note", "reviewer", "reviewed_at")
@@ -111,7 +112,8 @@ def record_review(conn: Connection, spot_check_id: str, position: int, *, human_
     res = conn.execute(
         update(spot_check_items)
         .where(spot_check_items.c.spot_check_id == spot_check_id, spot_check_items.c.position == position)
-        .values(human_score=None if skipped else int(human_score or 0), skipped=skipped, note=note,
+        .values(human_score=None if skipped else int(human_score or 0), skipped=skipped,
+                note=make_storable(note)[0],
                 reviewer=reviewer, reviewed_at=utcnow())
     )
     if not res.rowcount:

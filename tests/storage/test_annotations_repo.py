@@ -80,3 +80,14 @@ def test_override_subquery_for_browse(engine):
         ann.save_annotation(conn, ids[1], expected_version=0, override="force_drop", reason="dup", who="ann")
     with read_conn(engine) as conn:
         assert list(conn.execute(ann.override_ids("force_drop")).scalars()) == [ids[1]]
+
+
+def test_unstorable_text_follows_the_text_rule(engine):
+    rid = make_records(engine, 1)[0]
+    with write_tx(engine) as conn:
+        saved = ann.save_annotation(conn, rid, expected_version=0, override="force_keep", reason="a\u0000b",
+                                    note="x\ud800y", tags=["t\u0000"], who="ann")
+    with read_conn(engine) as conn:
+        got = ann.get_annotation(conn, rid)
+    assert (got.reason, got.note, got.tags) == ("a\u2400b", "x\ufffdy", ["t\u2400"]) == (
+        saved.reason, saved.note, saved.tags)
