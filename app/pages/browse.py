@@ -17,7 +17,7 @@ from mira_core.records import Outcome
 from mira_core.storage import records_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import BrowseView, escape_markdown, view_from_params, view_to_params, visible_controls
-from mira_core.views.browse_params import PAGE_SIZES, record_params
+from mira_core.views.browse_params import PAGE_SIZES, SORT_COLUMNS, record_params
 
 SORT_LABELS = {
     "imported_at": "imported",
@@ -178,7 +178,7 @@ def main() -> None:
     flt = _filters(filter_options(url), lo, hi)
     top = st.columns([4, 2, 1.4, 1], vertical_alignment="bottom")
     top[0].text_input("Search issue, instance id and patch", key="browse_q", placeholder="words that must all occur")
-    top[1].selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__, key="browse_sort")
+    top[1].selectbox("Sort by", SORT_COLUMNS, format_func=lambda c: SORT_LABELS.get(c, c), key="browse_sort")
     top[2].toggle("Descending", key="browse_desc")
     top[3].selectbox("Rows", PAGE_SIZES, key="browse_size")
     sort = SortKey(column=ss.browse_sort, descending=ss.browse_desc)
