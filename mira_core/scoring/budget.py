@@ -7,10 +7,12 @@ what it removes with a visible marker `[... N tokens of <what> elided by MIRA Cu
 1. Observations of the *middle* steps (every step but the first and the last), longest first: all of
    them are cut to a common length (water-filling), keeping the head and tail of each around the marker,
    down to the marker alone.
-2. Whole middle steps, from the middle of the trajectory outward, as one marker for the removed run
+2. The other texts of the middle steps (thoughts, actions, messages), the same way; the step lines
+   (`[step N] kind`, tool, arguments) stay.
+3. Whole middle steps, from the middle of the trajectory outward, as one marker for the removed run
    (the step numbers that remain show the gap).
-3. Last resort: the issue, the final patch, and the first and last steps, longest first, keeping the
-   head and tail of each.
+4. Last resort: the issue, the final patch, and the first and last steps, longest first, keeping the
+   head and tail of each (and always the `[step N] kind` line of those two steps).
 
 The issue, the first and last steps and the final patch are therefore kept whole unless nothing else
 is left to remove.
@@ -112,21 +114,25 @@ def _step_len(s: StepText) -> int:
     return len(s.head) + len(s.body) + 2
 
 
-def _cut_observations(rt: RecordText, reduce: int, tpc: float) -> tuple[RecordText, int, int]:
-    """Phase 1: middle observations to a common cap. Returns (text, elided tokens, chars still to remove)."""
-    middle = [i for i in range(1, len(rt.steps) - 1) if rt.steps[i].is_observation]
+def _cut_middle_bodies(rt: RecordText, reduce: int, tpc: float, observations: bool) -> tuple[RecordText, int, int]:
+    """Phases 1 and 2: bodies of middle observations (or of the other middle steps) to a common cap.
+
+    Returns (text, elided tokens, chars still to remove).
+    """
+    middle = [i for i in range(1, len(rt.steps) - 1) if rt.steps[i].is_observation == observations]
     lengths = [len(rt.steps[i].body) for i in middle]
     cap = water_level(lengths, reduce)
+    what = "observation" if observations else "step text"
     steps, elided, saved = list(rt.steps), 0, 0
     for i in middle:
-        body, n = cut_middle(steps[i].body, cap or 0, "observation", tpc)
+        body, n = cut_middle(steps[i].body, cap or 0, what, tpc)
         saved += len(steps[i].body) - len(body)
         steps[i], elided = replace(steps[i], body=body), elided + n
     return replace(rt, steps=tuple(steps)), elided, reduce - saved
 
 
 def _drop_middle_steps(rt: RecordText, reduce: int, tpc: float) -> tuple[RecordText, int, int]:
-    """Phase 2: whole middle steps from the centre outward, one marker for the removed run."""
+    """Phase 3: whole middle steps from the centre outward, one marker for the removed run."""
     n = len(rt.steps)
     order = sorted(range(1, n - 1), key=lambda i: (abs(i - (n - 1) / 2), i))
     removed: set[int] = set()
@@ -146,16 +152,18 @@ def _drop_middle_steps(rt: RecordText, reduce: int, tpc: float) -> tuple[RecordT
 
 
 def _cut_ends(rt: RecordText, reduce: int, tpc: float) -> tuple[RecordText, int]:
-    """Phase 3: issue, patch, first and last steps to a common cap (head and tail kept)."""
+    """Phase 4: issue, patch, first and last steps to a common cap (head and tail kept)."""
     steps = list(rt.steps)
     ends = sorted({0, len(steps) - 1}) if steps else []
-    texts = [rt.issue, rt.patch] + [f"{steps[i].head}\n{steps[i].body}" for i in ends]
+    titled = [f"{steps[i].head}\n{steps[i].body}".partition("\n") for i in ends]  # the `[step N]` line stays
+    texts = [rt.issue, rt.patch] + [rest for _, _, rest in titled]
     cap = water_level([len(t) for t in texts], reduce) or 0
-    whats = ["issue text", "patch"] + [f"step {i + 1}" for i in ends]
+    whats = ["issue text", "patch"] + ["step text"] * len(ends)
     cut = [cut_middle(t, cap, w, tpc) for t, w in zip(texts, whats, strict=True)]
     for k, i in enumerate(ends):
-        if cut[2 + k][1]:  # changed: the step becomes one cut text
-            steps[i] = StepText(head=cut[2 + k][0], body="", is_observation=steps[i].is_observation)
+        if cut[2 + k][1]:  # changed: the step becomes its title line and the cut text
+            steps[i] = StepText(head=f"{titled[k][0]}\n{cut[2 + k][0]}", body="",
+                                is_observation=steps[i].is_observation)
     return replace(rt, issue=cut[0][0], patch=cut[1][0], steps=tuple(steps)), sum(n for _, n in cut)
 
 
@@ -166,7 +174,10 @@ def shorten_record_text(rt: RecordText, reduce_chars: int, tokens_per_char: floa
     """
     if reduce_chars <= 0:
         return Shortened(rt, 0)
-    out, elided, left = _cut_observations(rt, reduce_chars, tokens_per_char)
+    out, elided, left = _cut_middle_bodies(rt, reduce_chars, tokens_per_char, observations=True)
+    if left > 0:
+        out, more, left = _cut_middle_bodies(out, left, tokens_per_char, observations=False)
+        elided += more
     if left > 0:
         out, more, left = _drop_middle_steps(out, left, tokens_per_char)
         elided += more

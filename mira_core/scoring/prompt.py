@@ -26,7 +26,7 @@ from mira_core.scoring.rubric import CalibrationRef, Rubric
 RENDER_VERSION = "record-render-1"
 # Tokens the chat template adds around the two messages (role markers, an empty think block).
 CHAT_TEMPLATE_MARGIN = 64
-_MAX_SHORTEN_ROUNDS = 8
+_MAX_SHORTEN_ROUNDS = 6
 
 SYSTEM_INTRO = (
     "You are MIRA-Agent-Group4, a scorer of software-engineering repository-repair agent trajectories "
@@ -168,20 +168,74 @@ def build_prompt(record: Record, rubric: Rubric, calibration: list[CalibrationRe
     if user_tokens <= budget:
         return Prompt(system=system, user=user, prompt_version=version, shortened=False, elided_tokens=0,
                       prompt_tokens=sys_tokens + user_tokens)
-    tpc = user_tokens / max(1, len(user))  # measured tokens per char, to turn a token excess into chars
-    reduce = math.ceil((user_tokens - budget) / tpc) + 256
-    for attempt in range(_MAX_SHORTEN_ROUNDS + 1):
-        if attempt == _MAX_SHORTEN_ROUNDS:
-            reduce = len(user)  # everything that may go
+    fitted = _fit(record, original, template, count, budget, user, user_tokens)
+    if fitted is None:
+        raise ConfigError(
+            f"record {record.record_id}: the prompt cannot fit max_model_len={max_model_len} with "
+            f"max_tokens={max_tokens} ({sys_tokens} tokens of system prompt): raise --max-model-len or lower "
+            "max_tokens"
+        )
+    user, user_tokens, elided = fitted
+    return Prompt(system=system, user=user, prompt_version=version, shortened=True, elided_tokens=elided,
+                  prompt_tokens=sys_tokens + user_tokens)
+
+
+def _fit(record: Record, original: RecordText, template: str, count: Callable[[str], int], budget: int,
+         user: str, user_tokens: int) -> tuple[str, int, int] | None:
+    """(user, tokens, elided) for about the smallest reduction that fits, or None if nothing fits.
+
+    The reduction (chars) is searched on measured (reduction, tokens) points: secant steps until one fits,
+    then regula falsi between the largest reduction that did not fit and the smallest that did, aiming just
+    under the budget. The rule removes whole steps at some point, so the token count jumps: a reduction that
+    gives an already counted text is not counted again and moves the search on (doubling, or bisection).
+    At most _MAX_SHORTEN_ROUNDS counts (each may be a /tokenize round trip), then a last try that removes
+    everything the rule may remove.
+    """
+    tpc = user_tokens / max(1, len(user))
+    target = budget - max(8, budget // 100)
+    close_enough = target - max(16, budget // 50)
+    lo_r, lo_t = 0, user_tokens  # largest reduction known not to fit
+    hi_r, hi_t = -1, 0  # smallest reduction known to fit (-1: none yet)
+    best: tuple[str, int, int] | None = None
+    known: dict[str, int] = {user: user_tokens}
+    counts, stall = 0, 1024
+    lo_f, hi_f, last = float(user_tokens - target), 0.0, ""  # regula falsi values (Illinois-weighted)
+    reduce = math.ceil((user_tokens - target) / tpc) + 64
+    for _ in range(8 * _MAX_SHORTEN_ROUNDS):  # passes are cheap; counts are what is bounded
         short = shorten_record_text(original, reduce, tpc)
-        user = render_user(record, short.text, template)
-        user_tokens = count(user)
-        if user_tokens <= budget:
-            return Prompt(system=system, user=user, prompt_version=version, shortened=True,
-                          elided_tokens=short.elided_tokens, prompt_tokens=sys_tokens + user_tokens)
-        reduce += math.ceil((user_tokens - budget) / tpc * 1.25) + (256 << attempt)
-    raise ConfigError(
-        f"record {record.record_id}: the prompt cannot fit max_model_len={max_model_len} with "
-        f"max_tokens={max_tokens} ({sys_tokens} tokens of system prompt, {user_tokens} of shortened record): "
-        "raise --max-model-len or lower max_tokens"
-    )
+        text = render_user(record, short.text, template)
+        seen = text in known
+        if not seen:
+            if counts == _MAX_SHORTEN_ROUNDS:
+                break
+            known[text], counts = count(text), counts + 1
+        tokens = known[text]
+        if tokens <= budget:
+            if hi_r < 0 or reduce < hi_r:
+                hi_r, hi_t, best = reduce, tokens, (text, tokens, short.elided_tokens)
+            if tokens >= close_enough:
+                break
+            lo_f, hi_f, last = (lo_f / 2 if last == "hi" else lo_f), float(hi_t - target), "hi"  # Illinois
+        else:
+            lo_r, lo_t = reduce, tokens
+            lo_f, hi_f, last = float(lo_t - target), (hi_f / 2 if last == "lo" else hi_f), "lo"
+        if hi_r >= 0:
+            if hi_r - lo_r <= 64:
+                break
+            step = lo_f * (hi_r - lo_r) / max(1e-9, lo_f - hi_f)
+            falsi = min(max(lo_r + math.ceil(step), lo_r + 1), hi_r - 1)
+            reduce = (lo_r + hi_r) // 2 if seen else falsi
+        elif seen:
+            stall *= 2
+            reduce = lo_r + stall
+        else:
+            gained = user_tokens - tokens
+            rate = gained / reduce if gained > 0 else tpc  # tokens per removed char so far
+            reduce = lo_r + math.ceil((tokens - target) / max(rate, 1e-9) * 1.1) + 64
+    if best is None:
+        short = shorten_record_text(original, len(user) + 1, tpc)
+        text = render_user(record, short.text, template)
+        tokens = known[text] if text in known else count(text)
+        if tokens <= budget:
+            best = (text, tokens, short.elided_tokens)
+    return best

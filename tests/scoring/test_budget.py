@@ -1,4 +1,5 @@
-"""Token estimate and the documented shortening rule (middle observations, then middle steps, then ends)."""
+"""Token estimate and the documented shortening rule: middle observations, other middle texts, middle steps,
+then the ends."""
 
 from __future__ import annotations
 
@@ -92,10 +93,22 @@ def test_phase1_cuts_only_middle_observations_longest_first():
     assert out.elided_tokens > 0 and out.text.issue == "issue" and out.text.patch == "patch"
 
 
-def test_phase2_removes_middle_steps_from_the_centre_outward():
+def test_phase2_cuts_other_middle_texts_before_dropping_steps():
+    steps = (StepText("[step 1]", "first", False), StepText("[step 2]", "o" * 300, True),
+             StepText("[step 3]", "THOUGHT-HEAD " + "t" * 5000 + " THOUGHT-TAIL", False),
+             StepText("[step 4]", "last", False))
+    out = shorten_record_text(RecordText(issue="i", steps=steps, patch="p"), 1000, 0.3).text
+    assert [s.head for s in out.steps] == ["[step 1]", "[step 2]", "[step 3]", "[step 4]"]
+    body = out.steps[2].body
+    assert body.startswith("THOUGHT-HEAD") and body.endswith("THOUGHT-TAIL")
+    assert "tokens of step text elided by MIRA Curator" in body
+    assert "elided" in out.steps[1].body  # observations went first (to the marker: 300 was not enough)
+
+
+def test_phase3_removes_middle_steps_from_the_centre_outward():
     r = rt(21, obs_len=1000)
-    total_obs = sum(len(s.body) for s in r.steps[1:-1] if s.is_observation)
-    out = shorten_record_text(r, total_obs, 0.3)  # more than phase 1 can save (markers take room back)
+    total_middle = sum(len(s.body) for s in r.steps[1:-1])
+    out = shorten_record_text(r, total_middle, 0.3)  # more than phases 1-2 can save (markers take room back)
     kept = [s.head for s in out.text.steps]
     assert kept[0] == "[step 1]" and kept[-1] == "[step 21]"
     removed = sorted(set(s.head for s in r.steps) - set(kept), key=lambda h: int(h.split()[1][:-1]))
@@ -109,7 +122,7 @@ def test_phase2_removes_middle_steps_from_the_centre_outward():
     assert out.text.steps[0] == r.steps[0] and out.text.steps[-1] == r.steps[-1]
 
 
-def test_phase3_cuts_issue_patch_and_ends_keeping_head_and_tail():
+def test_phase4_cuts_issue_patch_and_ends_keeping_head_and_tail():
     r = RecordText(issue="ISSUE-HEAD " + "i" * 20_000 + " ISSUE-TAIL", steps=(
         StepText("[step 1]", "a" * 100, False), StepText("[step 2]", "b" * 100, True),
         StepText("[step 3]", "c" * 100, False)), patch="diff --git " + "p" * 20_000 + " PATCH-TAIL")
@@ -118,7 +131,7 @@ def test_phase3_cuts_issue_patch_and_ends_keeping_head_and_tail():
     assert out.patch.startswith("diff --git") and out.patch.endswith("PATCH-TAIL")
     assert "tokens of issue text elided by MIRA Curator" in out.issue
     assert "tokens of patch elided by MIRA Curator" in out.patch
-    assert [s.head for s in out.steps] == ["[step 1]", "[step 3]"]  # the middle step went in phase 2
+    assert [s.head for s in out.steps] == ["[step 1]", "[step 3]"]  # the middle step went in phase 3
     assert len(out.issue) + len(out.patch) < 40_100 - 30_000
 
 
