@@ -4,7 +4,9 @@
   `concurrency` requests in flight; `fraction_of_ideal` = throughput / `ideal_rps`;
 - `ideal_rps` = concurrency / latency (every server slot busy all the time);
 - `sequential_rps`: the model card's plain loop of `client.chat.completions.create`, measured in the same run;
-- `client_cpu_ms_per_request`: CPU time of this (client) process per request.
+- `client_cpu_ms_per_request`: CPU time of this (client) process per request;
+- `simulator_cpu_ms_per_request`: the simulator process's CPU per request (start-up included), and the
+  load average, because on a shared 2-core machine the two processes compete for the same cores.
 The simulator runs in its own process, so the figures are the client's, not a shared GIL's.
 """
 
@@ -84,6 +86,9 @@ def _sequential(base_url: str, model: str, prompts: list[str]) -> float:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Measure concurrent and sequential throughput against a simulator process."""
+    import resource
+
+    children_cpu = _children_cpu(resource)
     proc, base = _start_simulator(args.latency, args.server_concurrency)
     try:
         settings = ScorerSettings(base_url=base, concurrency=args.concurrency, request_timeout=60)
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    server_cpu = _children_cpu(resource) - children_cpu
     ideal = min(args.concurrency, args.server_concurrency) / args.latency
     throughput = ok / wall
     return {
@@ -103,7 +109,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sequential_rps": round(args.sequential_requests / seq_wall, 3),
         "speedup_vs_sequential": round(throughput / (args.sequential_requests / seq_wall), 1),
         "client_cpu_ms_per_request": round(cpu / args.requests * 1000, 3),
+        "simulator_cpu_ms_per_request": round(server_cpu / (args.requests + args.sequential_requests) * 1000, 3),
+        "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def _children_cpu(resource: Any) -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return float(usage.ru_utime + usage.ru_stime)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

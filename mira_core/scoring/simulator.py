@@ -105,6 +105,10 @@ def _unit(*parts: object) -> float:
     return int.from_bytes(h.digest(), "big") / 2**64
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
 def _slot_names(user: str) -> list[tuple[str, str]]:
     found = [(f"A{m.group(1)}", m.group(2).strip()) for m in _SLOT_LINE.finditer(user)]
     seen: dict[str, str] = {}
@@ -117,6 +121,7 @@ def _slot_names(user: str) -> list[tuple[str, str]]:
 
 def simulated_answer(user: str, seed: int = 0) -> str:
     """The scorer-format answer for a prompt: same prompt, same answer."""
+    key = _digest(user)
     errors = len(_ERROR_WORDS.findall(user))
     patch_lines = sum(1 for ln in user.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---"))
     has_patch = "diff --git" in user
@@ -124,7 +129,7 @@ def simulated_answer(user: str, seed: int = 0) -> str:
     lines = []
     total = 0.0
     for slot, name in _slot_names(user):
-        base = 4 + 5 * _unit(seed, "score", slot, user)
+        base = 4 + 5 * _unit(seed, "score", slot, key)
         if slot in ("A3", "A5"):
             base += 1.5 if has_patch else -2
         if slot in ("A7", "A12"):
@@ -223,8 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
                      if isinstance(m, dict) and m.get("role") == "user"), "")
         prompt_tokens = count_tokens(_messages_text(messages))
         max_tokens = int(body.get("max_tokens") or 0)
-        attempt = srv.next_attempt(user)
-        draw = _unit(cfg.seed, "fault", attempt, user)
+        key = _digest(user)
+        attempt = srv.next_attempt(key)
+        draw = _unit(cfg.seed, "fault", attempt, key)
         limit = cfg.reject_above if cfg.reject_above is not None else cfg.max_model_len
         if prompt_tokens + max_tokens > limit:
             srv.stats.add("too_long")
@@ -255,17 +261,17 @@ class _Handler(BaseHTTPRequestHandler):
                 srv.stats.leave()
         text = simulated_answer(user, cfg.seed)
         finish = "stop"
-        shape = _unit(cfg.seed, "shape", attempt, user)
+        shape = _unit(cfg.seed, "shape", attempt, key)
         if shape < cfg.rate_truncated:
             text, finish = text[: len(text) // 2], "length"
             srv.stats.add("truncated")
         elif shape < cfg.rate_truncated + cfg.rate_malformed:
-            text = _malform(text, _unit(cfg.seed, "malform", user))
+            text = _malform(text, _unit(cfg.seed, "malform", key))
             srv.stats.add("malformed")
         srv.stats.add("ok")
         completion_tokens = count_tokens(text)
         self._send(200, {
-            "id": f"chatcmpl-sim-{attempt}-{hashlib.sha1(user.encode('utf-8', 'replace')).hexdigest()[:12]}",
+            "id": f"chatcmpl-sim-{attempt}-{key[:12]}",
             "object": "chat.completion", "created": int(time.time()), "model": srv.model_id,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
@@ -305,9 +311,8 @@ class SimulatorServer(ThreadingHTTPServer):
         """The OpenAI base URL of this server."""
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def next_attempt(self, user: str) -> int:
-        """How many times this prompt was seen before (retries get fresh fault draws)."""
-        key = hashlib.blake2b(user.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+    def next_attempt(self, key: str) -> int:
+        """How many times the prompt with digest `key` was seen before (retries get fresh fault draws)."""
         with self._attempts_lock:
             n = self._attempts.get(key, 0)
             self._attempts[key] = n + 1
