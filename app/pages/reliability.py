@@ -22,10 +22,12 @@ from mira_core.reliability.metrics import ALL_SOURCES, SLOTS, reliability_matrix
 from mira_core.reliability.views import (
     METRIC_LABELS,
     cell_detail,
+    error_histogram,
     filter_pairs,
     heatmap_grid,
     jittered,
     largest_disagreements,
+    sample_points,
 )
 from mira_core.settings import load_settings
 from mira_core.storage import reliability_repo as repo
@@ -177,15 +179,19 @@ def _cell_view(pairs: repo.ScorePairs, matrix: pd.DataFrame, agreement: pd.DataF
         st.info("No record has both a student and a teacher score in this cell.")
         return
     left, right = st.columns(2)
+    shown = sample_points(detail)
     scatter = go.Figure()
-    scatter.add_trace(go.Scattergl(x=jittered(detail.teacher.to_numpy(), 1), y=jittered(detail.student.to_numpy(), 2),
+    scatter.add_trace(go.Scattergl(x=jittered(shown.teacher.to_numpy(), 1), y=jittered(shown.student.to_numpy(), 2),
                                    mode="markers", marker={"size": 4, "opacity": 0.4}, name="records",
                                    hoverinfo="skip"))
     scatter.add_trace(go.Scatter(x=[0, 10], y=[0, 10], mode="lines", name="identity", line={"dash": "dash"}))
     scatter.update_layout(xaxis_title="teacher", yaxis_title="student (jittered)", height=360,
                           margin={"l": 10, "r": 10, "t": 30, "b": 10})
     left.plotly_chart(scatter, key="rel_scatter")
-    hist = go.Figure(go.Histogram(x=detail.error, xbins={"start": -10.5, "end": 10.5, "size": 1}))
+    if len(shown) < len(detail):
+        left.caption(f"{len(shown):,} of {len(detail):,} pairs shown (random sample); the histogram counts all.")
+    bars = error_histogram(detail)
+    hist = go.Figure(go.Bar(x=bars.error, y=bars.records))
     hist.update_layout(xaxis_title="student − teacher", yaxis_title="records", height=360,
                        margin={"l": 10, "r": 10, "t": 30, "b": 10})
     right.plotly_chart(hist, key="rel_hist")

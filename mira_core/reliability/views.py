@@ -102,8 +102,13 @@ def cell_detail(pairs: ScorePairs, source: str, slot: str) -> pd.DataFrame:
 
 def largest_disagreements(detail: pd.DataFrame, k: int = 25) -> pd.DataFrame:
     """The `k` pairs with the largest |student - teacher|, ties broken by record id (stable)."""
-    order = detail.assign(abs_error=detail["error"].abs()).sort_values(["abs_error", "record_id"],
-                                                                       ascending=[False, True])
+    if detail.empty:
+        return detail.reset_index(drop=True)
+    abs_err = detail["error"].abs().to_numpy()
+    if len(abs_err) > k:  # only rows tied with or above the k-th largest need sorting (232K -> a few)
+        kth = np.partition(abs_err, len(abs_err) - k)[len(abs_err) - k]
+        detail, abs_err = detail[abs_err >= kth], abs_err[abs_err >= kth]
+    order = detail.assign(abs_error=abs_err).sort_values(["abs_error", "record_id"], ascending=[False, True])
     return order.head(k).drop(columns="abs_error").reset_index(drop=True)
 
 
@@ -111,3 +116,18 @@ def jittered(values: np.ndarray, seed: int = 0, width: float = 0.25) -> np.ndarr
     """Values plus uniform jitter in ±width (so stacked integer scores show as clouds), seeded."""
     rng = np.random.default_rng(seed)
     return np.asarray(values, dtype=float) + rng.uniform(-width, width, len(values))
+
+
+def sample_points(detail: pd.DataFrame, max_points: int = 5000, seed: int = 0) -> pd.DataFrame:
+    """At most `max_points` rows of a cell's pairs (seeded), so a 232K-pair scatter stays a small payload."""
+    if len(detail) <= max_points:
+        return detail
+    return detail.sample(n=max_points, random_state=seed)
+
+
+def error_histogram(detail: pd.DataFrame) -> pd.DataFrame:
+    """Counts of student - teacher per integer bin from -10 to 10 (columns error, records)."""
+    bins = np.arange(-10, 11)
+    counts = np.bincount(np.clip(np.rint(detail["error"].to_numpy(dtype=float)), -10, 10).astype(np.int64) + 10,
+                         minlength=21) if len(detail) else np.zeros(21, dtype=np.int64)
+    return pd.DataFrame({"error": bins, "records": counts})

@@ -1,6 +1,7 @@
 """Heatmap grid, page filters and cell detail computed for the reliability page."""
 
 import numpy as np
+import pandas as pd
 
 from mira_core.reliability.masks import Cell, CellDecision, Mask
 from mira_core.reliability.metrics import ALL_SOURCES, reliability_matrix
@@ -53,3 +54,25 @@ def test_cell_detail_and_largest_disagreements():
     assert cell_detail(p, "b", "A1").record_id.tolist() == ["r3"]
     j = jittered(np.array([1.0, 1.0, 1.0]), seed=1)
     assert np.all(np.abs(j - 1) <= 0.25) and len(set(j)) == 3
+
+
+def test_sample_points_caps_the_scatter_and_histogram_counts_all():
+    from mira_core.reliability.views import error_histogram, sample_points
+
+    detail = pd.DataFrame({"record_id": [f"r{i}" for i in range(100)], "student": [5.0] * 100,
+                           "teacher": [3.0] * 60 + [7.0] * 40, "error": [2.0] * 60 + [-2.0] * 40})
+    assert len(sample_points(detail, 10)) == 10 and sample_points(detail, 200) is detail
+    hist = error_histogram(detail).set_index("error").records
+    assert (hist[2], hist[-2], hist.sum()) == (60, 40, 100)
+    assert error_histogram(detail.iloc[0:0]).records.sum() == 0
+
+
+def test_largest_disagreements_matches_a_full_sort():
+    rng = np.random.default_rng(3)
+    s = rng.integers(0, 11, 5000).astype(float)
+    t = rng.integers(0, 11, 5000).astype(float)
+    detail = pd.DataFrame({"record_id": [f"r{i:05d}" for i in range(5000)], "student": s, "teacher": t,
+                           "error": s - t})
+    full = detail.assign(a=detail.error.abs()).sort_values(["a", "record_id"], ascending=[False, True]).head(25)
+    assert largest_disagreements(detail, 25).record_id.tolist() == full.record_id.tolist()
+    assert largest_disagreements(detail.iloc[0:0], 5).empty
