@@ -165,7 +165,13 @@ class Worker:
                         break
                     time.sleep(self.options.poll)
                     continue
-                outcome = asyncio.run(self.run_job(job))
+                try:
+                    outcome = asyncio.run(self.run_job(job))
+                except MiraError as exc:  # e.g. an invalid rubric file: the job waits for a curator
+                    outcome = "error"
+                    with write_tx(self.engine) as conn:
+                        scores_repo.set_job_status(conn, job["job_id"], "paused", pause_reason="error",
+                                                   event=f"paused: {exc}")
                 runs += 1
                 if outcome == "endpoint_down":  # waiting for an endpoint is idle time, not work
                     if self.options.idle_exit is not None and time.monotonic() - idle_since > self.options.idle_exit:
@@ -277,8 +283,9 @@ class Worker:
         except NotFoundError as exc:
             await asyncio.to_thread(self._finish, run, record_id, "failed", "missing_record", str(exc))
             return
-        except MiraError as exc:
-            await asyncio.to_thread(self._finish, run, record_id, "failed", "prompt_error", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a record the prompt builder cannot render fails alone
+            await asyncio.to_thread(self._finish, run, record_id, "failed", "prompt_error",
+                                    f"{type(exc).__name__}: {exc}")
             return
         result = await run.client.complete(prompt.system, prompt.user)
         await asyncio.to_thread(self._store, run, record_id, attempt, prompt, result)

@@ -264,3 +264,16 @@ def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(sqlite
     assert sorted(r["record_id"] for r in rows) == ids  # each exactly once
     assert kills_mid_item >= 5, done_seen  # many kills landed while calls were in flight
     assert done_seen[0] < 40  # the kills started before the work was over
+
+
+def test_an_invalid_rubric_pauses_the_job_with_the_reason(sqlite_engine, tmp_path, sim, monkeypatch):
+    _corpus(sqlite_engine, tmp_path, 2)
+    bad = tmp_path / "anchors.jsonl"
+    bad.write_text('{"slot": "A1"}\n')
+    monkeypatch.setenv("MIRA_ANCHORS_PATH", str(bad))
+    server = sim()
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.pause_reason, prog.counts["pending"]) == ("paused", "error", 2)
+    assert str(bad) in prog.last_event
