@@ -1,7 +1,8 @@
 """The benchmark registry: `mira-curator bench NAME` runs one, `bench all` runs every one with its defaults.
 
-A benchmark is a module exposing `BENCHMARK = Benchmark(...)`; add its module name to `BENCHMARK_MODULES`.
-Each run returns one flat JSON-ready dict of figures (the CLI prints it as one JSON object).
+A benchmark module exposes `BENCHMARK = Benchmark(...)` and is listed in `BENCHMARK_MODULES`. Modules
+written as scripts (`run(records, ...)` plus their own `main`) are wrapped by an entry in `_ADAPTERS` until
+they expose `BENCHMARK` themselves. Each run returns one flat JSON-ready dict of figures.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from mira_core.errors import MiraError
 
 BENCHMARK_MODULES = [
     "mira_core.bench.import_bench",
+    "mira_core.bench.preview",
+    "mira_core.bench.reliability",
     "mira_core.bench.scoring",
 ]
+CORPUS = 231_762
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,39 @@ class Benchmark:
     run: Callable[[argparse.Namespace], dict[str, Any]]
 
 
+def _preview(module: Any) -> Benchmark:
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--records", type=int, default=CORPUS)
+        p.add_argument("--page-max", type=int, default=300_000, help="largest size for the AppTest page rerun")
+
+    return Benchmark("preview", "retention preview latency vs a pandas recomputation, rebuild after a mask change",
+                     add, lambda a: module.run(a.records, page_max=a.page_max))
+
+
+def _reliability(module: Any) -> Benchmark:
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--records", type=int, default=CORPUS)
+        p.add_argument("--repeats", type=int, default=5)
+        p.add_argument("--load-records", type=int, default=50_000, help="database size for load_ms (0: skip)")
+
+    return Benchmark("reliability", "source x dimension reliability matrix vs a pandas baseline, load time", add,
+                     lambda a: module.run(a.records, repeats=a.repeats, load_records=a.load_records))
+
+
+_ADAPTERS: dict[str, Callable[[Any], Benchmark]] = {
+    "mira_core.bench.preview": _preview,
+    "mira_core.bench.reliability": _reliability,
+}
+
+
 def benchmarks() -> list[Benchmark]:
     """Every registered benchmark, in registration order."""
-    return [importlib.import_module(m).BENCHMARK for m in BENCHMARK_MODULES]
+    out = []
+    for name in BENCHMARK_MODULES:
+        module = importlib.import_module(name)
+        bench = getattr(module, "BENCHMARK", None)
+        out.append(bench if isinstance(bench, Benchmark) else _ADAPTERS[name](module))
+    return out
 
 
 def benchmark_by_name(name: str) -> Benchmark:

@@ -40,7 +40,7 @@ def test_bench_import_prints_one_json_object_with_all_figures(tmp_path, capsys):
 
 def test_registry_and_cli_know_every_benchmark():
     names = [b.name for b in benchmarks()]
-    assert "import" in names and len(names) == len(set(names))
+    assert {"import", "preview", "reliability", "scoring"} <= set(names) and len(names) == len(set(names))
     assert default_args(benchmark_by_name("import")).records == 232_000
     parser = build_parser()
     assert parser.parse_args(["bench", "all"]).func.__name__ == "cmd_bench_all"
