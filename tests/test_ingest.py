@@ -3,6 +3,8 @@
 import json
 import tracemalloc
 
+import pytest
+
 from mira_core.ingest import Importer, import_paths
 from mira_core.query import RecordFilter
 from mira_core.storage import records_repo
@@ -190,3 +192,39 @@ def test_a_whole_file_is_parsed_once(sqlite_engine, tmp_path, monkeypatch):
     summary = import_paths(sqlite_engine, [f], source="swe_qa")
     assert summary.imported == 1
     assert calls.count(f.stat().st_size) == 1
+
+
+def test_a_record_the_database_refuses_is_isolated(sqlite_engine, tmp_path, monkeypatch):
+    """A failing batch is retried record by record on the writer thread: only the bad one is rejected."""
+    from sqlalchemy.exc import IntegrityError
+
+    from mira_core import ingest
+
+    real = ingest.insert_items
+
+    def picky(conn, items):
+        if any(it.record.instance_id == "o__r-2" for it in items):
+            raise IntegrityError("INSERT", {}, Exception("CHECK constraint failed"))
+        return real(conn, items)
+
+    monkeypatch.setattr(ingest, "insert_items", picky)
+    f = tmp_path / "rows.jsonl"
+    f.write_text("\n".join(_row(i) for i in range(1, 4)) + "\n")
+    summary = import_paths(sqlite_engine, [f], source="swe_qa")
+    assert summary.imported == 2
+    assert [(r.where, r.reason) for r in summary.rejected] == [
+        (f"{f}:2", "database refused the record: CHECK constraint failed")
+    ]
+
+
+def test_a_storage_crash_reaches_the_caller(sqlite_engine, tmp_path, monkeypatch):
+    from mira_core import ingest
+
+    def broken(conn, items):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ingest, "insert_items", broken)
+    f = tmp_path / "rows.jsonl"
+    f.write_text(_row(1) + "\n")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        import_paths(sqlite_engine, [f], source="swe_qa")
