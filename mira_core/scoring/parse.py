@@ -88,6 +88,8 @@ _THINK_OPEN = re.compile(r"\s*<think(?:ing)?>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 _THINK_CLOSE_LINE = re.compile(r"^[ \t]*</think(?:ing)?>", re.IGNORECASE | re.MULTILINE)
 _WORD = re.compile(r"[*_`\"' \t]*(?P<word>[A-Za-z]+)", re.ASCII)
+_WORDS = re.compile(r"[a-z]+", re.ASCII)
+_REASON_SEP = re.compile(r"\s[-—–(:]|[—–(:]")
 _OVERALL = re.compile(
     r"[*_`]*(?P<num>[0-9]{1,6}(?:\.0+)?)[*_`]*(?:[ \t]*/[ \t]*100)?(?=$|[\s,;—–(-]|\.(?![0-9]))", re.ASCII
 )
@@ -196,7 +198,8 @@ def _parse_summary(key: str, value: str, out: ParsedScore, no: int) -> None:
     elif key == "training_recommendation":
         w = _WORD.match(value)
         word = w.group("word").lower() if w else ""
-        if word in RECOMMENDATIONS:
+        head = _REASON_SEP.split(value, maxsplit=1)[0].lower()  # before the reason: `keep or drop` is ambiguous
+        if word in RECOMMENDATIONS and len({x for x in _WORDS.findall(head) if x in RECOMMENDATIONS}) == 1:
             out.training_recommendation = word  # type: ignore[assignment]
         else:
             out.problems.append(Problem(slot=None, kind="invalid_recommendation",

@@ -84,12 +84,15 @@ def test_crlf_and_capitalised_summary_keys():
     ("downsample (redundant exploration)", "downsample"),
     ("**DROP**.", "drop"),
     ("Keep", "keep"),
+    ("keep — would not drop it", "keep"),
+    ("drop (keep only if short of data)", "drop"),
 ])
 def test_recommendation_with_a_reason(value, expected):
     assert parse_scorer_output(f"training_recommendation: {value}").training_recommendation == expected
 
 
-@pytest.mark.parametrize("value", ["keeping", "maybe", "<keep | downsample | drop>", "", "retain"])
+@pytest.mark.parametrize("value", ["keeping", "maybe", "<keep | downsample | drop>", "", "retain",
+                                   "keep/downsample", "keep or drop", "drop, maybe keep"])
 def test_recommendation_outside_the_three_words_is_invalid(value):
     p = parse_scorer_output(card_output(tail=f"overall: 74\ntraining_recommendation: {value}\ndomain_tag: t\nbrief: b"))
     assert p.training_recommendation is None
