@@ -58,7 +58,7 @@ def _choices(url: str, version: str) -> dict[str, list[str]]:
                 "prompts": repo.list_prompt_versions(conn), "sources": distinct_values(conn, "source")}
 
 
-@st.cache_resource(show_spinner="Loading scores…", max_entries=4)
+@st.cache_resource(show_spinner="Loading scores…", max_entries=2)
 def _pairs(url: str, version: str, student: str | None, prompt: str | None, teacher: str) -> repo.ScorePairs:
     with read_conn(engine()) as conn:
         return repo.load_score_pairs(conn, student_judge=student, prompt_version=prompt, teacher=teacher)

@@ -50,10 +50,11 @@ def _move(sid: str, pos: int) -> None:
     ss[f"sc_pos_{sid}"] = pos
 
 
-def _judges(rid: str, slot: str, teacher: str | None) -> None:
+def _judges(rid: str, slot: str, teacher: str | None, student_judge: str | None) -> None:
     with read_conn(engine()) as conn:
         labels = label_rationales(conn, rid, slot)
-    student = labels[labels.judge_kind == "student"].head(1)
+    student = labels[(labels.judge_kind == "student") & ((labels.judge == student_judge) if student_judge else True)]
+    student = student.head(1)
     teach = labels[(labels.judge_kind == "teacher") & ((labels.judge == teacher) if teacher else True)].head(1)
     cols = st.columns(2)
     for col, title, df in ((cols[0], "Student", student), (cols[1], "Teacher", teach)):
@@ -102,7 +103,7 @@ def main() -> None:
     st.text(str(item.title))
     with st.expander("Issue", expanded=True):
         st.text(issue[:ISSUE_CHARS] + ("…" if len(issue) > ISSUE_CHARS else ""))
-    _judges(item.record_id, slot, check.get("teacher"))
+    _judges(item.record_id, slot, check.get("teacher"), check.get("student_judge"))
 
     if item.skipped:
         st.caption("This item was skipped.")
