@@ -5,6 +5,8 @@
 - `ideal_rps` = concurrency / latency (every server slot busy all the time);
 - `sequential_rps`: the model card's plain loop of `client.chat.completions.create`, measured in the same run;
 - `client_cpu_ms_per_request`: CPU time of this (client) process per request;
+- `job_rps`, `job_cpu_ms_per_record`: a whole job over `--job-records` demo records through the worker
+  (record loading, prompt building, the call, parsing, one commit per result);
 - `simulator_cpu_ms_per_request`: the simulator process's CPU per request (start-up included), and the
   load average, because on a shared 2-core machine the two processes compete for the same cores.
 The simulator runs in its own process, so the figures are the client's, not a shared GIL's.
@@ -84,6 +86,33 @@ def _sequential(base_url: str, model: str, prompts: list[str]) -> float:
     return elapsed
 
 
+def _job(base_url: str, records: int, concurrency: int) -> dict[str, Any]:
+    """A whole job over `records` demo records: prompt building, calls, parse and one commit per result."""
+    import tempfile
+    from pathlib import Path
+
+    from mira_core.demo.load import load_demo
+    from mira_core.query import RecordFilter
+    from mira_core.scoring import jobs
+    from mira_core.scoring.worker import Worker, WorkerOptions
+    from mira_core.storage import migrate
+    from mira_core.storage.engine import make_engine
+
+    with tempfile.TemporaryDirectory(prefix="mira-bench-scoring-") as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
+        migrate.upgrade(engine)
+        load_demo(engine, records, seed=1)
+        settings = ScorerSettings(base_url=base_url, concurrency=concurrency, request_timeout=60)
+        job_id = jobs.start_job(engine, settings, record_filter=RecordFilter())
+        cpu, t = time.process_time(), time.perf_counter()
+        Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.01)).run()
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+        prog = jobs.job_progress(engine, job_id)
+        engine.dispose()
+    return {"job_records": prog.total, "job_done": prog.done, "job_rps": round(prog.done / wall, 2),
+            "job_cpu_ms_per_record": round(cpu / max(prog.total, 1) * 1000, 2)}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Measure concurrent and sequential throughput against a simulator process."""
     import resource
@@ -95,6 +124,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         prompts = _prompts(args.requests, args.prompt_chars)
         wall, cpu, ok = asyncio.run(_concurrent(settings, prompts))
         seq_wall = _sequential(base, settings.model, prompts[: args.sequential_requests])
+        job = _job(base, args.job_records, args.concurrency) if args.job_records else {}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -110,7 +140,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "speedup_vs_sequential": round(throughput / (args.sequential_requests / seq_wall), 1),
         "client_cpu_ms_per_request": round(cpu / args.requests * 1000, 3),
         "simulator_cpu_ms_per_request": round(server_cpu / (args.requests + args.sequential_requests) * 1000, 3),
-        "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
+        **job, "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -127,6 +157,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=64, help="client requests in flight")
     p.add_argument("--server-concurrency", type=int, default=64, help="simulator slots")
     p.add_argument("--prompt-chars", type=int, default=20_000, help="characters per user prompt (~4 per token)")
+    p.add_argument("--job-records", type=int, default=300,
+                   help="also run a whole job over this many demo records (0: skip)")
 
 
 BENCHMARK = Benchmark(

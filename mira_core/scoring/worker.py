@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -134,6 +135,7 @@ class Worker:
         self.stopping = False
         self.lost_lock = False
         self._last_beat = 0.0
+        self._read_lock = threading.Lock()
 
     def stop(self, *_: Any) -> None:
         """Finish in-flight calls, then exit (SIGTERM/SIGINT)."""
@@ -293,7 +295,8 @@ class Worker:
     def _prepare(self, run: _Run, record_id: str) -> Any:
         from mira_core.scoring.prompt import build_prompt
 
-        with read_conn(self.engine) as conn:
+        # records_repo shares one zstd decompressor, which is not thread-safe: one reader at a time.
+        with self._read_lock, read_conn(self.engine) as conn:
             record = records_repo.get_record(conn, record_id)
         settings = run.client.settings
         return build_prompt(record, run.rubric, run.calibration, max_model_len=run.max_model_len,
