@@ -185,3 +185,14 @@ def test_returned_prompt_always_fits(rec, max_model_len, count):
     assert "ISSUE" in p.user and "PATCH" in p.user
     if rec.steps:  # first and last steps' title lines are always kept
         assert "\n[step 1] " in p.user and f"\n[step {len(rec.steps)}] " in p.user
+
+
+def test_simulated_scorer_answers_our_prompt_in_a_format_the_parser_reads_completely():
+    from mira_core.scoring.simulator import simulated_answer
+
+    p = build_prompt(make_record(n_steps=40, obs_len=3000), RUBRIC, CALIBRATION, max_model_len=12_000)
+    answer = simulated_answer(p.user)
+    parsed = parse_scorer_output(answer)
+    assert parsed.complete, parsed.problems
+    for a in RUBRIC.anchors:  # the simulator read the exact names from our template
+        assert f"[{a.slot}] {a.name}: " in answer
