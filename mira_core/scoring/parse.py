@@ -66,7 +66,7 @@ class ParsedScore(BaseModel):
 
 # A slot line: optional list bullet / quote / heading / number, optional emphasis, then `[A<n>]`.
 _SLOT_HEAD = re.compile(
-    r"[ \t]*(?:(?:[-*+>]|\#{1,6}|\d{1,3}[.)])[ \t]+)?(?P<em>[*_]{0,3})[ \t]*"
+    r"[ \t]*(?:(?P<bullet>[-*+>|]|\#{1,6}|\d{1,3}[.)])[ \t]+)?(?P<em>[*_]{0,3})[ \t]*"
     r"\[[ \t]*A(?P<num>[0-9]{1,3})[ \t]*\][*_]{0,3}",
     re.ASCII | re.IGNORECASE,
 )
@@ -143,10 +143,12 @@ def _split_slot_rest(rest: str) -> tuple[str | None, str]:
     return None, rest
 
 
-def _rationale(tail: str, em: str) -> str:
+def _rationale(tail: str, em: str, table_row: bool) -> str:
     text = tail[_LEAD_SEP.match(tail).end():].strip()  # type: ignore[union-attr]
     if em and text.endswith(em) and text.count(em) % 2 == 1:
         text = text[: -len(em)].rstrip()
+    if table_row and text.endswith("|"):  # `| [A1] | name | 7/10 | rationale |`
+        text = text[:-1].rstrip()
     return text
 
 
@@ -163,7 +165,7 @@ def _parse_slot_line(m: re.Match[str], line: str, slots: Sequence[str], out: Par
         return
     seen[slot] = no
     tok, tail = _split_slot_rest(line[m.end():])
-    rationale = _rationale(tail, m.group("em"))
+    rationale = _rationale(tail, m.group("em"), m.group("bullet") == "|")
     if tok is None:
         out.dimensions[slot] = DimScore(score=None, rationale=rationale)
         out.problems.append(Problem(slot=slot, kind="not_a_number", detail=f"line {no}: no score found"))

@@ -59,6 +59,7 @@ def test_card_format_is_complete():
     ("4. [A4] Plan Quality / Reasoning Transparency: 3/10 — numbered", 3.0, "numbered"),
     ("[a4] plan quality: 5/10 — lower case", 5.0, "lower case"),
     ("[A4] Plan Quality: score 5/10 — words before the score", 5.0, "words before the score"),
+    ("| [A4] | Plan Quality / Reasoning Transparency | 6/10 | a table row |", 6.0, "a table row"),
 ])
 def test_tolerated_slot_line_variants(line, score, rationale):
     p = parse_scorer_output(line)
