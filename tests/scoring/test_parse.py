@@ -222,6 +222,12 @@ def test_empty_or_garbage_input(text):
     assert len([q for q in p.problems if q.kind == "missing"]) == 15
 
 
+def test_lone_surrogates_and_nul_do_not_break_parsing():
+    p = parse_scorer_output(card_output().replace("rationale for A2", "bad \ud800 text \x00 here"))
+    assert p.complete
+    assert p.dimensions["A2"].rationale == "bad \ud800 text \x00 here"  # kept as is: storage applies text_rules
+
+
 @pytest.mark.parametrize("value", [0.0, 7.0, 7.5, 0.1, 1e-7, 9.999999999999998, 10.0])
 def test_format_score_round_trips_without_exponent(value):
     text = format_score(value)
