@@ -216,10 +216,12 @@ def _parse_summary(key: str, value: str, out: ParsedScore, no: int) -> None:
 
 def _parse(text: str, slots: Sequence[str]) -> ParsedScore:
     out = ParsedScore()
-    answer = _answer_part(text.replace("\r\n", "\n").replace("\r", "\n"), out.problems)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    answer = _answer_part(text, out.problems)
+    first_line = text.count("\n", 0, len(text) - len(answer)) + 1  # line numbers refer to the whole output
     seen: dict[str, int] = {}
     summary_seen: dict[str, int] = {}
-    for no, line in enumerate(answer.split("\n"), start=1):
+    for no, line in enumerate(answer.split("\n"), start=first_line):
         m = _SLOT_HEAD.match(line)
         if m:
             _parse_slot_line(m, line, slots, out, seen, no)

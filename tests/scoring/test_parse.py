@@ -180,6 +180,12 @@ def test_think_block_is_ignored():
     assert p.dimensions["A1"].score == 7.0 and p.overall == 74
 
 
+def test_line_numbers_count_the_think_block():
+    think = "<think>\r\none\r\ntwo\r\n</think>\r\n"  # the answer starts on line 5
+    p = parse_scorer_output(think + card_output({"A2": "11"}))
+    assert [q.detail for q in p.problems] == ["line 6: score '11' is outside 0..10"]
+
+
 def test_bare_closing_think_line_is_ignored_with_what_precedes_it():
     p = parse_scorer_output("reasoning without an opener\n[A1] Plan: 1/10 — draft\n</think>\n" + card_output())
     assert p.complete and p.dimensions["A1"].score == 7.0
