@@ -15,6 +15,8 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import Connection, Select, delete, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from mira_core.errors import ConflictError, MiraError
 from mira_core.query import RecordFilter
@@ -109,10 +111,13 @@ def save_annotation(conn: Connection, record_id: str, *, expected_version: int, 
     values = {"override": override, "reason": reason.strip(), "note": note, "version": version,
               "updated_by": who, "updated_at": now}
     if expected_version == 0:
-        exists = conn.execute(select(annotations_table.c.version).where(annotations_table.c.record_id == record_id)).scalar()
-        if exists is not None:
+        # ON CONFLICT DO NOTHING: a concurrent first save makes ours a no-op we report, not an IntegrityError.
+        dialect = sqlite_dialect if conn.dialect.name == "sqlite" else pg_dialect
+        res = conn.execute(dialect.insert(annotations_table).values(record_id=record_id, **values)
+                           .on_conflict_do_nothing(index_elements=["record_id"])
+                           .returning(annotations_table.c.record_id))  # rowcount is unreliable here on PG
+        if res.first() is None:
             raise _conflict(conn, record_id, expected_version)
-        conn.execute(insert(annotations_table).values(record_id=record_id, **values))
     else:
         res = conn.execute(update(annotations_table).where(annotations_table.c.record_id == record_id,
                                                      annotations_table.c.version == expected_version).values(values))

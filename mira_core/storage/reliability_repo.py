@@ -275,8 +275,8 @@ def activate_mask_version(conn: Connection, version_id: int) -> None:
     exists = conn.execute(select(mask_versions.c.version_id).where(mask_versions.c.version_id == version_id)).scalar()
     if exists is None:
         raise NotFoundError(f"mask version {version_id} not found: `mira-curator mask list` shows the versions")
-    conn.execute(update(mask_versions).where(mask_versions.c.version_id != version_id).values(active=False))
-    conn.execute(update(mask_versions).where(mask_versions.c.version_id == version_id).values(active=True))
+    # One statement flips every flag, so no reader or concurrent activation sees zero or two active.
+    conn.execute(update(mask_versions).values(active=mask_versions.c.version_id == version_id))
 
 
 def list_mask_versions(conn: Connection) -> pd.DataFrame:

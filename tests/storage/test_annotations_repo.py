@@ -91,3 +91,34 @@ def test_unstorable_text_follows_the_text_rule(engine):
         got = ann.get_annotation(conn, rid)
     assert (got.reason, got.note, got.tags) == ("a\u2400b", "x\ufffdy", ["t\u2400"]) == (
         saved.reason, saved.note, saved.tags)
+
+
+def test_two_first_saves_at_once_one_wins_the_other_gets_a_conflict(engine):
+    import threading
+
+    rid = make_records(engine, 1)[0]
+    a_saved, outcome = threading.Event(), {}
+
+    def curator_a():
+        with write_tx(engine) as conn:
+            ann.save_annotation(conn, rid, expected_version=0, note="from A", who="ann")
+            a_saved.set()
+            threading.Event().wait(0.3)  # keep the transaction open while B tries
+
+    def curator_b():
+        a_saved.wait(10)
+        try:
+            with write_tx(engine) as conn:  # waits for A's transaction (lock), then sees A's row
+                ann.save_annotation(conn, rid, expected_version=0, note="from B", who="bob")
+            outcome["b"] = "saved"
+        except ConflictError as exc:
+            outcome["b"] = str(exc)
+
+    threads = [threading.Thread(target=curator_a), threading.Thread(target=curator_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert "changed by ann" in outcome["b"]
+    with read_conn(engine) as conn:
+        assert ann.get_annotation(conn, rid).note == "from A"
