@@ -11,8 +11,6 @@ become reports joined to records by instance id, whichever is imported first.
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,44 +220,8 @@ def normalize_item(
     return out
 
 
-class _Writer:
-    """Runs store jobs in order on one background thread, so parsing the next batch overlaps with
-    compression, hashing and SQL (which release the GIL). At most one job waits (bounded memory); an
-    exception raised by a job is re-raised in the importing thread."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="mira-import-writer", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            if self._error is None:
-                try:
-                    job()
-                except BaseException as exc:  # handed to the importing thread
-                    self._error = exc
-
-    def submit(self, job: Callable[[], None]) -> None:
-        """Queue a job (waits while one is already queued)."""
-        self._raise()
-        self._jobs.put(job)
-
-    def close(self) -> None:
-        """Wait for every queued job; re-raise the first failure."""
-        self._jobs.put(None)
-        self._thread.join()
-        self._raise()
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-
-
 class Importer:
-    """Runs one import command against one database (parsing here, storing on a writer thread)."""
+    """Runs one import command against one database."""
 
     def __init__(self, engine: Engine, *, source: str, fmt: str | None = None, max_bytes: int = 32 << 20,
                  batch_size: int = 500, progress: ProgressFn | None = None):
@@ -278,18 +240,13 @@ class Importer:
         """Import every file under `paths`; returns the summary."""
         files = list(iter_input_files(paths))
         self._total = sum(f.stat().st_size for f in files)
-        self._writer = _Writer()
-        try:
-            for path in files:
-                self._import_file(path)
-                self._done += path.stat().st_size
-                self._in_file = 0
-                self._report_progress()
-            self._flush()
-            self._flush_reports()
-        finally:
-            self._writer.close()
-        self._report_progress()
+        for path in files:
+            self._import_file(path)
+            self._done += path.stat().st_size
+            self._in_file = 0
+            self._report_progress()
+        self._flush()
+        self._flush_reports()
         return self.summary
 
     def _import_file(self, path: Path) -> None:
@@ -335,12 +292,8 @@ class Importer:
 
     def _flush(self) -> None:
         batch, self._batch, self._batch_bytes = self._batch, [], 0
-        if batch:
-            self._writer.submit(lambda: self._store(batch))
-            self._report_progress()
-
-    def _store(self, batch: list[StoredItem]) -> None:
-        """Store one batch in one transaction (on the writer thread)."""
+        if not batch:
+            return
         try:
             with write_tx(self.engine) as conn:
                 counts = insert_items(conn, batch)
@@ -353,6 +306,7 @@ class Importer:
                 except SQLAlchemyError as exc:
                     reason = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0]
                     self.summary.rejected.append(Rejection(it.record.origin, f"database refused the record: {reason}"))
+        self._report_progress()
 
     def _count(self, counts: dict[str, int]) -> None:
         self.summary.imported += counts["inserted"]
@@ -364,12 +318,9 @@ class Importer:
         self.summary.reports += len(self._reports)
         # Detailed per-instance reports go last so their counts and file name win over run-level summaries.
         ordered = sorted(self._reports, key=lambda r: r.f2p_success is not None or r.p2p_success is not None)
-        self._reports = []
-        self._writer.submit(lambda: self._store_reports(ordered))
-
-    def _store_reports(self, reports: list[OutcomeReport]) -> None:
         with write_tx(self.engine) as conn:
-            self.summary.outcomes_joined += store_outcome_reports(conn, reports)
+            self.summary.outcomes_joined += store_outcome_reports(conn, ordered)
+        self._reports = []
 
     def _report_progress(self) -> None:
         if self.progress:

@@ -195,7 +195,7 @@ def test_a_whole_file_is_parsed_once(sqlite_engine, tmp_path, monkeypatch):
 
 
 def test_a_record_the_database_refuses_is_isolated(sqlite_engine, tmp_path, monkeypatch):
-    """A failing batch is retried record by record on the writer thread: only the bad one is rejected."""
+    """A failing batch is retried record by record: only the bad one is rejected."""
     from sqlalchemy.exc import IntegrityError
 
     from mira_core import ingest
