@@ -85,6 +85,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     d = summary.as_dict()
     print(
         f"imported {d['imported']}, already present {d['already_present']}, rejected {d['rejected']}, "
+        f"skipped {d.get('skipped', 0)}, "
         f"outcome reports {d['reports']} (joined to {d['outcomes_joined']} records), files {d['files']}"
     )
     return 1 if summary.rejected else 0
