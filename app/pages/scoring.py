@@ -148,6 +148,9 @@ def _jobs_panel() -> None:
     cols[2].metric("remaining", f"{p.remaining:,}")
     cols[3].metric("throughput", f"{p.throughput_per_s:.1f}/s",
                    help=None if p.eta_seconds is None else f"ETA {p.eta_seconds:.0f} s")
+    if p.simulated:
+        st.warning("**SIMULATED** scores: this job runs against `mira-curator simulate-scorer`, not the model.",
+                   icon=":material/science:")
     if p.last_event:
         st.caption(escape_markdown(p.last_event))
     with st.container(horizontal=True):

@@ -72,8 +72,7 @@ def render_record_scores(record_id: str) -> None:
         st.caption(escape_markdown(problem))
     when = head.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") if head.created_at else "?"
     shortened = f" · shortened ({head.elided_tokens:,} tokens elided)" if head.shortened else ""
-    judge = head.judge + (" (SIMULATED)" if head.simulated else "")
-    st.caption(escape_markdown(f"{judge} · job {head.job_id or '—'} · prompt {head.prompt_version} · {when}{shortened}"))
+    st.caption(escape_markdown(f"{head.judge} · job {head.job_id or '—'} · prompt {head.prompt_version} · {when}{shortened}"))
     with st.expander("Raw output"):
         st.code(head.raw_output, language=None)
     if len(rows) > 1:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from mira_core.errors import ConfigError, NotFoundError
 from mira_core.query import RecordFilter
 from mira_core.scoring.settings import ScorerSettings
+from mira_core.scoring.simulator import is_simulated
 from mira_core.storage import records_repo, scores_repo
 from mira_core.storage.engine import read_conn, write_tx
 
@@ -58,6 +59,8 @@ class JobProgress(BaseModel):
     last_event: str | None = None
     model: str
     base_url: str
+    judge: str | None = Field(default=None, description="The model name the endpoint reported, once scores exist.")
+    simulated: bool = Field(default=False, description="The scores come from the SIMULATED scorer.")
 
 
 def new_job_id() -> str:
@@ -161,10 +164,12 @@ def job_progress(engine: Engine, job_id: str, *, now: datetime | None = None) ->
         recent = scores_repo.finished_since(conn, job_id, now - timedelta(seconds=window))
         errors = [ErrorGroup(error_kind=e["error_kind"], n=e["n"], example=e["example"])
                   for e in scores_repo.error_groups(conn, job_id)]
-    return summarize(job, counts, recent / window, errors)
+        judge = scores_repo.job_judge(conn, job_id)
+    return summarize(job, counts, recent / window, errors, judge)
 
 
-def summarize(job: dict, counts: dict[str, int], throughput: float, errors: list[ErrorGroup]) -> JobProgress:
+def summarize(job: dict, counts: dict[str, int], throughput: float, errors: list[ErrorGroup],
+              judge: str | None = None) -> JobProgress:
     """Pure: a JobProgress from a job row, its item counts and a throughput."""
     remaining = counts.get("pending", 0) + counts.get("running", 0)
     settings = json.loads(job["settings_json"] or "{}")
@@ -176,7 +181,8 @@ def summarize(job: dict, counts: dict[str, int], throughput: float, errors: list
         throughput_per_s=throughput,
         eta_seconds=remaining / throughput if throughput > 0 and active and remaining else None,
         errors=errors, created_at=job["created_at"], finished_at=job["finished_at"], last_event=job["last_event"],
-        model=str(settings.get("model", "")), base_url=str(settings.get("base_url", "")),
+        model=str(settings.get("model", "")), base_url=str(settings.get("base_url", "")), judge=judge,
+        simulated=is_simulated(judge),
     )
 
 

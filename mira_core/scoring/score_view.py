@@ -75,9 +75,9 @@ def general_problems(row: dict) -> list[str]:
 
 
 def runs_table(rows: list[dict]) -> pd.DataFrame:
-    """Every score of a record, newest first (columns RUN_COLUMNS); simulated judges say so in the name."""
+    """Every score of a record, newest first (columns RUN_COLUMNS); a simulated judge's name ends in -SIMULATED."""
     out = [{
-        "when": r["created_at"], "judge": r["judge"] + (" (SIMULATED)" if is_simulated(r["judge"]) else ""),
+        "when": r["created_at"], "judge": r["judge"],
         "kind": r["judge_kind"], "job": r["job_id"] or "", "prompt version": r["prompt_version"],
         "overall": r["overall"], "recommendation": r["recommendation"] or "", "complete": bool(r["complete"]),
         "shortened": bool(r["shortened"]),
@@ -96,7 +96,7 @@ def progress_rows(jobs: list[Any]) -> pd.DataFrame:
             "progress": (p.done + p.failed) / p.total if p.total else 1.0,
             "per second": round(p.throughput_per_s, 2),
             "eta (s)": None if p.eta_seconds is None else round(p.eta_seconds),
-            "model": p.model, "created": p.created_at,
+            "model": p.judge or p.model, "created": p.created_at,
         })
     return pd.DataFrame(out, columns=["job", "label", "status", "done", "failed", "remaining", "total", "progress",
                                       "per second", "eta (s)", "model", "created"])

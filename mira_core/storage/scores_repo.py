@@ -305,6 +305,11 @@ def count_scores(conn: Connection, *, job_id: str | None = None) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
+def job_judge(conn: Connection, job_id: str) -> str | None:
+    """The judge name of one score of the job (what the endpoint said it was), None before the first."""
+    return conn.execute(select(scores.c.judge).where(scores.c.job_id == job_id).limit(1)).scalar()
+
+
 def raw_output_batch(conn: Connection, *, after_id: int, limit: int) -> list[tuple[int, str]]:
     """(score_id, raw_output) of the next `limit` scores after `after_id` (reparse pages through these)."""
     rows = conn.execute(select(scores.c.score_id, scores.c.raw_output).where(scores.c.score_id > after_id)

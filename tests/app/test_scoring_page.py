@@ -78,19 +78,32 @@ def _render(record_id: str) -> None:
     render_record_scores(record_id)
 
 
-def test_record_scores_panel_shows_anchors_and_says_simulated(corpus):
+def _score_twice(record_id: str) -> None:
     server, _ = start_in_thread(SimulatorConfig(latency=0.0))
     try:
         eng = make_engine(os.environ["MIRA_DATABASE_URL"])
         migrate.upgrade(eng)
         settings = ScorerSettings(base_url=server.base_url, concurrency=2)
-        jobs.start_job(eng, settings, record_ids=[corpus])
-        jobs.start_job(eng, settings, record_filter=RecordFilter(record_ids=[corpus]))
+        jobs.start_job(eng, settings, record_ids=[record_id])
+        jobs.start_job(eng, settings, record_filter=RecordFilter(record_ids=[record_id]))
         Worker(eng, WorkerOptions(idle_exit=0.0, poll=0.01)).run()
         eng.dispose()
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_jobs_scored_by_the_simulator_say_so(corpus):
+    _score_twice(corpus)
+    at = _page()
+    table = at.dataframe[0].value
+    assert list(table["status"]) == ["done", "done"]
+    assert (table["model"] == "whw06/MIRA-Agent-Group4-SIMULATED").all()
+    assert any("SIMULATED" in w.value for w in at.warning)
+
+
+def test_record_scores_panel_shows_anchors_and_says_simulated(corpus):
+    _score_twice(corpus)
     at = AppTest.from_function(_render, args=(corpus,), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
@@ -101,7 +114,7 @@ def test_record_scores_panel_shows_anchors_and_says_simulated(corpus):
     assert any("SIMULATED" in w.value for w in at.warning)
     assert [t.value for t in at.text][0] == "SIMULATED"  # the domain tag, as plain text
     runs = at.dataframe[1].value
-    assert len(runs) == 2 and runs["judge"].str.endswith("(SIMULATED)").all()
+    assert len(runs) == 2 and (runs["judge"] == "whw06/MIRA-Agent-Group4-SIMULATED").all()
     assert any(b.label == "Score this record" for b in at.button)
 
 

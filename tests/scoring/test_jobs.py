@@ -73,6 +73,7 @@ def test_job_scores_each_frozen_record_once_with_a_labelled_judge(engine, tmp_pa
     _work(engine)
     prog = jobs.job_progress(engine, job_id)
     assert (prog.status, prog.done, prog.failed, prog.remaining, prog.total) == ("done", 6, 0, 0, 6)
+    assert prog.simulated and prog.judge == "whw06/MIRA-Agent-Group4-SIMULATED"
     rows = _scores(engine, job_id)
     assert sorted(r["record_id"] for r in rows) == ids
     assert all(r["judge"] == "whw06/MIRA-Agent-Group4-SIMULATED" and r["judge_kind"] == "student" for r in rows)
