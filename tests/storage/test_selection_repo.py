@@ -87,3 +87,18 @@ def test_empty_store_gives_empty_arrays(engine):
     with read_conn(engine) as conn:
         loaded = selection_repo.load_selection_data(conn)
     assert loaded.data.n == 0 and loaded.data.scores.shape == (0, 15) and loaded.runs == ()
+
+
+def test_generated_arrays_round_trip(engine):
+    from mira_core.selection.generate import generate_data
+
+    data = generate_data(300, seed=4)
+    with write_tx(engine) as conn:
+        selection_repo.insert_generated(conn, data)
+    with read_conn(engine) as conn:
+        got = selection_repo.load_selection_data(conn).data
+    ok = data.complete
+    assert (got.record_ids == data.record_ids).all() and (got.complete == ok).all()
+    assert np.array_equal(got.scores[ok], data.scores[ok]) and np.isnan(got.scores[~ok]).all()
+    assert np.array_equal(got.tokens, data.tokens) and np.array_equal(got.outcome, data.outcome)
+    assert np.array_equal(got.recommendation[ok], data.recommendation[ok])
