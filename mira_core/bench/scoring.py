@@ -7,6 +7,8 @@
 - `client_cpu_ms_per_request`: CPU time of this (client) process per request;
 - `job_rps`, `job_cpu_ms_per_record`: a whole job over `--job-records` demo records through the worker
   (record loading, prompt building, the call, parsing, one commit per result);
+- `overhead_ms_per_request`: mean time a request held a slot beyond the simulated latency (HTTP, JSON,
+  waiting for a CPU); throughput ≈ concurrency / (latency + overhead);
 - `simulator_cpu_ms_per_request`: the simulator process's CPU per request (start-up included), and the
   load average, because on a shared 2-core machine the two processes compete for the same cores.
 The simulator runs in its own process, so the figures are the client's, not a shared GIL's.
@@ -59,13 +61,25 @@ def _prompts(n: int, chars: int) -> list[str]:
     return [f"record {i}\n{filler}" for i in range(n)]
 
 
-async def _concurrent(settings: ScorerSettings, prompts: list[str]) -> tuple[float, float, int]:
+async def _concurrent(settings: ScorerSettings, prompts: list[str]) -> tuple[float, float, int, float]:
+    """(wall s, client CPU s, ok answers, mean seconds a request held a client slot)."""
     client = ScorerClient(settings)
+    held: list[float] = []
+    slot = asyncio.Semaphore(settings.concurrency)
+
+    async def one(p: str) -> bool:
+        async with slot:  # same bound as the client's own, so the time measured is per request, not queueing
+            t = time.perf_counter()
+            r = await client.complete("system", p)
+            held.append(time.perf_counter() - t)
+        return r.status == "ok"
+
     try:
         await client.complete("warm-up", "warm-up")  # connection set-up is not throughput
         cpu, t = time.process_time(), time.perf_counter()
-        results = await asyncio.gather(*[client.complete("system", p) for p in prompts])
-        return time.perf_counter() - t, time.process_time() - cpu, sum(r.status == "ok" for r in results)
+        ok = await asyncio.gather(*[one(p) for p in prompts])
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+        return wall, cpu, sum(ok), sum(held) / max(len(held), 1)
     finally:
         await client.aclose()
 
@@ -122,7 +136,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         settings = ScorerSettings(base_url=base, concurrency=args.concurrency, request_timeout=60)
         prompts = _prompts(args.requests, args.prompt_chars)
-        wall, cpu, ok = asyncio.run(_concurrent(settings, prompts))
+        wall, cpu, ok, held = asyncio.run(_concurrent(settings, prompts))
         seq_wall = _sequential(base, settings.model, prompts[: args.sequential_requests])
         job = _job(base, args.job_records, args.concurrency) if args.job_records else {}
     finally:
@@ -139,6 +153,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sequential_rps": round(args.sequential_requests / seq_wall, 3),
         "speedup_vs_sequential": round(throughput / (args.sequential_requests / seq_wall), 1),
         "client_cpu_ms_per_request": round(cpu / args.requests * 1000, 3),
+        "overhead_ms_per_request": round((held - args.latency) * 1000, 1),
         "simulator_cpu_ms_per_request": round(server_cpu / (args.requests + args.sequential_requests) * 1000, 3),
         **job, "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
     }
