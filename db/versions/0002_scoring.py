@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("job_id", "record_id", name="pk_score_job_items"),
     )
     op.create_index("ix_score_job_items_job_id_status", "score_job_items", ["job_id", "status"])
+    op.create_index("ix_score_job_items_job_id_updated_at", "score_job_items", ["job_id", "updated_at"])
     op.create_table(
         "scoring_workers",
         sa.Column("name", sa.String(40), nullable=False),
@@ -94,6 +95,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("scoring_workers")
+    op.drop_index("ix_score_job_items_job_id_updated_at", table_name="score_job_items")
     op.drop_index("ix_score_job_items_job_id_status", table_name="score_job_items")
     op.drop_table("score_job_items")
     op.drop_index("ix_score_jobs_status_created_at", table_name="score_jobs")

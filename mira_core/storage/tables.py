@@ -151,6 +151,7 @@ score_job_items = Table(
     Column("last_output", Text, doc="Raw output of an incomplete answer, kept for inspection."),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index(None, "job_id", "status"),
+    Index(None, "job_id", "updated_at"),
 )
 
 scoring_workers = Table(
