@@ -44,10 +44,12 @@ def _answer(sid: str, pos: int, n: int, score: int | None, skipped: bool) -> Non
         spot_checks_repo.record_review(conn, sid, pos, human_score=score, skipped=skipped, note=note,
                                        reviewer=load_settings().curator)
     ss[f"sc_pos_{sid}"] = min(pos + 1, n - 1)
+    st.query_params["id"] = sid  # keep the spot-check in the URL across the rerun (shareable, resumable)
 
 
 def _move(sid: str, pos: int) -> None:
     ss[f"sc_pos_{sid}"] = pos
+    st.query_params["id"] = sid
 
 
 def _judges(rid: str, slot: str, teacher: str | None, student_judge: str | None) -> None:
