@@ -125,6 +125,12 @@ def main() -> None:
                   icon=":material/skip_next:")
     if answered.all():
         st.success("Every item is answered: the agreement shows on the Reliability page.")
+    with read_conn(engine()) as conn:
+        per_person = spot_checks_repo.reviewer_progress(conn, sid)
+    if not per_person.empty:
+        st.caption("By reviewer: " + " · ".join(
+            f"{escape_markdown(str(r.reviewer))} {int(r.scored)} scored, {int(r.skipped)} skipped"
+            for r in per_person.itertuples()))
     shortcut_table([("0 … 9", "score 0-9"), ("T", "score 10"), ("J", "next item"), ("K", "previous item"),
                     ("S", "skip")])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from mira_core.reliability.masks import MaskRules, build_mask, mask_from_json, m
 from mira_core.reliability.metrics import reliability_matrix
 from mira_core.reliability.teacher import TeacherImportSummary, import_teacher_file
 from mira_core.settings import load_settings
-from mira_core.storage import annotations_repo
+from mira_core.storage import annotations_repo, spot_checks_repo
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn, write_tx
 
@@ -40,6 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--filter", default="{}", help='RecordFilter JSON, e.g. \'{"sources": ["swe_qa"]}\' ({} = all)')
     p.add_argument("--remove", action="store_true")
     p.set_defaults(func=cmd_tag)
+
+    p = sub.add_parser("export-reviews", help="write human spot-check answers as JSONL (per reviewer, filtered)")
+    p.add_argument("--reviewer", default=None)
+    p.add_argument("--source", default=None)
+    p.add_argument("--slot", default=None, help="A1..A15")
+    p.add_argument("-o", "--out", type=Path, default=None, help="file to write (default: stdout)")
+    p.set_defaults(func=cmd_export_reviews)
 
     mask = sub.add_parser("mask", help="reliability masks: list, export, import, activate, from-rules")
     msub = mask.add_subparsers(dest="mask_command", required=True)
@@ -103,6 +111,24 @@ def cmd_tag(args: argparse.Namespace) -> int:
     with write_tx(open_engine()) as conn:
         n = annotations_repo.bulk_tag(conn, f, args.tag, who=load_settings().curator, remove=args.remove)
     print(f"{'removed from' if args.remove else 'added to'} {n} records")
+    return 0
+
+
+def cmd_export_reviews(args: argparse.Namespace) -> int:
+    """Stream answered spot-check items as JSON lines, with the judges' scores snapshotted at sampling."""
+    out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
+    n = 0
+    try:
+        with read_conn(open_engine()) as conn:
+            for row in spot_checks_repo.iter_reviews(conn, reviewer=args.reviewer, source=args.source,
+                                                     slot=args.slot):
+                row["reviewed_at"] = row["reviewed_at"].isoformat() if row["reviewed_at"] else None
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n += 1
+    finally:
+        if args.out:
+            out.close()
+    print(f"{n} reviews exported" + (f" to {args.out}" if args.out else ""), file=sys.stderr)
     return 0
 
 

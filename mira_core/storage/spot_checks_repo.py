@@ -149,3 +149,45 @@ def spot_checked_ids(*, reviewed: bool | None = None) -> Select:
     elif reviewed is False:
         stmt = stmt.where(spot_check_items.c.human_score.is_(None), spot_check_items.c.skipped.is_(False))
     return stmt
+
+
+REVIEW_COLUMNS = ("spot_check_id", "source", "slot", "position", "record_id", "stratum", "student_score",
+                  "teacher_score", "human_score", "skipped", "note", "reviewer", "reviewed_at")
+
+
+def iter_reviews(conn: Connection, *, reviewer: str | None = None, source: str | None = None,
+                 slot: str | None = None, batch: int = 2000):  # type: ignore[no-untyped-def]
+    """Yield answered items (scored or skipped) as dicts (REVIEW_COLUMNS), in pages, for export."""
+    answered = spot_check_items.c.human_score.is_not(None) | spot_check_items.c.skipped.is_(True)
+    cond: list = [answered]
+    if reviewer:
+        cond.append(spot_check_items.c.reviewer == reviewer)
+    if source:
+        cond.append(spot_checks.c.source == source)
+    if slot:
+        cond.append(spot_checks.c.slot == slot)
+    cols = [spot_checks.c.source, spot_checks.c.slot] + [
+        spot_check_items.c[c] for c in REVIEW_COLUMNS if c not in ("source", "slot")]
+    base = (select(*cols).select_from(spot_check_items.join(
+        spot_checks, spot_checks.c.spot_check_id == spot_check_items.c.spot_check_id)).where(*cond)
+        .order_by(spot_check_items.c.spot_check_id, spot_check_items.c.position))
+    offset = 0
+    while True:
+        rows = conn.execute(base.offset(offset).limit(batch)).mappings().all()
+        if not rows:
+            return
+        for r in rows:
+            d = {c: r[c] for c in REVIEW_COLUMNS}
+            d["reviewed_at"] = as_utc(d["reviewed_at"])
+            yield d
+        offset += len(rows)
+
+
+def reviewer_progress(conn: Connection, spot_check_id: str) -> pd.DataFrame:
+    """Answered items per reviewer of one spot-check (columns reviewer, scored, skipped)."""
+    stmt = (select(spot_check_items.c.reviewer,
+                   func.sum(case((spot_check_items.c.human_score.is_not(None), 1), else_=0)).label("scored"),
+                   func.sum(case((spot_check_items.c.skipped.is_(True), 1), else_=0)).label("skipped"))
+            .where(spot_check_items.c.spot_check_id == spot_check_id, spot_check_items.c.reviewer.is_not(None))
+            .group_by(spot_check_items.c.reviewer).order_by(spot_check_items.c.reviewer))
+    return pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=["reviewer", "scored", "skipped"])

@@ -66,3 +66,26 @@ def test_tag_command_tags_all_matches(capsys):
     assert capsys.readouterr().out.strip() == "removed from 40 records"
     assert main(["tag", "x", "--filter", '{"colour": 1}']) == 1
     assert main(["tag", " ", "--filter", "{}"]) == 1  # an empty tag is refused with a message
+
+
+def test_export_reviews_per_reviewer(tmp_path, capsys):
+    from mira_core.storage import spot_checks_repo as spot
+    from mira_core.storage.engine import read_conn, write_tx
+
+    _corpus()
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    with write_tx(eng) as conn:
+        sid = spot.create_spot_check(conn, source="src_a", slot="A3", size=3, created_by="ann")
+        spot.record_review(conn, sid, 0, human_score=4, reviewer="ann", note="ok")
+        spot.record_review(conn, sid, 1, human_score=None, skipped=True, reviewer="bob")
+    with read_conn(eng) as conn:
+        progress = spot.reviewer_progress(conn, sid)
+    eng.dispose()
+    assert progress.values.tolist() == [["ann", 1, 0], ["bob", 0, 1]]
+    out = tmp_path / "reviews.jsonl"
+    assert main(["export-reviews", "--reviewer", "ann", "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["human_score"] == 4 and rows[0]["slot"] == "A3" and rows[0]["note"] == "ok"
+    assert rows[0]["student_score"] is not None and rows[0]["reviewed_at"].endswith("+00:00")
+    assert main(["export-reviews"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
