@@ -155,7 +155,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "client_cpu_ms_per_request": round(cpu / args.requests * 1000, 3),
         "overhead_ms_per_request": round((held - args.latency) * 1000, 1),
         "simulator_cpu_ms_per_request": round(server_cpu / (args.requests + args.sequential_requests) * 1000, 3),
-        **job, "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
+        **job, **({"job_fraction_of_ideal": round(job["job_rps"] / ideal, 3)} if job else {}),
+        "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -172,7 +173,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=64, help="client requests in flight")
     p.add_argument("--server-concurrency", type=int, default=64, help="simulator slots")
     p.add_argument("--prompt-chars", type=int, default=20_000, help="characters per user prompt (~4 per token)")
-    p.add_argument("--job-records", type=int, default=300,
+    p.add_argument("--job-records", type=int, default=1000,
                    help="also run a whole job over this many demo records (0: skip)")
 
 
