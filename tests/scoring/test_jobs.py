@@ -278,3 +278,26 @@ def test_an_invalid_rubric_pauses_the_job_with_the_reason(sqlite_engine, tmp_pat
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert (prog.status, prog.pause_reason, prog.counts["pending"]) == ("paused", "error", 2)
     assert str(bad) in prog.last_event
+
+
+def test_cli_score_wait_jobs_control_and_reparse(sqlite_engine, tmp_path, sim, monkeypatch, capsys):
+    from mira_core.cli import main
+
+    ids = _corpus(sqlite_engine, tmp_path, 3)
+    server = sim()
+    monkeypatch.setenv("MIRA_DATABASE_URL", str(sqlite_engine.url))
+    monkeypatch.setenv("MIRA_SCORER_CONFIG", str(tmp_path / "scorer.toml"))
+    monkeypatch.setenv("MIRA_SCORER_BASE_URL", server.base_url)
+    assert main(["score", "--ids", ids[0], ids[1], "--wait"]) == 0
+    out = capsys.readouterr().out
+    job_id = out.split()[1].rstrip(":")
+    assert "2 records queued" in out and "done 2/2" in out
+    assert main(["jobs", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert (listed["job_id"], listed["done"], listed["simulated"]) == (job_id, 2, True)
+    assert main(["job", "pause", job_id]) == 1
+    assert "only queued or running jobs can be paused" in capsys.readouterr().err
+    assert main(["score", "--filter", '{"source": "swe_qa"}']) == 1
+    assert "--filter: source: Extra inputs are not permitted" in capsys.readouterr().err
+    assert main(["reparse"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"scores": 2, "complete_before": 2, "complete_after": 2}
