@@ -301,3 +301,25 @@ def test_cli_score_wait_jobs_control_and_reparse(sqlite_engine, tmp_path, sim, m
     assert "--filter: source: Extra inputs are not permitted" in capsys.readouterr().err
     assert main(["reparse"]) == 0
     assert json.loads(capsys.readouterr().out) == {"scores": 2, "complete_before": 2, "complete_after": 2}
+
+
+def test_pausing_a_running_job_stops_claiming_and_keeps_finished_results(sqlite_engine, tmp_path, sim):
+    _corpus(sqlite_engine, tmp_path, 16)
+    server = sim(latency=0.1, concurrency=2)
+    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url).model_copy(update={"concurrency": 2}),
+                            record_filter=RecordFilter())
+    worker = threading.Thread(target=_work, args=(sqlite_engine,))
+    worker.start()
+    for _ in range(500):
+        if jobs.job_progress(sqlite_engine, job_id).done >= 2:
+            break
+        time.sleep(0.01)
+    jobs.pause_job(sqlite_engine, job_id)
+    worker.join(timeout=30)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.counts["running"]) == ("paused", 0)
+    assert 2 <= prog.done < 16 and prog.done + prog.counts["pending"] == 16
+    assert len(_scores(sqlite_engine, job_id)) == prog.done
+    jobs.resume_job(sqlite_engine, job_id)
+    _work(sqlite_engine)
+    assert jobs.job_progress(sqlite_engine, job_id).done == 16
