@@ -123,7 +123,16 @@ def _heatmap(matrix: pd.DataFrame, mask, metric: str) -> None:  # type: ignore[n
 
 
 def _overrides() -> list[Override]:
-    return [Override.model_validate(o) for o in ss.setdefault("rel_overrides", [])]
+    """The preview's curator overrides; on first load, those of the active version carry over, so a new
+    version built from changed thresholds never silently drops an earlier curator decision."""
+    if "rel_overrides" not in ss:
+        with read_conn(engine()) as conn:
+            active = repo.active_mask(conn)
+        ss["rel_overrides"] = [
+            {"source": c.source, "slot": c.slot, "masked": d.masked, "reason": d.reason}
+            for c, d in sorted(active.cells.items()) if d.by == "curator"
+        ]
+    return [Override.model_validate(o) for o in ss["rel_overrides"]]
 
 
 def _override_form(source: str, slot: str) -> None:
@@ -302,7 +311,11 @@ def main() -> None:
     masked = len([c for c in mask.masked_cells() if c.source != "*"])
     st.metric("Masked cells (preview)", f"{masked} of {n_cells}")
     if ss.get("rel_overrides"):
-        st.caption(f"{len(ss['rel_overrides'])} curator override(s) in this preview; they are saved with the version.")
+        st.caption(f"{len(ss['rel_overrides'])} curator override(s) in this preview (the active version's carry "
+                   "over); they are saved with the version.")
+        if st.button("Clear curator overrides", key="rel_clear_overrides"):
+            ss["rel_overrides"] = []
+            st.rerun()
     metric = st.segmented_control("Metric", ["mae", "rho"], default="mae", format_func=METRIC_LABELS.get,
                                   key="rel_metric") or "mae"
     _heatmap(matrix, mask, metric)

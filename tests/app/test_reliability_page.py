@@ -85,6 +85,14 @@ def test_curator_override_changes_preview_and_is_saved(scored):
         mask = repo.active_mask(conn)
     d = mask.decision("src_b", "A4")
     assert d is not None and d.masked and d.by == "curator" and d.reason == "teacher misreads this source"
+    # A later session starts from the active version's curator decisions: new thresholds keep them.
+    later = _page()
+    assert _masked(later) >= 1
+    later.slider(key="rel_max_mae").set_value(5.0).run()
+    later.slider(key="rel_min_rho").set_value(-1.0).run()
+    assert _masked(later) == 1
+    later.button(key="rel_clear_overrides").click().run()
+    assert _masked(later) == 0
 
 
 def test_spot_checks_for_every_masked_cell(scored):
