@@ -17,7 +17,7 @@ from ui.db import engine
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter
 from mira_core.reliability.dimensions import dimensions
-from mira_core.reliability.masks import MaskRules, Override, build_mask
+from mira_core.reliability.masks import MaskRules, Override, build_mask, mask_to_json
 from mira_core.reliability.metrics import ALL_SOURCES, SLOTS, reliability_matrix
 from mira_core.reliability.views import (
     METRIC_LABELS,
@@ -291,6 +291,14 @@ def _save_versions(mask, rules: MaskRules) -> None:  # type: ignore[no-untyped-d
         with write_tx(engine()) as conn:
             repo.activate_mask_version(conn, int(pick))
         st.rerun()
+    with read_conn(engine()) as conn:
+        chosen = repo.load_mask(conn, int(pick))
+    with st.expander(f"Cells of version {pick} ({len(chosen.masked_cells())} masked)"):
+        cells = pd.DataFrame([(c.source, c.slot, d.masked, d.by, d.reason) for c, d in sorted(chosen.cells.items())],
+                             columns=["source", "slot", "masked", "decided by", "reason"])
+        st.dataframe(cells, hide_index=True, key="rel_version_cells")
+        st.download_button("Download as JSON", mask_to_json(chosen), file_name=f"mask-{pick}.json",
+                           mime="application/json", key="rel_version_download")
 
 
 def main() -> None:

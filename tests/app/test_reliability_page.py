@@ -64,6 +64,7 @@ def test_threshold_change_updates_masked_count_and_save_version(scored):
     with read_conn(scored) as conn:
         versions = repo.list_mask_versions(conn)
     assert versions.name.tolist() == ["nothing masked"] and versions.active.tolist() == [True]
+    assert any(e.label.startswith("Cells of version 1 (0 masked)") for e in at.expander)
 
 
 def test_curator_override_changes_preview_and_is_saved(scored):
