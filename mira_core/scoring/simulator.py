@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 
 SIMULATED_SUFFIX = "-SIMULATED"
 SIM_HEADER = "X-MIRA-Simulated"
@@ -119,16 +119,27 @@ def _slot_names(user: str) -> list[tuple[str, str]]:
     return [(f"A{i + 1}", n) for i, n in enumerate(FALLBACK_NAMES)]
 
 
+def _rubric(names: list[tuple[str, str]]) -> Any:
+    from mira_core.scoring.rubric import Anchor, Rubric
+
+    try:
+        return Rubric(anchors=[Anchor(slot=slot, name=name, cluster_size=0) for slot, name in names])
+    except ValueError:  # names that the rubric model refuses: use the card's
+        return Rubric(anchors=[Anchor(slot=f"A{i + 1}", name=n, cluster_size=0) for i, n in enumerate(FALLBACK_NAMES)])
+
+
 def simulated_answer(user: str, seed: int = 0) -> str:
-    """The scorer-format answer for a prompt: same prompt, same answer."""
+    """The scorer-format answer for a prompt (rendered by `render_scorer_output`): same prompt, same answer."""
+    from mira_core.scoring.parse import DimScore, ParsedScore, render_scorer_output
+
     key = _digest(user)
     errors = len(_ERROR_WORDS.findall(user))
     patch_lines = sum(1 for ln in user.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---"))
     has_patch = "diff --git" in user
     size = len(user)
-    lines = []
-    total = 0.0
-    for slot, name in _slot_names(user):
+    names = _slot_names(user)
+    dims = {}
+    for slot, _name in names:
         base = 4 + 5 * _unit(seed, "score", slot, key)
         if slot in ("A3", "A5"):
             base += 1.5 if has_patch else -2
@@ -138,15 +149,13 @@ def simulated_answer(user: str, seed: int = 0) -> str:
             base -= min(3.0, patch_lines / 150)
         if slot == "A9":
             base -= min(2.0, size / 100_000)
-        score = max(0, min(10, round(base)))
-        total += score
-        lines.append(f"[{slot}] {name}: {score}/10 — SIMULATED: {errors} error mentions, "
-                     f"{patch_lines} patch lines, {size} prompt chars.")
-    overall = round(total / 15 * 10)
-    rec = "keep" if overall >= 65 else "downsample" if overall >= 45 else "drop"
-    lines += [f"overall: {overall}", f"training_recommendation: {rec}", "domain_tag: SIMULATED",
-              "brief: SIMULATED score from prompt features (no model was called)."]
-    return "\n".join(lines)
+        dims[slot] = DimScore(score=float(max(0, min(10, round(base)))), rationale=(
+            f"SIMULATED: {errors} error mentions, {patch_lines} patch lines, {size} prompt chars."))
+    overall = round(sum(d.score or 0 for d in dims.values()) / 15 * 10)
+    rec: Literal["keep", "downsample", "drop"] = "keep" if overall >= 65 else "downsample" if overall >= 45 else "drop"
+    parsed = ParsedScore(dimensions=dims, overall=overall, training_recommendation=rec, domain_tag="SIMULATED",
+                         brief="SIMULATED score from prompt features (no model was called).", complete=True)
+    return render_scorer_output(parsed, _rubric(names))
 
 
 def _malform(text: str, draw: float) -> str:
