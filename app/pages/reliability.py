@@ -7,6 +7,8 @@ small data version, so moving a threshold only re-applies the rules to the cache
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -111,7 +113,7 @@ def _heatmap(matrix: pd.DataFrame, mask, metric: str) -> None:  # type: ignore[n
         return
     scale, zmin, zmax = ("RdYlGn_r", 0.0, 4.0) if metric == "mae" else ("RdYlGn", -0.2, 1.0)
     fig = go.Figure(go.Heatmap(
-        z=grid.z, x=grid.cols, y=grid.rows, text=grid.text, texttemplate="%{text}", customdata=grid.hover,
+        z=grid.z, x=grid.cols, y=[html.escape(r) for r in grid.rows],  # plotly renders some HTML in labels text=grid.text, texttemplate="%{text}", customdata=grid.hover,
         hovertemplate="%{customdata}<extra></extra>", colorscale=scale, zmin=zmin, zmax=zmax,
         colorbar={"title": METRIC_LABELS[metric]},
     ))
