@@ -200,8 +200,8 @@ class Worker:
                 self._pause_down(job["job_id"], settings.pause_seconds, "endpoint did not answer /v1/models")
                 return "endpoint_down"
             mml = min(settings.max_model_len, info.max_model_len or settings.max_model_len)
-            run = _Run(self.engine, job, self.token or "", client, TokenCounter(settings), load_rubric(),
-                       load_calibration(), mml)
+            counter = TokenCounter(settings, exact_above=(mml - settings.max_tokens) // 2)
+            run = _Run(self.engine, job, self.token or "", client, counter, load_rubric(), load_calibration(), mml)
             with write_tx(self.engine) as conn:
                 scores_repo.set_job_status(conn, job["job_id"], "running",
                                            from_statuses=("queued", "running", "paused"),

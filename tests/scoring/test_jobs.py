@@ -323,3 +323,18 @@ def test_pausing_a_running_job_stops_claiming_and_keeps_finished_results(sqlite_
     jobs.resume_job(sqlite_engine, job_id)
     _work(sqlite_engine)
     assert jobs.job_progress(sqlite_engine, job_id).done == 16
+
+
+def test_a_record_over_the_endpoint_budget_is_shortened_never_rejected(sqlite_engine, sim):
+    from tests.app.builders import insert_records, long_record
+
+    big = long_record(200)
+    insert_records(sqlite_engine, [big])
+    server = sim(max_model_len=6000)  # reported by /v1/models; the 400 comes above the same length
+    settings = _settings(server.base_url, max_tokens=512)  # settings say 65536: the endpoint's figure wins
+    job_id = jobs.start_job(sqlite_engine, settings, record_ids=[big.record_id])
+    _work(sqlite_engine)
+    assert jobs.job_progress(sqlite_engine, job_id).done == 1
+    [row] = _scores(sqlite_engine, job_id)
+    assert row["shortened"] and row["elided_tokens"] > 0
+    assert "too_long" not in server.stats.counts and server.stats.counts["tokenize"] >= 1
