@@ -14,6 +14,7 @@ from ui.db import engine
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
+from mira_core.scoring.client import ModelInfo, probe_endpoint
 from mira_core.scoring.score_view import progress_rows
 from mira_core.scoring.settings import (
     ScorerSettings,
@@ -97,6 +98,25 @@ def _start_section(current: ScorerSettings) -> None:
         _start_worker_if_wanted()
 
 
+@st.cache_data(ttl=15, show_spinner=False, max_entries=4)
+def _endpoint(base_url: str, model: str) -> ModelInfo | None:
+    return probe_endpoint(load_scorer_settings().model_copy(update={"base_url": base_url, "model": model}))
+
+
+def _endpoint_line(current: ScorerSettings) -> None:
+    info = _endpoint(current.base_url, current.model)
+    where = escape_markdown(current.base_url)
+    if info is None:
+        st.warning(f"The endpoint {where} does not answer: jobs will wait (paused) until it does.",
+                   icon=":material/cloud_off:")
+    elif info.simulated:
+        st.warning(f"The endpoint {where} is the **SIMULATED** scorer ({escape_markdown(info.id)}): its "
+                   "scores come from prompt features, not from the model.", icon=":material/science:")
+    else:
+        st.caption(f"Endpoint {where} serves {escape_markdown(info.id)}"
+                   + (f" (max_model_len {info.max_model_len:,})." if info.max_model_len else "."))
+
+
 def _worker_line() -> None:
     state = worker_state(engine())
     if state.alive:
@@ -174,6 +194,7 @@ def _label(progress: list[jobs.JobProgress], job_id: str) -> str:
     return next(p.label for p in progress if p.job_id == job_id)
 
 
+_endpoint_line(settings)
 _settings_form(settings)
 _start_section(settings)
 st.divider()

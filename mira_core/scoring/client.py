@@ -238,3 +238,21 @@ class TokenCounter:
         self.available = True
         count = body.get("count") if isinstance(body, dict) else None
         return int(count) if isinstance(count, int) else None
+
+
+def probe_endpoint(settings: ScorerSettings, *, timeout: float = 2.0) -> ModelInfo | None:
+    """`GET /v1/models` without asyncio (for pages): the served model, or None when nothing answers."""
+    headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+    req = urllib.request.Request(settings.base_url.rstrip("/") + "/models", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            body = json.loads(resp.read())
+    except (OSError, ValueError):
+        return None
+    models = [m for m in (body.get("data") if isinstance(body, dict) else None) or [] if isinstance(m, dict)]
+    chosen = next((m for m in models if str(m.get("id", "")).startswith(settings.model)), models[0] if models else None)
+    if chosen is None:
+        return None
+    mml = chosen.get("max_model_len")
+    return ModelInfo(id=str(chosen.get("id")), max_model_len=int(mml) if isinstance(mml, int) else None,
+                     simulated=is_simulated(str(chosen.get("id"))))

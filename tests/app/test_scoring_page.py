@@ -1,6 +1,7 @@
 """Scoring page and the Record page's scores panel through AppTest (no worker is spawned by these tests)."""
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,17 @@ MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 SECRET = "sk-test-never-shown-123"
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(autouse=True)
 def _scorer_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MIRA_SCORER_CONFIG", str(tmp_path / "scorer.toml"))
     monkeypatch.setenv("MIRA_SCORER_API_KEY", SECRET)
+    monkeypatch.setenv("MIRA_SCORER_BASE_URL", f"http://127.0.0.1:{_free_port()}/v1")  # nothing listens
 
 
 def _page(params: dict | None = None) -> AppTest:
@@ -54,6 +62,18 @@ def test_start_a_job_for_the_browse_filter_and_see_it_listed(corpus):
     at.button(key="scoring_pause").click().run()
     assert list(at.dataframe[0].value["status"]) == ["paused (user)"]
     assert any("No scoring worker is running" in w.value for w in at.warning)
+    assert any("does not answer: jobs will wait" in w.value for w in at.warning)
+
+
+def test_the_page_says_when_the_endpoint_is_the_simulator(corpus, monkeypatch):
+    server, _ = start_in_thread(SimulatorConfig(latency=0.0))
+    try:
+        monkeypatch.setenv("MIRA_SCORER_BASE_URL", server.base_url)
+        at = _page()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert any("is the **SIMULATED** scorer" in w.value for w in at.warning)
 
 
 def test_api_key_is_never_displayed_only_its_source(corpus):

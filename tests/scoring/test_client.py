@@ -142,3 +142,12 @@ def test_token_counter_falls_back_without_tokenize():
     url = f"http://127.0.0.1:{_free_port()}/v1"
     counter = TokenCounter(ScorerSettings(base_url=url), exact_above=0)
     assert counter("z" * 400) > 0
+
+
+def test_probe_endpoint_without_asyncio(sim):
+    from mira_core.scoring.client import probe_endpoint
+
+    server = sim(max_model_len=4096)
+    info = probe_endpoint(ScorerSettings(base_url=server.base_url))
+    assert (info.id, info.max_model_len, info.simulated) == ("whw06/MIRA-Agent-Group4-SIMULATED", 4096, True)
+    assert probe_endpoint(ScorerSettings(base_url=f"http://127.0.0.1:{_free_port()}/v1")) is None
