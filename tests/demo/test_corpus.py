@@ -41,7 +41,7 @@ def test_token_budgets_are_long_tailed():
     rng = random.Random(0)
     budgets = sorted(token_budget(rng) for _ in range(5000))
     median = budgets[len(budgets) // 2]
-    assert budgets[0] >= 900 and budgets[-1] <= 59_000
+    assert budgets[0] >= 900 and budgets[-1] <= 56_000
     assert 2_000 < median < 5_000  # most runs are short...
     assert sum(b >= 50_000 for b in budgets) >= 25  # ...and a few percent sit near the 60K ceiling
 
