@@ -31,6 +31,7 @@ from mira_core.views import escape_markdown, view_from_params
 
 ss = st.session_state
 ss.setdefault("scoring_autostart", True)
+ss.setdefault("scoring_next_job", jobs.new_job_id())
 
 st.title("Scoring")
 try:
@@ -93,7 +94,10 @@ def _start_section(current: ScorerSettings) -> None:
     if st.button("Start scoring job", type="primary", icon=":material/play_arrow:"):
         chosen = browse_filter if choice == "browse" else RecordFilter()
         with st.spinner("freezing the selection…"):
-            job_id = jobs.start_job(engine(), current, record_filter=chosen, created_by=load_settings().curator)
+            # The id is chosen before the click is handled, so a replayed click returns the same job.
+            job_id = jobs.start_job(engine(), current, record_filter=chosen, created_by=load_settings().curator,
+                                    job_id=ss.scoring_next_job)
+        ss.scoring_next_job = jobs.new_job_id()
         st.toast(f"job {job_id} queued")
         _start_worker_if_wanted()
 

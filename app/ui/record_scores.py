@@ -31,10 +31,13 @@ def _slot_names() -> dict[str, str]:
 
 
 def _score_button(record_id: str) -> None:
+    nonce = st.session_state.setdefault(f"score_record_job_{record_id}", jobs.new_job_id())
     if st.button("Score this record", key=f"score_record_{record_id}", icon=":material/play_arrow:"):
         try:
+            # A replayed click (reconnect) finds the same job id and creates nothing new.
             job_id = jobs.start_job(engine(), load_scorer_settings(), record_ids=[record_id],
-                                    created_by=load_settings().curator)
+                                    created_by=load_settings().curator, job_id=nonce)
+            st.session_state[f"score_record_job_{record_id}"] = jobs.new_job_id()
             ensure_worker(engine(), load_settings().database_url)
         except MiraError as exc:
             st.error(escape_markdown(str(exc)))

@@ -69,16 +69,27 @@ def new_job_id() -> str:
 
 
 def start_job(engine: Engine, settings: ScorerSettings, *, record_filter: RecordFilter | None = None,
-              record_ids: list[str] | None = None, label: str | None = None, created_by: str = "curator") -> str:
-    """Create a job over a filter or explicit ids (frozen now) and queue it; returns the job id."""
+              record_ids: list[str] | None = None, label: str | None = None, created_by: str = "curator",
+              job_id: str | None = None) -> str:
+    """Create a job over a filter or explicit ids (frozen now) and queue it; returns the job id.
+
+    With `job_id` the call is idempotent: a page that replays a click after a reconnect passes the same id,
+    gets the same job back, and an interrupted freeze (job still `preparing`) is completed, not duplicated.
+    """
     if record_ids is not None:
         record_filter = RecordFilter(record_ids=list(dict.fromkeys(record_ids)))
     record_filter = record_filter or RecordFilter()
-    job_id = new_job_id()
+    job_id = job_id or new_job_id()
     label = label or _label(record_filter)
     with write_tx(engine) as conn:
-        scores_repo.create_job(conn, job_id=job_id, label=label, filter_json=record_filter.model_dump_json(),
-                               settings_json=json.dumps(settings.public_dict()), created_by=created_by)
+        existing = scores_repo.get_job(conn, job_id)
+        if existing is None:
+            scores_repo.create_job(conn, job_id=job_id, label=label, filter_json=record_filter.model_dump_json(),
+                                   settings_json=json.dumps(settings.public_dict()), created_by=created_by)
+        elif existing["status"] != "preparing":
+            return job_id
+        else:
+            record_filter = RecordFilter.model_validate_json(existing["filter_json"])
     batch: list[str] = []
     with read_conn(engine) as rconn:
         for meta in records_repo.iter_record_metadata(rconn, record_filter, batch=FREEZE_BATCH):

@@ -19,7 +19,7 @@ from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer, start_in_thread
 from mira_core.scoring.worker import Worker, WorkerOptions, worker_state
 from mira_core.storage import scores_repo
-from mira_core.storage.engine import read_conn
+from mira_core.storage.engine import read_conn, write_tx
 from tests.app.builders import import_messages, messages_row
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -338,3 +338,20 @@ def test_a_record_over_the_endpoint_budget_is_shortened_never_rejected(sqlite_en
     [row] = _scores(sqlite_engine, job_id)
     assert row["shortened"] and row["elided_tokens"] > 0
     assert "too_long" not in server.stats.counts and server.stats.counts["tokenize"] >= 1
+
+
+def test_starting_with_the_same_job_id_is_idempotent(sqlite_engine, tmp_path):
+    ids = _corpus(sqlite_engine, tmp_path, 4)
+    settings = _settings("http://127.0.0.1:9/v1")
+    first = jobs.start_job(sqlite_engine, settings, record_filter=RecordFilter(), job_id="click-1")
+    again = jobs.start_job(sqlite_engine, settings, record_ids=ids[:1], job_id="click-1")
+    assert first == again == "click-1"
+    assert jobs.job_progress(sqlite_engine, "click-1").total == 4  # the first selection, not the replay's
+    # An interrupted freeze (still preparing, half the items in) is completed by the replay.
+    with write_tx(sqlite_engine) as conn:
+        scores_repo.create_job(conn, job_id="click-2", label="t", filter_json=RecordFilter().model_dump_json(),
+                               settings_json="{}", created_by="me")
+        scores_repo.add_job_items(conn, "click-2", ids[:2])
+    jobs.start_job(sqlite_engine, settings, record_filter=RecordFilter(), job_id="click-2")
+    prog = jobs.job_progress(sqlite_engine, "click-2")
+    assert (prog.status, prog.total) == ("queued", 4)
