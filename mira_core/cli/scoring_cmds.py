@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument("--filter", help='RecordFilter JSON, e.g. \'{"sources": ["swe_qa"]}\' ({} = all records)')
     sel.add_argument("--ids", nargs="+", metavar="ID", help="record ids")
     p.add_argument("--label", default=None, help="a name for the job")
+    p.add_argument("--job-id", default=None, help="make the call idempotent: the same id returns the same job")
     p.add_argument("--wait", action="store_true", help="wait for the job to finish (runs a worker if none is alive)")
     p.set_defaults(func=cmd_score)
 
@@ -81,7 +82,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     settings = load_scorer_settings()
     f = _filter(args.filter) if args.filter is not None else None
     job_id = jobs.start_job(engine, settings, record_filter=f, record_ids=args.ids, label=args.label,
-                            created_by=load_settings().curator)
+                            created_by=load_settings().curator, job_id=args.job_id)
     prog = jobs.job_progress(engine, job_id)
     print(f"job {job_id}: {prog.total} records queued ({prog.label}) against {settings.base_url}")
     alive = worker_state(engine).alive
