@@ -27,7 +27,7 @@ import pandas as pd
 from mira_core.selection.generate import generate_data
 from mira_core.selection.preview import Cut, Precomputed, PreviewSettings, details, precompute, preview
 
-PAGE = Path(__file__).resolve().parents[2] / "app" / "pages" / "retention.py"
+PAGE = Path(__file__).resolve().parents[2] / "app" / "screens" / "retention.py"
 
 
 def _median_ms(samples: list[float]) -> float:
@@ -164,7 +164,7 @@ def run(records: int = 231_762, *, previews: int = 2000, baselines: int = 20, re
         reruns_s, loads_s = _page_rerun(records, reruns)
         out["page_rerun_ms"] = _median_ms(reruns_s)
         out["load_ms"] = _median_ms(loads_s)
-        out["page_rerun_note"] = "full AppTest rerun of app/pages/retention.py on a generated SQLite database"
+        out["page_rerun_note"] = "full AppTest rerun of app/screens/retention.py on a generated SQLite database"
     else:
         out["page_rerun_ms"] = None
         out["page_skipped"] = (f"{records} records > page_max {page_max}: generating that database takes minutes; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,8 +19,20 @@ from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome, Record
 from mira_core.storage.tables import outcome_reports, record_bodies, records
 
-_ZC = zstandard.ZstdCompressor(level=3)
-_ZD = zstandard.ZstdDecompressor()
+# zstd (de)compressor objects are not thread-safe; Streamlit sessions and the worker use threads.
+_ZSTD = threading.local()
+
+
+def _zc() -> zstandard.ZstdCompressor:
+    if not hasattr(_ZSTD, "c"):
+        _ZSTD.c = zstandard.ZstdCompressor(level=3)
+    return _ZSTD.c
+
+
+def _zd() -> zstandard.ZstdDecompressor:
+    if not hasattr(_ZSTD, "d"):
+        _ZSTD.d = zstandard.ZstdDecompressor()
+    return _ZSTD.d
 
 LIST_COLUMNS = (
     "record_id",
@@ -130,8 +143,8 @@ def insert_items(conn: Connection, items: Iterable[StoredItem]) -> dict[str, int
             bodies.append(
                 {
                     "record_id": it.record.record_id,
-                    "body": _ZC.compress(body),
-                    "raw": _ZC.compress(it.raw),
+                    "body": _zc().compress(body),
+                    "raw": _zc().compress(it.raw),
                     "raw_bytes": len(it.raw),
                     "raw_sha256": hashlib.sha256(it.raw).hexdigest(),
                 }
@@ -336,7 +349,7 @@ def get_record(conn: Connection, record_id: str) -> Record:
     blob = conn.execute(select(record_bodies.c.body).where(record_bodies.c.record_id == record_id)).scalar()
     if blob is None:
         raise NotFoundError(f"record {record_id} not found: check the id, or re-import its file")
-    data = json.loads(_ZD.decompress(blob))
+    data = json.loads(_zd().decompress(blob))
     data["record_id"] = record_id
     rec = Record.model_validate(data)
     # Outcomes joined later live on the metadata row; it is the source of truth for them.
@@ -350,7 +363,7 @@ def get_raw(conn: Connection, record_id: str) -> bytes:
     blob = conn.execute(select(record_bodies.c.raw).where(record_bodies.c.record_id == record_id)).scalar()
     if blob is None:
         raise NotFoundError(f"record {record_id} not found")
-    return _ZD.decompress(blob)
+    return _zd().decompress(blob)
 
 
 def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> tuple[str | None, str | None]:

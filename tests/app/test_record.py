@@ -10,7 +10,7 @@ MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 def _record(params: dict) -> AppTest:
     at = AppTest.from_file(MAIN, default_timeout=60)
     at.run()
-    at.switch_page("pages/record.py")
+    at.switch_page("screens/record.py")
     at.query_params.clear()
     at.query_params.update(params)
     at.run()

@@ -31,7 +31,7 @@ def scored():
 def _page() -> AppTest:
     at = AppTest.from_file(MAIN, default_timeout=60)
     at.run()
-    at.switch_page("pages/reliability.py")
+    at.switch_page("screens/reliability.py")
     at.run()
     assert not at.exception, at.exception
     return at

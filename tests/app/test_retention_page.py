@@ -10,7 +10,7 @@ from mira_core.storage import migrate, selection_repo
 from mira_core.storage.engine import make_engine, read_conn
 from tests.selection.dbcorpus import seed
 
-PAGE = str(Path(__file__).resolve().parents[2] / "app" / "pages" / "retention.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app" / "screens" / "retention.py")
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def _scorer_env(tmp_path, monkeypatch):
 def _page(params: dict | None = None) -> AppTest:
     at = AppTest.from_file(MAIN, default_timeout=60)
     at.run()
-    at.switch_page("pages/scoring.py")
+    at.switch_page("screens/scoring.py")
     at.query_params.update(params or {})
     at.session_state["scoring_autostart"] = False  # tests never leave a worker process behind
     at.run()

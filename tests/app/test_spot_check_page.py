@@ -33,7 +33,7 @@ def check():
 def _open(sid: str) -> AppTest:
     at = AppTest.from_file(MAIN, default_timeout=60)
     at.run()
-    at.switch_page("pages/spot_check.py")
+    at.switch_page("screens/spot_check.py")
     at.query_params["id"] = sid
     at.run()
     assert not at.exception, at.exception
@@ -76,7 +76,7 @@ def test_review_with_buttons_skip_back_and_resume(check):
 def test_without_id_lists_spot_checks(check):
     at = AppTest.from_file(MAIN, default_timeout=60)
     at.run()
-    at.switch_page("pages/spot_check.py")
+    at.switch_page("screens/spot_check.py")
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Spot-checks"

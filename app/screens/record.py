@@ -48,7 +48,7 @@ def _no_record() -> None:
     st.title("Record")
     st.info("No record chosen: open one from Browse (select a row), or paste a record id here.")
     st.text_input("Record id", key="record_pick", on_change=_pick)
-    st.page_link("pages/browse.py", label="Browse", icon=":material/table_rows:")
+    st.page_link("screens/browse.py", label="Browse", icon=":material/table_rows:")
 
 
 def _header(meta: dict, synthetic: bool) -> None:
@@ -74,7 +74,7 @@ def _header(meta: dict, synthetic: bool) -> None:
 def _nav(view_params: dict, prev_id: str | None, next_id: str | None, where: str) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         if st.button("Browse", key="record_back", shortcut="B", icon=":material/arrow_back:"):
-            st.switch_page("pages/browse.py", query_params=view_params)
+            st.switch_page("screens/browse.py", query_params=view_params)
         st.button("Previous", key="record_prev", shortcut="K", disabled=prev_id is None,
                   on_click=_go, args=(prev_id,), icon=":material/chevron_left:")
         st.button("Next", key="record_next", shortcut="J", disabled=next_id is None,
@@ -142,7 +142,7 @@ def main() -> None:
     except (MiraError, SQLAlchemyError) as e:
         st.title("Record")
         st.error(escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
-        st.page_link("pages/browse.py", label="Back to Browse", icon=":material/arrow_back:",
+        st.page_link("screens/browse.py", label="Back to Browse", icon=":material/arrow_back:",
                      query_params=view_to_params(view))
         return
 

@@ -29,10 +29,10 @@ def _pick() -> None:
         checks = spot_checks_repo.list_spot_checks(conn)
     if checks.empty:
         st.info("No spot-checks yet: start one from a cell on the Reliability page.")
-        st.page_link("pages/reliability.py", label="Reliability", icon=":material/grid_on:")
+        st.page_link("screens/reliability.py", label="Reliability", icon=":material/grid_on:")
         return
     for row in checks.itertuples():
-        st.page_link("pages/spot_check.py", query_params={"id": row.spot_check_id},
+        st.page_link("screens/spot_check.py", query_params={"id": row.spot_check_id},
                      label=f"{escape_markdown(str(row.source))} · {row.slot} · {row.done}/{row.size} done · "
                            f"{row.status} · by {escape_markdown(str(row.created_by))} {row.created_at:%Y-%m-%d %H:%M}")
 
@@ -98,7 +98,7 @@ def main() -> None:
     if dim.description:
         st.caption(escape_markdown(dim.description, max_chars=500))
     st.caption(f"item {pos + 1} of {n} · sampled as {item.stratum}")
-    st.page_link("pages/record.py", query_params={"id": item.record_id}, label="open the full record",
+    st.page_link("screens/record.py", query_params={"id": item.record_id}, label="open the full record",
                  icon=":material/article:")
     with read_conn(engine()) as conn:
         issue = records_repo.get_record(conn, item.record_id).issue

@@ -206,7 +206,7 @@ def main() -> None:
     target = rows.record_id.iloc[picked[0]] if picked else (rows.record_id.iloc[0] if open_first else None)
     if target is not None:
         ss.browse_table_gen = ss.browse_table_gen + 1  # the next visit to Browse starts without a selection
-        st.switch_page("pages/record.py", query_params=record_params(page.view, str(target)))
+        st.switch_page("screens/record.py", query_params=record_params(page.view, str(target)))
 
     shortcut_table([("N", "next page"), ("P", "previous page"), ("O", "open the first record of the page")])
 

@@ -232,11 +232,11 @@ def _spot_check_start(source: str, slot: str, teacher: str, student: str | None)
             except (MiraError, ValueError) as exc:
                 st.error(escape_markdown(str(exc)))
                 return
-            st.switch_page("pages/spot_check.py", query_params={"id": sid})
+            st.switch_page("screens/spot_check.py", query_params={"id": sid})
     with read_conn(engine()) as conn:
         checks = spot_checks_repo.list_spot_checks(conn, source=source, slot=slot)
     for row in checks.head(5).itertuples():
-        st.page_link("pages/spot_check.py", query_params={"id": row.spot_check_id},
+        st.page_link("screens/spot_check.py", query_params={"id": row.spot_check_id},
                      label=f"spot-check {row.done}/{row.size} done · {row.status} · by "
                            f"{escape_markdown(str(row.created_by))} {row.created_at:%Y-%m-%d %H:%M}")
 
