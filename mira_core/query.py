@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mira_core.records import Outcome
 
-SortColumn = Literal["imported_at", "token_estimate", "n_steps", "n_errors", "instance_id", "source", "record_id"]
+SortColumn = Literal[
+    "imported_at", "token_estimate", "n_steps", "n_errors", "instance_id", "source", "record_id", "overall"
+]
+"""`overall` is the latest complete student score's overall (records without one sort last either way)."""
+
+OverrideFilter = Literal["force_keep", "force_drop", "any", "none"]
+"""force_keep / force_drop: that override; any: either of them; none: no override (never annotated counts)."""
+
+SpotCheckFilter = Literal["in_spot_check", "reviewed", "not_reviewed"]
+"""in_spot_check: an item of any spot check; reviewed: has a human score in one; not_reviewed: has an item
+still waiting for review (neither scored nor skipped). A record in two spot checks can match both."""
+
+DIMENSIONS = tuple(f"A{i}" for i in range(1, 16))
 
 
 class RecordFilter(BaseModel):
@@ -25,6 +37,23 @@ class RecordFilter(BaseModel):
     max_tokens: int | None = None
     text: str = Field(default="", description="Full-text query over issue, instance id and patch.")
     record_ids: list[str] | None = Field(default=None, description="Explicit ids (a frozen selection).")
+    tags: list[str] = Field(default_factory=list, description="Records carrying ALL of these tags (narrows).")
+    override: OverrideFilter | None = None
+    spot_check: SpotCheckFilter | None = None
+    scored: bool | None = Field(default=None, description="Has (True) / lacks (False) a complete student score.")
+    min_overall: int | None = Field(default=None, ge=0, le=100, description="Latest complete student score.")
+    max_overall: int | None = Field(default=None, ge=0, le=100, description="Latest complete student score.")
+    dim_min: dict[str, float] = Field(
+        default_factory=dict, description='Per-dimension minimum on the latest complete student score, {"A3": 7}.'
+    )
+
+    @field_validator("dim_min")
+    @classmethod
+    def _known_dimensions(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k in v if k not in DIMENSIONS]
+        if bad:
+            raise ValueError(f"unknown dimension(s) {', '.join(map(repr, bad))}: expected A1..A15")
+        return dict(sorted(v.items(), key=lambda kv: int(kv[0][1:])))
 
 
 class SortKey(BaseModel):

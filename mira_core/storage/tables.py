@@ -284,3 +284,14 @@ policies = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, doc="Last save; the export manifest's time."),
     UniqueConstraint("name"),
 )
+
+# ----------------------------------------------------------------------------- Browse indexes (migration 0005)
+
+# Filtered + sorted Browse pages (source chosen, sorted by tokens or import time) read in index order.
+Index("ix_records_source_token_estimate_record_id", records.c.source, records.c.token_estimate, records.c.record_id)
+Index("ix_records_source_imported_at_record_id", records.c.source, records.c.imported_at, records.c.record_id)
+# "The record's latest complete student score" is one index seek (Browse score filters and sort, selection).
+Index(
+    "ix_scores_record_id_judge_kind_complete_created_at_score_id",
+    scores.c.record_id, scores.c.judge_kind, scores.c.complete, scores.c.created_at, scores.c.score_id,
+)
