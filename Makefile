@@ -19,7 +19,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/mira-curator migrate
 	$(BIN)/mira-curator demo --records $(DEMO_RECORDS) --if-empty
-	$(BIN)/mira-curator serve
+	$(BIN)/mira-curator serve --simulator --demo-scores
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

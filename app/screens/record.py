@@ -10,6 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
 from ui.db import engine
 from ui.record_annotations import render_record_annotations
+from ui.record_judgements import render_record_judgements
+from ui.record_scores import render_record_scores
 from ui.steps import render_diff, render_timeline
 
 from mira_core.errors import MiraError
@@ -111,7 +113,7 @@ def _tabs(got: _Loaded, rid: str) -> None:
     sections = split_diff(rec.patch)
     n_files = len(sections.files)
     tabs = st.tabs(["Issue", f"Steps ({len(rec.steps):,})", f"Patch ({n_files} file{'' if n_files == 1 else 's'})",
-                    "Metadata", "Annotation"])
+                    "Scores", "Student vs teacher", "Metadata", "Annotation"])
     with tabs[0]:
         issue = visible_controls(rec.issue) or "(no issue text)"
         st.code(issue, language=None, wrap_lines=True, height=520 if issue.count("\n") > 30 else "content")
@@ -120,11 +122,15 @@ def _tabs(got: _Loaded, rid: str) -> None:
     with tabs[2]:
         render_diff(sections, rec.patch, rid)
     with tabs[3]:
+        render_record_scores(rid)
+    with tabs[4]:
+        render_record_judgements(rid)
+    with tabs[5]:
         st.dataframe(pd.DataFrame(metadata_rows(meta), columns=["field", "value"]), hide_index=True, width="stretch")
         note = altered_note(meta)
         if note:
             st.info(escape_markdown(note), icon=":material/warning:")
-    with tabs[4]:
+    with tabs[6]:
         render_record_annotations(rid)
 
 

@@ -19,7 +19,8 @@ from ui.db import engine
 
 
 def _grey_masked(table: pd.DataFrame, masked: pd.Series) -> Styler:
-    return table.style.apply(lambda row: ["color: #9e9e9e" if masked[row.name] else "" for _ in row], axis=1)
+    styled = table.style.apply(lambda row: ["color: #9e9e9e" if masked[row.name] else "" for _ in row], axis=1)
+    return styled.format(precision=1, na_rep="–")
 
 
 def render_record_judgements(record_id: str, *, teacher: str | None = None) -> None:
@@ -39,7 +40,9 @@ def render_record_judgements(record_id: str, *, teacher: str | None = None) -> N
         "student": df.student, "teacher": df.teacher,
         "mask": ["masked: " + r if m else "" for m, r in zip(df.masked, df.mask_reason, strict=True)],
     })
-    st.dataframe(_grey_masked(table, df.masked), hide_index=True, key=f"judgements_{record_id}")
+    one_decimal = st.column_config.NumberColumn(format="%.1f")
+    st.dataframe(_grey_masked(table, df.masked), hide_index=True, key=f"judgements_{record_id}",
+                 column_config={"student": one_decimal, "teacher": one_decimal})
     for row in df.itertuples():
         label = f"{row.slot} · {dims[row.slot].name}" + (" (masked)" if row.masked else "")
         with st.expander(escape_markdown(label, max_chars=120)):

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mira_core.cli.progress import ProgressBar
@@ -53,6 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("serve", help="serve the Streamlit app on http://localhost:8501")
     p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--simulator", action="store_true",
+                   help="also run the SIMULATED scorer on 127.0.0.1:8000 (a demo/test double of vLLM)")
+    p.add_argument("--demo-scores", action="store_true",
+                   help="score a synthetic-only store with the scorer and add SIMULATED teacher labels (idempotent)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -125,8 +130,61 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run `streamlit run app/main.py` with the project's config."""
+    """Run `streamlit run app/main.py`; optionally with the SIMULATED scorer and demo scores first."""
     open_engine()
-    app = PROJECT_ROOT / "app" / "main.py"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port)]
-    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
+    env = os.environ.copy()
+    children: list[subprocess.Popen] = []
+    try:
+        if args.simulator:
+            children.append(_start_simulator(env))
+        if args.demo_scores:
+            _demo_scores(env)
+        app = PROJECT_ROOT / "app" / "main.py"
+        cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port)]
+        print(f"serving MIRA Curator on http://localhost:{args.port}", file=sys.stderr)
+        return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)
+    finally:
+        for child in children:
+            child.terminate()
+
+
+SIM_PORT = 8000
+
+
+def _start_simulator(env: dict[str, str]) -> subprocess.Popen:
+    """Start the SIMULATED scorer and point the scorer settings at it (unless one already answers there)."""
+    import urllib.request
+
+    url = f"http://127.0.0.1:{SIM_PORT}/v1"
+    env.setdefault("MIRA_SCORER_BASE_URL", url)
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / "mira-simulated-scorer.log", "ab")  # noqa: SIM115
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mira_core.cli", "simulate-scorer", "--port", str(SIM_PORT), "--latency", "0.02"],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"{url}/models", timeout=1):
+                print(f"SIMULATED scorer (demo/test double of vLLM) on {url}", file=sys.stderr)
+                return child
+        except OSError:
+            if child.poll() is not None:
+                print(f"SIMULATED scorer did not start (port {SIM_PORT} busy?); scoring uses {env['MIRA_SCORER_BASE_URL']}",
+                      file=sys.stderr)
+                return child
+            time.sleep(0.1)
+    return child
+
+
+def _demo_scores(env: dict[str, str]) -> None:
+    """Score a demo store once (job id `demo-initial`) and label half of it with the SIMULATED teacher."""
+    engine = open_engine()
+    with read_conn(engine) as conn:
+        total = records_repo.count_records(conn, RecordFilter())
+        synthetic_only = total > 0 and records_repo.count_synthetic(conn) == total
+    if not synthetic_only:
+        return
+    base = [sys.executable, "-m", "mira_core.cli"]
+    subprocess.call([*base, "score", "--filter", "{}", "--job-id", "demo-initial", "--label", "demo corpus", "--wait"],
+                    cwd=PROJECT_ROOT, env=env)
+    subprocess.call([*base, "demo-teacher"], cwd=PROJECT_ROOT, env=env)

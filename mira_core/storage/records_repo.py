@@ -11,13 +11,34 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import zstandard
-from sqlalchemy import Connection, Select, and_, func, literal_column, or_, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome, Record
-from mira_core.storage.tables import outcome_reports, record_bodies, records
+from mira_core.storage.tables import (
+    annotations_table,
+    outcome_reports,
+    record_bodies,
+    record_tags,
+    records,
+    scores,
+    spot_check_items,
+)
 
 # zstd (de)compressor objects are not thread-safe; Streamlit sessions and the worker use threads.
 _ZSTD = threading.local()
@@ -256,7 +277,42 @@ def _search_ids(conn: Connection, query: str) -> Select:
     )
 
 
+def _latest_student(inner: NamedFromClause) -> Select:
+    """Scores of `inner` (an alias of `scores`) that are their record's latest complete student score.
+
+    "Latest" is the same everywhere (selection, Browse): newest created_at, then highest score_id. The
+    correlated lookup uses ix_scores_record_id_judge_kind_complete_created_at_score_id (migration 0005).
+    """
+    s2 = scores.alias("s_latest")
+    latest_id = (
+        select(s2.c.score_id)
+        .where(s2.c.record_id == inner.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True))
+        .order_by(s2.c.created_at.desc(), s2.c.score_id.desc())
+        .limit(1)
+        .correlate(inner)
+        .scalar_subquery()
+    )
+    return select(inner.c.record_id).where(
+        inner.c.judge_kind == "student", inner.c.complete.is_(True), inner.c.score_id == latest_id
+    )
+
+
+def _latest_overall() -> ColumnElement:
+    """Correlated scalar: the latest complete student score's overall of the outer `records` row (or NULL)."""
+    s2 = scores.alias("s_sort")
+    return (
+        select(s2.c.overall)
+        .where(s2.c.record_id == records.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True))
+        .order_by(s2.c.created_at.desc(), s2.c.score_id.desc())
+        .limit(1)
+        .correlate(records)
+        .scalar_subquery()
+    )
+
+
 def _where(conn: Connection, f: RecordFilter) -> list:
+    """The WHERE conditions of `f`. Tags, overrides, spot checks and scores are `record_id IN (subquery)`
+    conditions: each subquery is evaluated once and served by an index, never per listed row."""
     cond: list = []
     if f.sources:
         cond.append(records.c.source.in_(f.sources))
@@ -276,14 +332,63 @@ def _where(conn: Connection, f: RecordFilter) -> list:
         cond.append(records.c.record_id.in_(_search_ids(conn, f.text)))
     if f.record_ids is not None:
         cond.append(records.c.record_id.in_(list(f.record_ids)))
+    for tag in dict.fromkeys(f.tags):  # ALL tags: one indexed IN per tag
+        cond.append(records.c.record_id.in_(select(record_tags.c.record_id).where(record_tags.c.tag == tag)))
+    if f.override is not None:
+        ann = annotations_table.c
+        if f.override in ("force_keep", "force_drop"):
+            cond.append(records.c.record_id.in_(select(ann.record_id).where(ann.override == f.override)))
+        else:
+            overridden = select(ann.record_id).where(ann.override.in_(("force_keep", "force_drop")))
+            cond.append(records.c.record_id.in_(overridden) if f.override == "any"
+                        else records.c.record_id.not_in(overridden))
+    if f.spot_check is not None:
+        item = spot_check_items.c
+        checked = select(item.record_id)
+        if f.spot_check == "reviewed":
+            checked = checked.where(item.human_score.is_not(None))
+        elif f.spot_check == "not_reviewed":
+            checked = checked.where(item.human_score.is_(None), item.skipped.is_(False))
+        cond.append(records.c.record_id.in_(checked))
+    if f.scored is not None:
+        has = select(scores.c.record_id).where(scores.c.judge_kind == "student", scores.c.complete.is_(True))
+        cond.append(records.c.record_id.in_(has) if f.scored else records.c.record_id.not_in(has))
+    if f.min_overall is not None or f.max_overall is not None or f.dim_min:
+        inner = scores.alias("s_filter")
+        latest = _latest_student(inner)
+        if f.min_overall is not None:
+            latest = latest.where(inner.c.overall >= f.min_overall)
+        if f.max_overall is not None:
+            latest = latest.where(inner.c.overall <= f.max_overall)
+        for dim, lo in f.dim_min.items():
+            latest = latest.where(inner.c[dim.lower()] >= lo)
+        cond.append(records.c.record_id.in_(latest))
     return cond
 
 
-def _order(sort: SortKey) -> list:
-    col = records.c[sort.column]
-    primary = col.desc() if sort.descending else col.asc()
-    tie = records.c.record_id.desc() if sort.descending else records.c.record_id.asc()
-    return [primary, tie]
+def _sort_expr(sort: SortKey) -> ColumnElement:
+    """The value rows sort on. Never NULL, so keyset comparisons (neighbours, position) see every row:
+    a missing instance id sorts as '', and records without a score sort after all scored ones."""
+    if sort.column == "overall":
+        return func.coalesce(_latest_overall(), -1 if sort.descending else 101)
+    if sort.column == "instance_id":
+        return func.coalesce(records.c.instance_id, "")
+    return records.c[sort.column]
+
+
+def _order(sort: SortKey, expr: ColumnElement | None = None, *, descending: bool | None = None) -> list:
+    """ORDER BY for `sort`; `expr`/`descending` let neighbours walk backwards over the same expression."""
+    expr = _sort_expr(sort) if expr is None else expr
+    desc = sort.descending if descending is None else descending
+    return [expr.desc(), records.c.record_id.desc()] if desc else [expr.asc(), records.c.record_id.asc()]
+
+
+def _sort_key(conn: Connection, expr: ColumnElement, record_id: str) -> tuple:
+    """(sort value, record id) of one record, computed by the database with the same expression."""
+    value = conn.execute(select(expr).where(records.c.record_id == record_id)).first()
+    if value is None:
+        raise NotFoundError(f"record {record_id} not found: check the id, or re-import its file")
+    return (value[0], record_id)
 
 
 def count_records(conn: Connection, f: RecordFilter) -> int:
@@ -368,15 +473,15 @@ def get_raw(conn: Connection, record_id: str) -> bytes:
 
 def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> tuple[str | None, str | None]:
     """(previous id, next id) of `record_id` within filter `f` under `sort` (keyset, no full scan)."""
-    meta = get_metadata(conn, record_id)
-    key = (meta[sort.column], record_id)
-    pair = tuple_(records.c[sort.column], records.c.record_id)
+    expr = _sort_expr(sort)
+    key = _sort_key(conn, expr, record_id)
+    pair = tuple_(expr, records.c.record_id)
     base = _where(conn, f)
     after = pair < key if sort.descending else pair > key
     before = pair > key if sort.descending else pair < key
-    nxt = conn.execute(select(records.c.record_id).where(*base, after).order_by(*_order(sort)).limit(1)).scalar()
-    rev = SortKey(column=sort.column, descending=not sort.descending)
-    prv = conn.execute(select(records.c.record_id).where(*base, before).order_by(*_order(rev)).limit(1)).scalar()
+    nxt = conn.execute(select(records.c.record_id).where(*base, after).order_by(*_order(sort, expr)).limit(1)).scalar()
+    back = _order(sort, expr, descending=not sort.descending)
+    prv = conn.execute(select(records.c.record_id).where(*base, before).order_by(*back).limit(1)).scalar()
     return prv, nxt
 
 
@@ -404,9 +509,15 @@ def mark_synthetic(conn: Connection, record_ids: Sequence[str]) -> int:
 
 def position(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> int:
     """How many records matching `f` come before `record_id` under `sort` (its 0-based rank; keyset count)."""
-    meta = get_metadata(conn, record_id)
-    key = (meta[sort.column], record_id)
-    pair = tuple_(records.c[sort.column], records.c.record_id)
+    expr = _sort_expr(sort)
+    key = _sort_key(conn, expr, record_id)
+    pair = tuple_(expr, records.c.record_id)
     before = pair > key if sort.descending else pair < key
     stmt = select(func.count()).select_from(records).where(*_where(conn, f), before)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def count_synthetic(conn: Connection) -> int:
+    """How many stored records are synthetic (demo data); `serve --demo-scores` only scores a demo-only store."""
+    stmt = select(func.count()).select_from(records).where(records.c.synthetic.is_(True))
     return int(conn.execute(stmt).scalar_one())
