@@ -516,3 +516,8 @@ def position(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -
     stmt = select(func.count()).select_from(records).where(*_where(conn, f), before)
     return int(conn.execute(stmt).scalar_one())
 
+
+def count_synthetic(conn: Connection) -> int:
+    """How many stored records are synthetic (demo data); `serve --demo-scores` only scores a demo-only store."""
+    stmt = select(func.count()).select_from(records).where(records.c.synthetic.is_(True))
+    return int(conn.execute(stmt).scalar_one())
