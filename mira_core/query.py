@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -53,6 +54,8 @@ class RecordFilter(BaseModel):
         bad = [k for k in v if k not in DIMENSIONS]
         if bad:
             raise ValueError(f"unknown dimension(s) {', '.join(map(repr, bad))}: expected A1..A15")
+        if not all(math.isfinite(x) for x in v.values()):
+            raise ValueError("dimension minimums must be finite numbers")
         return dict(sorted(v.items(), key=lambda kv: int(kv[0][1:])))
 
 

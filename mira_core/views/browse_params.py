@@ -6,22 +6,29 @@ is forgiving: a hand-edited URL with a bad value keeps the rest and reports what
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, get_args
+from typing import Any, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mira_core.query import RecordFilter, SortColumn, SortKey
+from mira_core.query import DIMENSIONS, OverrideFilter, RecordFilter, SortColumn, SortKey, SpotCheckFilter
 from mira_core.records import Outcome
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 SORT_COLUMNS: tuple[str, ...] = get_args(SortColumn)
 
-LIST_PARAMS = {"source": "sources", "outcome": "outcomes", "agent": "agents", "model": "models", "format": "formats"}
+OVERRIDES: tuple[str, ...] = get_args(OverrideFilter)
+SPOT_CHECKS: tuple[str, ...] = get_args(SpotCheckFilter)
+
+LIST_PARAMS = {
+    "source": "sources", "outcome": "outcomes", "agent": "agents", "model": "models", "format": "formats", "tag": "tags",
+}
 """Query parameter name -> RecordFilter field, for the repeated (list) parameters."""
 
-VIEW_PARAMS = (*LIST_PARAMS, "tmin", "tmax", "q", "sort", "order", "page", "size")
+VIEW_PARAMS = (*LIST_PARAMS, "tmin", "tmax", "q", "override", "spot", "scored", "omin", "omax", "dim",
+               "sort", "order", "page", "size")
 """Every parameter that belongs to the Browse view (the Record page adds `id`)."""
 
 
@@ -68,6 +75,45 @@ def _int(params: Mapping[str, str | Sequence[str]], key: str, problems: list[str
     return int(raw)
 
 
+def _choice(params: Mapping[str, str | Sequence[str]], key: str, allowed: Sequence[str],
+            problems: list[str]) -> Any:
+    raw = _last(params, key)
+    if raw is None or raw == "":
+        return None
+    if raw not in allowed:
+        problems.append(f"{key}={raw!r} ignored: expected one of {', '.join(allowed)}")
+        return None
+    return raw
+
+
+def _overall(params: Mapping[str, str | Sequence[str]], key: str, problems: list[str]) -> int | None:
+    value = _int(params, key, problems)
+    if value is not None and value > 100:
+        problems.append(f"{key}={value} ignored: an overall score is 0-100")
+        return None
+    return value
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _dims(params: Mapping[str, str | Sequence[str]], problems: list[str]) -> dict[str, float]:
+    """`dim=A3:7` (repeatable): the latest student score's A3 must be at least 7."""
+    out: dict[str, float] = {}
+    for raw in _values(params, "dim"):
+        name, _, num = raw.partition(":")
+        try:
+            value = float(num)
+        except ValueError:
+            value = math.nan
+        if name not in DIMENSIONS or not math.isfinite(value):
+            problems.append(f"dim={raw!r} ignored: expected a dimension and a minimum like A3:7")
+            continue
+        out[name] = value
+    return out
+
+
 def view_from_params(params: Mapping[str, str | Sequence[str]]) -> ParsedView:
     """Read a BrowseView from query parameters (values as str or list of str); unknown keys are ignored."""
     problems: list[str] = []
@@ -84,6 +130,12 @@ def view_from_params(params: Mapping[str, str | Sequence[str]]) -> ParsedView:
         min_tokens=_int(params, "tmin", problems),
         max_tokens=_int(params, "tmax", problems),
         text=(_last(params, "q") or "").strip(),
+        override=_choice(params, "override", OVERRIDES, problems),
+        spot_check=_choice(params, "spot", SPOT_CHECKS, problems),
+        scored={"yes": True, "no": False, None: None}[_choice(params, "scored", ("yes", "no"), problems)],
+        min_overall=_overall(params, "omin", problems),
+        max_overall=_overall(params, "omax", problems),
+        dim_min=_dims(params, problems),
     )
     sort = SortKey()
     col = _last(params, "sort")
@@ -120,6 +172,19 @@ def view_to_params(view: BrowseView) -> dict[str, str | list[str]]:
         out["tmax"] = str(f.max_tokens)
     if f.text.strip():
         out["q"] = f.text.strip()
+    if f.override is not None:
+        out["override"] = f.override
+    if f.spot_check is not None:
+        out["spot"] = f.spot_check
+    if f.scored is not None:
+        out["scored"] = "yes" if f.scored else "no"
+    if f.min_overall is not None:
+        out["omin"] = str(f.min_overall)
+    if f.max_overall is not None:
+        out["omax"] = str(f.max_overall)
+    dims = [f"{k}:{_number(v)}" for k, v in f.dim_min.items()]
+    if dims:
+        out["dim"] = dims if len(dims) > 1 else dims[0]
     default = SortKey()
     if view.sort.column != default.column:
         out["sort"] = view.sort.column

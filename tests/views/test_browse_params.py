@@ -27,10 +27,21 @@ names = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1,
     desc=st.booleans(),
     page=st.integers(1, 10**4),
     size=st.sampled_from([25, 50, 100, 200]),
+    tags=st.lists(names, max_size=3, unique=True),
+    override=st.none() | st.sampled_from(["force_keep", "force_drop", "any", "none"]),
+    spot=st.none() | st.sampled_from(["in_spot_check", "reviewed", "not_reviewed"]),
+    scored=st.none() | st.booleans(),
+    omin=st.none() | st.integers(0, 100),
+    omax=st.none() | st.integers(0, 100),
+    dims=st.dictionaries(st.sampled_from([f"A{i}" for i in range(1, 16)]),
+                         st.floats(0, 10, allow_nan=False) | st.integers(0, 10).map(float), max_size=3),
 )
-def test_round_trip(sources, outcomes, models, tmin, text, column, desc, page, size):
+def test_round_trip(sources, outcomes, models, tmin, text, column, desc, page, size, tags, override, spot, scored,
+                    omin, omax, dims):
     view = BrowseView(
-        filter=RecordFilter(sources=sources, outcomes=outcomes, models=models, min_tokens=tmin, text=text),
+        filter=RecordFilter(sources=sources, outcomes=outcomes, models=models, min_tokens=tmin, text=text, tags=tags,
+                            override=override, spot_check=spot, scored=scored, min_overall=omin, max_overall=omax,
+                            dim_min=dims),
         sort=SortKey(column=column, descending=desc),
         page=page,
         page_size=size,
@@ -68,3 +79,22 @@ def test_page_of():
 def test_record_params_keep_the_view():
     view = BrowseView(filter=RecordFilter(sources=["swe_qa"]), sort=SortKey(column="n_steps", descending=False))
     assert record_params(view, "abc") == {"source": "swe_qa", "sort": "n_steps", "order": "asc", "id": "abc"}
+
+
+def test_score_and_annotation_params_read_back():
+    view = BrowseView(filter=RecordFilter(tags=["gold", "hard"], override="force_keep", spot_check="reviewed",
+                                          scored=True, min_overall=60, max_overall=90, dim_min={"A3": 7, "A10": 2.5}),
+                      sort=SortKey(column="overall"))
+    params = view_to_params(view)
+    assert params == {"tag": ["gold", "hard"], "override": "force_keep", "spot": "reviewed", "scored": "yes",
+                      "omin": "60", "omax": "90", "dim": ["A3:7", "A10:2.5"], "sort": "overall"}
+    assert view_from_params(params).view == view
+
+
+def test_bad_score_and_annotation_values_are_ignored_and_reported():
+    parsed = view_from_params({"override": "keep", "spot": "done", "scored": "maybe", "omin": "101", "omax": "x",
+                               "dim": ["A16:3", "A3:nan", "A3", "A2:4"], "tag": ["t"]})
+    f = parsed.view.filter
+    assert f == RecordFilter(tags=["t"], dim_min={"A2": 4.0})
+    assert len(parsed.problems) == 8
+    assert any("dim='A16:3'" in p for p in parsed.problems) and any("omin=101" in p for p in parsed.problems)
