@@ -8,16 +8,17 @@ from typing import NamedTuple
 import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
+from ui.bulk_tag import render_bulk_tag
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
 from ui.db import engine, filter_options, store_has_synthetic, token_bounds
 
 from mira_core.errors import MiraError
-from mira_core.query import RecordFilter, SortKey
+from mira_core.query import DIMENSIONS, RecordFilter, SortKey
 from mira_core.records import Outcome
-from mira_core.storage import records_repo
+from mira_core.storage import annotations_repo, records_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import BrowseView, escape_markdown, view_from_params, view_to_params, visible_controls
-from mira_core.views.browse_params import PAGE_SIZES, SORT_COLUMNS, record_params
+from mira_core.views.browse_params import OVERRIDES, PAGE_SIZES, SORT_COLUMNS, SPOT_CHECKS, record_params
 
 SORT_LABELS = {
     "imported_at": "imported",
@@ -27,10 +28,17 @@ SORT_LABELS = {
     "instance_id": "instance id",
     "source": "source",
     "record_id": "record id",
+    "overall": "score (latest student overall)",
 }
+OVERRIDE_LABELS = {None: "any", "force_keep": "force keep", "force_drop": "force drop", "any": "keep or drop",
+                   "none": "no override"}
+SPOT_LABELS = {None: "any", "in_spot_check": "in a spot-check", "reviewed": "reviewed by a human",
+               "not_reviewed": "waiting for review"}
+SCORED_LABELS = {None: "any", True: "has a complete student score", False: "no complete student score"}
 COLUMNS = {
     "instance_id": "instance",
     "title": "issue",
+    "overall": "score",
     "outcome": "outcome",
     "token_estimate": "tokens",
     "n_steps": "steps",
@@ -59,6 +67,15 @@ def _sync_widgets(view: BrowseView, sig: str) -> None:
     ss.browse_tmin = f.min_tokens
     ss.browse_tmax = f.max_tokens
     ss.browse_q = f.text
+    ss.browse_tag = list(f.tags)
+    ss.browse_override = f.override
+    ss.browse_spot = f.spot_check
+    ss.browse_scored = f.scored
+    ss.browse_omin = f.min_overall
+    ss.browse_omax = f.max_overall
+    ss.browse_dims = list(f.dim_min)
+    for dim in DIMENSIONS:
+        ss[f"browse_dim_{dim}"] = f.dim_min.get(dim)
     ss.browse_sort = view.sort.column
     ss.browse_desc = view.sort.descending
     ss.browse_size = view.page_size
@@ -71,6 +88,42 @@ def _options(known: list[str], chosen: list[str]) -> list[str]:
     return known + [c for c in chosen if c not in known]
 
 
+def _tags() -> list[str]:
+    """Every tag in use (a GROUP BY over record_tags, small); read each run so a bulk tag shows at once."""
+    try:
+        with read_conn(engine()) as conn:
+            return annotations_repo.tag_counts(conn).tag.tolist()
+    except (MiraError, SQLAlchemyError):
+        return []
+
+
+def _curation_filters() -> dict:
+    """Tags, override, spot-check status and the latest student score (issue 4 / issue 2 score columns)."""
+    side = st.sidebar
+    side.subheader("Curation")
+    side.multiselect("Tags (records with all of them)", _options(_tags(), ss.browse_tag), key="browse_tag")
+    side.selectbox("Override", [None, *OVERRIDES], format_func=OVERRIDE_LABELS.get, key="browse_override")
+    side.selectbox("Spot-check", [None, *SPOT_CHECKS], format_func=SPOT_LABELS.get, key="browse_spot")
+    side.subheader("Student score")
+    side.selectbox("Scored", [None, True, False], format_func=SCORED_LABELS.get, key="browse_scored")
+    c1, c2 = side.columns(2)
+    c1.number_input("Min overall", min_value=0, max_value=100, value=None, step=5, key="browse_omin", placeholder="0")
+    c2.number_input("Max overall", min_value=0, max_value=100, value=None, step=5, key="browse_omax",
+                    placeholder="100")
+    side.multiselect("Dimension minimums", DIMENSIONS, key="browse_dims",
+                     help="Latest complete student score: each chosen dimension at least this value (0-10).")
+    dims: dict[str, float] = {}
+    for dim in ss.browse_dims:
+        value = side.number_input(f"{dim} at least", min_value=0.0, max_value=10.0, value=None, step=1.0,
+                                  key=f"browse_dim_{dim}", placeholder="0-10")
+        if value is not None:
+            dims[dim] = float(value)
+    return {
+        "tags": ss.browse_tag, "override": ss.browse_override, "spot_check": ss.browse_spot,
+        "scored": ss.browse_scored, "min_overall": ss.browse_omin, "max_overall": ss.browse_omax, "dim_min": dims,
+    }
+
+
 def _filters(opts: dict[str, list[str]], lo: int, hi: int) -> RecordFilter:
     side = st.sidebar
     side.header("Filters")
@@ -80,7 +133,9 @@ def _filters(opts: dict[str, list[str]], lo: int, hi: int) -> RecordFilter:
     c1, c2 = side.columns(2)
     c1.number_input("Min tokens", min_value=0, value=None, step=1000, key="browse_tmin", placeholder=f"{lo:,}")
     c2.number_input("Max tokens", min_value=0, value=None, step=1000, key="browse_tmax", placeholder=f"{hi:,}")
+    curation = _curation_filters()
     return RecordFilter(
+        **curation,
         sources=ss.browse_source,
         outcomes=ss.browse_outcome,
         agents=ss.browse_agent,
@@ -121,6 +176,8 @@ def _read(url: str, flt: RecordFilter, sort: SortKey) -> _Page:
             view = BrowseView(filter=flt, sort=sort, page=ss.browse_page, page_size=ss.browse_size)
             offset = (view.page - 1) * view.page_size
             rows = records_repo.list_records(conn, flt, sort=sort, offset=offset, limit=view.page_size)
+            scores = records_repo.latest_overall(conn, rows.record_id.tolist())
+            rows["overall"] = pd.array([scores.get(r) for r in rows.record_id], dtype="Int64")
             synthetic = bool(rows.synthetic.any()) or (
                 store_has_synthetic(url) and records_repo.has_synthetic(conn, flt)
             )
@@ -142,6 +199,7 @@ def _render_table(rows: pd.DataFrame) -> list[int]:
         height=min(len(rows), 20) * 35 + 38,
         column_config={
             "tokens": st.column_config.NumberColumn(format="%d"),
+            "score": st.column_config.NumberColumn(format="%d", help="Latest complete student overall score (0-100)"),
             "instance": st.column_config.TextColumn(width="medium"),
             "issue": st.column_config.TextColumn(width="medium"),
         },
@@ -163,6 +221,16 @@ def _render_paging(page: _Page) -> bool:
                         label_visibility="collapsed", width=110)
         st.caption(f"page {view.page:,} of {page.n_pages:,} · select a row to open it")
     return open_first
+
+
+def _bulk_actions(page: _Page) -> None:
+    """Actions on EVERY record the filter matches (not just this page): tag them, or score them."""
+    if page.total == 0:
+        return
+    with st.expander(f"Bulk actions on all {page.total:,} matching records", icon=":material/select_all:"):
+        st.page_link("screens/scoring.py", label=f"Score these {page.total:,} records",
+                     icon=":material/speed:", query_params=view_to_params(page.view.model_copy(update={"page": 1})))
+        render_bulk_tag(page.view.filter, n=page.total)
 
 
 def main() -> None:
@@ -208,6 +276,7 @@ def main() -> None:
         ss.browse_table_gen = ss.browse_table_gen + 1  # the next visit to Browse starts without a selection
         st.switch_page("screens/record.py", query_params=record_params(page.view, str(target)))
 
+    _bulk_actions(page)
     shortcut_table([("N", "next page"), ("P", "previous page"), ("O", "open the first record of the page")])
 
 

@@ -13,10 +13,17 @@ from mira_core.views import escape_markdown
 from ui.db import engine
 
 
-def render_bulk_tag(f: RecordFilter, *, key: str = "bulk_tag") -> None:
-    """A small form: tag, add/remove, and a confirmation naming how many records it will touch."""
-    with read_conn(engine()) as conn:
-        n = count_records(conn, f)
+def render_bulk_tag(f: RecordFilter, *, n: int | None = None, key: str = "bulk_tag") -> None:
+    """A small form: tag, add/remove, and a confirmation naming how many records it will touch.
+
+    `n` is the match count when the caller already has it. After a change the page reruns, so counts,
+    tag lists and the table show the new tags; the result message survives the rerun.
+    """
+    if (done := st.session_state.pop(f"{key}_done", None)) is not None:
+        st.success(done)
+    if n is None:
+        with read_conn(engine()) as conn:
+            n = count_records(conn, f)
     with st.form(key):
         st.markdown(f"**Tag all {n:,} records matching this filter**")
         tag = st.text_input("Tag", key=f"{key}_tag")
@@ -29,5 +36,7 @@ def render_bulk_tag(f: RecordFilter, *, key: str = "bulk_tag") -> None:
                 st.error(escape_markdown(str(exc)))
                 return
             verb = "removed from" if remove else "added to"
-            st.success(f"{escape_markdown(tag.strip())} {verb} {changed:,} records "
-                       f"({n - changed:,} already {'without' if remove else 'had'} it).")
+            st.session_state[f"{key}_done"] = (
+                f"Tag {escape_markdown(tag.strip())} {verb} {changed:,} records "
+                f"({n - changed:,} already {'without' if remove else 'had'} it).")
+            st.rerun()

@@ -485,6 +485,14 @@ def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str)
     return prv, nxt
 
 
+def latest_overall(conn: Connection, record_ids: Sequence[str]) -> dict[str, int]:
+    """Latest complete student overall score of each of `record_ids` (one page; unscored ids are absent)."""
+    if not record_ids:
+        return {}
+    stmt = select(records.c.record_id, _latest_overall()).where(records.c.record_id.in_(list(record_ids)))
+    return {rid: int(v) for rid, v in conn.execute(stmt) if v is not None}
+
+
 def has_synthetic(conn: Connection, f: RecordFilter) -> bool:
     """True if any record matching `f` is synthetic (the pages then show a "SYNTHETIC DEMO DATA" marker)."""
     stmt = select(records.c.record_id).where(*_where(conn, f), records.c.synthetic.is_(True)).limit(1)

@@ -143,3 +143,9 @@ def test_keyset_on_instance_id_sees_records_without_one(engine, ids):
             for i, rid in enumerate(order):
                 assert repo.position(conn, RecordFilter(), sort, rid) == i
                 assert repo.neighbours(conn, RecordFilter(), sort, rid)[1] == (order[i + 1] if i + 1 < 8 else None)
+
+
+def test_latest_overall_of_a_page(engine, ids):
+    with read_conn(engine) as conn:
+        got = repo.latest_overall(conn, ids)
+    assert got == {ids[0]: 90, ids[1]: 80, ids[2]: 70, ids[5]: 20}
