@@ -39,7 +39,7 @@ def traceback(root: str, script: str, path: str, line: int, func: str, exc: str,
     """A Python traceback ending in the issue's exception."""
     return (
         "Traceback (most recent call last):\n"
-        f'  File "{root}/{script}", line 7, in <module>\n'
+        f'  File "{root}/{script}", line 4, in <module>\n'
         f"    result = {func}(data)\n"
         f'  File "{root}/{path}", line {line}, in {func}\n'
         f"    raise {exc}(msg)\n"
