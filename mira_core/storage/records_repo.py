@@ -280,20 +280,18 @@ def _search_ids(conn: Connection, query: str) -> Select:
 def _latest_student(inner: NamedFromClause) -> Select:
     """Scores of `inner` (an alias of `scores`) that are their record's latest complete student score.
 
-    "Latest" is the same everywhere (selection, Browse): newest created_at, then highest score_id. The
-    correlated lookup uses ix_scores_record_id_judge_kind_complete_created_at_score_id (migration 0005).
+    "Latest" is the same everywhere (selection, Browse): newest created_at, then highest score_id. Written
+    as NOT EXISTS (a newer one) so the caller's conditions on `inner` cut rows first and the database can
+    anti-join; the probe uses ix_scores_record_id_judge_kind_complete_created_at_score_id (migration 0005).
     """
-    s2 = scores.alias("s_latest")
-    latest_id = (
-        select(s2.c.score_id)
-        .where(s2.c.record_id == inner.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True))
-        .order_by(s2.c.created_at.desc(), s2.c.score_id.desc())
-        .limit(1)
-        .correlate(inner)
-        .scalar_subquery()
-    )
+    s2 = scores.alias("s_newer")
+    newer = select(s2.c.score_id).where(
+        s2.c.record_id == inner.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True),
+        or_(s2.c.created_at > inner.c.created_at,
+            and_(s2.c.created_at == inner.c.created_at, s2.c.score_id > inner.c.score_id)),
+    ).correlate(inner)
     return select(inner.c.record_id).where(
-        inner.c.judge_kind == "student", inner.c.complete.is_(True), inner.c.score_id == latest_id
+        inner.c.judge_kind == "student", inner.c.complete.is_(True), ~newer.exists()
     )
 
 
