@@ -35,12 +35,6 @@ ADJECTIVES = (
     "multiple single recursive circular private public deprecated legacy new old inconsistent unexpected"
 ).split()
 
-FILLER = (
-    "the a this that when if because so then also only still just now instead however which where while "
-    "after before during without with from into onto for of in on at by to as is was are were be been "
-    "should would could might must does did not no it its we I you they our their there here"
-).split()
-
 EXCEPTIONS = (
     "TypeError", "ValueError", "KeyError", "AttributeError", "IndexError", "AssertionError",
     "RuntimeError", "NotImplementedError", "ZeroDivisionError", "UnicodeDecodeError", "RecursionError",
@@ -62,18 +56,55 @@ def class_name(rng: random.Random) -> str:
     return "".join(w.capitalize() for w in words)
 
 
+SHORT = (
+    "{V} {a} {n} in {f}", "{f} fails for {a} {n} values", "{n} is {a} after {f}", "Do not {v} the {n} twice",
+    "{V} the {n} before {f}", "unexpected {a} {n}", "{n} must not be {a}", "Fix {a} {n} handling in {f}",
+    "{V} {n} and {n2} together", "{f} returns the wrong {n}", "Support {a} {n} in {c}", "Cache the {n} of {f}",
+)
+LONG = (
+    "When {f} receives {a} {n} values, it returns the {n} instead of the {n2}.",
+    "I think the problem is in how {f} handles {a} {n} values.",
+    "This worked in the previous release, but now the {n} comes back {a}.",
+    "It looks like {f} assumes the {n} is never {a}.",
+    "The {n} passed to {f} should be {a}, but here it is {a2}.",
+    "Setting {n}={val} on the {c} does not change the {n2}.",
+    "We should {v} the {n} before it reaches {f}.",
+    "There is already a check for {a} {n} values in {f}, so the fix can reuse it.",
+    "With {a} {n} values the {n2} ends up {a2}, which breaks {f}.",
+    "Only the {n} branch is affected; the {n2} branch already handles this.",
+    "The docstring of {f} says it accepts {a} {n} values, which is not what happens.",
+    "A minimal fix is to {v} the {n} early and return.",
+    "I would expect {f} to return {val} here.",
+    "Other {n} values are fine; only {a} ones trigger the error.",
+    "This also affects {c}.{g} since it calls the same code path.",
+    "The {n} and the {n2} are out of sync after {f} runs.",
+    "Let me check whether {f} is also used by the {n} code.",
+    "That confirms the {n} is {a} at this point.",
+    "The change is small and keeps the existing behaviour for {a} {n} values.",
+    "Running it twice gives a different {n}, which suggests the {n} is cached somewhere.",
+    "The {c} keeps a reference to the old {n}, so {f} sees a {a} {n2}.",
+    "Nothing in the tests covers the {a} {n} case, which explains why this slipped through.",
+    "If the {n} is {a}, {f} should fall back to the default {n2}.",
+    "The traceback shows the error is raised inside {f}, not in the caller.",
+    "So the fix belongs in {f}: it has to {v} the {n} when it is {a}.",
+    "After the change the {n} is computed once and reused by {g}.",
+    "The same pattern appears in {g}; it is probably worth fixing both.",
+    "According to the documentation, {a} {n} values are allowed here.",
+)
+
+
 def sentence(rng: random.Random, low: int = 7, high: int = 18) -> str:
-    """A plausible-looking technical sentence."""
-    n = rng.randint(low, high)
-    words = []
-    for _ in range(n):
-        r = rng.random()
-        pool = FILLER if r < 0.45 else NOUNS if r < 0.75 else VERBS if r < 0.88 else ADJECTIVES
-        words.append(rng.choice(pool))
-    if rng.random() < 0.3:
-        words.insert(rng.randrange(len(words)), f"`{ident(rng)}`")
-    text = " ".join(words)
-    return text[0].upper() + text[1:] + rng.choice("...?.")[0]
+    """A plausible technical sentence (a short phrase when `high` is small), from templates and the vocabulary."""
+    template = rng.choice(SHORT if high <= 12 else LONG)
+    verb = rng.choice(VERBS)
+    text = template.format(
+        V=verb.capitalize(), v=verb, n=rng.choice(NOUNS), n2=rng.choice(NOUNS), a=rng.choice(ADJECTIVES), a2=rng.choice(ADJECTIVES),
+        f=f"`{ident(rng)}`", g=f"`{ident(rng)}`", c=class_name(rng),
+        val=rng.choice(["None", "0", "True", "False", "[]", repr(rng.choice(NOUNS)), str(rng.randint(2, 512))]),
+    )
+    if high <= 12:
+        return text[0].upper() + text[1:] + "."
+    return text[0].upper() + text[1:]
 
 
 def paragraph(rng: random.Random, low: int = 2, high: int = 5) -> str:
