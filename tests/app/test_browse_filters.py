@@ -108,3 +108,17 @@ def test_score_link_carries_the_filter(sixty):
     links = [e.proto for e in at.get("page_link") if "Score these" in e.proto.label]
     assert [(p.label, p.page) for p in links] == [("Score these 4 records", "scoring")]
     assert sorted(links[0].query_string.split("&")) == ["scored=no", "size=25", "tag=gold"]
+
+
+def test_scoring_page_reads_the_linked_filter(sixty, tmp_path, monkeypatch):
+    monkeypatch.setenv("MIRA_SCORER_CONFIG", str(tmp_path / "scorer.toml"))
+    monkeypatch.setenv("MIRA_SCORER_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens
+    link = next(e.proto for e in _app({"tag": "gold", "scored": "no"}).get("page_link") if "Score" in e.proto.label)
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    at.switch_page("screens/scoring.py")
+    at.query_params.update(dict(p.split("=", 1) for p in link.query_string.split("&")))
+    at.session_state["scoring_autostart"] = False  # never start a worker process from a test
+    at.run()
+    assert not at.exception, at.exception
+    assert at.radio(key="scoring_selection").options[0].startswith("current Browse filter (4 records)")
