@@ -102,10 +102,12 @@ def _curation_filters() -> dict:
     side = st.sidebar
     side.subheader("Curation")
     side.multiselect("Tags (records with all of them)", _options(_tags(), ss.browse_tag), key="browse_tag")
-    side.selectbox("Override", [None, *OVERRIDES], format_func=OVERRIDE_LABELS.get, key="browse_override")
-    side.selectbox("Spot-check", [None, *SPOT_CHECKS], format_func=SPOT_LABELS.get, key="browse_spot")
+    side.selectbox("Override", [None, *OVERRIDES], format_func=OVERRIDE_LABELS.get, key="browse_override",
+                   placeholder="any")
+    side.selectbox("Spot-check", [None, *SPOT_CHECKS], format_func=SPOT_LABELS.get, key="browse_spot", placeholder="any")
     side.subheader("Student score")
-    side.selectbox("Scored", [None, True, False], format_func=SCORED_LABELS.get, key="browse_scored")
+    side.selectbox("Scored", [None, True, False], format_func=SCORED_LABELS.get, key="browse_scored",
+                   placeholder="any")
     c1, c2 = side.columns(2)
     c1.number_input("Min overall", min_value=0, max_value=100, value=None, step=5, key="browse_omin", placeholder="0")
     c2.number_input("Max overall", min_value=0, max_value=100, value=None, step=5, key="browse_omax",
@@ -196,7 +198,7 @@ def _render_table(rows: pd.DataFrame) -> list[int]:
         on_select="rerun",
         selection_mode="single-row",
         key=f"browse_table_{gen}",
-        height=min(len(rows), 20) * 35 + 38,
+        height=max(min(len(rows), 20), 1) * 35 + 38,
         column_config={
             "tokens": st.column_config.NumberColumn(format="%d"),
             "score": st.column_config.NumberColumn(format="%d", help="Latest complete student overall score (0-100)"),
