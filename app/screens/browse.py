@@ -229,7 +229,7 @@ def _bulk_actions(page: _Page) -> None:
     """Actions on EVERY record the filter matches (not just this page): tag them, or score them."""
     if page.total == 0:
         return
-    with st.expander(f"Bulk actions on all {page.total:,} matching records", icon=":material/select_all:"):
+    with st.expander(f"Bulk actions on every match ({page.total:,} records)", icon=":material/select_all:"):
         st.page_link("screens/scoring.py", label=f"Score these {page.total:,} records",
                      icon=":material/speed:", query_params=view_to_params(page.view.model_copy(update={"page": 1})))
         render_bulk_tag(page.view.filter, n=page.total)
