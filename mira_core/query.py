@@ -21,6 +21,9 @@ SpotCheckFilter = Literal["in_spot_check", "reviewed", "not_reviewed"]
 """in_spot_check: an item of any spot check; reviewed: has a human score in one; not_reviewed: has an item
 still waiting for review (neither scored nor skipped). A record in two spot checks can match both."""
 
+Recommendation = Literal["keep", "downsample", "drop"]
+"""The student's recommendation field (mira_core.scoring.parse.RECOMMENDATIONS)."""
+
 DIMENSIONS = tuple(f"A{i}" for i in range(1, 16))
 
 
@@ -44,6 +47,9 @@ class RecordFilter(BaseModel):
     scored: bool | None = Field(default=None, description="Has (True) / lacks (False) a complete student score.")
     min_overall: int | None = Field(default=None, ge=0, le=100, description="Latest complete student score.")
     max_overall: int | None = Field(default=None, ge=0, le=100, description="Latest complete student score.")
+    recommendations: list[Recommendation] = Field(
+        default_factory=list, description="The latest complete student score recommends one of these."
+    )
     dim_min: dict[str, float] = Field(
         default_factory=dict, description='Per-dimension minimum on the latest complete student score, {"A3": 7}.'
     )

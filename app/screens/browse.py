@@ -18,7 +18,14 @@ from mira_core.records import Outcome
 from mira_core.storage import annotations_repo, records_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import BrowseView, escape_markdown, view_from_params, view_to_params, visible_controls
-from mira_core.views.browse_params import OVERRIDES, PAGE_SIZES, SORT_COLUMNS, SPOT_CHECKS, record_params
+from mira_core.views.browse_params import (
+    OVERRIDES,
+    PAGE_SIZES,
+    RECOMMENDATIONS,
+    SORT_COLUMNS,
+    SPOT_CHECKS,
+    record_params,
+)
 
 SORT_LABELS = {
     "imported_at": "imported",
@@ -73,6 +80,7 @@ def _sync_widgets(view: BrowseView, sig: str) -> None:
     ss.browse_scored = f.scored
     ss.browse_omin = f.min_overall
     ss.browse_omax = f.max_overall
+    ss.browse_rec = list(f.recommendations)
     ss.browse_dims = list(f.dim_min)
     for dim in DIMENSIONS:
         ss[f"browse_dim_{dim}"] = f.dim_min.get(dim)
@@ -112,6 +120,7 @@ def _curation_filters() -> dict:
     c1.number_input("Min overall", min_value=0, max_value=100, value=None, step=5, key="browse_omin", placeholder="0")
     c2.number_input("Max overall", min_value=0, max_value=100, value=None, step=5, key="browse_omax",
                     placeholder="100")
+    side.multiselect("Recommendation", RECOMMENDATIONS, key="browse_rec")
     side.multiselect("Dimension minimums", DIMENSIONS, key="browse_dims",
                      help="Latest complete student score: each chosen dimension at least this value (0-10).")
     dims: dict[str, float] = {}
@@ -123,6 +132,7 @@ def _curation_filters() -> dict:
     return {
         "tags": ss.browse_tag, "override": ss.browse_override, "spot_check": ss.browse_spot,
         "scored": ss.browse_scored, "min_overall": ss.browse_omin, "max_overall": ss.browse_omax, "dim_min": dims,
+        "recommendations": ss.browse_rec,
     }
 
 

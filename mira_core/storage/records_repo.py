@@ -351,13 +351,15 @@ def _where(conn: Connection, f: RecordFilter) -> list:
     if f.scored is not None:
         has = select(scores.c.record_id).where(scores.c.judge_kind == "student", scores.c.complete.is_(True))
         cond.append(records.c.record_id.in_(has) if f.scored else records.c.record_id.not_in(has))
-    if f.min_overall is not None or f.max_overall is not None or f.dim_min:
+    if f.min_overall is not None or f.max_overall is not None or f.dim_min or f.recommendations:
         inner = scores.alias("s_filter")
         latest = _latest_student(inner)
         if f.min_overall is not None:
             latest = latest.where(inner.c.overall >= f.min_overall)
         if f.max_overall is not None:
             latest = latest.where(inner.c.overall <= f.max_overall)
+        if f.recommendations:
+            latest = latest.where(inner.c.recommendation.in_(list(f.recommendations)))
         for dim, lo in f.dim_min.items():
             latest = latest.where(inner.c[dim.lower()] >= lo)
         cond.append(records.c.record_id.in_(latest))

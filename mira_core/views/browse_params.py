@@ -12,7 +12,15 @@ from typing import Any, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mira_core.query import DIMENSIONS, OverrideFilter, RecordFilter, SortColumn, SortKey, SpotCheckFilter
+from mira_core.query import (
+    DIMENSIONS,
+    OverrideFilter,
+    Recommendation,
+    RecordFilter,
+    SortColumn,
+    SortKey,
+    SpotCheckFilter,
+)
 from mira_core.records import Outcome
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -21,9 +29,11 @@ SORT_COLUMNS: tuple[str, ...] = get_args(SortColumn)
 
 OVERRIDES: tuple[str, ...] = get_args(OverrideFilter)
 SPOT_CHECKS: tuple[str, ...] = get_args(SpotCheckFilter)
+RECOMMENDATIONS: tuple[str, ...] = get_args(Recommendation)
 
 LIST_PARAMS = {
     "source": "sources", "outcome": "outcomes", "agent": "agents", "model": "models", "format": "formats", "tag": "tags",
+    "rec": "recommendations",
 }
 """Query parameter name -> RecordFilter field, for the repeated (list) parameters."""
 
@@ -124,6 +134,10 @@ def view_from_params(params: Mapping[str, str | Sequence[str]]) -> ParsedView:
             good = [v for v in vals if v in Outcome.__members__]
             problems += [f"outcome={v!r} ignored: expected one of {', '.join(Outcome.__members__)}" for v in vals if v not in good]
             vals = good
+        if key == "rec":
+            problems += [f"rec={v!r} ignored: expected one of {', '.join(RECOMMENDATIONS)}"
+                         for v in vals if v not in RECOMMENDATIONS]
+            vals = [v for v in vals if v in RECOMMENDATIONS]
         lists[field] = vals
     f = RecordFilter(
         **lists,

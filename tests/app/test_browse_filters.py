@@ -78,6 +78,9 @@ def test_score_filters_and_sort_by_score(sixty):
     assert _count_line(at).startswith("**5** matching")
     at.selectbox(key="browse_sort").set_value("overall").run()
     assert at.dataframe[0].value["score"].tolist() == [70, 65, 60, 55, 50]
+    at.multiselect(key="browse_rec").select("drop").run()
+    assert _count_line(at).startswith("**0** matching") and at.query_params["rec"] == "drop"
+    at.multiselect(key="browse_rec").unselect("drop").run()
     at.multiselect(key="browse_dims").select("A3").run()
     at.number_input(key="browse_dim_A3").set_value(6.0).run()
     assert _count_line(at).startswith("**3** matching") and at.query_params["dim"] == "A3:6"

@@ -13,10 +13,11 @@ from mira_core.storage.engine import read_conn, write_tx
 from tests.app.builders import import_messages, messages_row
 
 
-def _score(rid: str, overall: int, *, complete: bool = True, kind: str = "student", a3: float = 5.0):
+def _score(rid: str, overall: int, *, complete: bool = True, kind: str = "student", a3: float = 5.0,
+           rec: str = "keep"):
     return scores_repo.NewScore(
         record_id=rid, judge_kind=kind, judge="m", job_id=None, prompt_version="v1", raw_output="x",
-        complete=complete, overall=overall, recommendation="keep", domain_tag="t", brief="b", shortened=False,
+        complete=complete, overall=overall, recommendation=rec, domain_tag="t", brief="b", shortened=False,
         elided_tokens=0, prompt_tokens=1, parsed_json="{}", slots={"A1": 6.0, "A3": a3},
     )
 
@@ -30,11 +31,11 @@ def ids(engine, tmp_path) -> list[str]:
     with write_tx(engine) as conn:
         for s in (
             _score(rid[0], 90, a3=8),
-            _score(rid[1], 40, a3=3), _score(rid[1], 80, a3=9),  # the newer score counts
+            _score(rid[1], 40, a3=3, rec="drop"), _score(rid[1], 80, a3=9),  # the newer score counts
             _score(rid[2], 70), _score(rid[2], 10, complete=False),  # an incomplete newer one does not
             _score(rid[3], 95, complete=False),  # only incomplete: unscored
             _score(rid[4], 99, kind="teacher"),  # a teacher label is not a student score
-            _score(rid[5], 20, a3=7),
+            _score(rid[5], 20, a3=7, rec="drop"),
         ):
             scores_repo.insert_score(conn, s)
         ann.save_annotation(conn, rid[0], expected_version=0, override="force_keep", reason="great",
@@ -74,6 +75,12 @@ def test_scored_and_latest_overall(engine, ids):
     assert _matches(engine, RecordFilter(max_overall=50), ids) == {5}  # record 1's older 40 does not count
     assert _matches(engine, RecordFilter(min_overall=60, max_overall=85), ids) == {1, 2}
     assert _matches(engine, RecordFilter(min_overall=100), ids) == set()
+
+
+def test_recommendation_of_the_latest_score(engine, ids):
+    assert _matches(engine, RecordFilter(recommendations=["drop"]), ids) == {5}  # record 1's older drop is gone
+    assert _matches(engine, RecordFilter(recommendations=["keep", "drop"]), ids) == {0, 1, 2, 5}
+    assert _matches(engine, RecordFilter(recommendations=["keep"], min_overall=75), ids) == {0, 1}
 
 
 def test_dimension_minimum_reads_the_latest_score(engine, ids):

@@ -33,15 +33,16 @@ names = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1,
     scored=st.none() | st.booleans(),
     omin=st.none() | st.integers(0, 100),
     omax=st.none() | st.integers(0, 100),
+    recs=st.lists(st.sampled_from(["keep", "downsample", "drop"]), max_size=3, unique=True),
     dims=st.dictionaries(st.sampled_from([f"A{i}" for i in range(1, 16)]),
                          st.floats(0, 10, allow_nan=False) | st.integers(0, 10).map(float), max_size=3),
 )
 def test_round_trip(sources, outcomes, models, tmin, text, column, desc, page, size, tags, override, spot, scored,
-                    omin, omax, dims):
+                    omin, omax, recs, dims):
     view = BrowseView(
         filter=RecordFilter(sources=sources, outcomes=outcomes, models=models, min_tokens=tmin, text=text, tags=tags,
                             override=override, spot_check=spot, scored=scored, min_overall=omin, max_overall=omax,
-                            dim_min=dims),
+                            recommendations=recs, dim_min=dims),
         sort=SortKey(column=column, descending=desc),
         page=page,
         page_size=size,
@@ -83,18 +84,20 @@ def test_record_params_keep_the_view():
 
 def test_score_and_annotation_params_read_back():
     view = BrowseView(filter=RecordFilter(tags=["gold", "hard"], override="force_keep", spot_check="reviewed",
-                                          scored=True, min_overall=60, max_overall=90, dim_min={"A3": 7, "A10": 2.5}),
+                                          scored=True, min_overall=60, max_overall=90, dim_min={"A3": 7, "A10": 2.5},
+                                          recommendations=["keep", "downsample"]),
                       sort=SortKey(column="overall"))
     params = view_to_params(view)
     assert params == {"tag": ["gold", "hard"], "override": "force_keep", "spot": "reviewed", "scored": "yes",
-                      "omin": "60", "omax": "90", "dim": ["A3:7", "A10:2.5"], "sort": "overall"}
+                      "omin": "60", "omax": "90", "dim": ["A3:7", "A10:2.5"], "sort": "overall",
+                      "rec": ["keep", "downsample"]}
     assert view_from_params(params).view == view
 
 
 def test_bad_score_and_annotation_values_are_ignored_and_reported():
     parsed = view_from_params({"override": "keep", "spot": "done", "scored": "maybe", "omin": "101", "omax": "x",
-                               "dim": ["A16:3", "A3:nan", "A3", "A2:4"], "tag": ["t"]})
+                               "dim": ["A16:3", "A3:nan", "A3", "A2:4"], "tag": ["t"], "rec": ["keep", "maybe"]})
     f = parsed.view.filter
-    assert f == RecordFilter(tags=["t"], dim_min={"A2": 4.0})
-    assert len(parsed.problems) == 8
+    assert f == RecordFilter(tags=["t"], dim_min={"A2": 4.0}, recommendations=["keep"])
+    assert len(parsed.problems) == 9
     assert any("dim='A16:3'" in p for p in parsed.problems) and any("omin=101" in p for p in parsed.problems)
