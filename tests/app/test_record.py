@@ -39,7 +39,8 @@ def test_record_shows_issue_steps_and_diff_sections(corpus):
     assert sum(lbl.startswith("bash — ls \\-la dir") for lbl in labels) == 3
     assert any(c == "ls -la dir1" for c in codes)
     assert "outcome" in at.dataframe[0].value["field"].tolist()
-    assert [t.label for t in at.tabs] == ["Issue", "Steps (11)", "Patch (2 files)", "Metadata", "Annotation"]
+    assert [t.label for t in at.tabs] == ["Issue", "Steps (11)", "Patch (2 files)", "Scores", "Student vs teacher",
+                                        "Metadata", "Annotation"]
     assert any(s.value == "Curator annotation" for s in at.subheader)
 
 
