@@ -76,3 +76,9 @@ def sqlite_engine(tmp_path):
     migrate.upgrade(eng)
     yield eng
     eng.dispose()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run browser tests last: Playwright's sync API keeps an event loop running in the main thread for
+    the life of its session fixture, and `asyncio.run()` in later tests (the scoring client) would fail."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith("browser/"))
