@@ -19,7 +19,7 @@ from ui.db import engine
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter
 from mira_core.reliability.dimensions import dimensions
-from mira_core.reliability.masks import MaskRules, Override, build_mask, mask_to_json
+from mira_core.reliability.masks import MaskRules, Override, build_mask, mask_from_json, mask_to_json
 from mira_core.reliability.metrics import ALL_SOURCES, SLOTS, reliability_matrix
 from mira_core.reliability.views import (
     METRIC_LABELS,
@@ -279,6 +279,7 @@ def _save_versions(mask, rules: MaskRules) -> None:  # type: ignore[no-untyped-d
                     vid = repo.save_mask_version(conn, name=name, mask=mask, rules=rules, note=note,
                                                  created_by=load_settings().curator, activate=activate)
                 st.success(f"Saved mask version {vid}" + (" and made it active." if activate else "."))
+    _import_mask()
     with read_conn(engine()) as conn:
         versions = repo.list_mask_versions(conn)
     if versions.empty:
@@ -301,6 +302,29 @@ def _save_versions(mask, rules: MaskRules) -> None:  # type: ignore[no-untyped-d
         st.dataframe(cells, hide_index=True, key="rel_version_cells")
         st.download_button("Download as JSON", mask_to_json(chosen), file_name=f"mask-{pick}.json",
                            mime="application/json", key="rel_version_download")
+
+
+def _import_mask() -> None:
+    """Save a mask JSON file ({source: {slot: {masked, reason}}}, e.g. the MIRA repository's) as a version."""
+    with st.expander("Import a mask from JSON"):
+        with st.form("rel_import_form", clear_on_submit=True):
+            upload = st.file_uploader("Mask JSON", type=["json"], key="rel_import_file")
+            name = st.text_input("Name of the new version", key="rel_import_name")
+            activate = st.checkbox("make it active", True, key="rel_import_activate")
+            if st.form_submit_button("Import mask", icon=":material/upload:"):
+                if upload is None or not name.strip():
+                    st.error("Choose a JSON file and give the version a name.")
+                    return
+                try:
+                    mask = mask_from_json(upload.getvalue().decode("utf-8"), where=upload.name)
+                except (MiraError, UnicodeDecodeError, ValueError) as exc:
+                    st.error(escape_markdown(str(exc)))
+                    return
+                with write_tx(engine()) as conn:
+                    vid = repo.save_mask_version(conn, name=name, mask=mask, rules=None,
+                                                 created_by=load_settings().curator, activate=activate,
+                                                 note=f"imported from {upload.name}")
+                st.success(f"Imported mask version {vid}: {len(mask.masked_cells())} masked cells.")
 
 
 def main() -> None:
