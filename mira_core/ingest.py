@@ -6,12 +6,20 @@ record never takes good ones with it and none is half-written. Re-importing adds
 content hashes). An item that is understood but holds no trajectory (a SWE-bench task instance) is listed
 in `skipped` with its reason, not rejected. Outcome files (report.json, results.json, all_preds.jsonl)
 become reports joined to records by instance id, whichever is imported first.
+
+Large files are parsed, normalized, serialized and compressed by a pool of worker processes (one per
+core), in chunks of raw items with a bounded number in flight; the parent reads the file and runs SQL.
+Results come back in file order and go through the same batching as the serial path (`process_item` is
+the one per-item step of both), so what is stored and rejected does not depend on the path taken.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +33,14 @@ from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
 from mira_core.jsonstream import RawItem, iter_array_elements, iter_lines, parse_json, read_whole
 from mira_core.records import Record
 from mira_core.storage.engine import write_tx
-from mira_core.storage.records_repo import OutcomeReport, StoredItem, insert_items, store_outcome_reports
+from mira_core.storage.records_repo import (
+    OutcomeReport,
+    PreparedRow,
+    StoredItem,
+    insert_prepared,
+    prepare_item,
+    store_outcome_reports,
+)
 
 Container = Literal["lines", "array", "whole"]
 HEAD_BYTES = 1 << 16
@@ -33,6 +48,13 @@ HEAD_BYTES = 1 << 16
 BATCH_BYTES = 64 << 20
 # Outcome reports are stored in batches too; they join onto records stored before or after them.
 REPORT_BATCH = 5000
+# Files at least this big go through the worker pool (smaller ones are not worth starting processes).
+PARALLEL_MIN_BYTES = 16 << 20
+# A chunk sent to a worker: this many items or raw bytes, whichever comes first; at most
+# IN_FLIGHT_PER_WORKER chunks per worker are queued or running (bounded memory).
+CHUNK_ITEMS = 64
+CHUNK_BYTES = 4 << 20
+IN_FLIGHT_PER_WORKER = 2
 
 
 @dataclass
@@ -220,15 +242,57 @@ def normalize_item(
     return out
 
 
+@dataclass(frozen=True)
+class ItemResult:
+    """What one item became: a row to insert, outcome reports, a rejection or a skip (exactly one)."""
+
+    nbytes: int  # input bytes the item used (for progress)
+    row: PreparedRow | None = None
+    reports: list[OutcomeReport] | None = None
+    rejected: Rejection | None = None
+    skipped: Rejection | None = None
+
+
+def process_item(item: RawItem | Rejection, layout: Layout, source: str, path: Path, parsed: Any = None) -> ItemResult:
+    """Everything an item needs before SQL: parse, normalize, serialize, compress, hash (pure; no database)."""
+    if isinstance(item, Rejection):
+        return ItemResult(0, rejected=item)
+    nbytes = len(item.raw) + 1
+    try:
+        out = normalize_item(item, layout, source, path, parsed)
+    except ItemSkipped as exc:
+        return ItemResult(nbytes, skipped=Rejection(exc.where, exc.reason))
+    except ImportRejected as exc:
+        return ItemResult(nbytes, rejected=Rejection(exc.where, exc.reason))
+    if isinstance(out, Record):
+        return ItemResult(nbytes, row=prepare_item(StoredItem(out, item.raw)))
+    return ItemResult(nbytes, reports=out)
+
+
+def process_chunk(items: list[RawItem | Rejection], layout_name: str, source: str, path: Path) -> list[ItemResult]:
+    """`process_item` over a chunk, in a worker process (the layout travels by name)."""
+    layout = layout_by_name(layout_name)
+    return [process_item(it, layout, source, path) for it in items]
+
+
+def default_workers() -> int:
+    """Worker processes for large files: one per core (1 means no pool)."""
+    return os.cpu_count() or 1
+
+
 class Importer:
     """Runs one import command against one database."""
 
     def __init__(self, engine: Engine, *, source: str, fmt: str | None = None, max_bytes: int = 32 << 20,
-                 batch_size: int = 500, progress: ProgressFn | None = None):
+                 batch_size: int = 500, progress: ProgressFn | None = None, workers: int | None = None,
+                 parallel_min_bytes: int = PARALLEL_MIN_BYTES):
         self.engine, self.source, self.fmt = engine, source, fmt
+        self.workers = default_workers() if workers is None else workers
+        self.parallel_min_bytes = parallel_min_bytes
+        self._pool: ProcessPoolExecutor | None = None
         self.max_bytes, self.batch_size, self.progress = max_bytes, batch_size, progress
         self.summary = ImportSummary()
-        self._batch: list[StoredItem] = []
+        self._batch: list[PreparedRow] = []
         self._batch_bytes = 0
         self.batch_bytes = BATCH_BYTES
         self._reports: list[OutcomeReport] = []
@@ -240,11 +304,16 @@ class Importer:
         """Import every file under `paths`; returns the summary."""
         files = list(iter_input_files(paths))
         self._total = sum(f.stat().st_size for f in files)
-        for path in files:
-            self._import_file(path)
-            self._done += path.stat().st_size
-            self._in_file = 0
-            self._report_progress()
+        try:
+            for path in files:
+                self._import_file(path)
+                self._done += path.stat().st_size
+                self._in_file = 0
+                self._report_progress()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
         self._flush()
         self._flush_reports()
         return self.summary
@@ -267,28 +336,60 @@ class Importer:
             items = iter([sniffed.whole])  # already read and parsed while sniffing
         else:
             items = _items(path, layout, sniffed.container, self.max_bytes)
+        if not reuse and self.workers > 1 and path.stat().st_size >= self.parallel_min_bytes:
+            self._run_parallel(items, layout, path)
+            return
+        parsed = sniffed.first if reuse else None
         for item in items:
-            if isinstance(item, ImportRejected):
-                self.summary.rejected.append(Rejection(item.where, item.reason))
-                continue
-            self._in_file += len(item.raw) + 1
-            try:
-                out = normalize_item(item, layout, self.source, path, sniffed.first if reuse else None)
-            except ItemSkipped as exc:
-                self.summary.skipped.append(Rejection(exc.where, exc.reason))
-                continue
-            except ImportRejected as exc:
-                self.summary.rejected.append(Rejection(exc.where, exc.reason))
-                continue
-            if isinstance(out, Record):
-                self._batch.append(StoredItem(out, item.raw))
-                self._batch_bytes += len(item.raw)
-                if len(self._batch) >= self.batch_size or self._batch_bytes >= self.batch_bytes:
-                    self._flush()
-            else:
-                self._reports.extend(out)
-                if len(self._reports) >= REPORT_BATCH:
-                    self._flush_reports()
+            self._accept(process_item(_plain(item), layout, self.source, path, parsed))
+
+    def _run_parallel(self, items: Iterator[RawItem | ImportRejected], layout: Layout, path: Path) -> None:
+        """Chunks of items to the worker pool, results accepted in file order, at most a few chunks in flight."""
+        if self._pool is None:
+            # spawn: workers never inherit the parent's database connections or threads
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        pool, limit = self._pool, self.workers * IN_FLIGHT_PER_WORKER
+        pending: deque[Future[list[ItemResult]]] = deque()
+        chunk: list[RawItem | Rejection] = []
+        chunk_bytes = 0
+        try:
+            for item in items:
+                entry = _plain(item)
+                chunk.append(entry)
+                chunk_bytes += len(entry.raw) if isinstance(entry, RawItem) else 0
+                if len(chunk) >= CHUNK_ITEMS or chunk_bytes >= CHUNK_BYTES:
+                    pending.append(pool.submit(process_chunk, chunk, layout.name, self.source, path))
+                    chunk, chunk_bytes = [], 0
+                    while len(pending) >= limit:
+                        self._accept_all(pending.popleft().result())
+            if chunk:
+                pending.append(pool.submit(process_chunk, chunk, layout.name, self.source, path))
+            while pending:
+                self._accept_all(pending.popleft().result())
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+    def _accept_all(self, results: list[ItemResult]) -> None:
+        for res in results:
+            self._accept(res)
+
+    def _accept(self, res: ItemResult) -> None:
+        """Count one item's result and batch its row or reports (the same for the serial and parallel paths)."""
+        self._in_file += res.nbytes
+        if res.rejected is not None:
+            self.summary.rejected.append(res.rejected)
+        elif res.skipped is not None:
+            self.summary.skipped.append(res.skipped)
+        elif res.row is not None:
+            self._batch.append(res.row)
+            self._batch_bytes += res.row.raw_bytes
+            if len(self._batch) >= self.batch_size or self._batch_bytes >= self.batch_bytes:
+                self._flush()
+        elif res.reports is not None:
+            self._reports.extend(res.reports)
+            if len(self._reports) >= REPORT_BATCH:
+                self._flush_reports()
 
     def _flush(self) -> None:
         batch, self._batch, self._batch_bytes = self._batch, [], 0
@@ -296,16 +397,16 @@ class Importer:
             return
         try:
             with write_tx(self.engine) as conn:
-                counts = insert_items(conn, batch)
+                counts = insert_prepared(conn, batch)
             self._count(counts)
         except SQLAlchemyError:
-            for it in batch:  # isolate the bad record; the others still go in
+            for row in batch:  # isolate the bad record; the others still go in
                 try:
                     with write_tx(self.engine) as conn:
-                        self._count(insert_items(conn, [it]))
+                        self._count(insert_prepared(conn, [row]))
                 except SQLAlchemyError as exc:
                     reason = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0]
-                    self.summary.rejected.append(Rejection(it.record.origin, f"database refused the record: {reason}"))
+                    self.summary.rejected.append(Rejection(row.origin, f"database refused the record: {reason}"))
         self._report_progress()
 
     def _count(self, counts: dict[str, int]) -> None:
@@ -328,7 +429,14 @@ class Importer:
             self.progress(Progress(done, self._total, self.summary.imported, len(self.summary.rejected)))
 
 
+def _plain(item: RawItem | ImportRejected) -> RawItem | Rejection:
+    """A reader's rejection as a plain `Rejection` (exceptions do not travel to workers reliably)."""
+    return Rejection(item.where, item.reason) if isinstance(item, ImportRejected) else item
+
+
 def import_paths(engine: Engine, paths: list[Path], *, source: str, fmt: str | None = None,
-                 max_bytes: int = 32 << 20, progress: ProgressFn | None = None) -> ImportSummary:
-    """Import files and folders into the store (see module docstring)."""
-    return Importer(engine, source=source, fmt=fmt, max_bytes=max_bytes, progress=progress).run(paths)
+                 max_bytes: int = 32 << 20, progress: ProgressFn | None = None,
+                 workers: int | None = None) -> ImportSummary:
+    """Import files and folders into the store (see module docstring); `workers` defaults to one per core."""
+    return Importer(engine, source=source, fmt=fmt, max_bytes=max_bytes, progress=progress,
+                    workers=workers).run(paths)

@@ -200,14 +200,14 @@ def test_a_record_the_database_refuses_is_isolated(sqlite_engine, tmp_path, monk
 
     from mira_core import ingest
 
-    real = ingest.insert_items
+    real = ingest.insert_prepared
 
-    def picky(conn, items):
-        if any(it.record.instance_id == "o__r-2" for it in items):
+    def picky(conn, rows):
+        if any(r.instance_id == "o__r-2" for r in rows):
             raise IntegrityError("INSERT", {}, Exception("CHECK constraint failed"))
-        return real(conn, items)
+        return real(conn, rows)
 
-    monkeypatch.setattr(ingest, "insert_items", picky)
+    monkeypatch.setattr(ingest, "insert_prepared", picky)
     f = tmp_path / "rows.jsonl"
     f.write_text("\n".join(_row(i) for i in range(1, 4)) + "\n")
     summary = import_paths(sqlite_engine, [f], source="swe_qa")
@@ -220,10 +220,10 @@ def test_a_record_the_database_refuses_is_isolated(sqlite_engine, tmp_path, monk
 def test_a_storage_crash_reaches_the_caller(sqlite_engine, tmp_path, monkeypatch):
     from mira_core import ingest
 
-    def broken(conn, items):
+    def broken(conn, rows):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(ingest, "insert_items", broken)
+    monkeypatch.setattr(ingest, "insert_prepared", broken)
     f = tmp_path / "rows.jsonl"
     f.write_text(_row(1) + "\n")
     with pytest.raises(RuntimeError, match="disk on fire"):

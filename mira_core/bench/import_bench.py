@@ -151,7 +151,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "mb_per_s": round(corpus.bytes / 2**20 / secs, 2),
             "baseline_records_per_s": round(base_rows / base_s, 1) if base_s else None,
             "baseline_s": round(base_s, 2),
-            "peak_rss_mb": child["peak_rss_mb"],
+            "peak_rss_mb": child["peak_rss_mb"],  # parent + workers (see import_child)
+            "peak_rss_parent_mb": child["peak_rss_parent_mb"],
+            "peak_rss_worker_mb": child["peak_rss_worker_mb"],
+            "workers": child["workers"],
             "db_mb": _db_mb(db),
             **pages,
             "generate_s": round(generate_s, 1),

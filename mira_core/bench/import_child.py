@@ -1,18 +1,21 @@
 """Child process of the import benchmark: migrate, then import the given files, and print figures as JSON.
 
 Run as `python -m mira_core.bench.import_child DB_URL SOURCE=PATH...`. It runs in its own process so its
-peak RSS is the import's own, not the generator's or the benchmark driver's.
+peak RSS is the import's own, not the generator's or the benchmark driver's. The import's worker processes
+are reaped when it ends, so `RUSAGE_CHILDREN` then holds the largest worker's peak; `peak_rss_mb` is this
+process's peak plus that times the number of workers (an upper bound of parent + workers at once).
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from pathlib import Path
 
 from mira_core.bench.timing import peak_rss_mb
-from mira_core.ingest import import_paths
+from mira_core.ingest import default_workers, import_paths
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine
 
@@ -33,8 +36,12 @@ def main(argv: list[str]) -> int:
         reasons += [f"{r.where}: {r.reason}" for r in summary.rejected[:3]]
     seconds = time.perf_counter() - t
     engine.dispose()
+    parent = peak_rss_mb()
+    worker = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)  # KiB on Linux
+    workers = default_workers() if default_workers() > 1 else 0
     print(json.dumps({"seconds": seconds, "imported": imported, "rejected": rejected, "rejections": reasons[:5],
-                      "peak_rss_mb": peak_rss_mb(), "rss_before_import_mb": rss_before}))
+                      "peak_rss_mb": round(parent + workers * worker, 1), "peak_rss_parent_mb": parent,
+                      "peak_rss_worker_mb": worker, "workers": workers, "rss_before_import_mb": rss_before}))
     return 0
 
 

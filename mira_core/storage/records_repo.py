@@ -140,52 +140,73 @@ def _meta_row(rec: Record, now: datetime) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class PreparedRow:
+    """A record turned into the rows to insert (body and raw compressed, hashed): the CPU-heavy part of
+    storing, done without a connection so import workers can do it in parallel (it pickles small)."""
+
+    record_id: str
+    instance_id: str | None
+    origin: str
+    meta: dict  # the `records` row without `imported_at` (set at insert time)
+    body: dict  # the `record_bodies` row
+    search: dict  # record_id, instance_id, issue, patch for the full-text index
+    raw_bytes: int
+
+
+def prepare_item(item: StoredItem) -> PreparedRow:
+    """Serialize, compress and hash one record for `insert_prepared` (pure; no database)."""
+    rec = item.record
+    body = rec.model_dump_json(exclude={"record_id"}).encode("utf-8")
+    meta = _meta_row(rec, datetime.now(UTC))
+    del meta["imported_at"]
+    return PreparedRow(
+        record_id=rec.record_id,
+        instance_id=rec.instance_id,
+        origin=rec.origin,
+        meta=meta,
+        body={
+            "record_id": rec.record_id,
+            "body": _zc().compress(body),
+            "raw": _zc().compress(item.raw),
+            "raw_bytes": len(item.raw),
+            "raw_sha256": hashlib.sha256(item.raw).hexdigest(),
+        },
+        search={"record_id": rec.record_id, "instance_id": rec.instance_id or "", "issue": rec.issue, "patch": rec.patch},
+        raw_bytes=len(item.raw),
+    )
+
+
 def insert_items(conn: Connection, items: Iterable[StoredItem]) -> dict[str, int]:
     """Insert records that are not stored yet (by record id) with their bodies and search entries.
 
     Runs inside the caller's transaction, so a batch is all-or-nothing and never half-written.
     Returns {'inserted': n, 'present': n}.
     """
-    items = list(items)
-    if not items:
+    return insert_prepared(conn, [prepare_item(it) for it in items])
+
+
+def insert_prepared(conn: Connection, rows: Iterable[PreparedRow]) -> dict[str, int]:
+    """`insert_items` for rows already prepared by `prepare_item` (same semantics, same transaction rule)."""
+    rows = list(rows)
+    if not rows:
         return {"inserted": 0, "present": 0}
-    ids = [it.record.record_id for it in items]
+    ids = [r.record_id for r in rows]
     existing = set(conn.scalars(select(records.c.record_id).where(records.c.record_id.in_(ids))))
-    fresh: dict[str, StoredItem] = {}
-    for it in items:
-        if it.record.record_id not in existing:
-            fresh.setdefault(it.record.record_id, it)
+    fresh: dict[str, PreparedRow] = {}
+    for r in rows:
+        if r.record_id not in existing:
+            fresh.setdefault(r.record_id, r)
     if fresh:
         now = datetime.now(UTC)
-        _insert(conn, records, [_meta_row(it.record, now) for it in fresh.values()], ["record_id"])
-        bodies = []
-        for it in fresh.values():
-            body = it.record.model_dump_json(exclude={"record_id"}).encode("utf-8")
-            bodies.append(
-                {
-                    "record_id": it.record.record_id,
-                    "body": _zc().compress(body),
-                    "raw": _zc().compress(it.raw),
-                    "raw_bytes": len(it.raw),
-                    "raw_sha256": hashlib.sha256(it.raw).hexdigest(),
-                }
-            )
-        _insert(conn, record_bodies, bodies, ["record_id"])
-        _index_search(conn, list(fresh.values()))
+        _insert(conn, records, [{**r.meta, "imported_at": now} for r in fresh.values()], ["record_id"])
+        _insert(conn, record_bodies, [r.body for r in fresh.values()], ["record_id"])
+        _index_search(conn, [r.search for r in fresh.values()])
         _apply_known_outcomes(conn, list(fresh))
-    return {"inserted": len(fresh), "present": len(items) - len(fresh)}
+    return {"inserted": len(fresh), "present": len(rows) - len(fresh)}
 
 
-def _index_search(conn: Connection, items: list[StoredItem]) -> None:
-    rows = [
-        {
-            "record_id": it.record.record_id,
-            "instance_id": it.record.instance_id or "",
-            "issue": it.record.issue,
-            "patch": it.record.patch,
-        }
-        for it in items
-    ]
+def _index_search(conn: Connection, rows: list[dict]) -> None:
     if conn.dialect.name == "sqlite":
         conn.execute(
             text("INSERT INTO records_fts(record_id, instance_id, issue, patch) VALUES (:record_id, :instance_id, :issue, :patch)"),
