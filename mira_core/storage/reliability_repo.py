@@ -10,31 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Select, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from mira_core.errors import NotFoundError
 from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskFormatError, MaskRules
 from mira_core.reliability.metrics import SLOTS
+from mira_core.storage.rows import as_utc, fetch_tuples, utcnow
 from mira_core.storage.tables import mask_cells, mask_versions, records, scores
 
 SLOT_COLUMNS = tuple(s.lower() for s in SLOTS)
 
 
-def utcnow() -> datetime:
-    """Now, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for stored UTC values; make them aware again."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # ----------------------------------------------------------------------------- score matrices
@@ -83,20 +72,6 @@ def list_prompt_versions(conn: Connection) -> list[str]:
     return list(conn.execute(stmt).scalars())
 
 
-def _fetch_tuples(conn: Connection, stmt: Select) -> list[tuple]:
-    """Rows as plain tuples straight from the DB-API cursor (skips SQLAlchemy's per-row objects, ~40%
-    of the load time at 232K rows). Runs on the same connection, inside its transaction."""
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params: Any = compiled.params
-    if compiled.positional:
-        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
-    cur = conn.connection.cursor()
-    try:
-        cur.execute(str(compiled), params)
-        return list(cur.fetchall())
-    finally:
-        cur.close()
-
 
 def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_version: str | None,
                    with_meta: bool, sources: Sequence[str] = ()) -> tuple[list, np.ndarray]:
@@ -115,7 +90,7 @@ def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_versio
         stmt = stmt.where(scores.c.prompt_version == prompt_version)
     if sources:
         stmt = stmt.where(records.c.source.in_(list(sources)))
-    rows = _fetch_tuples(conn, stmt.order_by(scores.c.record_id, scores.c.score_id))
+    rows = fetch_tuples(conn, stmt.order_by(scores.c.record_id, scores.c.score_id))
     # Rows come in (record_id, score_id) order: the latest score of each record is the last of its run.
     if rows:
         rows = [r for r, nxt in zip(rows, [*rows[1:], (None,)], strict=True) if r[0] != nxt[0]]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from mira_core.storage.rows import as_utc, utcnow
 from mira_core.storage.tables import SLOTS, score_job_items, score_jobs, scores, scoring_workers
 
 ITEM_STATUSES = ("pending", "running", "done", "failed", "too_long", "incomplete")
@@ -22,16 +23,6 @@ JOB_STATUSES = ("preparing", "queued", "running", "paused", "cancelled", "done")
 WORKER_LOCK = "scoring"
 
 
-def utcnow() -> datetime:
-    """Now, timezone-aware UTC (every stored time is UTC)."""
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes for stored UTC values; make them aware again."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass
