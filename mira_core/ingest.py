@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -275,6 +276,12 @@ def process_chunk(items: list[RawItem | Rejection], layout_name: str, source: st
     return [process_item(it, layout, source, path) for it in items]
 
 
+def _can_spawn() -> bool:
+    """Spawned workers re-import the main script by path; a script read from stdin cannot be (serial then)."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main_file is None or Path(main_file).exists()
+
+
 def default_workers() -> int:
     """Worker processes for large files: one per core (1 means no pool)."""
     return os.cpu_count() or 1
@@ -336,7 +343,7 @@ class Importer:
             items = iter([sniffed.whole])  # already read and parsed while sniffing
         else:
             items = _items(path, layout, sniffed.container, self.max_bytes)
-        if not reuse and self.workers > 1 and path.stat().st_size >= self.parallel_min_bytes:
+        if not reuse and self.workers > 1 and path.stat().st_size >= self.parallel_min_bytes and _can_spawn():
             self._run_parallel(items, layout, path)
             return
         parsed = sniffed.first if reuse else None
