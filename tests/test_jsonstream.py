@@ -119,3 +119,16 @@ def test_whole_file_over_limit(tmp_path: Path):
     path.write_bytes(b"{}" + b" " * 100)
     (item,) = list(jsonstream.read_whole(path, max_bytes=50))
     assert isinstance(item, ImportRejected) and "102 bytes" in item.reason
+
+
+def test_parse_json_fast_and_stdlib_paths_agree_on_edge_cases():
+    """orjson is tried first; these inputs must still parse exactly as the stdlib would (or be rejected)."""
+    big = b'{"n": 12345678901234567890123, "x": "a\\u0000b"}'
+    assert parse_json(big, "f:1") == {"n": 12345678901234567890123, "x": "a\x00b"}
+    assert parse_json(b'{"s": "\\ud800"}', "f:2") == {"s": "\ud800"}  # lone surrogate: kept for the text rule
+    assert parse_json(b'\xef\xbb\xbf{"a": 1}', "f:3") == {"a": 1}
+    for bad, reason in [(b'{"a": NaN}', "invalid JSON"), (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+                        (b'{"a": "\xff"}', "invalid UTF-8")]:
+        with pytest.raises(ImportRejected) as exc:
+            parse_json(bad, "f:9")
+        assert reason in exc.value.reason and exc.value.where == "f:9"
