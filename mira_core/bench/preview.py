@@ -16,8 +16,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -74,47 +74,15 @@ def _check_same(pre: Precomputed, df: pd.DataFrame, t: float) -> None:
 
 
 def _page_rerun(records: int, reruns: int) -> tuple[list[float], list[float]]:
-    from streamlit.testing.v1 import AppTest
-
-    from mira_core.storage import migrate, selection_repo
-    from mira_core.storage.engine import make_engine, read_conn, write_tx
-
-    app_dir = str(PAGE.parents[1])
-    if app_dir not in sys.path:
-        sys.path.insert(0, app_dir)
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
-        eng = make_engine(url)
-        migrate.upgrade(eng)
-        with write_tx(eng) as conn:
-            selection_repo.insert_generated(conn, generate_data(records, seed=1))
-        loads = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            with read_conn(eng) as conn:
-                selection_repo.load_selection_data(conn)
-            loads.append(time.perf_counter() - t0)
-        eng.dispose()
-        old = os.environ.get("MIRA_DATABASE_URL")
-        os.environ["MIRA_DATABASE_URL"] = url
-        try:
-            at = AppTest.from_file(str(PAGE), default_timeout=600)
-            at.run()
-            if at.exception:
-                raise RuntimeError(f"retention page failed: {at.exception}")
-            times = []
-            key = next(s.key for s in at.slider if s.key and s.key.startswith("ret_v_threshold"))
-            for i in range(reruns):
-                slider = at.slider(key=key).set_value(4.0 + (i % 20) * 0.1)
-                t0 = time.perf_counter()
-                slider.run()
-                times.append(time.perf_counter() - t0)
-            return times, loads
-        finally:
-            if old is None:
-                os.environ.pop("MIRA_DATABASE_URL", None)
-            else:
-                os.environ["MIRA_DATABASE_URL"] = old
+    """AppTest reruns of the Retention page, measured by `benchmarks/retention_page_rerun.py` in its own
+    process (the core never imports streamlit)."""
+    script = PAGE.parents[2] / "benchmarks" / "retention_page_rerun.py"
+    out = subprocess.run([sys.executable, str(script), "--records", str(records), "--reruns", str(reruns)],
+                         capture_output=True, text=True, cwd=PAGE.parents[2])
+    if out.returncode != 0:
+        raise RuntimeError(f"retention page rerun benchmark failed: {out.stderr.strip().splitlines()[-1:]}")
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return got["times"], got["loads"]
 
 
 def run(records: int = 231_762, *, previews: int = 2000, baselines: int = 20, rebuilds: int = 5,
