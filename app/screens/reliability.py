@@ -113,7 +113,9 @@ def _heatmap(matrix: pd.DataFrame, mask, metric: str) -> None:  # type: ignore[n
         return
     scale, zmin, zmax = ("RdYlGn_r", 0.0, 4.0) if metric == "mae" else ("RdYlGn", -0.2, 1.0)
     fig = go.Figure(go.Heatmap(
-        z=grid.z, x=grid.cols, y=[html.escape(r) for r in grid.rows],  # plotly renders some HTML in labels text=grid.text, texttemplate="%{text}", customdata=grid.hover,
+        # Plotly renders a subset of HTML in labels: source names are escaped (hover text is escaped upstream).
+        z=grid.z, x=grid.cols, y=[html.escape(r) for r in grid.rows],
+        text=grid.text, texttemplate="%{text}", customdata=grid.hover,
         hovertemplate="%{customdata}<extra></extra>", colorscale=scale, zmin=zmin, zmax=zmax,
         colorbar={"title": METRIC_LABELS[metric]},
     ))

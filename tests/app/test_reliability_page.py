@@ -1,5 +1,6 @@
 """Reliability page through AppTest: live mask preview, overrides, saving and activating mask versions."""
 
+import json
 import os
 from pathlib import Path
 
@@ -53,6 +54,10 @@ def test_threshold_change_updates_masked_count_and_save_version(scored):
     assert not at.exception, at.exception
     strict = _masked(at)
     assert strict > before
+    heatmap = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert heatmap["texttemplate"] == "%{text}" and heatmap["hovertemplate"].startswith("%{customdata}")
+    labels = [cell for row in heatmap["text"] for cell in row]
+    assert sum(cell.endswith("✕") for cell in labels) == strict  # masked cells are marked in the heatmap
     at.slider(key="rel_max_mae").set_value(5.0).run()
     at.slider(key="rel_min_rho").set_value(-1.0).run()
     at.checkbox(key="rel_mask_too_few").uncheck().run()
