@@ -4,26 +4,8 @@ import asyncio
 import random
 import socket
 
-import pytest
-
 from mira_core.scoring.client import ScorerClient, TokenCounter, backoff_delay, retry_after_seconds
 from mira_core.scoring.settings import ScorerSettings
-from mira_core.scoring.simulator import SimulatorConfig, start_in_thread
-
-
-@pytest.fixture
-def sim():
-    servers = []
-
-    def start(**knobs):
-        server, _ = start_in_thread(SimulatorConfig(**{"latency": 0.0, **knobs}))
-        servers.append(server)
-        return server
-
-    yield start
-    for s in servers:
-        s.shutdown()
-        s.server_close()
 
 
 def _free_port() -> int:

@@ -16,7 +16,7 @@ from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
 from mira_core.scoring.settings import ScorerSettings
-from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer, start_in_thread
+from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer
 from mira_core.scoring.worker import Worker, WorkerOptions, worker_state
 from mira_core.storage import scores_repo
 from mira_core.storage.engine import read_conn, write_tx
@@ -25,19 +25,6 @@ from tests.app.builders import import_messages, messages_row
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture
-def sim():
-    servers = []
-
-    def start(port: int = 0, **knobs):
-        server, _ = start_in_thread(SimulatorConfig(**{"latency": 0.0, **knobs}), port=port)
-        servers.append(server)
-        return server
-
-    yield start
-    for s in servers:
-        s.shutdown()
-        s.server_close()
 
 
 def _corpus(engine, tmp_path, n: int) -> list[str]:

@@ -6,33 +6,16 @@ import threading
 import urllib.error
 import urllib.request
 
-import pytest
-
 from mira_core.scoring.simulator import (
     SIM_HEADER,
-    SimulatorConfig,
     count_tokens,
     is_simulated,
     simulated_answer,
-    start_in_thread,
 )
 
 SLOT = re.compile(r"^\[A(\d+)\] [^:\n]+: (\d+)/10 — ", re.MULTILINE)
 
 
-@pytest.fixture
-def sim():
-    servers = []
-
-    def start(**knobs):
-        server, _ = start_in_thread(SimulatorConfig(**{"latency": 0.0, **knobs}))
-        servers.append(server)
-        return server
-
-    yield start
-    for s in servers:
-        s.shutdown()
-        s.server_close()
 
 
 def _post(url: str, body: dict) -> tuple[int, dict, dict]:
