@@ -8,13 +8,15 @@ in `skipped` with its reason, not rejected. Outcome files (report.json, results.
 become reports joined to records by instance id, whichever is imported first.
 
 Large files are parsed, normalized, serialized and compressed by a pool of worker processes (one per
-core), in chunks of raw items with a bounded number in flight; the parent reads the file and runs SQL.
+core), in chunks of items with a bounded number in flight; the parent runs SQL. For JSON Lines the parent
+only finds line boundaries and sends (offset, length, line) spans; workers read the bytes themselves.
 Results come back in file order and go through the same batching as the serial path (`process_item` is
 the one per-item step of both), so what is stored and rejected does not depend on the path taken.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -31,7 +33,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from mira_core.errors import ImportRejected, MiraError
 from mira_core.importers import LAYOUTS, ItemContext, Layout, layout_by_name
 from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
-from mira_core.jsonstream import RawItem, iter_array_elements, iter_lines, parse_json, read_whole
+from mira_core.jsonstream import (
+    LineSpan,
+    RawItem,
+    iter_array_elements,
+    iter_line_spans,
+    iter_lines,
+    parse_json,
+    read_span,
+    read_whole,
+)
 from mira_core.records import Record
 from mira_core.storage.engine import write_tx
 from mira_core.storage.records_repo import (
@@ -270,10 +281,28 @@ def process_item(item: RawItem | Rejection, layout: Layout, source: str, path: P
     return ItemResult(nbytes, reports=out)
 
 
-def process_chunk(items: list[RawItem | Rejection], layout_name: str, source: str, path: Path) -> list[ItemResult]:
-    """`process_item` over a chunk, in a worker process (the layout travels by name)."""
+ChunkEntry = RawItem | Rejection | LineSpan
+
+
+def process_chunk(items: list[ChunkEntry], layout_name: str, source: str, path: Path) -> list[ItemResult]:
+    """`process_item` over a chunk, in a worker process (the layout travels by name). Lines of a JSON Lines
+    file arrive as spans and are read here, so their bytes never pass through the parent."""
     layout = layout_by_name(layout_name)
-    return [process_item(it, layout, source, path) for it in items]
+    if not any(isinstance(it, LineSpan) for it in items):
+        return [process_item(it, layout, source, path) for it in items]  # type: ignore[arg-type]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return [process_item(_plain(read_span(fd, path, it)) if isinstance(it, LineSpan) else it, layout, source, path)
+                for it in items]
+    finally:
+        os.close(fd)
+
+
+def _init_worker() -> None:
+    """Import workers allocate millions of short-lived, cycle-free JSON containers; collecting less often
+    saves ~8% of their CPU (measured on OpenHands rows). Objects loaded at start-up are frozen out of it."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def _can_spawn() -> bool:
@@ -344,26 +373,30 @@ class Importer:
         else:
             items = _items(path, layout, sniffed.container, self.max_bytes)
         if not reuse and self.workers > 1 and path.stat().st_size >= self.parallel_min_bytes and _can_spawn():
-            self._run_parallel(items, layout, path)
+            if layout.framing == "rows" and sniffed.container == "lines":
+                self._run_parallel(iter_line_spans(path, self.max_bytes), layout, path)
+            else:
+                self._run_parallel(items, layout, path)
             return
         parsed = sniffed.first if reuse else None
         for item in items:
             self._accept(process_item(_plain(item), layout, self.source, path, parsed))
 
-    def _run_parallel(self, items: Iterator[RawItem | ImportRejected], layout: Layout, path: Path) -> None:
+    def _run_parallel(self, items: Iterator[RawItem | LineSpan | ImportRejected], layout: Layout, path: Path) -> None:
         """Chunks of items to the worker pool, results accepted in file order, at most a few chunks in flight."""
         if self._pool is None:
             # spawn: workers never inherit the parent's database connections or threads
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker)
         pool, limit = self._pool, self.workers * IN_FLIGHT_PER_WORKER
         pending: deque[Future[list[ItemResult]]] = deque()
-        chunk: list[RawItem | Rejection] = []
+        chunk: list[ChunkEntry] = []
         chunk_bytes = 0
         try:
             for item in items:
-                entry = _plain(item)
+                entry = item if isinstance(item, LineSpan) else _plain(item)
                 chunk.append(entry)
-                chunk_bytes += len(entry.raw) if isinstance(entry, RawItem) else 0
+                chunk_bytes += len(entry.raw) if isinstance(entry, RawItem) else entry.length if isinstance(entry, LineSpan) else 0
                 if len(chunk) >= CHUNK_ITEMS or chunk_bytes >= CHUNK_BYTES:
                     pending.append(pool.submit(process_chunk, chunk, layout.name, self.source, path))
                     chunk, chunk_bytes = [], 0

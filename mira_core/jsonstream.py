@@ -8,11 +8,14 @@ scanner so a multi-GB array never sits in memory), and a whole file (one item). 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import orjson
 
 from mira_core.errors import ImportRejected
 
@@ -43,6 +46,76 @@ def iter_lines(path: Path, max_bytes: int) -> Iterator[RawItem | ImportRejected]
                 continue
             if line.strip():
                 yield RawItem(line.rstrip(b"\r\n"), where)
+
+
+@dataclass(frozen=True)
+class LineSpan:
+    """Where one line's bytes lie in its file (line break excluded): what an import worker reads itself,
+    so a multi-GB file's bytes are never copied through the parent process."""
+
+    offset: int
+    length: int
+    lineno: int
+
+
+_ASCII_SPACE = b" \t\n\r\x0b\x0c"  # what bytes.strip() removes
+
+
+def iter_line_spans(path: Path, max_bytes: int, block: int = 4 << 20) -> Iterator[LineSpan | ImportRejected]:
+    """The lines `iter_lines` yields (same line numbers, blank lines skipped, same rejections), as spans.
+
+    Blocks are read into one reused buffer and only scanned for line breaks, which costs a fraction of
+    `readline` (a 2 GB file in ~0.2 s of CPU here instead of ~1.2 s) and never holds a whole line.
+    """
+    buf = bytearray(block)
+    view = memoryview(buf)
+    with path.open("rb", buffering=0) as fh:
+        fd = fh.fileno()
+        base = start = lineno = got = 0  # file offsets of buf[0] and of the current line's first byte
+
+        def byte_at(offset: int) -> int:
+            return buf[offset - base] if base <= offset < base + got else os.pread(fd, 1, offset)[0]
+
+        def span(end: int, newline: bool) -> LineSpan | ImportRejected | None:
+            """Line [start, end): too long, blank (None), or a span without trailing \\r's. Only a line whose
+            first or last byte is whitespace is read back to check (rare in JSON Lines)."""
+            length = end - start
+            if length > max_bytes:
+                size = length + (1 if newline else 0)
+                return ImportRejected(f"{path}:{lineno}", f"line is {size:,} bytes, over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)")
+            if length == 0:
+                return None
+            if byte_at(start) in _ASCII_SPACE or byte_at(end - 1) in _ASCII_SPACE:
+                line = os.pread(fd, length, start)
+                if not line.strip():
+                    return None
+                length = len(line.rstrip(b"\r"))
+            return LineSpan(start, length, lineno)
+
+        while got := fh.readinto(view) or 0:
+            pos = 0
+            while (nl := buf.find(b"\n", pos, got)) >= 0:
+                lineno += 1
+                item = span(base + nl, newline=True)
+                if item is not None:
+                    yield item
+                pos = nl + 1
+                start = base + pos
+            base += got
+        if start < base:
+            lineno += 1
+            item = span(base, newline=False)
+            if item is not None:
+                yield item
+
+
+def read_span(fd: int, path: Path, span: LineSpan) -> RawItem | ImportRejected:
+    """The bytes of a span (from `iter_line_spans`), as `iter_lines` would have yielded them."""
+    raw = os.pread(fd, span.length, span.offset)
+    where = f"{path}:{span.lineno}"
+    if len(raw) != span.length:
+        return ImportRejected(where, "the file changed while it was being imported (line is shorter than when it was read)")
+    return RawItem(raw, where)
 
 
 def _skip_rest_of_line(fh: BinaryIO) -> int:
@@ -140,8 +213,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Every digit mapped to "0": a run of 19 zeros then marks a number orjson may not keep exactly.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19
+
+
 def parse_json(raw: bytes, where: str) -> Any:
-    """Strict JSON: UTF-8 only, no NaN/Infinity, bounded nesting; any failure is an ImportRejected."""
+    """Strict JSON: UTF-8 only, no NaN/Infinity, bounded nesting; any failure is an ImportRejected.
+
+    orjson parses first (about 2.5x the stdlib's speed; JSON decoding is the largest single cost of an
+    import). It silently turns integers beyond 64 bits into floats, so any item with a run of 19 or more
+    digits (every such integer has one) skips it. Whatever orjson refuses (lone surrogates, a BOM, 1e400,
+    bad input) goes through the stdlib below, which gives the same value or the exact reason, so the
+    result never depends on which parser ran (tests/test_jsonstream.py compares both).
+    """
+    if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_TO_ZERO):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,75 @@ def test_parse_json_fast_and_stdlib_paths_agree_on_edge_cases():
         with pytest.raises(ImportRejected) as exc:
             parse_json(bad, "f:9")
         assert reason in exc.value.reason and exc.value.where == "f:9"
+
+
+line_pieces = st.lists(
+    st.sampled_from([b"", b" ", b"\t", b"\r", b"\r\r", b"  \r", b"{}", b'{"a": 1}', b"x" * 7, b" {} ", b"\x0b", b"[1]\r"]),
+    max_size=4,
+).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(line_pieces, max_size=12), final_newline=st.booleans(),
+       block=st.integers(min_value=1, max_value=16), max_bytes=st.integers(min_value=1, max_value=12))
+def test_line_spans_read_back_as_iter_lines(tmp_path, lines, final_newline, block, max_bytes):
+    """Spans (what import workers read themselves) give exactly iter_lines' items, numbers and rejections,
+    whatever the block boundaries, blank lines, CRs and over-long lines."""
+    path = tmp_path / "l.jsonl"
+    path.write_bytes(b"\n".join(lines) + (b"\n" if final_newline and lines else b""))
+    expected = list(iter_lines(path, max_bytes))
+    got = []
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for span in jsonstream.iter_line_spans(path, max_bytes, block=block):
+            got.append(span if isinstance(span, ImportRejected) else jsonstream.read_span(fd, path, span))
+    finally:
+        os.close(fd)
+    assert [(type(i), i.where if isinstance(i, ImportRejected) else i.origin) for i in got] == \
+        [(type(i), i.where if isinstance(i, ImportRejected) else i.origin) for i in expected]
+    assert [i.reason if isinstance(i, ImportRejected) else i.raw for i in got] == \
+        [i.reason if isinstance(i, ImportRejected) else i.raw for i in expected]
+
+
+def test_span_of_a_file_that_shrank_is_rejected_with_its_line(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"b": 2}\n')
+    spans = list(jsonstream.iter_line_spans(path, 100))
+    path.write_bytes(b'{"a": 1}\n')
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        first, second = (jsonstream.read_span(fd, path, s) for s in spans)
+    finally:
+        os.close(fd)
+    assert isinstance(first, RawItem) and first.raw == b'{"a": 1}'
+    assert isinstance(second, ImportRejected) and second.where == f"{path}:2" and "changed" in second.reason
+
+
+json_docs = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([1e300, -0.0, 5e-324])
+    | st.text(alphabet=st.characters(exclude_categories=()), max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=json_docs, ascii_only=st.booleans())
+def test_parse_json_equals_the_stdlib(doc, ascii_only):
+    """Whichever parser runs (orjson or the stdlib fallback), the value is the stdlib's, type for type:
+    big integers stay exact ints, lone surrogates survive (for the text rule), -0.0 stays a float."""
+    raw = json.dumps(doc, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    try:
+        expected = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        with pytest.raises(ImportRejected):
+            parse_json(raw, "f:1")
+        return
+    got = parse_json(raw, "f:1")
+    assert got == expected
+    assert [type(v) for v in _leaves(got)] == [type(v) for v in _leaves(expected)]
+
+
+def test_parse_json_out_of_range_float_is_the_stdlibs_inf():
+    assert parse_json(b"[1e400, -1e400]", "f:1") == [math.inf, -math.inf]
