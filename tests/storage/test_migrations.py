@@ -25,3 +25,23 @@ def test_sqlite_connection_settings_are_applied(sqlite_engine):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10000
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 8192  # a new file gets 8 KiB pages
+
+
+def test_an_existing_4k_page_database_keeps_working(tmp_path):
+    """page_size only applies to new files: a store created with 4 KiB pages opens and migrates as before."""
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as raw:
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("CREATE TABLE t (x)")
+    eng = make_engine(f"sqlite:///{db}")
+    migrate.upgrade(eng)
+    with eng.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert "records" in set(inspect(eng).get_table_names())
+    eng.dispose()
