@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from mira_core.errors import NotFoundError
 from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskFormatError, MaskRules
 from mira_core.reliability.metrics import SLOTS
+from mira_core.storage import revisions_repo
 from mira_core.storage.rows import as_utc, fetch_tuples, utcnow
 from mira_core.storage.tables import mask_cells, mask_versions, records, scores
 
@@ -55,7 +56,7 @@ class ScorePairs:
 def data_version(conn: Connection) -> str:
     """A small value that changes whenever scores change (cache key for the heavy arrays)."""
     n, top = conn.execute(select(func.count(), func.max(scores.c.score_id))).one()
-    return f"{int(n or 0)}:{int(top or 0)}"
+    return f"{int(n or 0)}:{int(top or 0)}:{revisions_repo.current(conn, revisions_repo.SCORES)}"
 
 
 def list_judges(conn: Connection, kind: str) -> list[str]:

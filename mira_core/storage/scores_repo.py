@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from mira_core.storage import revisions_repo
 from mira_core.storage.rows import as_utc, utcnow
 from mira_core.storage.tables import SLOTS, score_job_items, score_jobs, scores, scoring_workers
 
@@ -321,6 +322,8 @@ def update_parsed(conn: Connection, updates: list[dict]) -> None:
     for u in updates:
         values = {k: v for k, v in u.items() if k != "score_id"}
         conn.execute(update(scores).where(scores.c.score_id == u["score_id"]).values(values))
+    if updates:
+        revisions_repo.bump(conn, revisions_repo.SCORES)  # counts and max ids cannot see this change
 
 
 # ----------------------------------------------------------------------------- worker heartbeat

@@ -30,6 +30,7 @@ from mira_core.selection.data import (
     make_data,
 )
 from mira_core.selection.policies import CutSpec, Policy, ScorerRule, freeze_cells
+from mira_core.storage import revisions_repo
 from mira_core.storage.reliability_repo import active_mask_version, load_mask
 from mira_core.storage.rows import fetch_tuples
 from mira_core.storage.tables import SLOTS, annotations_table, policies, records, scores
@@ -64,7 +65,7 @@ def selection_version(conn: Connection) -> str:
     r = conn.execute(select(func.count(), func.max(records.c.imported_at))).one()
     s = conn.execute(select(func.count(), func.max(scores.c.score_id))).one()
     a = conn.execute(select(func.count(), func.max(annotations_table.c.updated_at))).one()
-    return f"r{r[0]}:{r[1]}|s{s[0]}:{s[1]}|a{a[0]}:{a[1]}"
+    return f"r{r[0]}:{r[1]}|s{s[0]}:{s[1]}:{revisions_repo.current(conn, revisions_repo.SCORES)}|a{a[0]}:{a[1]}"
 
 
 def _latest_student_id(rule: ScorerRule) -> ScalarSelect:

@@ -295,3 +295,14 @@ Index(
     "ix_scores_record_id_judge_kind_complete_created_at_score_id",
     scores.c.record_id, scores.c.judge_kind, scores.c.complete, scores.c.created_at, scores.c.score_id,
 )
+
+# ----------------------------------------------------------------------------- revisions (migration 0006)
+
+# Counters bumped by changes made in place (e.g. `reparse` rewriting parsed score columns), which counts
+# and max ids cannot see; pages key their cached arrays on them.
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
+)

@@ -18,7 +18,7 @@ from mira_core.scoring import jobs
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer
 from mira_core.scoring.worker import Worker, WorkerOptions, worker_state
-from mira_core.storage import scores_repo
+from mira_core.storage import reliability_repo, scores_repo, selection_repo
 from mira_core.storage.engine import read_conn, write_tx
 from tests.app.builders import import_messages, messages_row
 
@@ -199,10 +199,15 @@ def test_reparse_rewrites_parsed_columns_without_model_calls(sqlite_engine, tmp_
     with sqlite_engine.begin() as conn:
         conn.exec_driver_sql("UPDATE scores SET a1 = NULL, complete = 0, overall = NULL")
     calls = server.stats.counts["ok"]
+    with sqlite_engine.connect() as conn:
+        before = (reliability_repo.data_version(conn), selection_repo.selection_version(conn))
     summary = jobs.reparse_scores(sqlite_engine, batch=2)
     assert (summary.scores, summary.complete_before, summary.complete_after) == (3, 0, 3)
     assert all(r["a1"] is not None and r["overall"] is not None for r in _scores(sqlite_engine, job_id))
     assert server.stats.counts["ok"] == calls
+    with sqlite_engine.connect() as conn:  # same count and max id, but the pages' cached arrays must reload
+        after = (reliability_repo.data_version(conn), selection_repo.selection_version(conn))
+    assert after[0] != before[0] and after[1] != before[1]
 
 
 def _wait_for_worker(engine, pid: int) -> None:
