@@ -41,13 +41,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_app(db_url: str, tmp: Path) -> Iterator[str]:
+def serve_app(db_url: str, tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `streamlit run app/main.py` on `db_url` until the block ends; yields its base URL once healthy.
 
     Other browser tests can reuse it with their own database (log in `tmp/server.log`).
     """
     port = _free_port()
-    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports")}
+    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports"), **(extra_env or {})}
     cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
            "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     with open(tmp / "server.log", "wb") as log:
@@ -130,3 +130,21 @@ def page(browser):
     p.set_default_timeout(20_000)
     yield p
     ctx.close()
+
+
+def wait_idle(page) -> None:
+    """The script run is over (Streamlit marks the app root with its script state)."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+
+
+def press_shortcut(page, key: str, button: str, then) -> None:
+    """Press `key` once the script run is over and the button it triggers (name matching the regex
+    `button`) is enabled, then wait for `then`: a key pressed mid-run can be lost."""
+    import re
+
+    from playwright.sync_api import expect
+
+    wait_idle(page)
+    expect(page.get_by_role("button", name=re.compile(button)).first).to_be_enabled()
+    page.keyboard.press(key)
+    expect(then).to_be_visible(timeout=15_000)

@@ -5,17 +5,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import press_shortcut, wait_idle
+
 pytestmark = pytest.mark.browser
-
-
-def _idle(page) -> None:
-    """The script run is over (Streamlit marks the app root with its script state)."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
 def _wait_app(page) -> None:
     page.wait_for_selector('[data-testid="stApp"]')
-    _idle(page)
+    wait_idle(page)
 
 
 def test_filter_open_record_and_read_diff(app_server, page):
@@ -28,7 +25,7 @@ def test_filter_open_record_and_read_diff(app_server, page):
     search.press("Enter")
     expect(count).to_contain_text("1 matching records")
     expect(page).to_have_url(re.compile(r"[?&]q=tokenizer"))
-    _idle(page)
+    wait_idle(page)
 
     # Select the only row in the grid (canvas): its row marker sits at the left edge, under the header.
     grid = page.locator('[data-testid="stDataFrame"]')
@@ -46,22 +43,14 @@ def test_filter_open_record_and_read_diff(app_server, page):
     expect(page.get_by_text("pkg/parser_2.py · modified · +1 −1")).to_be_visible()
 
 
-def _shortcut(page, key: str, button: str, then) -> None:
-    """Press `key` once the script run is over and its button is enabled, then wait for `then`."""
-    _idle(page)
-    expect(page.get_by_role("button", name=re.compile(button))).to_be_enabled()
-    page.keyboard.press(key)
-    expect(then).to_be_visible(timeout=15_000)
-
-
 def test_keyboard_walks_records_in_the_filter(app_server, page):
     page.goto(app_server.url + "/?source=swe_qa&sort=instance_id&order=asc")
     _wait_app(page)
     expect(page.get_by_text(re.compile(r"matching records"))).to_contain_text("3 matching records")
     heading = page.get_by_role("heading", name=re.compile("org__repo"))
-    _shortcut(page, "o", "Open first", page.get_by_role("heading", name="org__repo-1"))
+    press_shortcut(page, "o", "Open first", page.get_by_role("heading", name="org__repo-1"))
     assert "/record?" in page.url and "source=swe_qa" in page.url
-    _shortcut(page, "j", "^Next", page.get_by_role("heading", name="org__repo-2"))
-    _shortcut(page, "k", "^Previous", page.get_by_role("heading", name="org__repo-1"))
-    _shortcut(page, "b", "^Browse", page.get_by_text(re.compile(r"3 matching records")))
+    press_shortcut(page, "j", "^Next", page.get_by_role("heading", name="org__repo-2"))
+    press_shortcut(page, "k", "^Previous", page.get_by_role("heading", name="org__repo-1"))
+    press_shortcut(page, "b", "^Browse", page.get_by_text(re.compile(r"3 matching records")))
     expect(heading).to_have_count(0)
