@@ -15,9 +15,12 @@ from ui.db import engine, filter_options, store_has_synthetic, token_bounds
 from mira_core.errors import MiraError
 from mira_core.query import DIMENSIONS, RecordFilter, SortKey
 from mira_core.records import Outcome
+from mira_core.reliability.dimensions import dimensions
 from mira_core.storage import annotations_repo, records_repo
 from mira_core.storage.engine import read_conn
+from mira_core.storage.reliability_repo import active_mask
 from mira_core.views import BrowseView, escape_markdown, view_from_params, view_to_params, visible_controls
+from mira_core.views.anchor_columns import ANCHOR_COLUMNS, anchor_columns, masked_slots
 from mira_core.views.browse_params import (
     OVERRIDES,
     PAGE_SIZES,
@@ -42,6 +45,7 @@ OVERRIDE_LABELS = {None: "any", "force_keep": "force keep", "force_drop": "force
 SPOT_LABELS = {None: "any", "in_spot_check": "in a spot-check", "reviewed": "reviewed by a human",
                "not_reviewed": "waiting for review"}
 SCORED_LABELS = {None: "any", True: "has a complete student score", False: "no complete student score"}
+DIMENSION_NAMES = {slot: f"{slot} · {d.name}" for slot, d in dimensions().items()}
 COLUMNS = {
     "instance_id": "instance",
     "title": "issue",
@@ -121,6 +125,9 @@ def _curation_filters() -> dict:
     c2.number_input("Max overall", min_value=0, max_value=100, value=None, step=5, key="browse_omax",
                     placeholder="100")
     side.multiselect("Recommendation", RECOMMENDATIONS, key="browse_rec")
+    side.toggle("Show A1–A15 columns", key="browse_anchors",
+                help="The latest complete student score of each anchor; cells masked for the record's source "
+                     "by the active mask are blank.")
     side.multiselect("Dimension minimums", DIMENSIONS, key="browse_dims",
                      help="Latest complete student score: each chosen dimension at least this value (0-10).")
     dims: dict[str, float] = {}
@@ -165,6 +172,9 @@ def _step_page(delta: int, n_pages: int) -> None:
 
 def _table(page: pd.DataFrame) -> pd.DataFrame:
     shown = page[list(COLUMNS)].rename(columns=COLUMNS)
+    if ANCHOR_COLUMNS[0] in page.columns:  # after "score"
+        at = list(shown.columns).index("score") + 1
+        shown = pd.concat([shown.iloc[:, :at], page[list(ANCHOR_COLUMNS)], shown.iloc[:, at:]], axis=1)
     for col in ("instance", "issue", "agent", "model"):
         shown[col] = shown[col].map(lambda v: visible_controls(v, keep_newlines=False) if isinstance(v, str) else v)
     return shown
@@ -176,6 +186,7 @@ class _Page(NamedTuple):
     n_pages: int
     rows: pd.DataFrame
     synthetic: bool
+    masked: dict[str, list[str]]  # {source: masked anchors} when the anchor columns are shown
 
 
 def _read(url: str, flt: RecordFilter, sort: SortKey) -> _Page:
@@ -190,13 +201,19 @@ def _read(url: str, flt: RecordFilter, sort: SortKey) -> _Page:
             rows = records_repo.list_records(conn, flt, sort=sort, offset=offset, limit=view.page_size)
             scores = records_repo.latest_overall(conn, rows.record_id.tolist())
             rows["overall"] = pd.array([scores.get(r) for r in rows.record_id], dtype="Int64")
+            masked: dict[str, list[str]] = {}
+            if ss.get("browse_anchors"):
+                mask = active_mask(conn)
+                anchors = anchor_columns(rows, records_repo.latest_anchor_scores(conn, rows.record_id.tolist()), mask)
+                rows = pd.concat([rows, anchors], axis=1)
+                masked = masked_slots(sorted(set(rows.source)), mask)
             synthetic = bool(rows.synthetic.any()) or (
                 store_has_synthetic(url) and records_repo.has_synthetic(conn, flt)
             )
     except (MiraError, SQLAlchemyError) as e:
         st.error("Could not read records: " + escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
         st.stop()
-    return _Page(view, total, n_pages, rows, synthetic)
+    return _Page(view, total, n_pages, rows, synthetic, masked)
 
 
 def _render_table(rows: pd.DataFrame) -> list[int]:
@@ -213,6 +230,8 @@ def _render_table(rows: pd.DataFrame) -> list[int]:
             "tokens": st.column_config.NumberColumn(format="%d"),
             "score": st.column_config.NumberColumn(format="%d", help="Latest complete student overall score (0-100)"),
             "instance": st.column_config.TextColumn(width="medium"),
+            **{a: st.column_config.NumberColumn(format="%g", help=escape_markdown(DIMENSION_NAMES.get(a, a)))
+               for a in ANCHOR_COLUMNS},
             "issue": st.column_config.TextColumn(width="medium"),
         },
     )
@@ -280,6 +299,9 @@ def main() -> None:
     last = first + len(page.rows) - 1 if page.total else 0
     st.markdown(f"**{page.total:,}** matching records · showing {first:,}–{last:,}")
     picked = _render_table(page.rows)
+    if any(page.masked.values()):
+        st.caption("Blank anchor cells are masked for that source by the active mask: "
+                   + " · ".join(f"{escape_markdown(s)}: {', '.join(a)}" for s, a in page.masked.items() if a))
     open_first = _render_paging(page)
 
     rows = page.rows

@@ -31,6 +31,7 @@ from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome, Record
 from mira_core.storage.tables import (
+    SLOTS,
     annotations_table,
     outcome_reports,
     record_bodies,
@@ -520,6 +521,15 @@ def latest_overall(conn: Connection, record_ids: Sequence[str]) -> dict[str, int
         return {}
     stmt = select(records.c.record_id, _latest_overall()).where(records.c.record_id.in_(list(record_ids)))
     return {rid: int(v) for rid, v in conn.execute(stmt) if v is not None}
+
+
+def latest_anchor_scores(conn: Connection, record_ids: Sequence[str]) -> dict[str, tuple[float | None, ...]]:
+    """A1..A15 of each record's latest complete student score (one page; unscored ids are absent)."""
+    if not record_ids:
+        return {}
+    inner = scores.alias("s_page")
+    stmt = _latest_student(inner).add_columns(*(inner.c[s] for s in SLOTS)).where(inner.c.record_id.in_(list(record_ids)))
+    return {row[0]: tuple(None if v is None else float(v) for v in row[1:]) for row in conn.execute(stmt)}
 
 
 def has_synthetic(conn: Connection, f: RecordFilter) -> bool:

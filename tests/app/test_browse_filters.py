@@ -125,3 +125,24 @@ def test_scoring_page_reads_the_linked_filter(sixty, tmp_path, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert at.radio(key="scoring_selection").options[0].startswith("current Browse filter (4 records)")
+
+
+def test_anchor_columns_show_latest_scores_and_blank_masked_cells(sixty):
+    from mira_core.reliability.masks import Cell, CellDecision, Mask
+    from mira_core.storage import reliability_repo
+
+    at = _app({"scored": "yes", "sort": "overall", "order": "desc", "omin": "80"})
+    assert "A3" not in at.dataframe[0].value.columns
+    at.toggle(key="browse_anchors").set_value(True).run()
+    table = at.dataframe[0].value
+    cols = list(table.columns)
+    assert cols[cols.index("score") + 1: cols.index("score") + 16] == [f"A{i}" for i in range(1, 16)]
+    assert table["A3"].tolist() == [9.5, 9.0, 8.5, 8.0] and table["A1"].isna().all()
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    with write_tx(eng) as conn:
+        reliability_repo.save_mask_version(conn, name="m", rules=None, created_by="ann", mask=Mask(
+            cells={Cell("swe_qa", "A3"): CellDecision(masked=True, reason="MAE too high")}))
+    eng.dispose()
+    at.run()
+    assert at.dataframe[0].value["A3"].isna().all()
+    assert any("masked for that source" in c.value and c.value.replace("\\", "").endswith("swe_qa: A3") for c in at.caption)

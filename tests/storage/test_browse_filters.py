@@ -156,3 +156,11 @@ def test_latest_overall_of_a_page(engine, ids):
     with read_conn(engine) as conn:
         got = repo.latest_overall(conn, ids)
     assert got == {ids[0]: 90, ids[1]: 80, ids[2]: 70, ids[5]: 20}
+
+
+def test_latest_anchor_scores_of_a_page(engine, ids):
+    with read_conn(engine) as conn:
+        got = repo.latest_anchor_scores(conn, ids)
+    assert set(got) == {ids[0], ids[1], ids[2], ids[5]}  # incomplete-only and teacher-only are unscored
+    assert [got[ids[k]][2] for k in (0, 1, 2, 5)] == [8.0, 9.0, 5.0, 7.0]  # A3 of the latest complete score
+    assert got[ids[1]][0] == 6.0 and got[ids[1]][1] is None and len(got[ids[1]]) == 15
