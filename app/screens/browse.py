@@ -92,6 +92,7 @@ def _sync_widgets(view: BrowseView, sig: str) -> None:
     ss.browse_desc = view.sort.descending
     ss.browse_size = view.page_size
     ss.browse_page = view.page
+    ss.browse_anchors = view.anchors
     ss.browse_sig = sig
 
 
@@ -196,13 +197,14 @@ def _read(url: str, flt: RecordFilter, sort: SortKey) -> _Page:
             total = records_repo.count_records(conn, flt)
             n_pages = max(1, math.ceil(total / ss.browse_size))
             ss.browse_page = min(max(1, int(ss.browse_page)), n_pages)
-            view = BrowseView(filter=flt, sort=sort, page=ss.browse_page, page_size=ss.browse_size)
+            view = BrowseView(filter=flt, sort=sort, page=ss.browse_page, page_size=ss.browse_size,
+                              anchors=bool(ss.browse_anchors))
             offset = (view.page - 1) * view.page_size
             rows = records_repo.list_records(conn, flt, sort=sort, offset=offset, limit=view.page_size)
             scores = records_repo.latest_overall(conn, rows.record_id.tolist())
             rows["overall"] = pd.array([scores.get(r) for r in rows.record_id], dtype="Int64")
             masked: dict[str, list[str]] = {}
-            if ss.get("browse_anchors"):
+            if view.anchors:
                 mask = active_mask(conn)
                 anchors = anchor_columns(rows, records_repo.latest_anchor_scores(conn, rows.record_id.tolist()), mask)
                 rows = pd.concat([rows, anchors], axis=1)

@@ -38,7 +38,7 @@ LIST_PARAMS = {
 """Query parameter name -> RecordFilter field, for the repeated (list) parameters."""
 
 VIEW_PARAMS = (*LIST_PARAMS, "tmin", "tmax", "q", "override", "spot", "scored", "omin", "omax", "dim",
-               "sort", "order", "page", "size")
+               "sort", "order", "page", "size", "cols")
 """Every parameter that belongs to the Browse view (the Record page adds `id`)."""
 
 
@@ -52,6 +52,8 @@ class BrowseView(BaseModel):
     page: int = 1
     """1-based page number."""
     page_size: int = DEFAULT_PAGE_SIZE
+    anchors: bool = False
+    """Show the A1..A15 columns (`cols=anchors`)."""
 
 
 class ParsedView(NamedTuple):
@@ -168,7 +170,8 @@ def view_from_params(params: Mapping[str, str | Sequence[str]]) -> ParsedView:
         problems.append(f"size={size} ignored: expected one of {', '.join(map(str, PAGE_SIZES))}")
         size = None
     page = _int(params, "page", problems, low=1)
-    view = BrowseView(filter=f, sort=sort, page=page or 1, page_size=size or DEFAULT_PAGE_SIZE)
+    anchors = _choice(params, "cols", ("anchors",), problems) == "anchors"
+    view = BrowseView(filter=f, sort=sort, page=page or 1, page_size=size or DEFAULT_PAGE_SIZE, anchors=anchors)
     return ParsedView(view, problems)
 
 
@@ -208,6 +211,8 @@ def view_to_params(view: BrowseView) -> dict[str, str | list[str]]:
         out["page"] = str(view.page)
     if view.page_size != DEFAULT_PAGE_SIZE:
         out["size"] = str(view.page_size)
+    if view.anchors:
+        out["cols"] = "anchors"
     return out
 
 

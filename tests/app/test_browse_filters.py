@@ -134,6 +134,7 @@ def test_anchor_columns_show_latest_scores_and_blank_masked_cells(sixty):
     at = _app({"scored": "yes", "sort": "overall", "order": "desc", "omin": "80"})
     assert "A3" not in at.dataframe[0].value.columns
     at.toggle(key="browse_anchors").set_value(True).run()
+    assert at.query_params["cols"] == "anchors"  # a shared link shows the same columns
     table = at.dataframe[0].value
     cols = list(table.columns)
     assert cols[cols.index("score") + 1: cols.index("score") + 16] == [f"A{i}" for i in range(1, 16)]

@@ -101,3 +101,11 @@ def test_bad_score_and_annotation_values_are_ignored_and_reported():
     assert f == RecordFilter(tags=["t"], dim_min={"A2": 4.0}, recommendations=["keep"])
     assert len(parsed.problems) == 9
     assert any("dim='A16:3'" in p for p in parsed.problems) and any("omin=101" in p for p in parsed.problems)
+
+
+def test_anchor_columns_choice_reads_back_and_bad_values_are_reported():
+    view = BrowseView(anchors=True, page=3)
+    assert view_to_params(view) == {"cols": "anchors", "page": "3"}
+    assert view_from_params(view_to_params(view)).view == view
+    parsed = view_from_params({"cols": "everything"})
+    assert parsed.view.anchors is False and parsed.problems == ["cols='everything' ignored: expected one of anchors"]
