@@ -209,8 +209,11 @@ def insert_prepared(conn: Connection, rows: Iterable[PreparedRow]) -> dict[str, 
 
 def _index_search(conn: Connection, rows: list[dict]) -> None:
     if conn.dialect.name == "sqlite":
+        # The search row shares its record's rowid, so a text filter joins on rowids from the FTS index
+        # alone instead of reading each match's stored text to get its record id (migration 0007).
         conn.execute(
-            text("INSERT INTO records_fts(record_id, instance_id, issue, patch) VALUES (:record_id, :instance_id, :issue, :patch)"),
+            text("INSERT INTO records_fts(rowid, record_id, instance_id, issue, patch) "
+                 "SELECT rowid, :record_id, :instance_id, :issue, :patch FROM records WHERE record_id = :record_id"),
             rows,
         )
     else:
@@ -285,18 +288,23 @@ def _apply_known_outcomes(conn: Connection, record_ids: list[str]) -> None:
 # ----------------------------------------------------------------------------- reading
 
 
-def _search_ids(conn: Connection, query: str) -> Select:
-    """A subquery of record ids matching a full-text query (each word must occur)."""
+def _text_condition(conn: Connection, query: str) -> ColumnElement:
+    """`records` rows matching a full-text query (each word must occur).
+
+    SQLite: rowids straight from the FTS5 index (its rows share their record's rowid), ~10x faster for a
+    frequent word than fetching each match's record id from the FTS content table."""
     words = [w for w in query.replace('"', " ").split() if w]
     if conn.dialect.name == "sqlite":
         match = " AND ".join('"' + w + '"' for w in words)
-        return select(literal_column("record_id")).select_from(text("records_fts")).where(
+        rowids = select(literal_column("rowid")).select_from(text("records_fts")).where(
             text("records_fts MATCH :q").bindparams(q=match)
         )
+        return literal_column("records.rowid").in_(rowids)
     tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "") + "':*" for w in words)
-    return select(literal_column("record_id")).select_from(text("record_search")).where(
+    ids = select(literal_column("record_id")).select_from(text("record_search")).where(
         text("doc @@ to_tsquery('simple', :q)").bindparams(q=tsq)
     )
+    return records.c.record_id.in_(ids)
 
 
 def _latest_student(inner: NamedFromClause) -> Select:
@@ -349,7 +357,7 @@ def _where(conn: Connection, f: RecordFilter) -> list:
     if f.max_tokens is not None:
         cond.append(records.c.token_estimate <= f.max_tokens)
     if f.text and f.text.strip():
-        cond.append(records.c.record_id.in_(_search_ids(conn, f.text)))
+        cond.append(_text_condition(conn, f.text))
     if f.record_ids is not None:
         cond.append(records.c.record_id.in_(list(f.record_ids)))
     for tag in dict.fromkeys(f.tags):  # ALL tags: one indexed IN per tag

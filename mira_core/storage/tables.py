@@ -1,7 +1,9 @@
 """SQLAlchemy table definitions. Row metadata and bodies live apart so listing never reads bodies.
 
 Full-text search objects (SQLite FTS5 `records_fts`, PostgreSQL `record_search`) are dialect-specific
-and created by the migrations themselves; they are not part of this metadata.
+and created by the migrations themselves; they are not part of this metadata. An FTS5 row has the rowid of
+its `records` row (migration 0007). Records are never deleted, so their rowids stay 1..N, which VACUUM
+(free to renumber a table without an INTEGER PRIMARY KEY) leaves unchanged.
 """
 
 from __future__ import annotations
