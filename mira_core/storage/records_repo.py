@@ -296,12 +296,12 @@ def _text_condition(conn: Connection, query: str) -> ColumnElement:
     words = [w for w in query.replace('"', " ").split() if w]
     if conn.dialect.name == "sqlite":
         match = " AND ".join('"' + w + '"' for w in words)
-        rowids = select(literal_column("rowid")).select_from(text("records_fts")).where(
+        rowids: Select = select(literal_column("rowid")).select_from(text("records_fts")).where(
             text("records_fts MATCH :q").bindparams(q=match)
         )
         return literal_column("records.rowid").in_(rowids)
     tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "") + "':*" for w in words)
-    ids = select(literal_column("record_id")).select_from(text("record_search")).where(
+    ids: Select = select(literal_column("record_id")).select_from(text("record_search")).where(
         text("doc @@ to_tsquery('simple', :q)").bindparams(q=tsq)
     )
     return records.c.record_id.in_(ids)
