@@ -8,6 +8,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from mira_core.storage import records_repo
+from mira_core.storage.engine import read_conn, write_tx
+
 DB_DIR = Path(__file__).resolve().parents[2] / "db"
 
 
@@ -20,12 +23,20 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema of `engine`'s database to `revision` (idempotent)."""
+    """Bring the schema of `engine`'s database to `revision` (idempotent); on SQLite at head, also re-key
+    the full-text rows if a hand edit moved them off their records (`records_repo.search_rows_aligned`)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()
+    if revision == "head" and engine.dialect.name == "sqlite":
+        with read_conn(engine) as conn:  # no write lock unless there is something to mend
+            aligned = records_repo.search_rows_aligned(conn)
+        if not aligned:
+            with write_tx(engine) as conn:
+                if not records_repo.search_rows_aligned(conn):
+                    records_repo.rekey_search(conn)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -290,6 +290,31 @@ def _apply_known_outcomes(conn: Connection, record_ids: list[str]) -> None:
         _join_outcome(conn, instance_id)
 
 
+def search_rows_aligned(conn: Connection) -> bool:
+    """SQLite: do the search rows still share their records' rowids? A sub-millisecond check (as many
+    search rows as records, the newest 100 aligned) that a store edited by hand fails: deleted records
+    leave search rows behind, and a VACUUM after a delete renumbers every later record."""
+    n = conn.execute(text("SELECT count(*) FROM records")).scalar()
+    if n != conn.execute(text("SELECT count(*) FROM records_fts_docsize")).scalar():
+        return False
+    newest = conn.execute(text(
+        "SELECT count(*) FROM (SELECT rowid AS fts_rowid, record_id FROM records_fts ORDER BY rowid DESC LIMIT 100) f "
+        "JOIN records r ON r.record_id = f.record_id AND r.rowid = f.fts_rowid")).scalar()
+    return newest == min(int(n or 0), 100)
+
+
+def rekey_search(conn: Connection) -> None:
+    """SQLite: rebuild the search rows keyed by their records' rowids, dropping rows of records that are
+    gone (re-tokenizes every row: seconds per 100K records; runs only when `search_rows_aligned` fails)."""
+    conn.execute(text("CREATE VIRTUAL TABLE records_fts_rekeyed USING fts5("
+                      "record_id UNINDEXED, instance_id, issue, patch, tokenize='unicode61')"))
+    conn.execute(text("INSERT INTO records_fts_rekeyed(rowid, record_id, instance_id, issue, patch) "
+                      "SELECT r.rowid, f.record_id, f.instance_id, f.issue, f.patch "
+                      "FROM records_fts f JOIN records r ON r.record_id = f.record_id"))
+    conn.execute(text("DROP TABLE records_fts"))
+    conn.execute(text("ALTER TABLE records_fts_rekeyed RENAME TO records_fts"))
+
+
 # ----------------------------------------------------------------------------- reading
 
 
