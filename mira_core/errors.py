@@ -24,3 +24,14 @@ class ImportRejected(MiraError):
 
 class ConflictError(MiraError):
     """A save was refused because someone else changed the row first."""
+
+
+class StorageError(MiraError):
+    """The database refused an operation or could not be reached; `reason` is the driver's first line."""
+
+    def __init__(self, reason: str):
+        super().__init__(
+            f"database error: {reason} (check that the database is reachable and migrated with "
+            "`mira-curator migrate`, then retry)"
+        )
+        self.reason = reason

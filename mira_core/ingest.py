@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from mira_core.errors import ImportRejected, MiraError
+from mira_core.errors import ImportRejected, MiraError, StorageError
 from mira_core.importers import LAYOUTS, ItemContext, Layout, layout_by_name
 from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
 from mira_core.jsonstream import (
@@ -443,14 +442,13 @@ class Importer:
             with write_tx(self.engine) as conn:
                 counts = insert_prepared(conn, batch)
             self._count(counts)
-        except SQLAlchemyError:
+        except StorageError:
             for row in batch:  # isolate the bad record; the others still go in
                 try:
                     with write_tx(self.engine) as conn:
                         self._count(insert_prepared(conn, [row]))
-                except SQLAlchemyError as exc:
-                    reason = str(exc.orig if hasattr(exc, "orig") else exc).splitlines()[0]
-                    self.summary.rejected.append(Rejection(row.origin, f"database refused the record: {reason}"))
+                except StorageError as exc:
+                    self.summary.rejected.append(Rejection(row.origin, f"database refused the record: {exc.reason}"))
         self._report_progress()
 
     def _count(self, counts: dict[str, int]) -> None:

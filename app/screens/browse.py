@@ -7,7 +7,6 @@ from typing import NamedTuple
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from ui.bulk_tag import render_bulk_tag
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
 from ui.db import engine, filter_options, store_has_synthetic, token_bounds
@@ -106,7 +105,7 @@ def _tags() -> list[str]:
     try:
         with read_conn(engine()) as conn:
             return annotations_repo.tag_counts(conn).tag.tolist()
-    except (MiraError, SQLAlchemyError):
+    except MiraError:
         return []
 
 
@@ -212,7 +211,7 @@ def _read(url: str, flt: RecordFilter, sort: SortKey) -> _Page:
             synthetic = bool(rows.synthetic.any()) or (
                 store_has_synthetic(url) and records_repo.has_synthetic(conn, flt)
             )
-    except (MiraError, SQLAlchemyError) as e:
+    except MiraError as e:
         st.error("Could not read records: " + escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
         st.stop()
     return _Page(view, total, n_pages, rows, synthetic, masked)

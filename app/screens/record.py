@@ -6,7 +6,6 @@ from typing import NamedTuple
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
 from ui.db import engine
 from ui.record_annotations import render_record_annotations
@@ -145,7 +144,7 @@ def main() -> None:
     view = parsed.view
     try:
         got = _load(rid, view)
-    except (MiraError, SQLAlchemyError) as e:
+    except MiraError as e:
         st.title("Record")
         st.error(escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
         st.page_link("screens/browse.py", label="Back to Browse", icon=":material/arrow_back:",

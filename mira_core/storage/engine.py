@@ -14,6 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from mira_core.errors import StorageError
 
 SQLITE_PRAGMAS = (
     # 8 KiB pages: records' bodies are ~15 KB of compressed blobs; bulk inserts ran ~15% faster than with
@@ -77,17 +80,33 @@ def shared_engine(url: str) -> Engine:
     return make_engine(url)
 
 
+def storage_error(exc: SQLAlchemyError) -> StorageError:
+    """The driver's first line as a `StorageError`, so callers above storage never see SQLAlchemy."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return StorageError(lines[0] if lines else type(orig).__name__)
+
+
 @contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
-    """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success, rolls back on error."""
-    with engine.connect() as conn:
-        conn.execution_options(mira_write=True)
-        with conn.begin():
-            yield conn
+    """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success, rolls back on error.
+
+    SQLAlchemy errors leave as `StorageError`; every other exception passes through unchanged.
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(mira_write=True)
+            with conn.begin():
+                yield conn
+    except SQLAlchemyError as exc:
+        raise storage_error(exc) from exc
 
 
 @contextmanager
 def read_conn(engine: Engine) -> Iterator[Connection]:
-    """A read-only use of a connection (deferred transaction, rolled back at the end)."""
-    with engine.connect() as conn:
-        yield conn
+    """A read-only use of a connection (deferred transaction, rolled back at the end); errors as in `write_tx`."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise storage_error(exc) from exc

@@ -1,23 +1,14 @@
-"""Small helpers every repository shares: UTC times and fast row fetching."""
+"""Small helpers every repository shares: fast row fetching (UTC times come from `timeutil`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select
 
+from mira_core.timeutil import as_utc, utcnow
 
-def utcnow() -> datetime:
-    """Now, timezone-aware UTC (every stored time is UTC)."""
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for stored UTC values; make them aware again."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+__all__ = ["as_utc", "fetch_tuples", "utcnow"]
 
 
 def fetch_tuples(conn: Connection, stmt: Select) -> list[tuple]:

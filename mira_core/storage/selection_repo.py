@@ -34,13 +34,10 @@ from mira_core.storage import revisions_repo
 from mira_core.storage.reliability_repo import active_mask_version, load_mask
 from mira_core.storage.rows import fetch_tuples
 from mira_core.storage.tables import SLOTS, annotations_table, policies, records, scores
+from mira_core.timeutil import as_utc
 
 _OUTCOMES = {"resolved": OUTCOME_RESOLVED, "not_resolved": OUTCOME_NOT_RESOLVED}
 _OVERRIDES = {"force_keep": OVERRIDE_KEEP, "force_drop": OVERRIDE_DROP}
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -174,7 +171,7 @@ def _policy_from_row(row) -> Policy:  # type: ignore[no-untyped-def]
         scorer=ScorerRule.model_validate_json(row["scorer_rule"]), budget_tokens=row["budget_tokens"],
         budget_rule=row["budget_rule"], downsample_weight=weights["downsample_weight"],
         downsample_recommendations=weights["downsample_recommendations"], note=row["note"],
-        created_by=row["created_by"], created_at=_as_utc(row["created_at"]), updated_at=_as_utc(row["updated_at"]),
+        created_by=row["created_by"], created_at=as_utc(row["created_at"]), updated_at=as_utc(row["updated_at"]),
     )
 
 
