@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mira_core.dimensions import SLOTS
 from mira_core.records import Outcome
 
 SortColumn = Literal[
@@ -23,8 +24,6 @@ still waiting for review (neither scored nor skipped). A record in two spot chec
 
 Recommendation = Literal["keep", "downsample", "drop"]
 """The student's recommendation field (mira_core.scoring.parse.RECOMMENDATIONS)."""
-
-DIMENSIONS = tuple(f"A{i}" for i in range(1, 16))
 
 
 class RecordFilter(BaseModel):
@@ -57,7 +56,7 @@ class RecordFilter(BaseModel):
     @field_validator("dim_min")
     @classmethod
     def _known_dimensions(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = [k for k in v if k not in DIMENSIONS]
+        bad = [k for k in v if k not in SLOTS]
         if bad:
             raise ValueError(f"unknown dimension(s) {', '.join(map(repr, bad))}: expected A1..A15")
         if not all(math.isfinite(x) for x in v.values()):

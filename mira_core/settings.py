@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class Settings(BaseModel):
-    """Application settings; read with `load_settings()` so env overrides apply."""
+class Settings(BaseSettings):
+    """Application settings: defaults, then `MIRA_<FIELD>` environment variables (empty ones are ignored).
+
+    Created once at an edge (CLI entry, page run, worker start) and passed down; the core never reads the
+    environment itself.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MIRA_", env_ignore_empty=True, extra="ignore")
 
     database_url: str = Field(
         default=f"sqlite:///{PROJECT_ROOT / 'db' / 'mira.sqlite'}",
@@ -29,9 +36,4 @@ class Settings(BaseModel):
 
 def load_settings() -> Settings:
     """Settings from the environment (`MIRA_DATABASE_URL`, `MIRA_MAX_RECORD_BYTES`, ...)."""
-    values: dict[str, object] = {}
-    for name in Settings.model_fields:
-        env = os.environ.get(f"MIRA_{name.upper()}")
-        if env:
-            values[name] = env
-    return Settings.model_validate(values)
+    return Settings()

@@ -9,17 +9,17 @@ import pandas as pd
 import streamlit as st
 from ui.bulk_tag import render_bulk_tag
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
-from ui.db import engine, filter_options, store_has_synthetic, token_bounds
+from ui.db import dimension_names, engine, filter_options, store_has_synthetic, token_bounds
 
+from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError
-from mira_core.query import DIMENSIONS, RecordFilter, SortKey
+from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome
-from mira_core.reliability.dimensions import dimensions
 from mira_core.storage import annotations_repo, records_repo
 from mira_core.storage.engine import read_conn
 from mira_core.storage.reliability_repo import active_mask
 from mira_core.views import BrowseView, escape_markdown, view_from_params, view_to_params, visible_controls
-from mira_core.views.anchor_columns import ANCHOR_COLUMNS, anchor_columns, masked_slots
+from mira_core.views.anchor_columns import anchor_columns, masked_slots
 from mira_core.views.browse_params import (
     OVERRIDES,
     PAGE_SIZES,
@@ -44,7 +44,7 @@ OVERRIDE_LABELS = {None: "any", "force_keep": "force keep", "force_drop": "force
 SPOT_LABELS = {None: "any", "in_spot_check": "in a spot-check", "reviewed": "reviewed by a human",
                "not_reviewed": "waiting for review"}
 SCORED_LABELS = {None: "any", True: "has a complete student score", False: "no complete student score"}
-DIMENSION_NAMES = {slot: f"{slot} · {d.name}" for slot, d in dimensions().items()}
+DIMENSION_NAMES = {slot: f"{slot} · {d.name}" for slot, d in dimension_names().items()}
 COLUMNS = {
     "instance_id": "instance",
     "title": "issue",
@@ -85,7 +85,7 @@ def _sync_widgets(view: BrowseView, sig: str) -> None:
     ss.browse_omax = f.max_overall
     ss.browse_rec = list(f.recommendations)
     ss.browse_dims = list(f.dim_min)
-    for dim in DIMENSIONS:
+    for dim in SLOTS:
         ss[f"browse_dim_{dim}"] = f.dim_min.get(dim)
     ss.browse_sort = view.sort.column
     ss.browse_desc = view.sort.descending
@@ -128,7 +128,7 @@ def _curation_filters() -> dict:
     side.toggle("Show A1–A15 columns", key="browse_anchors",
                 help="The latest complete student score of each anchor; cells masked for the record's source "
                      "by the active mask are blank.")
-    side.multiselect("Dimension minimums", DIMENSIONS, key="browse_dims",
+    side.multiselect("Dimension minimums", SLOTS, key="browse_dims",
                      help="Latest complete student score: each chosen dimension at least this value (0-10).")
     dims: dict[str, float] = {}
     for dim in ss.browse_dims:
@@ -172,9 +172,9 @@ def _step_page(delta: int, n_pages: int) -> None:
 
 def _table(page: pd.DataFrame) -> pd.DataFrame:
     shown = page[list(COLUMNS)].rename(columns=COLUMNS)
-    if ANCHOR_COLUMNS[0] in page.columns:  # after "score"
+    if SLOTS[0] in page.columns:  # after "score"
         at = list(shown.columns).index("score") + 1
-        shown = pd.concat([shown.iloc[:, :at], page[list(ANCHOR_COLUMNS)], shown.iloc[:, at:]], axis=1)
+        shown = pd.concat([shown.iloc[:, :at], page[list(SLOTS)], shown.iloc[:, at:]], axis=1)
     for col in ("instance", "issue", "agent", "model"):
         shown[col] = shown[col].map(lambda v: visible_controls(v, keep_newlines=False) if isinstance(v, str) else v)
     return shown
@@ -232,7 +232,7 @@ def _render_table(rows: pd.DataFrame) -> list[int]:
             "score": st.column_config.NumberColumn(format="%d", help="Latest complete student overall score (0-100)"),
             "instance": st.column_config.TextColumn(width="medium"),
             **{a: st.column_config.NumberColumn(format="%g", help=escape_markdown(DIMENSION_NAMES.get(a, a)))
-               for a in ANCHOR_COLUMNS},
+               for a in SLOTS},
             "issue": st.column_config.TextColumn(width="medium"),
         },
     )

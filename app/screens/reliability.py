@@ -14,13 +14,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from pydantic import ValidationError
-from ui.db import engine
+from ui.db import dimension_names, engine, settings
 
+from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter
-from mira_core.reliability.dimensions import dimensions
 from mira_core.reliability.masks import MaskRules, Override, build_mask, mask_from_json, mask_to_json
-from mira_core.reliability.metrics import ALL_SOURCES, SLOTS, reliability_matrix
+from mira_core.reliability.metrics import ALL_SOURCES, reliability_matrix
 from mira_core.reliability.views import (
     METRIC_LABELS,
     cell_detail,
@@ -31,7 +31,6 @@ from mira_core.reliability.views import (
     largest_disagreements,
     sample_points,
 )
-from mira_core.settings import load_settings
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage import spot_checks_repo
 from mira_core.storage.engine import read_conn, write_tx
@@ -44,7 +43,7 @@ OUTCOMES = ("resolved", "not_resolved", "unknown")
 
 
 def _url() -> str:
-    return load_settings().database_url
+    return settings().database_url
 
 
 @st.cache_data(ttl=5, show_spinner=False, max_entries=4)
@@ -163,7 +162,7 @@ def _override_form(source: str, slot: str) -> None:
 
 def _cell_view(pairs: repo.ScorePairs, matrix: pd.DataFrame, agreement: pd.DataFrame, source: str,
                slot: str) -> None:
-    dim = dimensions()[slot]
+    dim = dimension_names()[slot]
     st.subheader(f"{slot} · {escape_markdown(dim.name)} — {escape_markdown(source)}")
     if dim.description:
         st.caption(escape_markdown(dim.description, max_chars=400))
@@ -230,7 +229,7 @@ def _spot_check_start(source: str, slot: str, teacher: str, student: str | None)
                 with write_tx(engine()) as conn:
                     sid = spot_checks_repo.create_spot_check(
                         conn, source=source, slot=slot, size=int(size), seed=int(np.random.default_rng().integers(1e6)),
-                        created_by=load_settings().curator, student_judge=student, teacher=teacher)
+                        created_by=settings().curator, student_judge=student, teacher=teacher)
             except (MiraError, ValueError) as exc:
                 st.error(escape_markdown(str(exc)))
                 return
@@ -257,7 +256,7 @@ def _masked_spot_checks(mask, teacher: str, student: str | None) -> None:  # typ
                     with write_tx(engine()) as conn:
                         spot_checks_repo.create_spot_check(
                             conn, source=cell.source, slot=cell.slot, size=int(size), seed=made,
-                            created_by=load_settings().curator, student_judge=student, teacher=teacher)
+                            created_by=settings().curator, student_judge=student, teacher=teacher)
                     made += 1
                 except (MiraError, ValueError) as exc:
                     failed.append(str(exc))
@@ -279,7 +278,7 @@ def _save_versions(mask, rules: MaskRules) -> None:  # type: ignore[no-untyped-d
             else:
                 with write_tx(engine()) as conn:
                     vid = repo.save_mask_version(conn, name=name, mask=mask, rules=rules, note=note,
-                                                 created_by=load_settings().curator, activate=activate)
+                                                 created_by=settings().curator, activate=activate)
                 st.success(f"Saved mask version {vid}" + (" and made it active." if activate else "."))
     _import_mask()
     with read_conn(engine()) as conn:
@@ -324,7 +323,7 @@ def _import_mask() -> None:
                     return
                 with write_tx(engine()) as conn:
                     vid = repo.save_mask_version(conn, name=name, mask=mask, rules=None,
-                                                 created_by=load_settings().curator, activate=activate,
+                                                 created_by=settings().curator, activate=activate,
                                                  note=f"imported from {upload.name}")
                 st.success(f"Imported mask version {vid}: {len(mask.masked_cells())} masked cells.")
 
@@ -366,7 +365,7 @@ def main() -> None:
     c1, c2 = st.columns(2)
     source = c1.selectbox("Cell: source", rows, key="rel_cell_source")
     slot = c2.selectbox("Cell: dimension", SLOTS, key="rel_cell_slot",
-                        format_func=lambda s: f"{s} · {dimensions()[s].name}")
+                        format_func=lambda s: f"{s} · {dimension_names()[s].name}")
     pairs = filter_pairs(_pairs(url, version, student, prompt, teacher), sources=filters[0], outcomes=filters[1],
                          min_tokens=filters[2], max_tokens=filters[3])
     decision = mask.decision(source, slot) if source != ALL_SOURCES else None

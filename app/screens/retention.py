@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import streamlit as st
-from ui.db import engine
+from ui.db import engine, settings
 
 from mira_core.errors import MiraError
 from mira_core.selection.aggregate import CRITERIA, criterion_range
@@ -26,7 +26,6 @@ from mira_core.selection.view import (
     record_link,
     summary_table,
 )
-from mira_core.settings import load_settings
 from mira_core.storage import selection_repo
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.storage.reliability_repo import active_mask_version
@@ -196,7 +195,7 @@ def _save(pre: Precomputed, cuts: dict, global_cut: CutSpec | None, criterion: s
                         scorer=ScorerRule(judge=pre_args[2], prompt_version=pre_args[3]), budget_tokens=budget,
                         downsample_weight=float(ss.get("ret_dsw", 0.5)),
                         downsample_recommendations=list(ss.get("ret_ds_recs", ["downsample"])), note=ss.get("ret_note", ""),
-                        created_by=load_settings().curator)
+                        created_by=settings().curator)
         with write_tx(engine()) as conn:
             selection_repo.save_policy(conn, policy, replace=bool(ss.get("ret_overwrite")))
     except MiraError as exc:
@@ -279,7 +278,7 @@ def policies_section(url: str) -> None:
 def main() -> None:
     """Page body: scorer run and criterion, the preview fragment, policies."""
     st.title("Retention")
-    url = load_settings().database_url
+    url = settings().database_url
     current, mask_version = _version(url)
     # keep the arrays of the version this view loaded (a running scoring job changes it every few seconds);
     # mask changes apply at once, since rebuilding from the loaded arrays is cheap

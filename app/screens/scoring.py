@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 from ui.common import current_params, show_problems
-from ui.db import engine
+from ui.db import engine, settings
 
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter
@@ -24,7 +24,6 @@ from mira_core.scoring.settings import (
     save_scorer_settings,
 )
 from mira_core.scoring.worker import ensure_worker, worker_log_path, worker_state
-from mira_core.settings import load_settings
 from mira_core.storage import records_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import escape_markdown, view_from_params
@@ -35,7 +34,7 @@ ss.setdefault("scoring_next_job", jobs.new_job_id())
 
 st.title("Scoring")
 try:
-    settings = load_scorer_settings()
+    scorer_settings = load_scorer_settings()
 except MiraError as exc:
     st.error(escape_markdown(str(exc)))
     st.stop()
@@ -44,7 +43,7 @@ except MiraError as exc:
 def _start_worker_if_wanted() -> None:
     if not ss.scoring_autostart:
         return
-    pid = ensure_worker(engine(), load_settings().database_url)
+    pid = ensure_worker(engine(), settings().database_url)
     if pid:
         st.toast(f"started a scoring worker (pid {pid})")
 
@@ -95,7 +94,7 @@ def _start_section(current: ScorerSettings) -> None:
         chosen = browse_filter if choice == "browse" else RecordFilter()
         with st.spinner("freezing the selection…"):
             # The id is chosen before the click is handled, so a replayed click returns the same job.
-            job_id = jobs.start_job(engine(), current, record_filter=chosen, created_by=load_settings().curator,
+            job_id = jobs.start_job(engine(), current, record_filter=chosen, created_by=settings().curator,
                                     job_id=ss.scoring_next_job)
         ss.scoring_next_job = jobs.new_job_id()
         st.toast(f"job {job_id} queued")
@@ -130,9 +129,9 @@ def _worker_line() -> None:
         with st.container(horizontal=True):
             st.warning("No scoring worker is running: queued jobs wait until one starts.", icon=":material/pause:")
             if st.button("Start worker", key="scoring_start_worker"):
-                pid = ensure_worker(engine(), load_settings().database_url)
+                pid = ensure_worker(engine(), settings().database_url)
                 st.toast(f"started a scoring worker (pid {pid})" if pid else "a worker is already running")
-        st.caption(f"Worker output: {escape_markdown(str(worker_log_path(load_settings().database_url)))}")
+        st.caption(f"Worker output: {escape_markdown(str(worker_log_path(settings().database_url)))}")
 
 
 def _control(action: str, job_id: str) -> None:
@@ -198,8 +197,8 @@ def _label(progress: list[jobs.JobProgress], job_id: str) -> str:
     return next(p.label for p in progress if p.job_id == job_id)
 
 
-_endpoint_line(settings)
-_settings_form(settings)
-_start_section(settings)
+_endpoint_line(scorer_settings)
+_settings_form(scorer_settings)
+_start_section(scorer_settings)
 st.divider()
 _jobs_panel()

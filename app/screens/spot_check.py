@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 from ui.common import shortcut_table
-from ui.db import engine
+from ui.db import dimension_names, engine, settings
 
 from mira_core.errors import MiraError
-from mira_core.reliability.dimensions import dimensions
-from mira_core.settings import load_settings
 from mira_core.storage import records_repo, spot_checks_repo
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.storage.reliability_repo import label_rationales
@@ -42,7 +40,7 @@ def _answer(sid: str, pos: int, n: int, score: int | None, skipped: bool) -> Non
     note = ss.get(f"sc_note_{sid}_{pos}", "")
     with write_tx(engine()) as conn:
         spot_checks_repo.record_review(conn, sid, pos, human_score=score, skipped=skipped, note=note,
-                                       reviewer=load_settings().curator)
+                                       reviewer=settings().curator)
     ss[f"sc_pos_{sid}"] = min(pos + 1, n - 1)
     st.query_params["id"] = sid  # keep the spot-check in the URL across the rerun (shareable, resumable)
 
@@ -91,7 +89,7 @@ def main() -> None:
     pos = max(0, min(int(ss[pos_key]), n - 1))
     item = items.iloc[pos]
     slot = check["slot"]
-    dim = dimensions()[slot]
+    dim = dimension_names()[slot]
     st.title(f"Spot-check · {escape_markdown(check['source'])} · {slot}")
     st.progress(int(answered.sum()) / max(n, 1), text=f"{int(answered.sum())} of {n} answered")
     st.markdown(f"**{slot} · {escape_markdown(dim.name)}**")

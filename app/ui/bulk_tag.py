@@ -5,12 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from mira_core.query import RecordFilter
-from mira_core.settings import load_settings
 from mira_core.storage import annotations_repo as ann
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.storage.records_repo import count_records
 from mira_core.views import escape_markdown
-from ui.db import engine
+from ui.db import engine, settings
 
 
 def render_bulk_tag(f: RecordFilter, *, n: int | None = None, key: str = "bulk_tag") -> None:
@@ -31,7 +30,7 @@ def render_bulk_tag(f: RecordFilter, *, n: int | None = None, key: str = "bulk_t
         if st.form_submit_button("Apply to all matches", icon=":material/sell:"):
             try:
                 with write_tx(engine()) as conn:
-                    changed = ann.bulk_tag(conn, f, tag, who=load_settings().curator, remove=remove)
+                    changed = ann.bulk_tag(conn, f, tag, who=settings().curator, remove=remove)
             except ann.InvalidAnnotation as exc:
                 st.error(escape_markdown(str(exc)))
                 return

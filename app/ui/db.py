@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy import Engine
 
+from mira_core.dimensions import Dimension
+from mira_core.dimensions import dimension_names as _dimension_names
 from mira_core.query import RecordFilter
-from mira_core.settings import load_settings
+from mira_core.settings import Settings, load_settings
 from mira_core.storage import migrate, records_repo
 from mira_core.storage.engine import read_conn, shared_engine
 
@@ -18,9 +20,19 @@ def _engine(url: str) -> Engine:
     return eng
 
 
+def settings() -> Settings:
+    """The settings for this script run, from the environment (the page is the edge that creates them)."""
+    return load_settings()
+
+
 def engine() -> Engine:
     """The engine for `MIRA_DATABASE_URL` (cached; keyed by URL so tests with their own DB get their own)."""
-    return _engine(load_settings().database_url)
+    return _engine(settings().database_url)
+
+
+def dimension_names() -> dict[str, Dimension]:
+    """{slot: Dimension} from the anchors file in the settings (bare slot ids if the file is unreadable)."""
+    return _dimension_names(settings().anchors_path)
 
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=8)

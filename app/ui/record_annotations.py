@@ -10,11 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from mira_core.errors import ConflictError
-from mira_core.settings import load_settings
 from mira_core.storage import annotations_repo as ann
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.views import escape_markdown
-from ui.db import engine
+from ui.db import engine, settings
 
 OVERRIDE_LABELS = {"none": "no override", "force_keep": "force keep", "force_drop": "force drop"}
 ss = st.session_state
@@ -46,7 +45,7 @@ def _save(record_id: str) -> None:
             saved = ann.save_annotation(
                 conn, record_id, expected_version=int(ss[keys["version"]]), override=ss[keys["override"]],
                 reason=ss[keys["reason"]], tags=ss[keys["tags"]], note=ss[keys["note"]],
-                who=load_settings().curator)
+                who=settings().curator)
     except ConflictError as exc:
         st.error(escape_markdown(str(exc)), icon=":material/sync_problem:")
         st.button("Reload their version (your edits above are discarded)", key=f"ann_reload_{record_id}",

@@ -11,11 +11,10 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from mira_core.errors import NotFoundError
-from mira_core.reliability.dimensions import dimensions
 from mira_core.storage.engine import read_conn
 from mira_core.storage.reliability_repo import record_judgements
 from mira_core.views import escape_markdown
-from ui.db import engine
+from ui.db import dimension_names, engine
 
 
 def _grey_masked(table: pd.DataFrame, masked: pd.Series) -> Styler:
@@ -31,7 +30,7 @@ def render_record_judgements(record_id: str, *, teacher: str | None = None) -> N
     except NotFoundError as exc:
         st.error(escape_markdown(str(exc)))
         return
-    dims = dimensions()
+    dims = dimension_names()
     if df.student.isna().all() and df.teacher.isna().all():
         st.caption("No student score or teacher label for this record yet.")
         return

@@ -11,23 +11,17 @@ import streamlit as st
 
 from mira_core.errors import MiraError
 from mira_core.scoring import jobs
-from mira_core.scoring.rubric import load_rubric
 from mira_core.scoring.score_view import general_problems, runs_table, score_table, summary
 from mira_core.scoring.settings import load_scorer_settings
 from mira_core.scoring.worker import ensure_worker
-from mira_core.settings import load_settings
 from mira_core.storage import scores_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import escape_markdown
-from ui.db import engine
+from ui.db import dimension_names, engine, settings
 
 
-@st.cache_resource(show_spinner=False)
 def _slot_names() -> dict[str, str]:
-    try:
-        return {a.slot: a.name for a in load_rubric().anchors}
-    except MiraError:
-        return {}
+    return {slot: d.name for slot, d in dimension_names().items()}
 
 
 def _score_button(record_id: str) -> None:
@@ -36,9 +30,9 @@ def _score_button(record_id: str) -> None:
         try:
             # A replayed click (reconnect) finds the same job id and creates nothing new.
             job_id = jobs.start_job(engine(), load_scorer_settings(), record_ids=[record_id],
-                                    created_by=load_settings().curator, job_id=nonce)
+                                    created_by=settings().curator, job_id=nonce)
             st.session_state[f"score_record_job_{record_id}"] = jobs.new_job_id()
-            ensure_worker(engine(), load_settings().database_url)
+            ensure_worker(engine(), settings().database_url)
         except MiraError as exc:
             st.error(escape_markdown(str(exc)))
         else:

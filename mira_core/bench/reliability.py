@@ -23,7 +23,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from mira_core.reliability.metrics import SLOTS, reliability_matrix
+from mira_core.dimensions import SLOTS
+from mira_core.reliability.metrics import reliability_matrix
 
 SOURCES = ("agent_openhands", "davinc_dev", "swe_qa", "swe_smith", "nebius", "swe_gym")
 

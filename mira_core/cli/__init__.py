@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from mira_core.errors import MiraError
+from mira_core.settings import load_settings
 
 COMMAND_MODULES = [
     "mira_core.cli.store_cmds",
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        args.settings = load_settings()  # the one place the CLI reads MIRA_* variables
         rc = args.func(args)
     except MiraError as exc:
         print(f"error: {exc}", file=sys.stderr)

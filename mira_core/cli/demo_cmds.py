@@ -28,7 +28,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.records < 1:
         print("error: --records must be at least 1", file=sys.stderr)
         return 2
-    engine = open_engine()
+    engine = open_engine(args.settings)
     gen = None if args.quiet else ProgressBar("generate")
     imp = None if args.quiet else ProgressBar("import")
 

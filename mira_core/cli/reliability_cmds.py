@@ -15,7 +15,6 @@ from mira_core.reliability.demo_teacher import DEMO_TEACHER, label_demo_corpus
 from mira_core.reliability.masks import MaskRules, build_mask, mask_from_json, mask_to_json
 from mira_core.reliability.metrics import reliability_matrix
 from mira_core.reliability.teacher import TeacherImportSummary, import_teacher_file
-from mira_core.settings import load_settings
 from mira_core.storage import annotations_repo, spot_checks_repo
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn, write_tx
@@ -91,13 +90,13 @@ def cmd_import_teacher(args: argparse.Namespace) -> int:
     if not args.path.is_file():
         print(f"error: {args.path}: no such file", file=sys.stderr)
         return 1
-    summary = import_teacher_file(open_engine(), args.path, teacher=args.teacher)
+    summary = import_teacher_file(open_engine(args.settings), args.path, teacher=args.teacher)
     return _print_summary(summary, args.max_rejections_shown)
 
 
 def cmd_demo_teacher(args: argparse.Namespace) -> int:
     """Label the stored student-scored records with the SIMULATED demo teacher (idempotent)."""
-    summary = label_demo_corpus(open_engine(), seed=args.seed, coverage=args.coverage, teacher=args.teacher)
+    summary = label_demo_corpus(open_engine(args.settings), seed=args.seed, coverage=args.coverage, teacher=args.teacher)
     return _print_summary(summary, 20)
 
 
@@ -108,8 +107,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"error: --filter: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 1
-    with write_tx(open_engine()) as conn:
-        n = annotations_repo.bulk_tag(conn, f, args.tag, who=load_settings().curator, remove=args.remove)
+    with write_tx(open_engine(args.settings)) as conn:
+        n = annotations_repo.bulk_tag(conn, f, args.tag, who=args.settings.curator, remove=args.remove)
     print(f"{'removed from' if args.remove else 'added to'} {n} records")
     return 0
 
@@ -119,7 +118,7 @@ def cmd_export_reviews(args: argparse.Namespace) -> int:
     out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
     n = 0
     try:
-        with read_conn(open_engine()) as conn:
+        with read_conn(open_engine(args.settings)) as conn:
             for row in spot_checks_repo.iter_reviews(conn, reviewer=args.reviewer, source=args.source,
                                                      slot=args.slot):
                 row["reviewed_at"] = row["reviewed_at"].isoformat() if row["reviewed_at"] else None
@@ -134,7 +133,7 @@ def cmd_export_reviews(args: argparse.Namespace) -> int:
 
 def cmd_mask_list(args: argparse.Namespace) -> int:
     """Print mask versions, newest first."""
-    with read_conn(open_engine()) as conn:
+    with read_conn(open_engine(args.settings)) as conn:
         df = repo.list_mask_versions(conn)
     if df.empty:
         print("no mask versions yet: save one on the Reliability page or with `mira-curator mask import`")
@@ -147,7 +146,7 @@ def cmd_mask_list(args: argparse.Namespace) -> int:
 
 def cmd_mask_export(args: argparse.Namespace) -> int:
     """Write a mask version as JSON."""
-    with read_conn(open_engine()) as conn:
+    with read_conn(open_engine(args.settings)) as conn:
         version = args.version if args.version is not None else repo.active_mask_version(conn)
         if version is None:
             print("error: no active mask version: pass --version (see `mira-curator mask list`)", file=sys.stderr)
@@ -164,9 +163,9 @@ def cmd_mask_export(args: argparse.Namespace) -> int:
 def cmd_mask_import(args: argparse.Namespace) -> int:
     """Validate a mask JSON file and save it as a new version."""
     mask = mask_from_json(args.path.read_text(encoding="utf-8"), where=str(args.path))
-    with write_tx(open_engine()) as conn:
+    with write_tx(open_engine(args.settings)) as conn:
         version = repo.save_mask_version(conn, name=args.name, mask=mask, rules=None,
-                                         created_by=load_settings().curator, note=f"imported from {args.path.name}",
+                                         created_by=args.settings.curator, note=f"imported from {args.path.name}",
                                          activate=not args.no_activate)
     state = "saved" if args.no_activate else "saved and activated"
     print(f"mask version {version} ({args.name}): {len(mask.masked_cells())} masked cells, {state}")
@@ -175,7 +174,7 @@ def cmd_mask_import(args: argparse.Namespace) -> int:
 
 def cmd_mask_activate(args: argparse.Namespace) -> int:
     """Make one version active."""
-    with write_tx(open_engine()) as conn:
+    with write_tx(open_engine(args.settings)) as conn:
         repo.activate_mask_version(conn, args.version)
     print(f"mask version {args.version} is now active")
     return 0
@@ -184,14 +183,14 @@ def cmd_mask_activate(args: argparse.Namespace) -> int:
 def cmd_mask_from_rules(args: argparse.Namespace) -> int:
     """Compute the reliability matrix, apply the thresholds, save the mask."""
     rules = MaskRules(max_mae=args.max_mae, min_rho=args.min_rho, min_n=args.min_n)
-    engine = open_engine()
+    engine = open_engine(args.settings)
     with read_conn(engine) as conn:
         pairs = repo.load_score_pairs(conn, student_judge=args.student, teacher=args.teacher)
     matrix = reliability_matrix(pairs.student, pairs.teacher, pairs.sources, rules.min_n, intervals=False)
     mask = build_mask(matrix, rules)
     with write_tx(engine) as conn:
         version = repo.save_mask_version(conn, name=args.name, mask=mask, rules=rules,
-                                         created_by=load_settings().curator, activate=not args.no_activate)
+                                         created_by=args.settings.curator, activate=not args.no_activate)
     print(f"mask version {version} ({args.name}): {len(mask.masked_cells())} of "
           f"{int((matrix.source != 'all sources').sum())} cells masked")
     return 0

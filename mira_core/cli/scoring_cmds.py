@@ -14,7 +14,6 @@ from mira_core.errors import ConfigError
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
 from mira_core.scoring.settings import load_scorer_settings
-from mira_core.settings import load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,22 +77,22 @@ def cmd_score(args: argparse.Namespace) -> int:
     """Start a job; without a live worker, start one (or run it here with --wait)."""
     from mira_core.scoring.worker import Worker, WorkerOptions, spawn_worker, worker_state
 
-    engine = open_engine()
+    engine = open_engine(args.settings)
     settings = load_scorer_settings()
     f = _filter(args.filter) if args.filter is not None else None
     job_id = jobs.start_job(engine, settings, record_filter=f, record_ids=args.ids, label=args.label,
-                            created_by=load_settings().curator, job_id=args.job_id)
+                            created_by=args.settings.curator, job_id=args.job_id)
     prog = jobs.job_progress(engine, job_id)
     print(f"job {job_id}: {prog.total} records queued ({prog.label}) against {settings.base_url}")
     alive = worker_state(engine).alive
     if not args.wait:
         if not alive:
-            pid = spawn_worker(load_settings().database_url)
+            pid = spawn_worker(args.settings.database_url)
             print(f"started a scoring worker (pid {pid})")
         print(f"follow it with `mira-curator jobs`; control it with `mira-curator job pause|resume|cancel {job_id}`")
         return 0
     if not alive:
-        worker = Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.2))
+        worker = Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.2, settings=args.settings))
         worker.run()
     else:
         while jobs.job_progress(engine, job_id).status in ("queued", "running", "preparing"):
@@ -113,7 +112,7 @@ def _line(p: jobs.JobProgress) -> str:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     """Print recent jobs."""
-    engine = open_engine()
+    engine = open_engine(args.settings)
     for p in jobs.list_progress(engine, limit=args.limit):
         print(p.model_dump_json() if args.json else _line(p))
     return 0
@@ -121,7 +120,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_job(args: argparse.Namespace) -> int:
     """Pause, resume, cancel, requeue failed items of, or show one job."""
-    engine = open_engine()
+    engine = open_engine(args.settings)
     if args.action == "pause":
         jobs.pause_job(engine, args.job_id)
     elif args.action == "resume":
@@ -139,16 +138,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the worker in the foreground (Ctrl-C / SIGTERM finishes in-flight calls, then exits)."""
     from mira_core.scoring.worker import WorkerOptions, run_worker
 
-    engine = open_engine()
-    print(f"scoring worker serving {load_settings().database_url}", flush=True)
-    runs = run_worker(engine, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
+    engine = open_engine(args.settings)
+    print(f"scoring worker serving {args.settings.database_url}", flush=True)
+    runs = run_worker(engine, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll, settings=args.settings))
     print(f"scoring worker stopped after {runs} job runs", flush=True)
     return 0
 
 
 def cmd_reparse(args: argparse.Namespace) -> int:
     """Re-parse stored outputs."""
-    engine = open_engine()
+    engine = open_engine(args.settings)
     s = jobs.reparse_scores(engine, batch=args.batch)
     print(json.dumps({"scores": s.scores, "complete_before": s.complete_before, "complete_after": s.complete_after}))
     return 0

@@ -7,18 +7,20 @@ import json
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
+from mira_core.dimensions import cluster_weights
 from mira_core.errors import ConfigError
 from mira_core.selection.diff import diff_policies
 from mira_core.selection.export import FORMATS, export_policy
 from mira_core.selection.policies import Policy
-from mira_core.settings import load_settings
+from mira_core.settings import Settings
 from mira_core.storage import migrate, selection_repo
 from mira_core.storage.engine import make_engine, read_conn, write_tx
 
 
-def _engine():  # type: ignore[no-untyped-def]
-    engine = make_engine(load_settings().database_url)
+def _engine(settings: Settings) -> Engine:
+    engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     return engine
 
@@ -55,17 +57,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a policy's keep list (atomic; refuses paths outside the export folder)."""
-    engine = _engine()
+    engine = _engine(args.settings)
     with read_conn(engine) as conn:
         policy = selection_repo.get_policy(conn, args.policy)
-    res = export_policy(engine, policy, args.fmt, args.out)
+    res = export_policy(engine, policy, args.fmt, args.settings, args.out)
     print(f"{res.rows} records -> {res.list_path}\nmanifest -> {res.manifest_path}\nsha256 {res.sha256}")
     return 0
 
 
 def cmd_policy_list(args: argparse.Namespace) -> int:
     """Name, mode, criterion and save time of each policy."""
-    with read_conn(_engine()) as conn:
+    with read_conn(_engine(args.settings)) as conn:
         for p in selection_repo.list_policies(conn):
             mode = "global" if p.global_cut else "per_source"
             when = p.updated_at.isoformat() if p.updated_at else ""
@@ -75,14 +77,14 @@ def cmd_policy_list(args: argparse.Namespace) -> int:
 
 def cmd_policy_show(args: argparse.Namespace) -> int:
     """Print one policy as JSON."""
-    with read_conn(_engine()) as conn:
+    with read_conn(_engine(args.settings)) as conn:
         print(selection_repo.get_policy(conn, args.name).model_dump_json(indent=2))
     return 0
 
 
 def cmd_policy_diff(args: argparse.Namespace) -> int:
     """Per source: records and tokens entering and leaving."""
-    diffs = diff_policies(_engine(), args.a, args.b)
+    diffs = diff_policies(_engine(args.settings), args.a, args.b, cluster_weights(args.settings.anchors_path))
     if args.json:
         for d in diffs:
             print(json.dumps(d.__dict__, sort_keys=True))
@@ -104,8 +106,8 @@ def cmd_policy_import(args: argparse.Namespace) -> int:
         first = exc.errors()[0]
         loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
         raise ConfigError(f"{args.path}: at {loc}: {first['msg']}") from exc
-    policy = policy.model_copy(update={"created_by": policy.created_by or load_settings().curator})
-    with write_tx(_engine()) as conn:
+    policy = policy.model_copy(update={"created_by": policy.created_by or args.settings.curator})
+    with write_tx(_engine(args.settings)) as conn:
         saved = selection_repo.save_policy(conn, policy, replace=args.replace)
     print(f"saved policy {saved.name}")
     return 0
@@ -113,7 +115,7 @@ def cmd_policy_import(args: argparse.Namespace) -> int:
 
 def cmd_policy_delete(args: argparse.Namespace) -> int:
     """Delete a policy by name."""
-    with write_tx(_engine()) as conn:
+    with write_tx(_engine(args.settings)) as conn:
         if not selection_repo.delete_policy(conn, args.name):
             print(f"no policy named {args.name!r}")
             return 1

@@ -10,17 +10,19 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from mira_core.cli.progress import ProgressBar
 from mira_core.ingest import Progress, import_paths
 from mira_core.query import RecordFilter
-from mira_core.settings import PROJECT_ROOT, load_settings
+from mira_core.settings import PROJECT_ROOT, Settings
 from mira_core.storage import migrate, records_repo
 from mira_core.storage.engine import make_engine, read_conn
 
 
-def open_engine(migrated: bool = True):  # type: ignore[no-untyped-def]
+def open_engine(settings: Settings, migrated: bool = True) -> Engine:
     """The engine for the configured database, migrated to head (idempotent)."""
-    engine = make_engine(load_settings().database_url)
+    engine = make_engine(settings.database_url)
     if migrated:
         migrate.upgrade(engine)
     return engine
@@ -63,15 +65,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Upgrade the schema to head."""
-    open_engine()
-    print(f"database ready: {load_settings().database_url}")
+    open_engine(args.settings)
+    print(f"database ready: {args.settings.database_url}")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import paths and print a summary; exit 1 when some items were rejected."""
-    settings = load_settings()
-    engine = open_engine()
+    settings = args.settings
+    engine = open_engine(args.settings)
     bar = None if args.quiet else ProgressBar("import")
 
     def show(p: Progress) -> None:
@@ -98,7 +100,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Print metadata of stored records, streaming in pages."""
-    engine = open_engine()
+    engine = open_engine(args.settings)
     cols = ("record_id", "source", "instance_id", "format", "outcome", "n_steps", "token_estimate")
     with read_conn(engine) as conn:
         for row in records_repo.iter_record_metadata(conn, RecordFilter(sources=args.source)):
@@ -113,7 +115,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_raw(args: argparse.Namespace) -> int:
     """Write the raw original bytes."""
-    engine = open_engine()
+    engine = open_engine(args.settings)
     with read_conn(engine) as conn:
         raw = records_repo.get_raw(conn, args.record_id)
     sys.stdout.buffer.write(raw)
@@ -122,7 +124,7 @@ def cmd_raw(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the normalized record."""
-    engine = open_engine()
+    engine = open_engine(args.settings)
     with read_conn(engine) as conn:
         rec = records_repo.get_record(conn, args.record_id)
     print(rec.model_dump_json(indent=2))
@@ -131,14 +133,14 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run `streamlit run app/main.py`; optionally with the SIMULATED scorer and demo scores first."""
-    open_engine()
+    open_engine(args.settings)
     env = os.environ.copy()
     children: list[subprocess.Popen] = []
     try:
         if args.simulator:
             children.append(_start_simulator(env))
         if args.demo_scores:
-            _demo_scores(env)
+            _demo_scores(args.settings, env)
         app = PROJECT_ROOT / "app" / "main.py"
         cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port)]
         print(f"serving MIRA Curator on http://localhost:{args.port}", file=sys.stderr)
@@ -176,9 +178,9 @@ def _start_simulator(env: dict[str, str]) -> subprocess.Popen:
     return child
 
 
-def _demo_scores(env: dict[str, str]) -> None:
+def _demo_scores(settings: Settings, env: dict[str, str]) -> None:
     """Score a demo store once (job id `demo-initial`) and label half of it with the SIMULATED teacher."""
-    engine = open_engine()
+    engine = open_engine(settings)
     with read_conn(engine) as conn:
         total = records_repo.count_records(conn, RecordFilter())
         synthetic_only = total > 0 and records_repo.count_synthetic(conn) == total

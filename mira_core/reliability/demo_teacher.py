@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 from sqlalchemy import Engine
 
-from mira_core.reliability.metrics import SLOTS
+from mira_core.dimensions import SLOTS
 from mira_core.reliability.teacher import TeacherImportSummary, import_teacher_lines
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn

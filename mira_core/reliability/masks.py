@@ -12,14 +12,15 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
 
+from mira_core.dimensions import SLOTS, is_slot
 from mira_core.errors import MiraError
-from mira_core.reliability.metrics import ALL_SOURCES, SLOTS
+from mira_core.reliability.metrics import ALL_SOURCES
 
 WILDCARD = "*"
 DecidedBy = Literal["rule", "curator", "import"]
@@ -70,9 +71,7 @@ class Override(BaseModel):
     @field_validator("slot")
     @classmethod
     def _known_slot(cls, v: str) -> str:
-        if v not in SLOTS:
-            raise ValueError(f"unknown dimension {v!r}: expected one of A1..A15")
-        return v
+        return _known_slot(v)
 
     @field_validator("reason")
     @classmethod
@@ -154,7 +153,15 @@ class _FileCell(BaseModel):
     by: DecidedBy | None = None
 
 
-_Slot = Literal["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "A9", "A10", "A11", "A12", "A13", "A14", "A15"]
+
+
+def _known_slot(v: str) -> str:
+    if not is_slot(v):
+        raise ValueError(f"unknown dimension {v!r}: expected one of A1..A15")
+    return v
+
+
+_Slot = Annotated[str, AfterValidator(_known_slot)]
 
 
 class _MaskFile(RootModel[dict[str, dict[_Slot, _FileCell]]]):

@@ -15,7 +15,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-SLOTS: tuple[str, ...] = tuple(f"A{i}" for i in range(1, 16))
+from mira_core.dimensions import SLOTS
+
 ALL_SOURCES = "all sources"
 MATRIX_COLUMNS = ("source", "slot", "mae", "mae_lo", "mae_hi", "rho", "rho_lo", "rho_hi", "n", "too_few")
 _DENSE_MAX_VALUES = 128

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 from sqlalchemy import Engine
 
-from mira_core.reliability.metrics import SLOTS
+from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.text_rules import make_storable
@@ -93,7 +93,7 @@ def _parsed_label(record_id: str, text: str) -> repo.TeacherLabel:
 
     text = make_storable(text)[0]  # NUL and lone surrogates cannot be stored (PostgreSQL, UTF-8)
     cols = parsed_columns(parse_scorer_output(text))
-    slots = {s: cols.get(s.lower()) for s in SLOTS}
+    slots = {s: cols.get(c) for s, c in zip(SLOTS, COLUMNS, strict=True)}
     if all(v is None for v in slots.values()):
         problems = json.loads(cols["parsed"]).get("problems") or []
         why = f": {problems[0]}" if problems else ""

@@ -15,8 +15,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from mira_core.dimensions import SLOTS
 from mira_core.reliability.masks import Mask
-from mira_core.reliability.metrics import ALL_SOURCES, SLOTS
+from mira_core.reliability.metrics import ALL_SOURCES
 from mira_core.storage.reliability_repo import ScorePairs
 
 Metric = Literal["mae", "rho"]

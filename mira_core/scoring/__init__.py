@@ -4,10 +4,9 @@ and around it the client, jobs and worker."""
 from mira_core.scoring.budget import estimate_tokens, shorten_record_text
 from mira_core.scoring.parse import DimScore, ParsedScore, Problem, parse_scorer_output, render_scorer_output
 from mira_core.scoring.prompt import Prompt, build_prompt, prompt_version
-from mira_core.scoring.rubric import Anchor, CalibrationRef, Rubric, load_calibration, load_rubric
+from mira_core.scoring.rubric import CalibrationRef, Rubric, load_calibration, load_rubric
 
 __all__ = [
-    "Anchor",
     "CalibrationRef",
     "DimScore",
     "ParsedScore",

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from mira_core.dimensions import SLOTS
+
 if TYPE_CHECKING:
     from mira_core.scoring.rubric import Rubric
 
-DEFAULT_SLOTS = tuple(f"A{i}" for i in range(1, 16))
 RECOMMENDATIONS = ("keep", "downsample", "drop")
 SUMMARY_FIELDS = ("overall", "training_recommendation", "domain_tag", "brief")
 
@@ -251,7 +252,7 @@ def _parse(text: str, slots: Sequence[str]) -> ParsedScore:
     return out
 
 
-def parse_scorer_output(text: str, slots: Sequence[str] = DEFAULT_SLOTS) -> ParsedScore:
+def parse_scorer_output(text: str, slots: Sequence[str] = SLOTS) -> ParsedScore:
     """Parse one raw output. Never raises: an unexpected failure becomes a `parser_error` problem."""
     if not isinstance(text, str):
         text = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SLOT_NAMES = tuple(f"A{i}" for i in range(1, 16))
+from mira_core.dimensions import COLUMNS, SLOTS
 
 
 def _plain(value: Any) -> Any:
@@ -33,9 +33,9 @@ def parsed_columns(parsed: Any) -> dict[str, Any]:
         "brief": parsed.brief,
     }
     rationales = {}
-    for slot in SLOT_NAMES:
+    for slot, col in zip(SLOTS, COLUMNS, strict=True):
         dim = dims.get(slot)
-        cols[slot.lower()] = None if dim is None or dim.score is None else float(dim.score)
+        cols[col] = None if dim is None or dim.score is None else float(dim.score)
         if dim is not None:
             rationales[slot] = dim.rationale
     problems = [_plain(p) for p in (parsed.problems or [])]

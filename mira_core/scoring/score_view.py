@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 
+from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.scoring.simulator import is_simulated
 
 SCORE_COLUMNS = ["slot", "dimension", "score", "rationale", "problem"]
@@ -58,10 +59,9 @@ def score_table(row: dict, names: dict[str, str]) -> pd.DataFrame:
         if isinstance(p, dict) and p.get("slot"):
             problems.setdefault(str(p["slot"]), []).append(f"{p.get('kind', '')}: {p.get('detail', '')}".strip(": "))
     lines = []
-    for i in range(1, 16):
-        slot = f"A{i}"
+    for slot, col in zip(SLOTS, COLUMNS, strict=True):
         lines.append({
-            "slot": slot, "dimension": names.get(slot, slot), "score": row.get(slot.lower()),
+            "slot": slot, "dimension": names.get(slot, slot), "score": row.get(col),
             "rationale": rationales.get(slot, ""), "problem": "; ".join(problems.get(slot, [])),
         })
     return pd.DataFrame(lines, columns=SCORE_COLUMNS)

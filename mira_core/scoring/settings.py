@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mira_core.errors import ConfigError
 from mira_core.settings import PROJECT_ROOT
@@ -56,6 +57,25 @@ class ScorerSettings(BaseModel):
         return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
+class _ScorerEnvironment(BaseSettings, ScorerSettings):
+    """`ScorerSettings` as loaded: `MIRA_SCORER_<FIELD>` variables win over the config file's values."""
+
+    model_config = SettingsConfigDict(env_prefix="MIRA_SCORER_", env_ignore_empty=True, extra="forbid",
+                                      validate_assignment=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then the file's values (passed as init arguments)."""
+        return env_settings, init_settings
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -89,13 +109,10 @@ def load_scorer_settings(path: Path | None = None, *, secrets_file: Path | None 
     if path.is_file():
         data = _read_toml(path)
         values.update(data.get("scorer", data))
-        values.pop("api_key", None)  # never taken from the plain config file
-    for name in ScorerSettings.model_fields:
-        env = os.environ.get(f"MIRA_SCORER_{name.upper()}")
-        if env and name != "api_key":
-            values[name] = env
+    values.pop("api_key", None)  # never taken from the plain config file
     try:
-        settings = ScorerSettings.model_validate(values)
+        loaded = _ScorerEnvironment(**values)
+        settings = ScorerSettings.model_validate(loaded.model_dump())
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -120,12 +120,13 @@ def _slot_names(user: str) -> list[tuple[str, str]]:
 
 
 def _rubric(names: list[tuple[str, str]]) -> Any:
-    from mira_core.scoring.rubric import Anchor, Rubric
+    from mira_core.dimensions import Dimension
+    from mira_core.scoring.rubric import Rubric
 
     try:
-        return Rubric(anchors=[Anchor(slot=slot, name=name, cluster_size=0) for slot, name in names])
+        return Rubric(anchors=[Dimension(slot=slot, name=name, cluster_size=0) for slot, name in names])
     except ValueError:  # names that the rubric model refuses: use the card's
-        return Rubric(anchors=[Anchor(slot=f"A{i + 1}", name=n, cluster_size=0) for i, n in enumerate(FALLBACK_NAMES)])
+        return Rubric(anchors=[Dimension(slot=f"A{i + 1}", name=n, cluster_size=0) for i, n in enumerate(FALLBACK_NAMES)])
 
 
 def simulated_answer(user: str, seed: int = 0) -> str:

@@ -25,11 +25,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.errors import MiraError, NotFoundError
 from mira_core.scoring.client import CallResult, ScorerClient, TokenCounter
 from mira_core.scoring.jobs import job_settings
 from mira_core.scoring.settings import api_key_source
 from mira_core.scoring.simulator import SIMULATED_SUFFIX
+from mira_core.settings import Settings, load_settings
 from mira_core.storage import records_repo, scores_repo
 from mira_core.storage.engine import read_conn, write_tx
 
@@ -53,6 +55,8 @@ class WorkerOptions:
     """Exit after this many idle seconds (None: run until stopped)."""
     control_every: float = 0.5
     """Seconds between checks of the job's status (pause/cancel from the UI)."""
+    settings: Settings = field(default_factory=load_settings)
+    """Where the anchors and calibration files are (read at each job start)."""
 
 
 @dataclass
@@ -201,7 +205,9 @@ class Worker:
                 return "endpoint_down"
             mml = min(settings.max_model_len, info.max_model_len or settings.max_model_len)
             counter = TokenCounter(settings, exact_above=(mml - settings.max_tokens) // 2)
-            run = _Run(self.engine, job, self.token or "", client, counter, load_rubric(), load_calibration(), mml)
+            rubric = load_rubric(self.options.settings.anchors_path)
+            calibration = load_calibration(self.options.settings.calibration_path)
+            run = _Run(self.engine, job, self.token or "", client, counter, rubric, calibration, mml)
             with write_tx(self.engine) as conn:
                 scores_repo.set_job_status(conn, job["job_id"], "running",
                                            from_statuses=("queued", "running", "paused"),
@@ -340,7 +346,7 @@ def new_score(record_id: str, job_id: str, prompt: Any, result: CallResult, fall
     judge = result.model or fallback_model
     if result.simulated and not judge.endswith(SIMULATED_SUFFIX):
         judge += SIMULATED_SUFFIX
-    slots = {k.upper(): cols.pop(k) for k in list(cols) if k[:1] == "a" and k[1:].isdigit()}
+    slots = {slot: cols.pop(col) for slot, col in zip(SLOTS, COLUMNS, strict=True)}
     return scores_repo.NewScore(
         record_id=record_id, judge_kind="student", judge=judge, job_id=job_id,
         prompt_version=str(prompt.prompt_version), raw_output=text, complete=cols["complete"],
@@ -390,7 +396,6 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m mira_core.scoring.worker`: the worker without the whole CLI (starts faster when spawned)."""
     import argparse
 
-    from mira_core.settings import load_settings
     from mira_core.storage import migrate
     from mira_core.storage.engine import make_engine
 

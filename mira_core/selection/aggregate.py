@@ -12,7 +12,8 @@ from typing import Literal
 
 import numpy as np
 
-N_SLOTS = 15
+from mira_core.dimensions import N_SLOTS
+
 Criterion = Literal["mean", "weighted", "overall", "recommendation"]
 CRITERIA: tuple[Criterion, ...] = ("mean", "weighted", "overall", "recommendation")
 
@@ -22,12 +23,6 @@ REC_NONE = -1
 
 OVERRIDE_NONE, OVERRIDE_KEEP, OVERRIDE_DROP = 0, 1, -1
 """Per-record override codes (the reliability annotations' force_keep / force_drop)."""
-
-CLUSTER_SIZES = np.array(
-    [59467, 41355, 38129, 36330, 29347, 29127, 28843, 28122, 27440, 24691, 24339, 23739, 20203, 17000, 16168],
-    dtype=np.float64,
-)
-"""Anchor cluster sizes A1..A15 from the scorer's model card: the `weighted` criterion's weights."""
 
 _REC_VALUE = np.array([np.nan, 2.0, 1.0, 0.0])  # index rec_code + 1: none, keep, downsample, drop
 
@@ -93,17 +88,21 @@ def criterion_values(
     complete: np.ndarray,
     overall: np.ndarray,
     recommendation: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """The value a retention cut is applied to, per record (NaN = unscored).
 
     `overall` is the student's own 0-100 score; `recommendation` maps keep/downsample/drop to 2/1/0 so a
     cut at 1 keeps what the scorer would keep or downsample. Both need a complete score as well.
+    `weighted` needs `weights`: the anchors file's cluster sizes (`dimensions.cluster_weights`).
     """
     complete = np.asarray(complete, dtype=bool)
     if criterion == "mean":
         return aggregate_scores(scores, source_codes, mask, complete)
     if criterion == "weighted":
-        return aggregate_scores(scores, source_codes, mask, complete, CLUSTER_SIZES)
+        if weights is None:
+            raise ValueError("the weighted criterion needs the dimensions' cluster sizes as weights")
+        return aggregate_scores(scores, source_codes, mask, complete, weights)
     if criterion == "overall":
         return np.where(complete, np.asarray(overall, dtype=np.float64), np.nan)
     if criterion == "recommendation":

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mira_core.selection.aggregate import N_SLOTS, OVERRIDE_NONE, REC_NONE
+from mira_core.dimensions import N_SLOTS
+from mira_core.selection.aggregate import OVERRIDE_NONE, REC_NONE
 
 OUTCOME_UNKNOWN, OUTCOME_NOT_RESOLVED, OUTCOME_RESOLVED = -1, 0, 1
 

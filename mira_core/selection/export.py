@@ -16,6 +16,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,11 +25,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
+from mira_core.dimensions import cluster_weights
 from mira_core.errors import MiraError, NotFoundError
 from mira_core.selection.keep import DECISIONS, KeepList, keep_list
 from mira_core.selection.policies import Policy
-from mira_core.selection.preview import Precomputed, precompute
-from mira_core.settings import Settings, load_settings
+from mira_core.selection.preview import Precomputed, as_weights, precompute
+from mira_core.settings import Settings
 from mira_core.storage import selection_repo
 from mira_core.storage.engine import read_conn
 
@@ -159,8 +161,12 @@ def file_names(policy_name: str, fmt: Format) -> tuple[str, str]:
     return f"keep-{policy_name}.{fmt}", f"keep-{policy_name}.manifest.json"
 
 
-def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | None = None) -> ExportFiles:
-    """Build the list and manifest of a policy from the database (nothing is written)."""
+def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | None = None,
+                 weights: Sequence[float] | None = None) -> ExportFiles:
+    """Build the list and manifest of a policy from the database (nothing is written).
+
+    `weights` are the dimensions' cluster sizes, needed when the policy's criterion is `weighted`.
+    """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     with read_conn(engine) as conn:
@@ -170,7 +176,7 @@ def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | N
             which = f" by model {rule.judge!r}" if rule.judge else ""
             which += f" with prompt version {rule.prompt_version!r}" if rule.prompt_version else ""
             raise NotFoundError(f"no complete student scores{which}: score records first (`mira-curator score`)")
-        pre = precompute(loaded.data, policy.mask_array(loaded.data.sources), policy.criterion)
+        pre = precompute(loaded.data, policy.mask_array(loaded.data.sources), policy.criterion, as_weights(weights))
         kl = keep_list(pre, policy)
         ids = set(kl.record_ids(pre))
         iids = selection_repo.instance_ids(conn, ids)
@@ -186,9 +192,8 @@ def _manifest_name(list_name: str) -> str:
     return f"{stem}.manifest.json"
 
 
-def resolve_out(out: Path | str | None, policy_name: str, fmt: Format, settings: Settings | None = None) -> Path:
+def resolve_out(out: Path | str | None, policy_name: str, fmt: Format, settings: Settings) -> Path:
     """The list's path: inside the export folder (a relative path is taken from it), else refused."""
-    settings = settings or load_settings()
     root = Path(settings.export_dir).resolve()
     path = Path(out) if out is not None else Path(file_names(policy_name, fmt)[0])
     target = (path if path.is_absolute() else root / path).resolve()
@@ -227,13 +232,13 @@ class ExportResult:
     sha256: str
 
 
-def export_policy(engine: Engine, policy: Policy, fmt: Format, out: Path | str | None = None,
-                  settings: Settings | None = None) -> ExportResult:
+def export_policy(engine: Engine, policy: Policy, fmt: Format, settings: Settings,
+                  out: Path | str | None = None) -> ExportResult:
     """Write a policy's keep list and manifest inside the export folder (atomically, nothing partial)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     target = resolve_out(out, policy.name, fmt, settings)
-    files = export_files(engine, policy, fmt, target.name)
+    files = export_files(engine, policy, fmt, target.name, cluster_weights(settings.anchors_path))
     manifest_path = target.with_name(files.manifest_name)
     _atomic_write_all([(target, files.list_bytes), (manifest_path, files.manifest_bytes)])
     return ExportResult(target, manifest_path, files.rows, files.sha256)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mira_core.selection.aggregate import N_SLOTS, OVERRIDE_DROP, OVERRIDE_KEEP
+from mira_core.dimensions import N_SLOTS
+from mira_core.selection.aggregate import OVERRIDE_DROP, OVERRIDE_KEEP
 from mira_core.selection.data import SelectionData, make_data
 
 SOURCES = ("agent_openhands", "davinc_dev", "swe_qa")

@@ -14,11 +14,11 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mira_core.selection.aggregate import N_SLOTS, Criterion
+from mira_core.dimensions import N_SLOTS, SLOTS
+from mira_core.selection.aggregate import Criterion
 from mira_core.selection.preview import Cut, CutMode, PreviewSettings
 from mira_core.selection.solver import BudgetRule
 
-SLOT_NAMES = tuple(f"A{i}" for i in range(1, N_SLOTS + 1))
 WILDCARD = "*"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
 Recommendation = Literal["keep", "downsample", "drop"]
@@ -85,10 +85,10 @@ class Policy(BaseModel):
     @classmethod
     def _known_slots(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
         for source, slots in v.items():
-            bad = [s for s in slots if s not in SLOT_NAMES]
+            bad = [s for s in slots if s not in SLOTS]
             if bad:
                 raise ValueError(f"masked_cells[{source!r}]: unknown dimension(s) {bad}; expected A1..A15")
-        return {s: sorted(set(slots), key=SLOT_NAMES.index) for s, slots in sorted(v.items())}
+        return {s: sorted(set(slots), key=SLOTS.index) for s, slots in sorted(v.items())}
 
     def preview_settings(self) -> PreviewSettings:
         """The preview's settings for this policy."""
@@ -110,13 +110,13 @@ def mask_array(cells: dict[str, list[str]], sources: tuple[str, ...]) -> np.ndar
     out = np.zeros((len(sources), N_SLOTS), dtype=bool)
     for i, source in enumerate(sources):
         slots = cells.get(source, cells.get(WILDCARD, []))
-        out[i, [SLOT_NAMES.index(s) for s in slots]] = True
+        out[i, [SLOTS.index(s) for s in slots]] = True
     return out
 
 
 def freeze_cells(is_masked: Callable[[str, str], bool], sources: tuple[str, ...],
                  wildcard_slots: list[str]) -> dict[str, list[str]]:
     """Masked cells expanded per known source (so a source's forced unmask survives), plus '*' for new sources."""
-    cells = {s: [slot for slot in SLOT_NAMES if is_masked(s, slot)] for s in sources}
-    cells[WILDCARD] = [slot for slot in SLOT_NAMES if slot in wildcard_slots]
+    cells = {s: [slot for slot in SLOTS if is_masked(s, slot)] for s in sources}
+    cells[WILDCARD] = [slot for slot in SLOTS if slot in wildcard_slots]
     return cells

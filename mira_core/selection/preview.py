@@ -12,13 +12,14 @@ are never kept unless forced. Both are reported apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
+from mira_core.dimensions import N_SLOTS
 from mira_core.selection.aggregate import (
-    N_SLOTS,
     RECOMMENDATIONS,
     STATUS_FORCE_DROP,
     STATUS_FORCE_KEEP,
@@ -156,13 +157,23 @@ def _source_arrays(pre_values: np.ndarray, data: SelectionData, status: np.ndarr
     )
 
 
-def precompute(data: SelectionData, mask: np.ndarray, criterion: Criterion = "mean") -> Precomputed:
-    """Sort and accumulate per source (and pooled over the group); `mask` is [n_sources, 15], True = masked."""
+def as_weights(weights: Sequence[float] | None) -> np.ndarray | None:
+    """Per-slot weights as the float array `precompute` takes (None stays None)."""
+    return None if weights is None else np.asarray(weights, dtype=np.float64)
+
+
+def precompute(data: SelectionData, mask: np.ndarray, criterion: Criterion = "mean",
+               weights: np.ndarray | None = None) -> Precomputed:
+    """Sort and accumulate per source (and pooled over the group); `mask` is [n_sources, 15], True = masked.
+
+    `weights` (per slot) are needed by the `weighted` criterion only.
+    """
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != (len(data.sources), N_SLOTS):
         raise ValueError(f"mask must be [{len(data.sources)}, {N_SLOTS}], got {mask.shape}")
     values = criterion_values(criterion, scores=data.scores, source_codes=data.source_codes, mask=mask,
-                              complete=data.complete, overall=data.overall, recommendation=data.recommendation)
+                              complete=data.complete, overall=data.overall, recommendation=data.recommendation,
+                              weights=weights)
     status = record_status(values, data.override)
     lo, hi = criterion_range(criterion)
     edges = np.array([-0.5, 0.5, 1.5, 2.5]) if criterion == "recommendation" else np.linspace(lo, hi, HIST_BINS + 1)

@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import plotly.graph_objects as go
 
-from mira_core.selection.policies import SLOT_NAMES
+from mira_core.dimensions import SLOTS
 from mira_core.selection.preview import Preview, SourceDetails, SourcePreview
 
 _SAFE_ID = re.compile(r"^[0-9A-Za-z_.-]{1,64}$", re.ASCII)
@@ -47,7 +47,7 @@ def dims_table(d: SourceDetails) -> pd.DataFrame:
     """Kept vs dropped mean per dimension (masked dimensions are left out)."""
     rows = [{"dimension": slot, "kept mean": d.kept_mean[i], "dropped mean": d.dropped_mean[i],
              "difference": d.kept_mean[i] - d.dropped_mean[i]}
-            for i, slot in enumerate(SLOT_NAMES) if not math.isnan(d.kept_mean[i]) or not math.isnan(d.dropped_mean[i])]
+            for i, slot in enumerate(SLOTS) if not math.isnan(d.kept_mean[i]) or not math.isnan(d.dropped_mean[i])]
     return pd.DataFrame(rows, columns=["dimension", "kept mean", "dropped mean", "difference"])
 
 

@@ -27,11 +27,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.selectable import FromClause, NamedFromClause
 
+from mira_core.dimensions import COLUMNS
 from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome, Record
 from mira_core.storage.tables import (
-    SLOTS,
     annotations_table,
     outcome_reports,
     record_bodies,
@@ -566,7 +566,7 @@ def latest_anchor_scores(conn: Connection, record_ids: Sequence[str]) -> dict[st
     if not record_ids:
         return {}
     inner = scores.alias("s_page")
-    stmt = _latest_student(inner).add_columns(*(inner.c[s] for s in SLOTS)).where(inner.c.record_id.in_(list(record_ids)))
+    stmt = _latest_student(inner).add_columns(*(inner.c[c] for c in COLUMNS)).where(inner.c.record_id.in_(list(record_ids)))
     return {row[0]: tuple(None if v is None else float(v) for v in row[1:]) for row in conn.execute(stmt)}
 
 

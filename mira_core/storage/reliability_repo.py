@@ -15,17 +15,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from mira_core.dimensions import COLUMNS, SLOTS, column_of
 from mira_core.errors import NotFoundError
 from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskFormatError, MaskRules
-from mira_core.reliability.metrics import SLOTS
 from mira_core.storage import revisions_repo
 from mira_core.storage.rows import as_utc, fetch_tuples, utcnow
 from mira_core.storage.tables import mask_cells, mask_versions, records, scores
-
-SLOT_COLUMNS = tuple(s.lower() for s in SLOTS)
-
-
-
 
 # ----------------------------------------------------------------------------- score matrices
 
@@ -80,7 +75,7 @@ def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_versio
     cols = [scores.c.record_id]
     if with_meta:
         cols += [records.c.source, records.c.outcome, records.c.token_estimate]
-    cols += [scores.c[c] for c in SLOT_COLUMNS]
+    cols += [scores.c[c] for c in COLUMNS]
     need_records = with_meta or bool(sources)
     stmt = select(*cols).select_from(
         scores.join(records, records.c.record_id == scores.c.record_id) if need_records else scores)
@@ -96,7 +91,7 @@ def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_versio
     if rows:
         rows = [r for r, nxt in zip(rows, [*rows[1:], (None,)], strict=True) if r[0] != nxt[0]]
     meta = 4 if with_meta else 1
-    values = np.array([r[meta:] for r in rows], dtype=float).reshape(len(rows), len(SLOT_COLUMNS))
+    values = np.array([r[meta:] for r in rows], dtype=float).reshape(len(rows), len(COLUMNS))
     return [r[:meta] for r in rows], values
 
 
@@ -189,7 +184,7 @@ def store_teacher_labels(conn: Connection, teacher: str, labels: Sequence[Teache
             "domain_tag": lab.domain_tag, "brief": lab.brief, "shortened": False, "elided_tokens": 0,
             "prompt_tokens": None, "parsed": lab.parsed_json,
         }
-        row.update({c: lab.slots.get(c.upper()) for c in SLOT_COLUMNS})
+        row.update({c: lab.slots.get(s) for s, c in zip(SLOTS, COLUMNS, strict=True)})
         rows.append(row)
     conn.execute(insert(scores), rows)
     return len(rows)
@@ -200,7 +195,7 @@ def label_rationales(conn: Connection, record_id: str, slot: str) -> pd.DataFram
 
     Reads the `parsed` JSON of this one record only (see mira_core.scoring.results: parsed["rationales"][slot]).
     """
-    col = slot.lower()
+    col = column_of(slot)
     stmt = (
         select(scores.c.judge_kind, scores.c.judge, scores.c.created_at, scores.c[col], scores.c.parsed)
         .where(scores.c.record_id == record_id)
@@ -325,8 +320,8 @@ def record_judgements(conn: Connection, record_id: str, *, teacher: str | None =
         decision = mask.decision(source, slot)
         rows.append((
             slot,
-            student[slot.lower()] if student else None,
-            teach[slot.lower()] if teach else None,
+            student[column_of(slot)] if student else None,
+            teach[column_of(slot)] if teach else None,
             bool(decision and decision.masked),
             decision.reason if decision and decision.masked else "",
             _rationale(student["parsed"], slot) if student else "",

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.storage import revisions_repo
 from mira_core.storage.rows import as_utc, utcnow
-from mira_core.storage.tables import SLOTS, score_job_items, score_jobs, scores, scoring_workers
+from mira_core.storage.tables import score_job_items, score_jobs, scores, scoring_workers
 
 ITEM_STATUSES = ("pending", "running", "done", "failed", "too_long", "incomplete")
 JOB_STATUSES = ("preparing", "queued", "running", "paused", "cancelled", "done")
@@ -53,8 +54,8 @@ class NewScore:
         slots = data.pop("slots")
         data["parsed"] = data.pop("parsed_json")
         data["created_at"] = utcnow()
-        for col in SLOTS:
-            data[col] = slots.get(col.upper())
+        for slot, col in zip(SLOTS, COLUMNS, strict=True):
+            data[col] = slots.get(slot)
         return data
 
 

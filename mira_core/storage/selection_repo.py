@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import Connection, ScalarSelect, func, insert, select, update
 
+from mira_core.dimensions import COLUMNS, N_SLOTS
 from mira_core.errors import ConflictError, NotFoundError
 from mira_core.selection.aggregate import (
     OVERRIDE_DROP,
@@ -33,7 +34,7 @@ from mira_core.selection.policies import CutSpec, Policy, ScorerRule, freeze_cel
 from mira_core.storage import revisions_repo
 from mira_core.storage.reliability_repo import active_mask_version, load_mask
 from mira_core.storage.rows import fetch_tuples
-from mira_core.storage.tables import SLOTS, annotations_table, policies, records, scores
+from mira_core.storage.tables import annotations_table, policies, records, scores
 from mira_core.timeutil import as_utc
 
 _OUTCOMES = {"resolved": OUTCOME_RESOLVED, "not_resolved": OUTCOME_NOT_RESOLVED}
@@ -88,20 +89,20 @@ def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> Loa
     stmt = (
         select(records.c.record_id, records.c.source, records.c.token_estimate, records.c.outcome,
                scores.c.record_id.label("scored"), scores.c.judge, scores.c.prompt_version, scores.c.overall,
-               scores.c.recommendation, annotations_table.c.override, *[scores.c[s] for s in SLOTS])
+               scores.c.recommendation, annotations_table.c.override, *[scores.c[c] for c in COLUMNS])
         .select_from(records.outerjoin(scores, scores.c.score_id == pick)
                      .outerjoin(annotations_table, annotations_table.c.record_id == records.c.record_id))
         .order_by(records.c.record_id)
     )
     rows = fetch_tuples(conn, stmt)
     n = len(rows)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * (10 + len(SLOTS))
+    cols = list(zip(*rows, strict=True)) if rows else [()] * (10 + N_SLOTS)
     names = tuple(sorted(set(cols[1])))
     code_of = {s: i for i, s in enumerate(names)}
     rec_code = {r: i for i, r in enumerate(RECOMMENDATIONS)}
     scored = np.array([v is not None for v in cols[4]], dtype=bool)
     # numpy turns None into NaN for float dtypes
-    slot_values = np.array([r[10:] for r in rows], dtype=np.float32).reshape(n, len(SLOTS))
+    slot_values = np.array([r[10:] for r in rows], dtype=np.float32).reshape(n, N_SLOTS)
     data = make_data(
         np.array(cols[0], dtype="S32"), names, np.array([code_of[s] for s in cols[1]], dtype=np.int16),
         np.array(cols[2], dtype=np.int64), slot_values, scored,
@@ -235,6 +236,6 @@ def insert_generated(conn: Connection, data: SelectionData, *, judge: str = "ben
                    "overall": None if np.isnan(data.overall[i]) else int(data.overall[i]),
                    "recommendation": RECOMMENDATIONS[rec] if rec >= 0 else None, "shortened": False,
                    "elided_tokens": 0, "parsed": "{}"}
-            row.update({s: None if np.isnan(v) else float(v) for s, v in zip(SLOTS, slots, strict=True)})
+            row.update({s: None if np.isnan(v) else float(v) for s, v in zip(COLUMNS, slots, strict=True)})
             rows.append(row)
         conn.execute(insert(scores), rows)

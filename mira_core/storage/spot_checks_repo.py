@@ -11,8 +11,8 @@ import uuid
 import pandas as pd
 from sqlalchemy import Connection, Select, case, func, insert, select, update
 
+from mira_core.dimensions import SLOTS
 from mira_core.errors import NotFoundError
-from mira_core.reliability.metrics import SLOTS
 from mira_core.reliability.spotcheck import human_agreement, stratified_sample
 from mira_core.storage.reliability_repo import as_utc, load_score_pairs, utcnow
 from mira_core.storage.tables import records, spot_check_items, spot_checks

@@ -25,6 +25,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from mira_core.dimensions import COLUMNS
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -92,7 +94,6 @@ outcome_reports = Table(
 
 # ----------------------------------------------------------------------------- scoring (migration 0002)
 
-SLOTS = tuple(f"a{i}" for i in range(1, 16))
 """One Float column per anchor slot (A1..A15), so aggregation reads numbers without parsing JSON."""
 
 scores = Table(
@@ -114,7 +115,7 @@ scores = Table(
     Column("shortened", Boolean, nullable=False, doc="The record was shortened to fit the token budget."),
     Column("elided_tokens", Integer, nullable=False),
     Column("prompt_tokens", Integer),
-    *[Column(slot, Float) for slot in SLOTS],
+    *[Column(col, Float) for col in COLUMNS],
     Column("parsed", Text, nullable=False, doc="JSON: rationales per slot and parse problems."),
     UniqueConstraint("job_id", "record_id"),
     Index(None, "record_id"),

@@ -12,8 +12,8 @@ from typing import Any, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mira_core.dimensions import SLOTS
 from mira_core.query import (
-    DIMENSIONS,
     OverrideFilter,
     Recommendation,
     RecordFilter,
@@ -119,7 +119,7 @@ def _dims(params: Mapping[str, str | Sequence[str]], problems: list[str]) -> dic
             value = float(num)
         except ValueError:
             value = math.nan
-        if name not in DIMENSIONS or not math.isfinite(value):
+        if name not in SLOTS or not math.isfinite(value):
             problems.append(f"dim={raw!r} ignored: expected a dimension and a minimum like A3:7")
             continue
         out[name] = value

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import Engine, insert
 
+from mira_core.dimensions import COLUMNS
 from mira_core.records import Outcome, Record, Step, StepKind, make_record_id
 from mira_core.storage.engine import write_tx
 from mira_core.storage.records_repo import StoredItem, insert_items
-from mira_core.storage.tables import SLOTS, scores
+from mira_core.storage.tables import scores
 
 
 def make_records(engine: Engine, n: int, sources: tuple[str, ...] = ("src_a", "src_b")) -> list[str]:
@@ -42,7 +43,7 @@ def add_scores(engine: Engine, record_ids: list[str], values: np.ndarray, *, kin
                "complete": True, "shortened": False, "elided_tokens": 0,
                "parsed": json.dumps({"rationales": {f"A{k + 1}": f"{judge} {rationale} A{k + 1}"
                                                     for k in range(len(vals))}, "problems": []})}
-        row.update({c: None if np.isnan(v) else float(v) for c, v in zip(SLOTS, vals, strict=True)})
+        row.update({c: None if np.isnan(v) else float(v) for c, v in zip(COLUMNS, vals, strict=True)})
         rows.append(row)
     with write_tx(engine) as conn:
         conn.execute(insert(scores), rows)

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from mira_core.cli import main
-from mira_core.reliability.metrics import SLOTS
+from mira_core.dimensions import SLOTS
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine
 from tests.reliability.builders import add_scores, make_records

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from mira_core.dimensions import SLOTS
 from mira_core.reliability.demo_teacher import cell_difficulty, make_demo_teacher_labels
-from mira_core.reliability.metrics import SLOTS, reliability_matrix
+from mira_core.reliability.metrics import reliability_matrix
 from mira_core.reliability.teacher import import_teacher_file, import_teacher_lines
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn

@@ -16,8 +16,9 @@ from mira_core.scoring.parse import (
     render_scorer_output,
 )
 from mira_core.scoring.rubric import load_rubric
+from mira_core.settings import Settings
 
-RUBRIC = load_rubric()
+RUBRIC = load_rubric(Settings().anchors_path)
 SLOTS = RUBRIC.slots()
 
 

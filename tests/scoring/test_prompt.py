@@ -15,9 +15,10 @@ from mira_core.scoring.budget import estimate_tokens
 from mira_core.scoring.parse import parse_scorer_output
 from mira_core.scoring.prompt import _MAX_SHORTEN_ROUNDS, CHAT_TEMPLATE_MARGIN, build_prompt, prompt_version
 from mira_core.scoring.rubric import CalibrationRef, load_calibration, load_rubric
+from mira_core.settings import Settings
 
-RUBRIC = load_rubric()
-CALIBRATION = load_calibration()
+RUBRIC = load_rubric(Settings().anchors_path)
+CALIBRATION = load_calibration(Settings().calibration_path)
 
 
 def make_record(n_steps: int = 6, obs_len: int = 200, issue: str = "ISSUE-START the parser crashes ISSUE-END",

@@ -8,7 +8,7 @@ import pytest
 
 from mira_core.errors import ConfigError
 from mira_core.scoring.rubric import load_calibration, load_rubric
-from mira_core.settings import PROJECT_ROOT
+from mira_core.settings import PROJECT_ROOT, Settings
 
 # The model card's table, copied by hand from ../shared/seed/MIRA-Agent-Group4-model-card.txt.
 CARD_TABLE = [
@@ -51,7 +51,7 @@ def test_default_path_comes_from_settings(tmp_path, monkeypatch):
     rows[0]["name"] = "Renamed"
     write_jsonl(tmp_path / "a.jsonl", rows)
     monkeypatch.setenv("MIRA_ANCHORS_PATH", str(tmp_path / "a.jsonl"))
-    assert load_rubric().name_of("A1") == "Renamed"
+    assert load_rubric(Settings().anchors_path).name_of("A1") == "Renamed"
 
 
 def test_our_calibration_file_is_marked_as_ours():

@@ -1,8 +1,11 @@
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from mira_core.dimensions import cluster_weights
 from mira_core.selection.aggregate import (
-    CLUSTER_SIZES,
     OVERRIDE_DROP,
     OVERRIDE_KEEP,
     STATUS_FORCE_DROP,
@@ -13,8 +16,10 @@ from mira_core.selection.aggregate import (
     criterion_values,
     record_status,
 )
+from mira_core.settings import Settings
 
 NAN = np.nan
+ANCHORS = Settings().anchors_path
 
 
 def _row(first: list[float], rest: float = 5.0) -> list[float]:
@@ -56,7 +61,7 @@ def test_cluster_size_weighting():
     scores = np.array([_row([10, 0], rest=0.0)])
     mask = np.zeros((1, 15), dtype=bool)
     mask[0, 2:] = True  # only A1 and A2 count
-    got = aggregate_scores(scores, np.array([0]), mask, np.array([True]), CLUSTER_SIZES)
+    got = aggregate_scores(scores, np.array([0]), mask, np.array([True]), np.array(cluster_weights(ANCHORS)))
     # (10 * 59467 + 0 * 41355) / (59467 + 41355) = 594670 / 100822 = 5.8982...
     assert got[0] == pytest.approx(594670 / 100822)
     plain = aggregate_scores(scores, np.array([0]), mask, np.array([True]))
@@ -87,3 +92,22 @@ def test_overrides_win_even_over_unscored():
 def test_bad_mask_shape_is_refused():
     with pytest.raises(ValueError, match="mask must be"):
         aggregate_scores(np.zeros((1, 15)), np.array([0]), np.zeros((1, 14), dtype=bool), np.array([True]))
+
+
+def test_weights_follow_the_anchors_file(tmp_path):
+    """A swapped anchors file changes the weighted criterion: A1 weighs 1 and A2 weighs 3 here."""
+    lines = Path(ANCHORS).read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    for row in rows:
+        row["cluster_size"] = {"A1": 1, "A2": 3}.get(row["slot"], 1)
+    swapped = tmp_path / "anchors.jsonl"
+    swapped.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    scores = np.array([_row([10, 0], rest=0.0)])
+    mask = np.zeros((1, 15), dtype=bool)
+    mask[0, 2:] = True
+    kw = {"scores": scores, "source_codes": np.array([0]), "mask": mask, "complete": np.array([True]),
+          "overall": np.array([50.0]), "recommendation": np.array([0])}
+    got = criterion_values("weighted", weights=np.array(cluster_weights(swapped)), **kw)
+    assert got[0] == pytest.approx((10 * 1 + 0 * 3) / 4)  # 2.5, not the model card's 5.898
+    with pytest.raises(ValueError, match="cluster sizes"):
+        criterion_values("weighted", **kw)

@@ -13,6 +13,7 @@ from mira_core.errors import NotFoundError
 from mira_core.selection.diff import diff_policies
 from mira_core.selection.export import ExportError, export_files, export_policy
 from mira_core.selection.policies import CutSpec, Policy
+from mira_core.settings import Settings
 from mira_core.storage import selection_repo
 from mira_core.storage.engine import write_tx
 from tests.selection.dbcorpus import seed
@@ -48,13 +49,13 @@ def test_jsonl_rows_decisions_and_weights(sqlite_engine):
 def test_two_exports_are_byte_identical(sqlite_engine, tmp_path, fmt):
     seed(sqlite_engine)
     policy = _save(sqlite_engine)
-    first = export_policy(sqlite_engine, policy, fmt)
+    first = export_policy(sqlite_engine, policy, fmt, Settings())
     body, manifest = first.list_path.read_bytes(), first.manifest_path.read_bytes()
     os.remove(first.list_path)
-    second = export_policy(sqlite_engine, policy, fmt, out=f"again/x.{fmt}")
+    second = export_policy(sqlite_engine, policy, fmt, Settings(), out=f"again/x.{fmt}")
     assert second.list_path.read_bytes() == body
     assert json.loads(second.manifest_path.read_bytes())["list"]["sha256"] == json.loads(manifest)["list"]["sha256"]
-    third = export_policy(sqlite_engine, policy, fmt)
+    third = export_policy(sqlite_engine, policy, fmt, Settings())
     assert third.manifest_path.read_bytes() == manifest  # the manifest too: its time is the policy's save time
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(body.decode())))
@@ -68,14 +69,14 @@ def test_refusals_write_nothing(sqlite_engine, tmp_path, monkeypatch):
     export_dir = tmp_path / "exports"
     policy = _save(sqlite_engine)
     with pytest.raises(NotFoundError, match="no complete student scores"):
-        export_policy(sqlite_engine, policy, "jsonl")
+        export_policy(sqlite_engine, policy, "jsonl", Settings())
     seed(sqlite_engine)
     with pytest.raises(ExportError, match="only inside the export folder"):
-        export_policy(sqlite_engine, policy, "jsonl", out=tmp_path / "elsewhere.jsonl")
+        export_policy(sqlite_engine, policy, "jsonl", Settings(), out=tmp_path / "elsewhere.jsonl")
     with pytest.raises(ExportError, match="only inside the export folder"):
-        export_policy(sqlite_engine, policy, "jsonl", out="../escape.jsonl")
+        export_policy(sqlite_engine, policy, "jsonl", Settings(), out="../escape.jsonl")
     with pytest.raises(ExportError, match="unknown format"):
-        export_policy(sqlite_engine, policy, "xlsx")  # type: ignore[arg-type]
+        export_policy(sqlite_engine, policy, "xlsx", Settings())  # type: ignore[arg-type]
     assert not export_dir.exists() or not any(export_dir.rglob("*"))
     assert not (tmp_path / "elsewhere.jsonl").exists() and not (tmp_path / "escape.jsonl").exists()
 
@@ -84,7 +85,7 @@ def test_refusals_write_nothing(sqlite_engine, tmp_path, monkeypatch):
 
     monkeypatch.setattr("mira_core.selection.export.os.replace", boom)
     with pytest.raises(OSError):
-        export_policy(sqlite_engine, policy, "jsonl")
+        export_policy(sqlite_engine, policy, "jsonl", Settings())
     assert not any(p.is_file() for p in export_dir.rglob("*"))  # temp files removed, nothing half-written
 
 

@@ -2,8 +2,9 @@
 
 import pandas as pd
 
+from mira_core.dimensions import SLOTS as ANCHOR_COLUMNS
 from mira_core.reliability.masks import Cell, CellDecision, Mask
-from mira_core.views.anchor_columns import ANCHOR_COLUMNS, anchor_columns, masked_slots
+from mira_core.views.anchor_columns import anchor_columns, masked_slots
 
 
 def test_scores_placed_by_anchor_and_masked_cells_blank_per_source():
