@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mira_core.dimensions import SLOTS
 from mira_core.selection.generate import generate_data
 from mira_core.selection.preview import Cut, Precomputed, PreviewSettings, details, precompute, preview
 
@@ -40,7 +41,7 @@ def _settings(pre: Precomputed, t: float) -> PreviewSettings:
 
 def _frame(pre: Precomputed) -> pd.DataFrame:
     d = pre.data
-    df = pd.DataFrame(d.scores.astype(np.float64), columns=[f"A{i}" for i in range(1, 16)])
+    df = pd.DataFrame(d.scores.astype(np.float64), columns=list(SLOTS))
     df["source"] = np.asarray(d.sources)[d.source_codes]
     df["value"] = pre.values
     df["tokens"] = d.tokens
@@ -58,7 +59,7 @@ def pandas_preview(df: pd.DataFrame, t: float) -> dict:
     g = scored.assign(kept=kept).groupby(["source", "kept"])
     counts = g.agg(n=("value", "size"), tokens=("tokens", "sum"), resolved=("resolved", "sum"),
                    known=("known", "sum"))
-    dims = g[[f"A{i}" for i in range(1, 16)]].mean()
+    dims = g[list(SLOTS)].mean()
     agreement = pd.crosstab([scored["source"], kept], scored["rec"])
     forced = df[df["status"] == 2].groupby("source")["tokens"].agg(["size", "sum"])
     return {"counts": counts, "dims": dims, "agreement": agreement, "forced": forced}

@@ -23,7 +23,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from mira_core.dimensions import SLOTS
+from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.reliability.metrics import reliability_matrix
 
 SOURCES = ("agent_openhands", "davinc_dev", "swe_qa", "swe_smith", "nebius", "swe_gym")
@@ -73,7 +73,7 @@ def load_time(records: int, repeats: int) -> float:
         engine = make_engine(f"sqlite:///{tmp}/bench.sqlite")
         migrate.upgrade(engine)
         copied = ["record_id", "prompt_version", "created_at", "raw_output", "complete", "shortened",
-                  "elided_tokens", "parsed", *[f"a{i}" for i in range(1, 16)]]
+                  "elided_tokens", "parsed", *COLUMNS]
         with write_tx(engine) as conn:
             selection_repo.insert_generated(conn, generate_data(records), judge="bench-student")
             teacher = select(*[scores.c[c] for c in copied], literal("teacher"), literal("bench-teacher")).where(

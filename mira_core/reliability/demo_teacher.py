@@ -23,7 +23,7 @@ from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn
 
 DEMO_TEACHER = "kimi-k2.6-SIMULATED"
-HARDER_SLOTS = ("A2", "A11", "A15")
+HARDER_SLOTS = (SLOTS[1], SLOTS[10], SLOTS[14])  # A2, A11, A15
 """Slots harder to distil everywhere (style and safety judgments), a bit more often unreliable."""
 
 

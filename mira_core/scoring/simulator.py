@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
+from mira_core.dimensions import SLOTS, Dimension
+
 SIMULATED_SUFFIX = "-SIMULATED"
 SIM_HEADER = "X-MIRA-Simulated"
 DEFAULT_MODEL = "whw06/MIRA-Agent-Group4"
@@ -116,17 +118,17 @@ def _slot_names(user: str) -> list[tuple[str, str]]:
         seen.setdefault(slot, name)
     if len(seen) >= 15:
         return list(seen.items())[:15]
-    return [(f"A{i + 1}", n) for i, n in enumerate(FALLBACK_NAMES)]
+    return list(zip(SLOTS, FALLBACK_NAMES, strict=True))
 
 
 def _rubric(names: list[tuple[str, str]]) -> Any:
-    from mira_core.dimensions import Dimension
+
     from mira_core.scoring.rubric import Rubric
 
     try:
         return Rubric(anchors=[Dimension(slot=slot, name=name, cluster_size=0) for slot, name in names])
     except ValueError:  # names that the rubric model refuses: use the card's
-        return Rubric(anchors=[Dimension(slot=f"A{i + 1}", name=n, cluster_size=0) for i, n in enumerate(FALLBACK_NAMES)])
+        return Rubric(anchors=[Dimension(slot=s, name=n, cluster_size=0) for s, n in zip(SLOTS, FALLBACK_NAMES, strict=True)])
 
 
 def simulated_answer(user: str, seed: int = 0) -> str:
