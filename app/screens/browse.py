@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from typing import NamedTuple
-
 import pandas as pd
 import streamlit as st
 from ui.bulk_tag import render_bulk_tag
@@ -15,11 +12,9 @@ from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome
-from mira_core.storage import annotations_repo, records_repo
-from mira_core.storage.engine import read_conn
-from mira_core.storage.reliability_repo import active_mask
+from mira_core.storage import read_conn
 from mira_core.views import BrowseView, escape_markdown, view_from_params, view_to_params, visible_controls
-from mira_core.views.anchor_columns import anchor_columns, masked_slots
+from mira_core.views.browse import BrowsePage, load_browse_page, tag_names
 from mira_core.views.browse_params import (
     OVERRIDES,
     PAGE_SIZES,
@@ -104,7 +99,7 @@ def _tags() -> list[str]:
     """Every tag in use (a GROUP BY over record_tags, small); read each run so a bulk tag shows at once."""
     try:
         with read_conn(engine()) as conn:
-            return annotations_repo.tag_counts(conn).tag.tolist()
+            return tag_names(conn)
     except MiraError:
         return []
 
@@ -180,41 +175,16 @@ def _table(page: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-class _Page(NamedTuple):
-    view: BrowseView
-    total: int
-    n_pages: int
-    rows: pd.DataFrame
-    synthetic: bool
-    masked: dict[str, list[str]]  # {source: masked anchors} when the anchor columns are shown
-
-
-def _read(url: str, flt: RecordFilter, sort: SortKey) -> _Page:
-    """Count, clamp the page number, read one page of rows; errors become a message on the page."""
+def _read(url: str, view: BrowseView) -> BrowsePage:
+    """One page for the view (page number clamped); errors become a message on the page."""
     try:
         with read_conn(engine()) as conn:
-            total = records_repo.count_records(conn, flt)
-            n_pages = max(1, math.ceil(total / ss.browse_size))
-            ss.browse_page = min(max(1, int(ss.browse_page)), n_pages)
-            view = BrowseView(filter=flt, sort=sort, page=ss.browse_page, page_size=ss.browse_size,
-                              anchors=bool(ss.browse_anchors))
-            offset = (view.page - 1) * view.page_size
-            rows = records_repo.list_records(conn, flt, sort=sort, offset=offset, limit=view.page_size)
-            scores = records_repo.latest_overall(conn, rows.record_id.tolist())
-            rows["overall"] = pd.array([scores.get(r) for r in rows.record_id], dtype="Int64")
-            masked: dict[str, list[str]] = {}
-            if view.anchors:
-                mask = active_mask(conn)
-                anchors = anchor_columns(rows, records_repo.latest_anchor_scores(conn, rows.record_id.tolist()), mask)
-                rows = pd.concat([rows, anchors], axis=1)
-                masked = masked_slots(sorted(set(rows.source)), mask)
-            synthetic = bool(rows.synthetic.any()) or (
-                store_has_synthetic(url) and records_repo.has_synthetic(conn, flt)
-            )
+            page = load_browse_page(conn, view, store_has_synthetic=store_has_synthetic(url))
     except MiraError as e:
         st.error("Could not read records: " + escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
         st.stop()
-    return _Page(view, total, n_pages, rows, synthetic, masked)
+    ss.browse_page = page.view.page
+    return page
 
 
 def _render_table(rows: pd.DataFrame) -> list[int]:
@@ -239,7 +209,7 @@ def _render_table(rows: pd.DataFrame) -> list[int]:
     return list(event.selection.rows) if event is not None else []
 
 
-def _render_paging(page: _Page) -> bool:
+def _render_paging(page: BrowsePage) -> bool:
     """Previous / next page (P / N) and "Open first" (O); returns whether "Open first" was pressed."""
     view = page.view
     with st.container(horizontal=True, vertical_alignment="center"):
@@ -255,7 +225,7 @@ def _render_paging(page: _Page) -> bool:
     return open_first
 
 
-def _bulk_actions(page: _Page) -> None:
+def _bulk_actions(page: BrowsePage) -> None:
     """Actions on EVERY record the filter matches (not just this page): tag them, or score them."""
     if page.total == 0:
         return
@@ -285,7 +255,9 @@ def main() -> None:
     if (flt, sort, ss.browse_size) != (parsed.view.filter, parsed.view.sort, parsed.view.page_size):
         ss.browse_page = 1  # a new filter starts at its first page
 
-    page = _read(url, flt, sort)
+    view = BrowseView(filter=flt, sort=sort, page=ss.browse_page, page_size=ss.browse_size,
+                      anchors=bool(ss.browse_anchors))
+    page = _read(url, view)
     params = view_to_params(page.view)
     if (new_sig := repr(sorted(params.items()))) != sig:
         st.query_params.from_dict(params)
@@ -296,9 +268,7 @@ def main() -> None:
     if page.total == 0 and flt == RecordFilter():
         st.info("No records yet. Import trajectories with `mira-curator import PATH --source NAME`, "
                 "or load the demo corpus with `mira-curator demo`.", icon=":material/inbox:")
-    first = (page.view.page - 1) * page.view.page_size + 1 if page.total else 0
-    last = first + len(page.rows) - 1 if page.total else 0
-    st.markdown(f"**{page.total:,}** matching records · showing {first:,}–{last:,}")
+    st.markdown(f"**{page.total:,}** matching records · showing {page.first_row:,}–{page.last_row:,}")
     picked = _render_table(page.rows)
     if any(page.masked.values()):
         st.caption("Blank anchor cells are masked for that source by the active mask: "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import pandas as pd
 import streamlit as st
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
@@ -14,11 +12,8 @@ from ui.record_scores import render_record_scores
 from ui.steps import render_diff, render_timeline
 
 from mira_core.errors import MiraError
-from mira_core.records import Record
-from mira_core.storage import records_repo
-from mira_core.storage.engine import read_conn
+from mira_core.storage import read_conn
 from mira_core.views import (
-    BrowseView,
     escape_badge_label,
     escape_markdown,
     metadata_rows,
@@ -27,7 +22,8 @@ from mira_core.views import (
     view_from_params,
     visible_controls,
 )
-from mira_core.views.browse_params import page_of, view_to_params
+from mira_core.views.browse_params import view_to_params
+from mira_core.views.record import RecordContext, load_record_context
 from mira_core.views.record_meta import altered_note
 
 OUTCOME_COLORS = {"resolved": "green", "not_resolved": "red", "unknown": "gray"}
@@ -83,31 +79,7 @@ def _nav(view_params: dict, prev_id: str | None, next_id: str | None, where: str
         st.caption(where)
 
 
-class _Loaded(NamedTuple):
-    meta: dict
-    record: Record
-    prev_id: str | None
-    next_id: str | None
-    total: int
-    """Records in the Browse filter."""
-    position: int | None
-    """0-based rank within the filter; None when the record is outside it."""
-
-
-def _load(rid: str, view: BrowseView) -> _Loaded:
-    """The record, its metadata row and its place in the Browse filter (one body read, a few counts)."""
-    with read_conn(engine()) as conn:
-        meta = records_repo.get_metadata(conn, rid)
-        rec = records_repo.get_record(conn, rid)
-        prev_id, next_id = records_repo.neighbours(conn, view.filter, view.sort, rid)
-        total = records_repo.count_records(conn, view.filter)
-        only_this = view.filter.model_copy(update={"record_ids": [rid]})
-        in_filter = records_repo.count_records(conn, only_this) == 1
-        pos = records_repo.position(conn, view.filter, view.sort, rid) if in_filter else None
-    return _Loaded(meta, rec, prev_id, next_id, total, pos)
-
-
-def _tabs(got: _Loaded, rid: str) -> None:
+def _tabs(got: RecordContext, rid: str) -> None:
     rec, meta = got.record, got.meta
     sections = split_diff(rec.patch)
     n_files = len(sections.files)
@@ -143,7 +115,8 @@ def main() -> None:
     parsed = view_from_params(params)
     view = parsed.view
     try:
-        got = _load(rid, view)
+        with read_conn(engine()) as conn:
+            got = load_record_context(conn, rid, view)
     except MiraError as e:
         st.title("Record")
         st.error(escape_markdown(str(e).splitlines()[0] if str(e) else type(e).__name__))
@@ -152,12 +125,7 @@ def main() -> None:
         return
 
     show_problems(parsed.problems)
-    if got.position is not None:
-        where = f"record {got.position + 1:,} of {got.total:,} in the Browse filter"
-        view = view.model_copy(update={"page": page_of(got.position, view.page_size)})  # Back opens its page
-    else:
-        where = f"outside the Browse filter ({got.total:,} records); previous / next follow its sort order"
-    _nav(view_to_params(view), got.prev_id, got.next_id, where)
+    _nav(view_to_params(got.back_view), got.prev_id, got.next_id, got.where)
     _header(got.meta, got.record.synthetic)
     _tabs(got, rid)
     shortcut_table([

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy import Engine
 
 from mira_core.dimensions import Dimension
 from mira_core.dimensions import dimension_names as _dimension_names
-from mira_core.query import RecordFilter
 from mira_core.settings import Settings, load_settings
-from mira_core.storage import migrate, records_repo
-from mira_core.storage.engine import read_conn, shared_engine
+from mira_core.storage import Engine, open_store, read_conn
+from mira_core.views import browse as browse_view
 
 
 @st.cache_resource(show_spinner=False)
 def _engine(url: str) -> Engine:
-    eng = shared_engine(url)
-    migrate.upgrade(eng)  # a fresh database works without running `mira-curator migrate` first
-    return eng
+    return open_store(url)  # a fresh database works without running `mira-curator migrate` first
 
 
 def settings() -> Settings:
@@ -39,14 +35,14 @@ def dimension_names() -> dict[str, Dimension]:
 def filter_options(url: str) -> dict[str, list[str]]:
     """Distinct values for the Browse filters (a few small index scans; refreshed every 30 s)."""
     with read_conn(_engine(url)) as conn:
-        return {c: records_repo.distinct_values(conn, c) for c in ("source", "agent", "model", "format")}
+        return browse_view.filter_choices(conn)
 
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=8)
 def token_bounds(url: str) -> tuple[int, int]:
     """Smallest and largest token estimate in the store (for the token-range slider)."""
     with read_conn(_engine(url)) as conn:
-        return records_repo.token_range(conn)
+        return browse_view.token_bounds(conn)
 
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=8)
@@ -54,4 +50,4 @@ def store_has_synthetic(url: str) -> bool:
     """Whether any record in the store is synthetic. Cached: without an index the check scans the table
     (~60 ms at 232K rows) when the answer is no, which is the usual case for real corpora."""
     with read_conn(_engine(url)) as conn:
-        return records_repo.has_synthetic(conn, RecordFilter())
+        return browse_view.store_has_synthetic(conn)

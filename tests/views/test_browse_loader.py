@@ -1,0 +1,42 @@
+"""Browse loader: one page of a view with scores and anchors; the page number is clamped to what exists."""
+
+import numpy as np
+from sqlalchemy import text
+
+from mira_core.query import RecordFilter, SortKey
+from mira_core.reliability.masks import Cell, CellDecision, Mask
+from mira_core.storage import read_conn, write_tx
+from mira_core.storage.reliability_repo import save_mask_version
+from mira_core.views.browse import load_browse_page
+from mira_core.views.browse_params import BrowseView
+from tests.reliability.builders import add_scores, make_records
+
+
+def _view(**kw) -> BrowseView:
+    base = {"filter": RecordFilter(), "sort": SortKey(column="record_id", descending=False), "page": 1, "page_size": 25}
+    return BrowseView(**{**base, **kw})
+
+
+def test_page_is_clamped_and_counts_are_of_the_whole_filter(engine):
+    make_records(engine, 30)
+    with read_conn(engine) as conn:
+        page = load_browse_page(conn, _view(page=9), store_has_synthetic=False)
+    assert (page.total, page.n_pages, page.view.page) == (30, 2, 2)  # page 9 of 2 -> the last page
+    assert len(page.rows) == 5 and (page.first_row, page.last_row) == (26, 30)
+    assert page.rows.overall.isna().all() and not page.synthetic
+
+
+def test_anchor_columns_blank_masked_cells_and_overall_comes_from_the_latest_score(engine):
+    ids = make_records(engine, 4, sources=("src_a",))
+    add_scores(engine, ids, np.full((4, 15), 7.0))
+    with write_tx(engine) as conn:
+        conn.execute(text("UPDATE scores SET overall = 61"))
+        mask = Mask(cells={Cell("src_a", "A3"): CellDecision(masked=True, reason="MAE too high")})
+        save_mask_version(conn, name="m", mask=mask, rules=None, created_by="t")
+    with read_conn(engine) as conn:
+        page = load_browse_page(conn, _view(anchors=True), store_has_synthetic=False)
+        plain = load_browse_page(conn, _view(), store_has_synthetic=False)
+    assert page.rows.overall.tolist() == [61] * 4
+    assert page.rows.A3.isna().all() and (page.rows.A1 == 7.0).all()
+    assert page.masked == {"src_a": ["A3"]}
+    assert "A1" not in plain.rows.columns and plain.masked == {}

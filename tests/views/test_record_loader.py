@@ -1,0 +1,36 @@
+"""Record loader: the record with its neighbours, and the Browse page that shows it for going back."""
+
+import pytest
+
+from mira_core.errors import NotFoundError
+from mira_core.query import RecordFilter, SortKey
+from mira_core.storage import read_conn, records_repo
+from mira_core.views.browse_params import BrowseView
+from mira_core.views.record import load_record_context
+from tests.reliability.builders import make_records
+
+
+def test_neighbours_position_and_back_page(engine):
+    ids = sorted(make_records(engine, 12, sources=("src_a", "src_b")))
+    view = BrowseView(filter=RecordFilter(), sort=SortKey(column="record_id", descending=False), page=1, page_size=5)
+    with read_conn(engine) as conn:
+        ctx = load_record_context(conn, ids[7], view)
+    assert (ctx.prev_id, ctx.next_id) == (ids[6], ids[8])
+    assert (ctx.position, ctx.total) == (7, 12)
+    assert ctx.back_view.page == 2  # 0-based rank 7 with 5 per page is on page 2
+    assert ctx.record.record_id == ids[7] and ctx.meta["record_id"] == ids[7]
+    assert ctx.where == "record 8 of 12 in the Browse filter"
+
+
+def test_a_record_outside_the_filter_keeps_the_view(engine):
+    ids = make_records(engine, 4, sources=("src_a", "src_b"))
+    with read_conn(engine) as conn:
+        src = {r: records_repo.get_metadata(conn, r)["source"] for r in ids}
+    outside = next(r for r in ids if src[r] == "src_b")
+    view = BrowseView(filter=RecordFilter(sources=["src_a"]), sort=SortKey(column="record_id", descending=False), page=3, page_size=5)
+    with read_conn(engine) as conn:
+        ctx = load_record_context(conn, outside, view)
+        with pytest.raises(NotFoundError):
+            load_record_context(conn, "no-such-record", view)
+    assert ctx.position is None and ctx.back_view == view
+    assert ctx.where.startswith("outside the Browse filter (2 records)")
