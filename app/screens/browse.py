@@ -34,11 +34,11 @@ SORT_LABELS = {
     "record_id": "record id",
     "overall": "score (latest student overall)",
 }
-OVERRIDE_LABELS = {None: "any", "force_keep": "force keep", "force_drop": "force drop", "any": "keep or drop",
+OVERRIDE_LABELS: dict[str | None, str] = {None: "any", "force_keep": "force keep", "force_drop": "force drop", "any": "keep or drop",
                    "none": "no override"}
-SPOT_LABELS = {None: "any", "in_spot_check": "in a spot-check", "reviewed": "reviewed by a human",
+SPOT_LABELS: dict[str | None, str] = {None: "any", "in_spot_check": "in a spot-check", "reviewed": "reviewed by a human",
                "not_reviewed": "waiting for review"}
-SCORED_LABELS = {None: "any", True: "has a complete student score", False: "no complete student score"}
+SCORED_LABELS: dict[bool | None, str] = {None: "any", True: "has a complete student score", False: "no complete student score"}
 DIMENSION_NAMES = {slot: f"{slot} · {d.name}" for slot, d in dimension_names().items()}
 COLUMNS = {
     "instance_id": "instance",
@@ -109,12 +109,15 @@ def _curation_filters() -> dict:
     side = st.sidebar
     side.subheader("Curation")
     side.multiselect("Tags (records with all of them)", _options(_tags(), ss.browse_tag), key="browse_tag")
-    side.selectbox("Override", [None, *OVERRIDES], format_func=OVERRIDE_LABELS.get, key="browse_override",
+    overrides: list[str | None] = [None, *OVERRIDES]
+    side.selectbox("Override", overrides, format_func=lambda v: OVERRIDE_LABELS[v], key="browse_override",
                    placeholder="any")
-    side.selectbox("Spot-check", [None, *SPOT_CHECKS], format_func=SPOT_LABELS.get, key="browse_spot", placeholder="any")
+    spot_checks: list[str | None] = [None, *SPOT_CHECKS]
+    side.selectbox("Spot-check", spot_checks, format_func=lambda v: SPOT_LABELS[v], key="browse_spot",
+                   placeholder="any")
     side.subheader("Student score")
-    side.selectbox("Scored", [None, True, False], format_func=SCORED_LABELS.get, key="browse_scored",
-                   placeholder="any")
+    scored: list[bool | None] = [None, True, False]
+    side.selectbox("Scored", scored, format_func=lambda v: SCORED_LABELS[v], key="browse_scored", placeholder="any")
     c1, c2 = side.columns(2)
     c1.number_input("Min overall", min_value=0, max_value=100, value=None, step=5, key="browse_omin", placeholder="0")
     c2.number_input("Max overall", min_value=0, max_value=100, value=None, step=5, key="browse_omax",

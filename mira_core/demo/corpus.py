@@ -65,7 +65,7 @@ def record_row(seed: int, index: int, pools: Pools) -> tuple[str, dict[str, Any]
                        overhead_chars=layout.OVERHEAD_CHARS)
     if source == layout_openhands.SOURCE:
         return source, layout_openhands.row(ep, rng, EPOCH + timedelta(minutes=7 * index))
-    return source, layout.row(ep, rng)  # type: ignore[attr-defined]
+    return source, layout.row(ep, rng)
 
 
 def iter_rows(records: int, seed: int) -> Iterator[tuple[str, bytes]]:
