@@ -42,10 +42,9 @@ from mira_core.jsonstream import (
     read_span,
     read_whole,
 )
-from mira_core.records import Record
+from mira_core.records import OutcomeReport, Record
 from mira_core.storage.engine import write_tx
 from mira_core.storage.records_repo import (
-    OutcomeReport,
     PreparedRow,
     StoredItem,
     insert_prepared,
@@ -460,7 +459,7 @@ class Importer:
             return
         self.summary.reports += len(self._reports)
         # Detailed per-instance reports go last so their counts and file name win over run-level summaries.
-        ordered = sorted(self._reports, key=lambda r: r.f2p_success is not None or r.p2p_success is not None)
+        ordered = sorted(self._reports, key=lambda r: r.tests.has_counts)
         with write_tx(self.engine) as conn:
             self.summary.outcomes_joined += store_outcome_reports(conn, ordered)
         self._reports = []

@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 import zstandard
@@ -19,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
-from mira_core.records import Outcome, Record
+from mira_core.records import Outcome, OutcomeReport, Record, TestReport
 from mira_core.storage import record_filter as rf
 from mira_core.storage.search_index import index_search
 from mira_core.storage.tables import SLOTS, outcome_reports, record_bodies, records, scores
@@ -64,20 +65,6 @@ class StoredItem:
     raw: bytes
 
 
-@dataclass(frozen=True)
-class OutcomeReport:
-    """A test outcome for an instance, from report.json / results.json / all_preds.jsonl."""
-
-    instance_id: str
-    resolved: bool | None
-    report_file: str
-    f2p_success: int | None = None
-    f2p_failure: int | None = None
-    p2p_success: int | None = None
-    p2p_failure: int | None = None
-    model: str | None = None
-
-
 class InsertCounts(dict):
     """{'inserted': n, 'present': n}."""
 
@@ -93,8 +80,27 @@ def _patch_files(patch: str) -> int:
     return sum(1 for line in patch.splitlines() if line.startswith("diff --git "))
 
 
+# TestReport field -> its column in both `records` and `outcome_reports`.
+_REPORT_COLUMNS = {
+    "fail_to_pass_success": "f2p_success",
+    "fail_to_pass_failure": "f2p_failure",
+    "pass_to_pass_success": "p2p_success",
+    "pass_to_pass_failure": "p2p_failure",
+    "report_file": "report_file",
+}
+
+
+def report_columns(tests: TestReport | None) -> dict[str, Any]:
+    """A test report as the columns `records` and `outcome_reports` store it in (all NULL for none)."""
+    return {col: (getattr(tests, name) if tests else None) for name, col in _REPORT_COLUMNS.items()}
+
+
+def report_from_columns(row: Mapping[str, Any]) -> TestReport:
+    """The test report held in a `records` or `outcome_reports` row (fields None where a column is NULL)."""
+    return TestReport(**{name: row.get(col) for name, col in _REPORT_COLUMNS.items()})
+
+
 def _meta_row(rec: Record, now: datetime) -> dict:
-    rep = rec.report
     title = (rec.issue.strip().splitlines() or [""])[0][:300]
     return {
         "record_id": rec.record_id,
@@ -106,11 +112,7 @@ def _meta_row(rec: Record, now: datetime) -> dict:
         "agent": rec.agent,
         "model": rec.model,
         "outcome": rec.outcome.value,
-        "f2p_success": rep.fail_to_pass_success if rep else None,
-        "f2p_failure": rep.fail_to_pass_failure if rep else None,
-        "p2p_success": rep.pass_to_pass_success if rep else None,
-        "p2p_failure": rep.pass_to_pass_failure if rep else None,
-        "report_file": rep.report_file if rep else None,
+        **report_columns(rec.report),
         "exit_status": rec.exit_status,
         "n_steps": len(rec.steps),
         "n_errors": sum(1 for s in rec.steps if s.error),
@@ -197,7 +199,8 @@ def store_outcome_reports(conn: Connection, reports: Iterable[OutcomeReport]) ->
     """
     joined = 0
     for rep in reports:
-        row = {k: getattr(rep, k) for k in OutcomeReport.__dataclass_fields__}
+        row = {"instance_id": rep.instance_id, "resolved": rep.resolved, "model": rep.model,
+               **report_columns(rep.tests)}
         existing = conn.execute(
             select(outcome_reports).where(outcome_reports.c.instance_id == rep.instance_id)
         ).mappings().first()
@@ -222,11 +225,7 @@ def _join_outcome(conn: Connection, instance_id: str) -> int:
         return 0
     values = {
         "outcome": Outcome.resolved.value if rep["resolved"] else Outcome.not_resolved.value,
-        "f2p_success": rep["f2p_success"],
-        "f2p_failure": rep["f2p_failure"],
-        "p2p_success": rep["p2p_success"],
-        "p2p_failure": rep["p2p_failure"],
-        "report_file": rep["report_file"],
+        **{col: rep[col] for col in _REPORT_COLUMNS.values()},
     }
     # Only records whose own file carried no outcome take the external report's.
     cond = and_(records.c.instance_id == instance_id, or_(records.c.outcome == Outcome.unknown.value, records.c.report_file.is_not(None)))
