@@ -44,13 +44,8 @@ from mira_core.jsonstream import (
 )
 from mira_core.records import OutcomeReport, Record
 from mira_core.storage.engine import write_tx
-from mira_core.storage.records_repo import (
-    PreparedRow,
-    StoredItem,
-    insert_prepared,
-    prepare_item,
-    store_outcome_reports,
-)
+from mira_core.storage.outcomes_repo import store_outcome_reports
+from mira_core.storage.records_repo import PreparedRow, StoredItem, insert_prepared, prepare_item
 
 Container = Literal["lines", "array", "whole"]
 HEAD_BYTES = 1 << 16

@@ -1,6 +1,7 @@
 """Reading and writing records. Listing and filtering touch only `records`; bodies are read one at a time.
 
-Filters and sort orders are compiled by `record_filter`; full-text rows are kept by `search_index`.
+Filters and sort orders are compiled by `record_filter`; full-text rows are kept by `search_index`; outcome
+reports (and the test-report columns) are stored by `outcomes_repo`.
 """
 
 from __future__ import annotations
@@ -8,22 +9,22 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import pandas as pd
 import zstandard
-from sqlalchemy import Connection, and_, func, or_, select, tuple_, update
+from sqlalchemy import Connection, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
-from mira_core.records import Outcome, OutcomeReport, Record, TestReport
+from mira_core.records import Outcome, Record
 from mira_core.storage import record_filter as rf
+from mira_core.storage.outcomes_repo import apply_known_outcomes, report_columns
 from mira_core.storage.search_index import index_search
-from mira_core.storage.tables import SLOTS, outcome_reports, record_bodies, records, scores
+from mira_core.storage.tables import SLOTS, record_bodies, records, scores
 
 # zstd (de)compressor objects are not thread-safe; Streamlit sessions and the worker use threads.
 _ZSTD = threading.local()
@@ -78,26 +79,6 @@ def _insert(conn: Connection, table, rows: list[dict], index_elements: Sequence[
 
 def _patch_files(patch: str) -> int:
     return sum(1 for line in patch.splitlines() if line.startswith("diff --git "))
-
-
-# TestReport field -> its column in both `records` and `outcome_reports`.
-_REPORT_COLUMNS = {
-    "fail_to_pass_success": "f2p_success",
-    "fail_to_pass_failure": "f2p_failure",
-    "pass_to_pass_success": "p2p_success",
-    "pass_to_pass_failure": "p2p_failure",
-    "report_file": "report_file",
-}
-
-
-def report_columns(tests: TestReport | None) -> dict[str, Any]:
-    """A test report as the columns `records` and `outcome_reports` store it in (all NULL for none)."""
-    return {col: (getattr(tests, name) if tests else None) for name, col in _REPORT_COLUMNS.items()}
-
-
-def report_from_columns(row: Mapping[str, Any]) -> TestReport:
-    """The test report held in a `records` or `outcome_reports` row (fields None where a column is NULL)."""
-    return TestReport(**{name: row.get(col) for name, col in _REPORT_COLUMNS.items()})
 
 
 def _meta_row(rec: Record, now: datetime) -> dict:
@@ -188,63 +169,8 @@ def insert_prepared(conn: Connection, rows: Iterable[PreparedRow]) -> dict[str, 
         _insert(conn, records, [{**r.meta, "imported_at": now} for r in fresh.values()], ["record_id"])
         _insert(conn, record_bodies, [r.body for r in fresh.values()], ["record_id"])
         index_search(conn, [r.search for r in fresh.values()])
-        _apply_known_outcomes(conn, list(fresh))
+        apply_known_outcomes(conn, list(fresh))
     return {"inserted": len(fresh), "present": len(rows) - len(fresh)}
-
-
-def store_outcome_reports(conn: Connection, reports: Iterable[OutcomeReport]) -> int:
-    """Upsert outcome reports and join them onto stored records of the same instance id.
-
-    Returns how many records got an outcome. Reports may arrive before or after their trajectories.
-    """
-    joined = 0
-    for rep in reports:
-        row = {"instance_id": rep.instance_id, "resolved": rep.resolved, "model": rep.model,
-               **report_columns(rep.tests)}
-        existing = conn.execute(
-            select(outcome_reports).where(outcome_reports.c.instance_id == rep.instance_id)
-        ).mappings().first()
-        if existing is None:
-            conn.execute(outcome_reports.insert().values(row))
-        else:
-            merged = {k: (v if v is not None else existing[k]) for k, v in row.items()}
-            conn.execute(
-                update(outcome_reports).where(outcome_reports.c.instance_id == rep.instance_id).values(merged)
-            )
-        joined += _join_outcome(conn, rep.instance_id)
-    return joined
-
-
-def _join_outcome(conn: Connection, instance_id: str) -> int:
-    rep = conn.execute(select(outcome_reports).where(outcome_reports.c.instance_id == instance_id)).mappings().first()
-    if rep is None:
-        return 0
-    if rep["model"]:  # predictions (all_preds.jsonl) carry only the model, with resolved unknown
-        conn.execute(update(records).where(records.c.instance_id == instance_id, records.c.model.is_(None)).values(model=rep["model"]))
-    if rep["resolved"] is None:
-        return 0
-    values = {
-        "outcome": Outcome.resolved.value if rep["resolved"] else Outcome.not_resolved.value,
-        **{col: rep[col] for col in _REPORT_COLUMNS.values()},
-    }
-    # Only records whose own file carried no outcome take the external report's.
-    cond = and_(records.c.instance_id == instance_id, or_(records.c.outcome == Outcome.unknown.value, records.c.report_file.is_not(None)))
-    res = conn.execute(update(records).where(cond).values(values))
-    return res.rowcount or 0
-
-
-def _apply_known_outcomes(conn: Connection, record_ids: list[str]) -> None:
-    inst = conn.execute(
-        select(records.c.instance_id).distinct().where(
-            records.c.record_id.in_(record_ids), records.c.instance_id.is_not(None)
-        )
-    ).scalars().all()
-    if not inst:
-        return
-    known = conn.execute(select(outcome_reports.c.instance_id).where(outcome_reports.c.instance_id.in_(inst))).scalars()
-    for instance_id in known:
-        _join_outcome(conn, instance_id)
-
 
 
 def count_records(conn: Connection, f: RecordFilter) -> int:

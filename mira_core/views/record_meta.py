@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mira_core.storage.records_repo import report_from_columns
+from mira_core.storage.outcomes_repo import report_from_columns
 
 
 def report_summary(meta: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """A TestReport maps onto the f2p_/p2p_/report_file columns of `records` and `outcome_reports` and back."""
 
 from mira_core.records import TestReport as ReportCounts
-from mira_core.storage.records_repo import report_columns, report_from_columns
+from mira_core.storage.outcomes_repo import report_columns, report_from_columns
 from mira_core.storage.tables import outcome_reports, records
 
 
