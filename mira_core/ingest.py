@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Engine
-
 from mira_core.errors import ImportRejected, MiraError, StorageError
 from mira_core.importers import LAYOUTS, ItemContext, Layout, layout_by_name
 from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
@@ -43,6 +41,7 @@ from mira_core.jsonstream import (
     read_whole,
 )
 from mira_core.records import OutcomeReport, Record
+from mira_core.storage import Engine
 from mira_core.storage.engine import write_tx
 from mira_core.storage.outcomes_repo import store_outcome_reports
 from mira_core.storage.records_repo import PreparedRow, StoredItem, insert_prepared, prepare_item
