@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Engine
-
 from mira_core.errors import ImportRejected, MiraError, StorageError
 from mira_core.importers import LAYOUTS, ItemContext, Layout, layout_by_name
 from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
@@ -42,16 +40,11 @@ from mira_core.jsonstream import (
     read_span,
     read_whole,
 )
-from mira_core.records import Record
+from mira_core.records import OutcomeReport, Record
+from mira_core.storage import Engine
 from mira_core.storage.engine import write_tx
-from mira_core.storage.records_repo import (
-    OutcomeReport,
-    PreparedRow,
-    StoredItem,
-    insert_prepared,
-    prepare_item,
-    store_outcome_reports,
-)
+from mira_core.storage.outcomes_repo import store_outcome_reports
+from mira_core.storage.records_repo import PreparedRow, StoredItem, insert_prepared, prepare_item
 
 Container = Literal["lines", "array", "whole"]
 HEAD_BYTES = 1 << 16
@@ -460,7 +453,7 @@ class Importer:
             return
         self.summary.reports += len(self._reports)
         # Detailed per-instance reports go last so their counts and file name win over run-level summaries.
-        ordered = sorted(self._reports, key=lambda r: r.f2p_success is not None or r.p2p_success is not None)
+        ordered = sorted(self._reports, key=lambda r: r.tests.has_counts)
         with write_tx(self.engine) as conn:
             self.summary.outcomes_joined += store_outcome_reports(conn, ordered)
         self._reports = []

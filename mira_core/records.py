@@ -58,6 +58,23 @@ class TestReport(BaseModel):
     pass_to_pass_failure: int | None = None
     report_file: str | None = Field(default=None, description="Where the outcome came from.")
 
+    @property
+    def has_counts(self) -> bool:
+        """True if the report gives per-test counts (a per-instance report, not a run-level summary)."""
+        return self.fail_to_pass_success is not None or self.pass_to_pass_success is not None
+
+
+class OutcomeReport(BaseModel):
+    """A test outcome for an instance from a file with no trajectory (report.json / results.json /
+    all_preds.jsonl), joined onto the records of the same instance id whichever is imported first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance_id: str
+    resolved: bool | None = Field(description="None when the file gives only the model (predictions).")
+    tests: TestReport = Field(description="Test counts (None where the file has none) and the report file.")
+    model: str | None = None
+
 
 class Record(BaseModel):
     """A normalized trajectory. `record_id` is derived from source + content hash, so re-imports are no-ops."""

@@ -83,3 +83,17 @@ def test_parallel_and_serial_paths_store_and_reject_the_same(engine, mixed_file,
         assert len(_stored(engine)) == 30
     finally:
         serial_engine.dispose()
+
+
+def test_outcome_reports_travel_back_from_the_worker_pool(sqlite_engine, mixed_file, tmp_path):
+    """Predictions rows become OutcomeReports in the workers; they come back pickled and join as serially."""
+    preds = tmp_path / "all_preds.jsonl"
+    preds.write_text("".join(json.dumps({"instance_id": f"o__r-{i}", "model_name_or_path": f"m{i}",
+                                         "model_patch": "diff"}) + "\n" for i in range(1, 31)))
+    summary = _run(sqlite_engine, mixed_file, workers=1)
+    imp = Importer(sqlite_engine, source="swe_qa", batch_size=4, workers=2, parallel_min_bytes=0)
+    got = imp.run([preds])
+    assert (got.reports, got.rejected) == (30, [])
+    assert summary.imported == 30
+    models = {m["instance_id"]: m["model"] for m in (v[0] for v in _stored(sqlite_engine).values())}
+    assert models == {f"o__r-{i}": f"m{i}" for i in range(1, 31)}

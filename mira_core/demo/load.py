@@ -12,13 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from mira_core.demo.corpus import DemoCorpus, GenerateProgress, generate_corpus
 from mira_core.ingest import ImportSummary, Progress, ProgressFn, import_paths
 from mira_core.query import RecordFilter
 from mira_core.records import make_record_id
-from mira_core.storage import records_repo
+from mira_core.storage import Engine, records_repo
 from mira_core.storage.engine import read_conn, write_tx
 
 MARK_BATCH = 2000

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mira_core.errors import ImportRejected
-from mira_core.records import Record
-from mira_core.storage.records_repo import OutcomeReport
+from mira_core.records import OutcomeReport, Record
 from mira_core.text_rules import make_storable
 
 # "rows": one record per JSONL line or JSON-array element; "whole": the whole file is one item.

@@ -18,7 +18,7 @@ from typing import Any
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, ItemSkipped, Layout
 from mira_core.importers.common import as_dict, opt_str, require
-from mira_core.storage.records_repo import OutcomeReport
+from mira_core.records import OutcomeReport, TestReport
 
 _RESOLVED_KEYS = ("ids_resolved", "resolved_ids", "success_ids")
 _UNRESOLVED_KEYS = ("ids_unresolved", "unresolved_ids", "failure_ids", "error_ids", "empty_patch_ids")
@@ -37,11 +37,13 @@ def _report(instance_id: str, body: dict[str, Any], tests: dict[str, Any], where
     return OutcomeReport(
         instance_id=instance_id,
         resolved=resolved,
-        report_file=where,
-        f2p_success=_count(f2p, "success"),
-        f2p_failure=_count(f2p, "failure"),
-        p2p_success=_count(p2p, "success"),
-        p2p_failure=_count(p2p, "failure"),
+        tests=TestReport(
+            fail_to_pass_success=_count(f2p, "success"),
+            fail_to_pass_failure=_count(f2p, "failure"),
+            pass_to_pass_success=_count(p2p, "success"),
+            pass_to_pass_failure=_count(p2p, "failure"),
+            report_file=where,
+        ),
         model=opt_str(body.get("model_name_or_path")),
     )
 
@@ -127,7 +129,8 @@ def _normalize_summary(obj: Any, ctx: ItemContext) -> list[OutcomeReport]:
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                 raise ImportRejected(ctx.origin, f"field {key!r} must be a list of instance ids")
             verdicts.update(dict.fromkeys(ids, resolved))
-    return [OutcomeReport(instance_id=i, resolved=r, report_file=ctx.origin) for i, r in verdicts.items()]
+    return [OutcomeReport(instance_id=i, resolved=r, tests=TestReport(report_file=ctx.origin))
+            for i, r in verdicts.items()]
 
 
 RUN_SUMMARY = Layout(
@@ -149,7 +152,7 @@ def _sniff_preds_row(obj: Any, path: Any) -> bool:
 def _normalize_preds_row(obj: Any, ctx: ItemContext) -> list[OutcomeReport]:
     instance_id = require(obj, "instance_id", str, ctx.origin)
     model = opt_str(obj.get("model_name_or_path"))
-    return [OutcomeReport(instance_id=instance_id, resolved=None, report_file=ctx.origin, model=model)]
+    return [OutcomeReport(instance_id=instance_id, resolved=None, tests=TestReport(report_file=ctx.origin), model=model)]
 
 
 ALL_PREDS = Layout(

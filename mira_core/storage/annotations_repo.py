@@ -20,7 +20,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from mira_core.errors import ConflictError, MiraError
 from mira_core.query import RecordFilter
-from mira_core.storage.records_repo import matching_ids
+from mira_core.storage.record_filter import matching_ids
 from mira_core.storage.reliability_repo import as_utc, utcnow
 from mira_core.storage.tables import annotation_history, annotations_table, record_tags, records
 from mira_core.text_rules import make_storable

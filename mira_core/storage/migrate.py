@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from mira_core.storage import records_repo
+from mira_core.storage import search_index
 from mira_core.storage.engine import read_conn, write_tx
 
 DB_DIR = Path(__file__).resolve().parents[2] / "db"
@@ -24,7 +24,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema of `engine`'s database to `revision` (idempotent); on SQLite at head, also re-key
-    the full-text rows if a hand edit moved them off their records (`records_repo.search_rows_aligned`)."""
+    the full-text rows if a hand edit moved them off their records (`search_index.search_rows_aligned`)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
@@ -32,11 +32,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         conn.commit()
     if revision == "head" and engine.dialect.name == "sqlite":
         with read_conn(engine) as conn:  # no write lock unless there is something to mend
-            aligned = records_repo.search_rows_aligned(conn)
+            aligned = search_index.search_rows_aligned(conn)
         if not aligned:
             with write_tx(engine) as conn:
-                if not records_repo.search_rows_aligned(conn):
-                    records_repo.rekey_search(conn)
+                if not search_index.search_rows_aligned(conn):
+                    search_index.rekey_search(conn)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -1,4 +1,8 @@
-"""Reading and writing records. Listing and filtering touch only `records`; bodies are read one at a time."""
+"""Reading and writing records. Listing and filtering touch only `records`; bodies are read one at a time.
+
+Filters and sort orders are compiled by `record_filter`; full-text rows are kept by `search_index`; outcome
+reports (and the test-report columns) are stored by `outcomes_repo`.
+"""
 
 from __future__ import annotations
 
@@ -11,35 +15,17 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import zstandard
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Select,
-    and_,
-    func,
-    literal_column,
-    or_,
-    select,
-    text,
-    tuple_,
-    update,
-)
+from sqlalchemy import Connection, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.selectable import FromClause, NamedFromClause
 
 from mira_core.dimensions import COLUMNS
 from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome, Record
-from mira_core.storage.tables import (
-    annotations_table,
-    outcome_reports,
-    record_bodies,
-    record_tags,
-    records,
-    scores,
-    spot_check_items,
-)
+from mira_core.storage import record_filter as rf
+from mira_core.storage.outcomes_repo import apply_known_outcomes, report_columns
+from mira_core.storage.search_index import index_search
+from mira_core.storage.tables import record_bodies, records, scores
 
 # zstd (de)compressor objects are not thread-safe; Streamlit sessions and the worker use threads.
 _ZSTD = threading.local()
@@ -81,20 +67,6 @@ class StoredItem:
     raw: bytes
 
 
-@dataclass(frozen=True)
-class OutcomeReport:
-    """A test outcome for an instance, from report.json / results.json / all_preds.jsonl."""
-
-    instance_id: str
-    resolved: bool | None
-    report_file: str
-    f2p_success: int | None = None
-    f2p_failure: int | None = None
-    p2p_success: int | None = None
-    p2p_failure: int | None = None
-    model: str | None = None
-
-
 class InsertCounts(dict):
     """{'inserted': n, 'present': n}."""
 
@@ -111,7 +83,6 @@ def _patch_files(patch: str) -> int:
 
 
 def _meta_row(rec: Record, now: datetime) -> dict:
-    rep = rec.report
     title = (rec.issue.strip().splitlines() or [""])[0][:300]
     return {
         "record_id": rec.record_id,
@@ -123,11 +94,7 @@ def _meta_row(rec: Record, now: datetime) -> dict:
         "agent": rec.agent,
         "model": rec.model,
         "outcome": rec.outcome.value,
-        "f2p_success": rep.fail_to_pass_success if rep else None,
-        "f2p_failure": rep.fail_to_pass_failure if rep else None,
-        "p2p_success": rep.pass_to_pass_success if rep else None,
-        "p2p_failure": rep.pass_to_pass_failure if rep else None,
-        "report_file": rep.report_file if rep else None,
+        **report_columns(rec.report),
         "exit_status": rec.exit_status,
         "n_steps": len(rec.steps),
         "n_errors": sum(1 for s in rec.steps if s.error),
@@ -202,264 +169,14 @@ def insert_prepared(conn: Connection, rows: Iterable[PreparedRow]) -> dict[str, 
         now = datetime.now(UTC)
         _insert(conn, records, [{**r.meta, "imported_at": now} for r in fresh.values()], ["record_id"])
         _insert(conn, record_bodies, [r.body for r in fresh.values()], ["record_id"])
-        _index_search(conn, [r.search for r in fresh.values()])
-        _apply_known_outcomes(conn, list(fresh))
+        index_search(conn, [r.search for r in fresh.values()])
+        apply_known_outcomes(conn, list(fresh))
     return {"inserted": len(fresh), "present": len(rows) - len(fresh)}
-
-
-def _index_search(conn: Connection, rows: list[dict]) -> None:
-    if conn.dialect.name == "sqlite":
-        # The search row shares its record's rowid, so a text filter joins on rowids from the FTS index
-        # alone instead of reading each match's stored text to get its record id (migration 0007). Rowids
-        # are read in one query per batch: an INSERT ... SELECT per row cost 40% more SQLite time.
-        ids = [r["record_id"] for r in rows]
-        found = conn.execute(select(records.c.record_id, literal_column("records.rowid"))
-                             .where(records.c.record_id.in_(ids)))
-        rowid_of: dict[str, int] = {rid: int(rowid) for rid, rowid in found}
-        conn.execute(
-            text("INSERT INTO records_fts(rowid, record_id, instance_id, issue, patch) "
-                 "VALUES (:rowid, :record_id, :instance_id, :issue, :patch)"),
-            [{**r, "rowid": rowid_of[r["record_id"]]} for r in rows],
-        )
-    else:
-        conn.execute(
-            text(
-                "INSERT INTO record_search(record_id, doc) VALUES (:record_id, "
-                "setweight(to_tsvector('simple', :instance_id), 'A') || "
-                "to_tsvector('simple', left(:issue, 200000)) || to_tsvector('simple', left(:patch, 200000))) "
-                "ON CONFLICT (record_id) DO NOTHING"
-            ),
-            rows,
-        )
-
-
-def store_outcome_reports(conn: Connection, reports: Iterable[OutcomeReport]) -> int:
-    """Upsert outcome reports and join them onto stored records of the same instance id.
-
-    Returns how many records got an outcome. Reports may arrive before or after their trajectories.
-    """
-    joined = 0
-    for rep in reports:
-        row = {k: getattr(rep, k) for k in OutcomeReport.__dataclass_fields__}
-        existing = conn.execute(
-            select(outcome_reports).where(outcome_reports.c.instance_id == rep.instance_id)
-        ).mappings().first()
-        if existing is None:
-            conn.execute(outcome_reports.insert().values(row))
-        else:
-            merged = {k: (v if v is not None else existing[k]) for k, v in row.items()}
-            conn.execute(
-                update(outcome_reports).where(outcome_reports.c.instance_id == rep.instance_id).values(merged)
-            )
-        joined += _join_outcome(conn, rep.instance_id)
-    return joined
-
-
-def _join_outcome(conn: Connection, instance_id: str) -> int:
-    rep = conn.execute(select(outcome_reports).where(outcome_reports.c.instance_id == instance_id)).mappings().first()
-    if rep is None:
-        return 0
-    if rep["model"]:  # predictions (all_preds.jsonl) carry only the model, with resolved unknown
-        conn.execute(update(records).where(records.c.instance_id == instance_id, records.c.model.is_(None)).values(model=rep["model"]))
-    if rep["resolved"] is None:
-        return 0
-    values = {
-        "outcome": Outcome.resolved.value if rep["resolved"] else Outcome.not_resolved.value,
-        "f2p_success": rep["f2p_success"],
-        "f2p_failure": rep["f2p_failure"],
-        "p2p_success": rep["p2p_success"],
-        "p2p_failure": rep["p2p_failure"],
-        "report_file": rep["report_file"],
-    }
-    # Only records whose own file carried no outcome take the external report's.
-    cond = and_(records.c.instance_id == instance_id, or_(records.c.outcome == Outcome.unknown.value, records.c.report_file.is_not(None)))
-    res = conn.execute(update(records).where(cond).values(values))
-    return res.rowcount or 0
-
-
-def _apply_known_outcomes(conn: Connection, record_ids: list[str]) -> None:
-    inst = conn.execute(
-        select(records.c.instance_id).distinct().where(
-            records.c.record_id.in_(record_ids), records.c.instance_id.is_not(None)
-        )
-    ).scalars().all()
-    if not inst:
-        return
-    known = conn.execute(select(outcome_reports.c.instance_id).where(outcome_reports.c.instance_id.in_(inst))).scalars()
-    for instance_id in known:
-        _join_outcome(conn, instance_id)
-
-
-def search_rows_aligned(conn: Connection) -> bool:
-    """SQLite: do the search rows still share their records' rowids? A sub-millisecond check (as many
-    search rows as records, the newest 100 aligned) that a store edited by hand fails: deleted records
-    leave search rows behind, and a VACUUM after a delete renumbers every later record."""
-    n = conn.execute(text("SELECT count(*) FROM records")).scalar()
-    if n != conn.execute(text("SELECT count(*) FROM records_fts_docsize")).scalar():
-        return False
-    newest = conn.execute(text(
-        "SELECT count(*) FROM (SELECT rowid AS fts_rowid, record_id FROM records_fts ORDER BY rowid DESC LIMIT 100) f "
-        "JOIN records r ON r.record_id = f.record_id AND r.rowid = f.fts_rowid")).scalar()
-    return newest == min(int(n or 0), 100)
-
-
-def rekey_search(conn: Connection) -> None:
-    """SQLite: rebuild the search rows keyed by their records' rowids, dropping rows of records that are
-    gone (re-tokenizes every row: seconds per 100K records; runs only when `search_rows_aligned` fails)."""
-    conn.execute(text("CREATE VIRTUAL TABLE records_fts_rekeyed USING fts5("
-                      "record_id UNINDEXED, instance_id, issue, patch, tokenize='unicode61')"))
-    conn.execute(text("INSERT INTO records_fts_rekeyed(rowid, record_id, instance_id, issue, patch) "
-                      "SELECT r.rowid, f.record_id, f.instance_id, f.issue, f.patch "
-                      "FROM records_fts f JOIN records r ON r.record_id = f.record_id"))
-    conn.execute(text("DROP TABLE records_fts"))
-    conn.execute(text("ALTER TABLE records_fts_rekeyed RENAME TO records_fts"))
-
-
-# ----------------------------------------------------------------------------- reading
-
-
-def _text_condition(conn: Connection, query: str) -> ColumnElement:
-    """`records` rows matching a full-text query (each word must occur).
-
-    SQLite: rowids straight from the FTS5 index (its rows share their record's rowid), ~8x faster for a
-    frequent word than fetching each match's record id from the FTS content table."""
-    words = [w for w in query.replace('"', " ").split() if w]
-    if conn.dialect.name == "sqlite":
-        match = " AND ".join('"' + w + '"' for w in words)
-        rowids: Select = select(literal_column("rowid")).select_from(text("records_fts")).where(
-            text("records_fts MATCH :q").bindparams(q=match)
-        )
-        return literal_column("records.rowid").in_(rowids)
-    tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "") + "':*" for w in words)
-    ids: Select = select(literal_column("record_id")).select_from(text("record_search")).where(
-        text("doc @@ to_tsquery('simple', :q)").bindparams(q=tsq)
-    )
-    return records.c.record_id.in_(ids)
-
-
-def _latest_student(inner: NamedFromClause) -> Select:
-    """Scores of `inner` (an alias of `scores`) that are their record's latest complete student score.
-
-    "Latest" is the same everywhere (selection, Browse): newest created_at, then highest score_id. Written
-    as NOT EXISTS (a newer one) so the caller's conditions on `inner` cut rows first and the database can
-    anti-join; the probe uses ix_scores_record_id_judge_kind_complete_created_at_score_id (migration 0005).
-    """
-    s2 = scores.alias(f"{inner.name}_newer")
-    newer = select(s2.c.score_id).where(
-        s2.c.record_id == inner.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True),
-        or_(s2.c.created_at > inner.c.created_at,
-            and_(s2.c.created_at == inner.c.created_at, s2.c.score_id > inner.c.score_id)),
-    ).correlate(inner)
-    return select(inner.c.record_id).where(
-        inner.c.judge_kind == "student", inner.c.complete.is_(True), ~newer.exists()
-    )
-
-
-def _latest_overall() -> ColumnElement:
-    """Correlated scalar: the latest complete student score's overall of the outer `records` row (or NULL)."""
-    s2 = scores.alias("s_sort")
-    return (
-        select(s2.c.overall)
-        .where(s2.c.record_id == records.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True))
-        .order_by(s2.c.created_at.desc(), s2.c.score_id.desc())
-        .limit(1)
-        .correlate(records)
-        .scalar_subquery()
-    )
-
-
-def _where(conn: Connection, f: RecordFilter) -> list:
-    """The WHERE conditions of `f`. Tags, overrides, spot checks and scores are `record_id IN (subquery)`
-    conditions: each subquery is evaluated once and served by an index, never per listed row."""
-    cond: list = []
-    if f.sources:
-        cond.append(records.c.source.in_(f.sources))
-    if f.outcomes:
-        cond.append(records.c.outcome.in_([o.value for o in f.outcomes]))
-    if f.agents:
-        cond.append(records.c.agent.in_(f.agents))
-    if f.models:
-        cond.append(records.c.model.in_(f.models))
-    if f.formats:
-        cond.append(records.c.format.in_(f.formats))
-    if f.min_tokens is not None:
-        cond.append(records.c.token_estimate >= f.min_tokens)
-    if f.max_tokens is not None:
-        cond.append(records.c.token_estimate <= f.max_tokens)
-    if f.text and f.text.strip():
-        cond.append(_text_condition(conn, f.text))
-    if f.record_ids is not None:
-        cond.append(records.c.record_id.in_(list(f.record_ids)))
-    for tag in dict.fromkeys(f.tags):  # ALL tags: one indexed IN per tag
-        cond.append(records.c.record_id.in_(select(record_tags.c.record_id).where(record_tags.c.tag == tag)))
-    if f.override is not None:
-        ann = annotations_table.c
-        if f.override in ("force_keep", "force_drop"):
-            cond.append(records.c.record_id.in_(select(ann.record_id).where(ann.override == f.override)))
-        else:
-            overridden = select(ann.record_id).where(ann.override.in_(("force_keep", "force_drop")))
-            cond.append(records.c.record_id.in_(overridden) if f.override == "any"
-                        else records.c.record_id.not_in(overridden))
-    if f.spot_check is not None:
-        item = spot_check_items.c
-        checked = select(item.record_id)
-        if f.spot_check == "reviewed":
-            checked = checked.where(item.human_score.is_not(None))
-        elif f.spot_check == "not_reviewed":
-            checked = checked.where(item.human_score.is_(None), item.skipped.is_(False))
-        cond.append(records.c.record_id.in_(checked))
-    if f.scored is not None:
-        has = select(scores.c.record_id).where(scores.c.judge_kind == "student", scores.c.complete.is_(True))
-        cond.append(records.c.record_id.in_(has) if f.scored else records.c.record_id.not_in(has))
-    if f.min_overall is not None or f.max_overall is not None or f.dim_min or f.recommendations:
-        inner = scores.alias("s_filter")
-        latest = _latest_student(inner)
-        if f.min_overall is not None:
-            latest = latest.where(inner.c.overall >= f.min_overall)
-        if f.max_overall is not None:
-            latest = latest.where(inner.c.overall <= f.max_overall)
-        if f.recommendations:
-            latest = latest.where(inner.c.recommendation.in_(list(f.recommendations)))
-        for dim, lo in f.dim_min.items():
-            latest = latest.where(inner.c[dim.lower()] >= lo)
-        cond.append(records.c.record_id.in_(latest))
-    return cond
-
-
-def _sort_source(sort: SortKey) -> tuple[FromClause, ColumnElement]:
-    """(FROM clause, sort value) for `sort`. The value is never NULL, so keyset comparisons (neighbours,
-    position) see every row: a missing instance id sorts as '', and records without a complete student
-    score sort after all scored ones in either direction. The score comes from one outer join with the
-    latest scores (2x faster on PostgreSQL than a per-row lookup when the whole store is sorted)."""
-    if sort.column == "overall":
-        inner = scores.alias("s_sort")
-        latest = _latest_student(inner).add_columns(inner.c.overall).subquery("latest_student")
-        frm = records.outerjoin(latest, latest.c.record_id == records.c.record_id)
-        return frm, func.coalesce(latest.c.overall, -1 if sort.descending else 101)
-    if sort.column == "instance_id":
-        return records, func.coalesce(records.c.instance_id, "")
-    return records, records.c[sort.column]
-
-
-def _order(expr: ColumnElement, descending: bool) -> list:
-    """ORDER BY the sort value, ties broken on record id in the same direction (stable pages)."""
-    return [expr.desc(), records.c.record_id.desc()] if descending else [expr.asc(), records.c.record_id.asc()]
-
-
-def _sort_key(conn: Connection, sort: SortKey, frm: FromClause, expr: ColumnElement, record_id: str) -> tuple:
-    """(sort value, record id) of one record, computed by the database as the listing computes it (for the
-    score: the same "latest" by one index lookup, not the join over every score)."""
-    if sort.column == "overall":
-        frm, expr = records, func.coalesce(_latest_overall(), -1 if sort.descending else 101)
-    value = conn.execute(select(expr).select_from(frm).where(records.c.record_id == record_id)).first()
-    if value is None:
-        raise NotFoundError(f"record {record_id} not found: check the id, or re-import its file")
-    return (value[0], record_id)
 
 
 def count_records(conn: Connection, f: RecordFilter) -> int:
     """How many records match `f` (reads no bodies)."""
-    return int(conn.execute(select(func.count()).select_from(records).where(*_where(conn, f))).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(records).where(*rf.where(conn, f))).scalar_one())
 
 
 def list_records(
@@ -467,12 +184,12 @@ def list_records(
 ) -> pd.DataFrame:
     """One page of metadata rows (columns: LIST_COLUMNS) matching `f`, sorted, never reading bodies."""
     sort = sort or SortKey()
-    frm, expr = _sort_source(sort)
+    frm, expr = rf.sort_source(sort)
     stmt = (
         select(*[records.c[c] for c in LIST_COLUMNS])
         .select_from(frm)
-        .where(*_where(conn, f))
-        .order_by(*_order(expr, sort.descending))
+        .where(*rf.where(conn, f))
+        .order_by(*rf.order(expr, sort.descending))
         .offset(offset)
         .limit(limit)
     )
@@ -486,7 +203,7 @@ def iter_record_metadata(conn: Connection, f: RecordFilter, *, batch: int = 5000
     while True:
         stmt = (
             select(*[records.c[c] for c in LIST_COLUMNS])
-            .where(*_where(conn, f), records.c.record_id > last)
+            .where(*rf.where(conn, f), records.c.record_id > last)
             .order_by(records.c.record_id)
             .limit(batch)
         )
@@ -541,15 +258,15 @@ def get_raw(conn: Connection, record_id: str) -> bytes:
 
 def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> tuple[str | None, str | None]:
     """(previous id, next id) of `record_id` within filter `f` under `sort` (keyset, no full scan)."""
-    frm, expr = _sort_source(sort)
-    key = _sort_key(conn, sort, frm, expr, record_id)
+    frm, expr = rf.sort_source(sort)
+    key = rf.sort_key(conn, sort, frm, expr, record_id)
     pair = tuple_(expr, records.c.record_id)
-    base = _where(conn, f)
+    base = rf.where(conn, f)
     after = pair < key if sort.descending else pair > key
     before = pair > key if sort.descending else pair < key
     ids = select(records.c.record_id).select_from(frm)
-    nxt = conn.execute(ids.where(*base, after).order_by(*_order(expr, sort.descending)).limit(1)).scalar()
-    prv = conn.execute(ids.where(*base, before).order_by(*_order(expr, not sort.descending)).limit(1)).scalar()
+    nxt = conn.execute(ids.where(*base, after).order_by(*rf.order(expr, sort.descending)).limit(1)).scalar()
+    prv = conn.execute(ids.where(*base, before).order_by(*rf.order(expr, not sort.descending)).limit(1)).scalar()
     return prv, nxt
 
 
@@ -557,7 +274,7 @@ def latest_overall(conn: Connection, record_ids: Sequence[str]) -> dict[str, int
     """Latest complete student overall score of each of `record_ids` (one page; unscored ids are absent)."""
     if not record_ids:
         return {}
-    stmt = select(records.c.record_id, _latest_overall()).where(records.c.record_id.in_(list(record_ids)))
+    stmt = select(records.c.record_id, rf.latest_overall_scalar()).where(records.c.record_id.in_(list(record_ids)))
     return {rid: int(v) for rid, v in conn.execute(stmt) if v is not None}
 
 
@@ -566,19 +283,14 @@ def latest_anchor_scores(conn: Connection, record_ids: Sequence[str]) -> dict[st
     if not record_ids:
         return {}
     inner = scores.alias("s_page")
-    stmt = _latest_student(inner).add_columns(*(inner.c[c] for c in COLUMNS)).where(inner.c.record_id.in_(list(record_ids)))
+    stmt = rf.latest_student(inner).add_columns(*(inner.c[c] for c in COLUMNS)).where(inner.c.record_id.in_(list(record_ids)))
     return {row[0]: tuple(None if v is None else float(v) for v in row[1:]) for row in conn.execute(stmt)}
 
 
 def has_synthetic(conn: Connection, f: RecordFilter) -> bool:
     """True if any record matching `f` is synthetic (the pages then show a "SYNTHETIC DEMO DATA" marker)."""
-    stmt = select(records.c.record_id).where(*_where(conn, f), records.c.synthetic.is_(True)).limit(1)
+    stmt = select(records.c.record_id).where(*rf.where(conn, f), records.c.synthetic.is_(True)).limit(1)
     return conn.execute(stmt).first() is not None
-
-
-def matching_ids(conn: Connection, f: RecordFilter) -> Select:
-    """A subquery of the ids of every record matching `f` (bulk actions cover all matches, not one page)."""
-    return select(records.c.record_id).where(*_where(conn, f))
 
 
 def mark_synthetic(conn: Connection, record_ids: Sequence[str]) -> int:
@@ -594,11 +306,11 @@ def mark_synthetic(conn: Connection, record_ids: Sequence[str]) -> int:
 
 def position(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> int:
     """How many records matching `f` come before `record_id` under `sort` (its 0-based rank; keyset count)."""
-    frm, expr = _sort_source(sort)
-    key = _sort_key(conn, sort, frm, expr, record_id)
+    frm, expr = rf.sort_source(sort)
+    key = rf.sort_key(conn, sort, frm, expr, record_id)
     pair = tuple_(expr, records.c.record_id)
     before = pair > key if sort.descending else pair < key
-    stmt = select(func.count()).select_from(frm).where(*_where(conn, f), before)
+    stmt = select(func.count()).select_from(frm).where(*rf.where(conn, f), before)
     return int(conn.execute(stmt).scalar_one())
 
 

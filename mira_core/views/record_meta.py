@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
-def _n(v: Any) -> int | None:
-    return None if v is None else int(v)
+from mira_core.storage.outcomes_repo import report_from_columns
 
 
 def report_summary(meta: dict[str, Any]) -> str:
     """E.g. "FAIL_TO_PASS 3/4 passed · PASS_TO_PASS 20/20 passed", or "no test report"."""
+    tests = report_from_columns(meta)
     parts = []
-    for label, ok_key, bad_key in (
-        ("FAIL_TO_PASS", "f2p_success", "f2p_failure"),
-        ("PASS_TO_PASS", "p2p_success", "p2p_failure"),
+    for label, ok, bad in (
+        ("FAIL_TO_PASS", tests.fail_to_pass_success, tests.fail_to_pass_failure),
+        ("PASS_TO_PASS", tests.pass_to_pass_success, tests.pass_to_pass_failure),
     ):
-        ok, bad = _n(meta.get(ok_key)), _n(meta.get(bad_key))
         if ok is None and bad is None:
             continue
         parts.append(f"{label} {ok or 0}/{(ok or 0) + (bad or 0)} passed")

@@ -6,8 +6,8 @@ from pydantic import ValidationError
 
 from mira_core.query import RecordFilter, SortKey
 from mira_core.storage import annotations_repo as ann
+from mira_core.storage import record_filter, scores_repo
 from mira_core.storage import records_repo as repo
-from mira_core.storage import scores_repo
 from mira_core.storage import spot_checks_repo as spots
 from mira_core.storage.engine import read_conn, write_tx
 from tests.app.builders import import_messages, messages_row
@@ -51,7 +51,7 @@ def _matches(engine, f: RecordFilter, ids: list[str]) -> set[int]:
     with read_conn(engine) as conn:
         listed = repo.list_records(conn, f, limit=100).record_id.tolist()
         assert repo.count_records(conn, f) == len(listed)
-        assert set(conn.execute(repo.matching_ids(conn, f)).scalars()) == set(listed)
+        assert set(conn.execute(record_filter.matching_ids(conn, f)).scalars()) == set(listed)
     return {ids.index(r) for r in listed}
 
 

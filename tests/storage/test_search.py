@@ -9,6 +9,7 @@ from mira_core.query import RecordFilter
 from mira_core.storage import migrate
 from mira_core.storage import records_repo as repo
 from mira_core.storage.engine import make_engine, read_conn, write_tx
+from mira_core.storage.search_index import search_rows_aligned
 from tests.app.builders import import_messages, messages_row
 
 
@@ -68,11 +69,11 @@ def test_records_renumbered_after_a_hand_delete_are_mended_at_the_next_start(tmp
     raw.close()
     assert _by_word(eng, WORDS) != EXPECTED  # the search rows point one record off
     with read_conn(eng) as conn:
-        assert not repo.search_rows_aligned(conn)
+        assert not search_rows_aligned(conn)
     migrate.upgrade(eng)  # what every command, the worker and the app do when they start
     assert _by_word(eng, [*WORDS, "input1x"]) == EXPECTED
     with read_conn(eng) as conn:
-        assert repo.search_rows_aligned(conn)
+        assert search_rows_aligned(conn)
         assert conn.execute(text("SELECT count(*) FROM records_fts")).scalar() == 4
     eng.dispose()
 
@@ -80,7 +81,7 @@ def test_records_renumbered_after_a_hand_delete_are_mended_at_the_next_start(tmp
 def test_a_stale_search_row_is_dropped_so_the_next_import_can_reuse_its_rowid(tmp_path):
     eng = _hand_edited_store(tmp_path, deleted=4)  # the newest: the next record gets its rowid back
     with read_conn(eng) as conn:
-        assert not repo.search_rows_aligned(conn)  # one search row more than records
+        assert not search_rows_aligned(conn)  # one search row more than records
     migrate.upgrade(eng)
     (tmp_path / "more").mkdir()
     import_messages(eng, tmp_path / "more", [messages_row(9, issue="fails on input9x")])  # no rejection

@@ -1,0 +1,178 @@
+"""The filter compiler: a `RecordFilter` becomes WHERE conditions on `records`, a `SortKey` an ORDER BY.
+
+Every listing, count, keyset step (neighbours, position) and bulk action compiles its filter here, so they
+all agree on which records match and in which order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy.sql.selectable import FromClause, NamedFromClause
+
+from mira_core.dimensions import column_of
+from mira_core.errors import NotFoundError
+from mira_core.query import RecordFilter, SortKey
+from mira_core.storage.tables import annotations_table, record_tags, records, scores, spot_check_items
+
+
+def text_condition(conn: Connection, query: str) -> ColumnElement:
+    """`records` rows matching a full-text query (each word must occur).
+
+    SQLite: rowids straight from the FTS5 index (its rows share their record's rowid), ~8x faster for a
+    frequent word than fetching each match's record id from the FTS content table."""
+    words = [w for w in query.replace('"', " ").split() if w]
+    if conn.dialect.name == "sqlite":
+        match = " AND ".join('"' + w + '"' for w in words)
+        rowids: Select = select(literal_column("rowid")).select_from(text("records_fts")).where(
+            text("records_fts MATCH :q").bindparams(q=match)
+        )
+        return literal_column("records.rowid").in_(rowids)
+    tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "") + "':*" for w in words)
+    ids: Select = select(literal_column("record_id")).select_from(text("record_search")).where(
+        text("doc @@ to_tsquery('simple', :q)").bindparams(q=tsq)
+    )
+    return records.c.record_id.in_(ids)
+
+
+def latest_student(inner: NamedFromClause) -> Select:
+    """Scores of `inner` (an alias of `scores`) that are their record's latest complete student score.
+
+    "Latest" is the same everywhere (selection, Browse): newest created_at, then highest score_id. Written
+    as NOT EXISTS (a newer one) so the caller's conditions on `inner` cut rows first and the database can
+    anti-join; the probe uses ix_scores_record_id_judge_kind_complete_created_at_score_id (migration 0005).
+    """
+    s2 = scores.alias(f"{inner.name}_newer")
+    newer = select(s2.c.score_id).where(
+        s2.c.record_id == inner.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True),
+        or_(s2.c.created_at > inner.c.created_at,
+            and_(s2.c.created_at == inner.c.created_at, s2.c.score_id > inner.c.score_id)),
+    ).correlate(inner)
+    return select(inner.c.record_id).where(
+        inner.c.judge_kind == "student", inner.c.complete.is_(True), ~newer.exists()
+    )
+
+
+def latest_overall_scalar() -> ColumnElement:
+    """Correlated scalar: the latest complete student score's overall of the outer `records` row (or NULL)."""
+    s2 = scores.alias("s_sort")
+    return (
+        select(s2.c.overall)
+        .where(s2.c.record_id == records.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True))
+        .order_by(s2.c.created_at.desc(), s2.c.score_id.desc())
+        .limit(1)
+        .correlate(records)
+        .scalar_subquery()
+    )
+
+
+def _column_conditions(f: RecordFilter) -> list:
+    """Conditions on the `records` row's own columns."""
+    cond: list = []
+    if f.sources:
+        cond.append(records.c.source.in_(f.sources))
+    if f.outcomes:
+        cond.append(records.c.outcome.in_([o.value for o in f.outcomes]))
+    if f.agents:
+        cond.append(records.c.agent.in_(f.agents))
+    if f.models:
+        cond.append(records.c.model.in_(f.models))
+    if f.formats:
+        cond.append(records.c.format.in_(f.formats))
+    if f.min_tokens is not None:
+        cond.append(records.c.token_estimate >= f.min_tokens)
+    if f.max_tokens is not None:
+        cond.append(records.c.token_estimate <= f.max_tokens)
+    return cond
+
+
+def _curation_conditions(f: RecordFilter) -> list:
+    """Tags (ALL of them: one indexed IN per tag), overrides and spot checks."""
+    cond: list = []
+    for tag in dict.fromkeys(f.tags):
+        cond.append(records.c.record_id.in_(select(record_tags.c.record_id).where(record_tags.c.tag == tag)))
+    if f.override is not None:
+        ann = annotations_table.c
+        if f.override in ("force_keep", "force_drop"):
+            cond.append(records.c.record_id.in_(select(ann.record_id).where(ann.override == f.override)))
+        else:
+            overridden = select(ann.record_id).where(ann.override.in_(("force_keep", "force_drop")))
+            cond.append(records.c.record_id.in_(overridden) if f.override == "any"
+                        else records.c.record_id.not_in(overridden))
+    if f.spot_check is not None:
+        item = spot_check_items.c
+        checked = select(item.record_id)
+        if f.spot_check == "reviewed":
+            checked = checked.where(item.human_score.is_not(None))
+        elif f.spot_check == "not_reviewed":
+            checked = checked.where(item.human_score.is_(None), item.skipped.is_(False))
+        cond.append(records.c.record_id.in_(checked))
+    return cond
+
+
+def _score_conditions(f: RecordFilter) -> list:
+    """Scored or not, and bounds on the latest complete student score."""
+    cond: list = []
+    if f.scored is not None:
+        has = select(scores.c.record_id).where(scores.c.judge_kind == "student", scores.c.complete.is_(True))
+        cond.append(records.c.record_id.in_(has) if f.scored else records.c.record_id.not_in(has))
+    if f.min_overall is not None or f.max_overall is not None or f.dim_min or f.recommendations:
+        inner = scores.alias("s_filter")
+        latest = latest_student(inner)
+        if f.min_overall is not None:
+            latest = latest.where(inner.c.overall >= f.min_overall)
+        if f.max_overall is not None:
+            latest = latest.where(inner.c.overall <= f.max_overall)
+        if f.recommendations:
+            latest = latest.where(inner.c.recommendation.in_(list(f.recommendations)))
+        for dim, lo in f.dim_min.items():
+            latest = latest.where(inner.c[column_of(dim)] >= lo)
+        cond.append(records.c.record_id.in_(latest))
+    return cond
+
+
+def where(conn: Connection, f: RecordFilter) -> list:
+    """The WHERE conditions of `f` (an empty list matches every record). Tags, overrides, spot checks and
+    scores are `record_id IN (subquery)` conditions: each subquery is evaluated once and served by an
+    index, never per listed row."""
+    cond = _column_conditions(f)
+    if f.text and f.text.strip():
+        cond.append(text_condition(conn, f.text))
+    if f.record_ids is not None:
+        cond.append(records.c.record_id.in_(list(f.record_ids)))
+    return cond + _curation_conditions(f) + _score_conditions(f)
+
+
+def sort_source(sort: SortKey) -> tuple[FromClause, ColumnElement]:
+    """(FROM clause, sort value) for `sort`. The value is never NULL, so keyset comparisons (neighbours,
+    position) see every row: a missing instance id sorts as '', and records without a complete student
+    score sort after all scored ones in either direction. The score comes from one outer join with the
+    latest scores (2x faster on PostgreSQL than a per-row lookup when the whole store is sorted)."""
+    if sort.column == "overall":
+        inner = scores.alias("s_sort")
+        latest = latest_student(inner).add_columns(inner.c.overall).subquery("latest_student")
+        frm = records.outerjoin(latest, latest.c.record_id == records.c.record_id)
+        return frm, func.coalesce(latest.c.overall, -1 if sort.descending else 101)
+    if sort.column == "instance_id":
+        return records, func.coalesce(records.c.instance_id, "")
+    return records, records.c[sort.column]
+
+
+def order(expr: ColumnElement, descending: bool) -> list:
+    """ORDER BY the sort value, ties broken on record id in the same direction (stable pages)."""
+    return [expr.desc(), records.c.record_id.desc()] if descending else [expr.asc(), records.c.record_id.asc()]
+
+
+def sort_key(conn: Connection, sort: SortKey, frm: FromClause, expr: ColumnElement, record_id: str) -> tuple:
+    """(sort value, record id) of one record, computed by the database as the listing computes it (for the
+    score: the same "latest" by one index lookup, not the join over every score)."""
+    if sort.column == "overall":
+        frm, expr = records, func.coalesce(latest_overall_scalar(), -1 if sort.descending else 101)
+    value = conn.execute(select(expr).select_from(frm).where(records.c.record_id == record_id)).first()
+    if value is None:
+        raise NotFoundError(f"record {record_id} not found: check the id, or re-import its file")
+    return (value[0], record_id)
+
+
+def matching_ids(conn: Connection, f: RecordFilter) -> Select:
+    """A subquery of the ids of every record matching `f` (bulk actions cover all matches, not one page)."""
+    return select(records.c.record_id).where(*where(conn, f))
