@@ -15,9 +15,9 @@ from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome
+from mira_core.reliability.mask_store import active_mask
 from mira_core.storage import annotations_repo, records_repo
 from mira_core.storage.engine import read_conn
-from mira_core.storage.reliability_repo import active_mask
 from mira_core.views import BrowseView, escape_markdown, view_from_params, view_to_params, visible_controls
 from mira_core.views.anchor_columns import anchor_columns, masked_slots
 from mira_core.views.browse_params import (

@@ -18,6 +18,7 @@ from mira_core.selection.export import FORMATS, export_files
 from mira_core.selection.policies import CutSpec, Policy, ScorerRule, mask_array
 from mira_core.selection.preview import Precomputed, PreviewSettings, details, precompute, preview
 from mira_core.selection.solver import BUDGET_RULES, budget_from_percent, solve_budget
+from mira_core.selection.store import active_mask_cells
 from mira_core.selection.view import (
     agreement_table,
     budget_line,
@@ -61,7 +62,7 @@ def _loaded(url: str, version: str, judge: str | None, prompt: str | None) -> se
 @st.cache_data(show_spinner=False, max_entries=8)
 def _mask_cells(url: str, version: str, mask_version: int | None, sources: tuple[str, ...]) -> str:
     with read_conn(engine()) as conn:
-        return json.dumps(selection_repo.active_mask_cells(conn, sources)[1], sort_keys=True)
+        return json.dumps(active_mask_cells(conn, sources)[1], sort_keys=True)
 
 
 @st.cache_resource(show_spinner="Sorting aggregates…", max_entries=8)

@@ -30,9 +30,8 @@ from mira_core.selection.data import (
     SelectionData,
     make_data,
 )
-from mira_core.selection.policies import CutSpec, Policy, ScorerRule, freeze_cells
+from mira_core.selection.policies import CutSpec, Policy, ScorerRule
 from mira_core.storage import revisions_repo
-from mira_core.storage.reliability_repo import active_mask_version, load_mask
 from mira_core.storage.rows import fetch_tuples
 from mira_core.storage.tables import annotations_table, policies, records, scores
 from mira_core.timeutil import as_utc
@@ -113,16 +112,6 @@ def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> Loa
     )
     runs = Counter((j, p) for j, p in zip(cols[5], cols[6], strict=True) if j is not None)
     return LoadedSelection(data, tuple(ScorerRun(j, p, c) for (j, p), c in sorted(runs.items())))
-
-
-def active_mask_cells(conn: Connection, sources: tuple[str, ...]) -> tuple[int | None, dict[str, list[str]]]:
-    """(active mask version id, its masked cells frozen per source plus '*'); no mask saved -> (None, {})."""
-    version = active_mask_version(conn)
-    if version is None:
-        return None, {}
-    mask = load_mask(conn, version)
-    wildcard = [c.slot for c in mask.masked_cells() if c.source == "*"]
-    return version, freeze_cells(mask.is_masked, sources, wildcard)
 
 
 def instance_ids(conn: Connection, record_ids: set[str]) -> dict[str, str | None]:

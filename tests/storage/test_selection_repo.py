@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 
 from mira_core.errors import ConflictError, NotFoundError
+from mira_core.reliability.mask_store import save_mask_version
 from mira_core.reliability.masks import Cell, CellDecision, Mask
 from mira_core.selection.aggregate import OVERRIDE_DROP, OVERRIDE_KEEP
 from mira_core.selection.policies import CutSpec, Policy, ScorerRule
+from mira_core.selection.store import active_mask_cells
 from mira_core.storage import selection_repo
 from mira_core.storage.engine import read_conn, write_tx
-from mira_core.storage.reliability_repo import save_mask_version
 from tests.selection.dbcorpus import score, seed
 
 
@@ -50,10 +51,10 @@ def test_active_mask_cells_frozen_per_source(engine):
                        Cell("B", "A3"): CellDecision(masked=False, reason="verified", by="curator"),
                        Cell("A", "A1"): CellDecision(masked=True, reason="r")})
     with write_tx(engine) as conn:
-        assert selection_repo.active_mask_cells(conn, ("A", "B")) == (None, {})
+        assert active_mask_cells(conn, ("A", "B")) == (None, {})
         vid = save_mask_version(conn, name="m1", mask=mask, rules=None, created_by="t")
     with read_conn(engine) as conn:
-        version, cells = selection_repo.active_mask_cells(conn, ("A", "B"))
+        version, cells = active_mask_cells(conn, ("A", "B"))
     assert version == vid
     assert cells == {"A": ["A1", "A3"], "B": [], "*": ["A3"]}  # B's forced unmask wins over '*'
 
