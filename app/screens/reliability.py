@@ -19,7 +19,7 @@ from ui.db import dimension_names, engine, settings
 from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter
-from mira_core.reliability import mask_store
+from mira_core.reliability import mask_store, spot_check_store
 from mira_core.reliability.masks import MaskRules, Override, build_mask, mask_from_json, mask_to_json
 from mira_core.reliability.metrics import ALL_SOURCES, reliability_matrix
 from mira_core.reliability.views import (
@@ -78,7 +78,7 @@ def _matrix(url: str, version: str, student: str | None, prompt: str | None, tea
 @st.cache_data(ttl=5, show_spinner=False, max_entries=4)
 def _agreement(url: str) -> pd.DataFrame:
     with read_conn(engine()) as conn:
-        return spot_checks_repo.agreement(conn)
+        return spot_check_store.agreement(conn)
 
 
 def _filters(choices: dict[str, list[str]]) -> tuple:
@@ -228,7 +228,7 @@ def _spot_check_start(source: str, slot: str, teacher: str, student: str | None)
         if st.button("Start a spot-check of this cell", key="rel_spot_start", icon=":material/fact_check:"):
             try:
                 with write_tx(engine()) as conn:
-                    sid = spot_checks_repo.create_spot_check(
+                    sid = spot_check_store.create_spot_check(
                         conn, source=source, slot=slot, size=int(size), seed=int(np.random.default_rng().integers(1e6)),
                         created_by=settings().curator, student_judge=student, teacher=teacher)
             except (MiraError, ValueError) as exc:
@@ -255,7 +255,7 @@ def _masked_spot_checks(mask, teacher: str, student: str | None) -> None:  # typ
             for cell in cells:
                 try:
                     with write_tx(engine()) as conn:
-                        spot_checks_repo.create_spot_check(
+                        spot_check_store.create_spot_check(
                             conn, source=cell.source, slot=cell.slot, size=int(size), seed=made,
                             created_by=settings().curator, student_judge=student, teacher=teacher)
                     made += 1

@@ -1,4 +1,5 @@
-"""Score matrices, teacher labels, mask versions and spot-checks in storage, on SQLite and PostgreSQL."""
+"""Reliability storage on SQLite and PostgreSQL: score matrices, teacher labels, mask version rows, one
+record's latest scores, spot-check rows."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from mira_core.storage import reliability_repo as repo
 from mira_core.storage import spot_checks_repo as spot
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.storage.tables import scores
-from tests.reliability.builders import add_scores, make_records, scored_corpus
+from tests.reliability.builders import add_scores, scored_corpus
 
 
 @pytest.fixture
@@ -74,40 +75,23 @@ def test_label_rationales_reads_one_record(scored):
     assert "kimi because A4" in set(df.rationale)
 
 
-def test_spot_check_sampling_review_and_agreement(scored):
-    engine, ids, new, teacher = scored
+def test_spot_check_items_stored_in_order_and_read_back_as_scores(scored):
+    engine, ids, _, _ = scored
+    rows = [spot.SpotCheckItemRow(ids[2], "gap", 9.0, 2.0), spot.SpotCheckItemRow(ids[0], "low", 1.0, None)]
     with write_tx(engine) as conn:
-        sid = spot.create_spot_check(conn, source="src_a", slot="A2", size=4, seed=1, created_by="ann",
-                                     teacher="kimi")
-        again = spot.create_spot_check(conn, source="src_a", slot="A2", size=4, seed=1, created_by="ann",
-                                       teacher="kimi")
+        sid = spot.insert_spot_check(conn, source="src_a", slot="A2", created_by="ann", seed=3,
+                                     student_judge=None, teacher="kimi", items=rows)
+        spot.record_review(conn, sid, 1, human_score=4, reviewer="ann")
     with read_conn(engine) as conn:
         items = spot.spot_check_items_frame(conn, sid)
-        same = spot.spot_check_items_frame(conn, again)
-    assert len(items) == 4 and items.record_id.tolist() == same.record_id.tolist()  # seeded
-    assert items.record_id.isin(ids[0::2]).all()  # src_a only
-    with write_tx(engine) as conn:
-        for pos, row in items.iterrows():
-            if pos == 3:
-                spot.record_review(conn, sid, pos, human_score=None, skipped=True, reviewer="ann")
-            else:
-                spot.record_review(conn, sid, pos, human_score=int(row.student_score), reviewer="ann", note="ok")
-        with pytest.raises(ValueError, match="0-10"):
-            spot.record_review(conn, sid, 0, human_score=11, reviewer="ann")
-    with read_conn(engine) as conn:
-        listing = spot.list_spot_checks(conn, source="src_a", slot="A2")
-        agree = spot.agreement(conn)
-    mine = listing.set_index("spot_check_id").loc[sid]
-    assert mine.done == 4 and mine.status == "done"
-    row = agree[(agree.source == "src_a") & (agree.slot == "A2")].iloc[0]
-    assert row.reviewed == 3  # the second spot-check of the cell was never reviewed
-    assert row.skipped == 1 and row.human_student_mae == 0.0
-
-
-def test_spot_check_of_an_unscored_cell_is_refused(engine):
-    make_records(engine, 2)
-    with write_tx(engine) as conn, pytest.raises(NotFoundError, match="no student scores"):
-        spot.create_spot_check(conn, source="src_a", slot="A1", size=3, created_by="ann")
+        check = spot.get_spot_check(conn, sid)
+        scores_ = spot.item_scores(conn)
+    assert items.record_id.tolist() == [ids[2], ids[0]] and items.stratum.tolist() == ["gap", "low"]
+    assert check["size"] == 2 and check["seed"] == 3 and check["status"] == "open"
+    assert list(scores_.columns) == list(spot.SCORE_COLUMNS) and len(scores_) == 2  # unreviewed items too
+    by_student = scores_.set_index("student_score")
+    assert by_student.loc[1.0, "human_score"] == 4.0 and np.isnan(by_student.loc[1.0, "teacher_score"])
+    assert np.isnan(by_student.loc[9.0, "human_score"]) and not by_student.loc[9.0, "skipped"]
 
 
 def test_mask_version_cells_are_stored_and_read_as_plain_rows(engine):
