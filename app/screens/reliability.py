@@ -279,7 +279,7 @@ def _save_versions(mask, rules: MaskRules) -> None:  # type: ignore[no-untyped-d
             else:
                 with write_tx(engine()) as conn:
                     vid = mask_store.save_mask_version(conn, name=name, mask=mask, rules=rules, note=note,
-                                                 created_by=settings().curator, activate=activate)
+                                                       created_by=settings().curator, activate=activate)
                 st.success(f"Saved mask version {vid}" + (" and made it active." if activate else "."))
     _import_mask()
     with read_conn(engine()) as conn:
@@ -324,8 +324,8 @@ def _import_mask() -> None:
                     return
                 with write_tx(engine()) as conn:
                     vid = mask_store.save_mask_version(conn, name=name, mask=mask, rules=None,
-                                                 created_by=settings().curator, activate=activate,
-                                                 note=f"imported from {upload.name}")
+                                                       created_by=settings().curator, activate=activate,
+                                                       note=f"imported from {upload.name}")
                 st.success(f"Imported mask version {vid}: {len(mask.masked_cells())} masked cells.")
 
 

@@ -166,8 +166,8 @@ def cmd_mask_import(args: argparse.Namespace) -> int:
     mask = mask_from_json(args.path.read_text(encoding="utf-8"), where=str(args.path))
     with write_tx(open_engine(args.settings)) as conn:
         version = mask_store.save_mask_version(conn, name=args.name, mask=mask, rules=None,
-                                         created_by=args.settings.curator, note=f"imported from {args.path.name}",
-                                         activate=not args.no_activate)
+                                               created_by=args.settings.curator,
+                                               note=f"imported from {args.path.name}", activate=not args.no_activate)
     state = "saved" if args.no_activate else "saved and activated"
     print(f"mask version {version} ({args.name}): {len(mask.masked_cells())} masked cells, {state}")
     return 0
@@ -191,7 +191,7 @@ def cmd_mask_from_rules(args: argparse.Namespace) -> int:
     mask = build_mask(matrix, rules)
     with write_tx(engine) as conn:
         version = mask_store.save_mask_version(conn, name=args.name, mask=mask, rules=rules,
-                                         created_by=args.settings.curator, activate=not args.no_activate)
+                                               created_by=args.settings.curator, activate=not args.no_activate)
     print(f"mask version {version} ({args.name}): {len(mask.masked_cells())} of "
           f"{int((matrix.source != 'all sources').sum())} cells masked")
     return 0
