@@ -20,7 +20,8 @@ PAGE = Path(__file__).resolve().parents[1] / "app" / "screens" / "retention.py"
 
 def page_rerun(records: int, reruns: int) -> tuple[list[float], list[float]]:
     """Median-ready timings: AppTest reruns after a slider change, and selection-array loads."""
-    from mira_core.storage import migrate, selection_repo
+    from mira_core.selection.store import insert_generated, load_selection_data
+    from mira_core.storage import migrate
     from mira_core.storage.engine import make_engine, read_conn, write_tx
 
     app_dir = str(PAGE.parents[1])
@@ -31,12 +32,12 @@ def page_rerun(records: int, reruns: int) -> tuple[list[float], list[float]]:
         eng = make_engine(url)
         migrate.upgrade(eng)
         with write_tx(eng) as conn:
-            selection_repo.insert_generated(conn, generate_data(records, seed=1))
+            insert_generated(conn, generate_data(records, seed=1))
         loads = []
         for _ in range(3):
             t0 = time.perf_counter()
             with read_conn(eng) as conn:
-                selection_repo.load_selection_data(conn)
+                load_selection_data(conn)
             loads.append(time.perf_counter() - t0)
         eng.dispose()
         old = os.environ.get("MIRA_DATABASE_URL")

@@ -19,6 +19,7 @@ from ui.db import dimension_names, engine, settings
 from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter
+from mira_core.reliability import mask_store, spot_check_store
 from mira_core.reliability.masks import MaskRules, Override, build_mask, mask_from_json, mask_to_json
 from mira_core.reliability.metrics import ALL_SOURCES, reliability_matrix
 from mira_core.reliability.views import (
@@ -77,7 +78,7 @@ def _matrix(url: str, version: str, student: str | None, prompt: str | None, tea
 @st.cache_data(ttl=5, show_spinner=False, max_entries=4)
 def _agreement(url: str) -> pd.DataFrame:
     with read_conn(engine()) as conn:
-        return spot_checks_repo.agreement(conn)
+        return spot_check_store.agreement(conn)
 
 
 def _filters(choices: dict[str, list[str]]) -> tuple:
@@ -130,7 +131,7 @@ def _overrides() -> list[Override]:
     version built from changed thresholds never silently drops an earlier curator decision."""
     if "rel_overrides" not in ss:
         with read_conn(engine()) as conn:
-            active = repo.active_mask(conn)
+            active = mask_store.active_mask(conn)
         ss["rel_overrides"] = [
             {"source": c.source, "slot": c.slot, "masked": d.masked, "reason": d.reason}
             for c, d in sorted(active.cells.items()) if d.by == "curator"
@@ -227,7 +228,7 @@ def _spot_check_start(source: str, slot: str, teacher: str, student: str | None)
         if st.button("Start a spot-check of this cell", key="rel_spot_start", icon=":material/fact_check:"):
             try:
                 with write_tx(engine()) as conn:
-                    sid = spot_checks_repo.create_spot_check(
+                    sid = spot_check_store.create_spot_check(
                         conn, source=source, slot=slot, size=int(size), seed=int(np.random.default_rng().integers(1e6)),
                         created_by=settings().curator, student_judge=student, teacher=teacher)
             except (MiraError, ValueError) as exc:
@@ -254,7 +255,7 @@ def _masked_spot_checks(mask, teacher: str, student: str | None) -> None:  # typ
             for cell in cells:
                 try:
                     with write_tx(engine()) as conn:
-                        spot_checks_repo.create_spot_check(
+                        spot_check_store.create_spot_check(
                             conn, source=cell.source, slot=cell.slot, size=int(size), seed=made,
                             created_by=settings().curator, student_judge=student, teacher=teacher)
                     made += 1
@@ -277,8 +278,8 @@ def _save_versions(mask, rules: MaskRules) -> None:  # type: ignore[no-untyped-d
                 st.error("Give the version a name.")
             else:
                 with write_tx(engine()) as conn:
-                    vid = repo.save_mask_version(conn, name=name, mask=mask, rules=rules, note=note,
-                                                 created_by=settings().curator, activate=activate)
+                    vid = mask_store.save_mask_version(conn, name=name, mask=mask, rules=rules, note=note,
+                                                       created_by=settings().curator, activate=activate)
                 st.success(f"Saved mask version {vid}" + (" and made it active." if activate else "."))
     _import_mask()
     with read_conn(engine()) as conn:
@@ -296,7 +297,7 @@ def _save_versions(mask, rules: MaskRules) -> None:  # type: ignore[no-untyped-d
             repo.activate_mask_version(conn, int(pick))
         st.rerun()
     with read_conn(engine()) as conn:
-        chosen = repo.load_mask(conn, int(pick))
+        chosen = mask_store.load_mask(conn, int(pick))
     with st.expander(f"Cells of version {pick} ({len(chosen.masked_cells())} masked)"):
         cells = pd.DataFrame([(c.source, c.slot, d.masked, d.by, d.reason) for c, d in sorted(chosen.cells.items())],
                              columns=["source", "slot", "masked", "decided by", "reason"])
@@ -322,9 +323,9 @@ def _import_mask() -> None:
                     st.error(escape_markdown(str(exc)))
                     return
                 with write_tx(engine()) as conn:
-                    vid = repo.save_mask_version(conn, name=name, mask=mask, rules=None,
-                                                 created_by=settings().curator, activate=activate,
-                                                 note=f"imported from {upload.name}")
+                    vid = mask_store.save_mask_version(conn, name=name, mask=mask, rules=None,
+                                                       created_by=settings().curator, activate=activate,
+                                                       note=f"imported from {upload.name}")
                 st.success(f"Imported mask version {vid}: {len(mask.masked_cells())} masked cells.")
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 from ui.db import engine, settings
 
 from mira_core.errors import MiraError
+from mira_core.selection import store
 from mira_core.selection.aggregate import CRITERIA, criterion_range
 from mira_core.selection.diff import diff_policies
 from mira_core.selection.export import FORMATS, export_files
@@ -53,15 +54,15 @@ def _choices(url: str, version: str) -> tuple[list[str], list[str]]:
 
 
 @st.cache_resource(show_spinner="Loading scores…", max_entries=4)
-def _loaded(url: str, version: str, judge: str | None, prompt: str | None) -> selection_repo.LoadedSelection:
+def _loaded(url: str, version: str, judge: str | None, prompt: str | None) -> store.LoadedSelection:
     with read_conn(engine()) as conn:
-        return selection_repo.load_selection_data(conn, ScorerRule(judge=judge, prompt_version=prompt))
+        return store.load_selection_data(conn, ScorerRule(judge=judge, prompt_version=prompt))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _mask_cells(url: str, version: str, mask_version: int | None, sources: tuple[str, ...]) -> str:
     with read_conn(engine()) as conn:
-        return json.dumps(selection_repo.active_mask_cells(conn, sources)[1], sort_keys=True)
+        return json.dumps(store.active_mask_cells(conn, sources)[1], sort_keys=True)
 
 
 @st.cache_resource(show_spinner="Sorting aggregates…", max_entries=8)
@@ -197,7 +198,7 @@ def _save(pre: Precomputed, cuts: dict, global_cut: CutSpec | None, criterion: s
                         downsample_recommendations=list(ss.get("ret_ds_recs", ["downsample"])), note=ss.get("ret_note", ""),
                         created_by=settings().curator)
         with write_tx(engine()) as conn:
-            selection_repo.save_policy(conn, policy, replace=bool(ss.get("ret_overwrite")))
+            store.save_policy(conn, policy, replace=bool(ss.get("ret_overwrite")))
     except MiraError as exc:
         st.error(str(exc))
         return
@@ -216,7 +217,7 @@ def _clip_to_slider(mode: str, criterion: str, value: float) -> float:
 def _load_into_sliders(name: str) -> None:
     """Button callback: set the widgets from a saved policy (before they are drawn again)."""
     with read_conn(engine()) as conn:
-        p = selection_repo.get_policy(conn, name)
+        p = store.get_policy(conn, name)
     ss["ret_criterion"] = p.criterion
     ss["ret_judge"] = p.scorer.judge or ANY
     ss["ret_prompt"] = p.scorer.prompt_version or ANY
@@ -241,7 +242,7 @@ def _load_into_sliders(name: str) -> None:
 def policies_section(url: str) -> None:
     """Saved policies: diff two, download one's keep list and manifest."""
     with read_conn(engine()) as conn:
-        names = [p.name for p in selection_repo.list_policies(conn)]
+        names = [p.name for p in store.list_policies(conn)]
     st.subheader("Saved policies")
     if ss.get("ret_saved"):
         st.success(f"Saved policy {ss.pop('ret_saved')}")
@@ -264,7 +265,7 @@ def policies_section(url: str) -> None:
     fmt = c2.selectbox("Format", FORMATS, key="ret_dl_fmt")
     if c3.button("Prepare download", key="ret_dl_go"):
         with read_conn(engine()) as conn:
-            policy = selection_repo.get_policy(conn, name)
+            policy = store.get_policy(conn, name)
         ss["ret_dl"] = export_files(engine(), policy, fmt)
     files = ss.get("ret_dl")
     if files is not None:

@@ -11,8 +11,8 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from mira_core.errors import NotFoundError
+from mira_core.reliability.judgements import record_judgements
 from mira_core.storage.engine import read_conn
-from mira_core.storage.reliability_repo import record_judgements
 from mira_core.views import escape_markdown
 from ui.db import dimension_names, engine
 

@@ -64,7 +64,8 @@ def load_time(records: int, repeats: int) -> float:
     from sqlalchemy import insert, literal, select
 
     from mira_core.selection.generate import generate_data
-    from mira_core.storage import migrate, selection_repo
+    from mira_core.selection.store import insert_generated
+    from mira_core.storage import migrate
     from mira_core.storage.engine import make_engine, read_conn, write_tx
     from mira_core.storage.reliability_repo import load_score_pairs
     from mira_core.storage.tables import scores
@@ -75,7 +76,7 @@ def load_time(records: int, repeats: int) -> float:
         copied = ["record_id", "prompt_version", "created_at", "raw_output", "complete", "shortened",
                   "elided_tokens", "parsed", *COLUMNS]
         with write_tx(engine) as conn:
-            selection_repo.insert_generated(conn, generate_data(records), judge="bench-student")
+            insert_generated(conn, generate_data(records), judge="bench-student")
             teacher = select(*[scores.c[c] for c in copied], literal("teacher"), literal("bench-teacher")).where(
                 scores.c.judge_kind == "student")
             conn.execute(insert(scores).from_select([*copied, "judge_kind", "judge"], teacher))

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from mira_core.cli.store_cmds import open_engine
 from mira_core.query import RecordFilter
+from mira_core.reliability import mask_store
 from mira_core.reliability.demo_teacher import DEMO_TEACHER, label_demo_corpus
 from mira_core.reliability.masks import MaskRules, build_mask, mask_from_json, mask_to_json
 from mira_core.reliability.metrics import reliability_matrix
@@ -151,7 +152,7 @@ def cmd_mask_export(args: argparse.Namespace) -> int:
         if version is None:
             print("error: no active mask version: pass --version (see `mira-curator mask list`)", file=sys.stderr)
             return 1
-        text = mask_to_json(repo.load_mask(conn, version))
+        text = mask_to_json(mask_store.load_mask(conn, version))
     if args.out:
         args.out.write_text(text, encoding="utf-8")
         print(f"mask version {version} written to {args.out}")
@@ -164,9 +165,9 @@ def cmd_mask_import(args: argparse.Namespace) -> int:
     """Validate a mask JSON file and save it as a new version."""
     mask = mask_from_json(args.path.read_text(encoding="utf-8"), where=str(args.path))
     with write_tx(open_engine(args.settings)) as conn:
-        version = repo.save_mask_version(conn, name=args.name, mask=mask, rules=None,
-                                         created_by=args.settings.curator, note=f"imported from {args.path.name}",
-                                         activate=not args.no_activate)
+        version = mask_store.save_mask_version(conn, name=args.name, mask=mask, rules=None,
+                                               created_by=args.settings.curator,
+                                               note=f"imported from {args.path.name}", activate=not args.no_activate)
     state = "saved" if args.no_activate else "saved and activated"
     print(f"mask version {version} ({args.name}): {len(mask.masked_cells())} masked cells, {state}")
     return 0
@@ -189,8 +190,8 @@ def cmd_mask_from_rules(args: argparse.Namespace) -> int:
     matrix = reliability_matrix(pairs.student, pairs.teacher, pairs.sources, rules.min_n, intervals=False)
     mask = build_mask(matrix, rules)
     with write_tx(engine) as conn:
-        version = repo.save_mask_version(conn, name=args.name, mask=mask, rules=rules,
-                                         created_by=args.settings.curator, activate=not args.no_activate)
+        version = mask_store.save_mask_version(conn, name=args.name, mask=mask, rules=rules,
+                                               created_by=args.settings.curator, activate=not args.no_activate)
     print(f"mask version {version} ({args.name}): {len(mask.masked_cells())} of "
           f"{int((matrix.source != 'all sources').sum())} cells masked")
     return 0

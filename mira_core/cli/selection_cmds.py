@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from mira_core.dimensions import cluster_weights
 from mira_core.errors import ConfigError
+from mira_core.selection import store
 from mira_core.selection.diff import diff_policies
 from mira_core.selection.export import FORMATS, export_policy
 from mira_core.selection.policies import Policy
@@ -59,7 +60,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Export a policy's keep list (atomic; refuses paths outside the export folder)."""
     engine = _engine(args.settings)
     with read_conn(engine) as conn:
-        policy = selection_repo.get_policy(conn, args.policy)
+        policy = store.get_policy(conn, args.policy)
     res = export_policy(engine, policy, args.fmt, args.settings, args.out)
     print(f"{res.rows} records -> {res.list_path}\nmanifest -> {res.manifest_path}\nsha256 {res.sha256}")
     return 0
@@ -68,7 +69,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_policy_list(args: argparse.Namespace) -> int:
     """Name, mode, criterion and save time of each policy."""
     with read_conn(_engine(args.settings)) as conn:
-        for p in selection_repo.list_policies(conn):
+        for p in store.list_policies(conn):
             mode = "global" if p.global_cut else "per_source"
             when = p.updated_at.isoformat() if p.updated_at else ""
             print(f"{p.name}\t{mode}\t{p.criterion}\t{when}\t{p.created_by}")
@@ -78,7 +79,7 @@ def cmd_policy_list(args: argparse.Namespace) -> int:
 def cmd_policy_show(args: argparse.Namespace) -> int:
     """Print one policy as JSON."""
     with read_conn(_engine(args.settings)) as conn:
-        print(selection_repo.get_policy(conn, args.name).model_dump_json(indent=2))
+        print(store.get_policy(conn, args.name).model_dump_json(indent=2))
     return 0
 
 
@@ -108,7 +109,7 @@ def cmd_policy_import(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.path}: at {loc}: {first['msg']}") from exc
     policy = policy.model_copy(update={"created_by": policy.created_by or args.settings.curator})
     with write_tx(_engine(args.settings)) as conn:
-        saved = selection_repo.save_policy(conn, policy, replace=args.replace)
+        saved = store.save_policy(conn, policy, replace=args.replace)
     print(f"saved policy {saved.name}")
     return 0
 

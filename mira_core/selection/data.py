@@ -1,6 +1,6 @@
 """The numeric arrays selection works on: one entry per record, no text beyond ids.
 
-Storage fills this from one query of numeric columns (`selection_repo.load_selection_data`); the bench and
+`store.load_selection_data` fills this from one query of numeric columns and short codes; the bench and
 tests build it from code. Record ids are fixed-width bytes so 2.3M of them stay compact.
 """
 

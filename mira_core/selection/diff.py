@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from mira_core.selection.keep import keep_list
 from mira_core.selection.policies import Policy
 from mira_core.selection.preview import Precomputed, as_weights, precompute
-from mira_core.storage import selection_repo
+from mira_core.selection.store import get_policy, load_selection_data
 from mira_core.storage.engine import read_conn
 
 SAMPLE = 20
@@ -60,14 +60,14 @@ def diff_keep_lists(pre_a: Precomputed, a: Policy, pre_b: Precomputed, b: Policy
 def load_precomputed(engine: Engine, policy: Policy, weights: Sequence[float] | None = None) -> Precomputed:
     """Arrays for a policy: its scorer rule's scores, its frozen mask, its criterion (`weights` for `weighted`)."""
     with read_conn(engine) as conn:
-        data = selection_repo.load_selection_data(conn, policy.scorer).data
+        data = load_selection_data(conn, policy.scorer).data
     return precompute(data, policy.mask_array(data.sources), policy.criterion, as_weights(weights))
 
 
 def diff_policies(engine: Engine, a: str, b: str, weights: Sequence[float] | None = None) -> tuple[SourceDiff, ...]:
     """Load two saved policies by name and diff their keep lists."""
     with read_conn(engine) as conn:
-        pa, pb = selection_repo.get_policy(conn, a), selection_repo.get_policy(conn, b)
+        pa, pb = get_policy(conn, a), get_policy(conn, b)
     pre_a = load_precomputed(engine, pa, weights)
     pre_b = pre_a if (pb.scorer, pb.criterion, pb.masked_cells) == (pa.scorer, pa.criterion, pa.masked_cells) \
         else load_precomputed(engine, pb, weights)

@@ -30,6 +30,7 @@ from mira_core.errors import MiraError, NotFoundError
 from mira_core.selection.keep import DECISIONS, KeepList, keep_list
 from mira_core.selection.policies import Policy
 from mira_core.selection.preview import Precomputed, as_weights, precompute
+from mira_core.selection.store import load_selection_data
 from mira_core.settings import Settings
 from mira_core.storage import selection_repo
 from mira_core.storage.engine import read_conn
@@ -170,7 +171,7 @@ def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | N
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     with read_conn(engine) as conn:
-        loaded = selection_repo.load_selection_data(conn, policy.scorer)
+        loaded = load_selection_data(conn, policy.scorer)
         if not loaded.runs:
             rule = policy.scorer
             which = f" by model {rule.judge!r}" if rule.judge else ""

@@ -1,4 +1,4 @@
-"""Reliability storage: score matrices for the reliability page, teacher labels, mask versions.
+"""Reliability storage: score matrices for the reliability page, teacher labels, mask version rows.
 
 The matrix loader reads only numeric slot columns and a few metadata columns through the raw DB-API
 cursor (no rationales, no bodies, no pandas row objects): 232K records load in well under a second and
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,6 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from mira_core.dimensions import COLUMNS, SLOTS, column_of
 from mira_core.errors import NotFoundError
-from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskFormatError, MaskRules
 from mira_core.storage import revisions_repo
 from mira_core.storage.rows import as_utc, fetch_tuples, utcnow
 from mira_core.storage.tables import mask_cells, mask_versions, records, scores
@@ -222,20 +222,26 @@ def _rationale(parsed: str | None, slot: str) -> str:
 # ----------------------------------------------------------------------------- mask versions
 
 
-def save_mask_version(conn: Connection, *, name: str, mask: Mask, rules: MaskRules | None, created_by: str,
-                      note: str = "", activate: bool = True) -> int:
+class MaskCellRow(NamedTuple):
+    """One stored cell of a mask version (`decided_by` is 'rule', 'curator' or 'import')."""
+
+    source: str
+    slot: str
+    masked: bool
+    reason: str
+    decided_by: str
+
+
+def insert_mask_version(conn: Connection, *, name: str, cells: Sequence[MaskCellRow], rules_json: str,
+                        created_by: str, note: str = "", activate: bool = True) -> int:
     """Store a named mask version with all its cells; returns its id (optionally made the active one)."""
-    if not name.strip():
-        raise MaskFormatError("a mask version needs a name (e.g. --name 'paper mask')")
     res = conn.execute(insert(mask_versions).values(
-        name=name.strip(), created_by=created_by, created_at=utcnow(),
-        rules_json=rules.model_dump_json() if rules else "{}", note=note, active=False,
+        name=name, created_by=created_by, created_at=utcnow(), rules_json=rules_json, note=note, active=False,
     ))
     version_id = int(res.inserted_primary_key[0])  # type: ignore[index]
-    cells = [{"version_id": version_id, "source": c.source, "slot": c.slot, "masked": d.masked,
-              "reason": d.reason, "decided_by": d.by} for c, d in mask.cells.items()]
-    if cells:
-        conn.execute(insert(mask_cells), cells)
+    rows = [{"version_id": version_id, **c._asdict()} for c in cells]
+    if rows:
+        conn.execute(insert(mask_cells), rows)
     if activate:
         activate_mask_version(conn, version_id)
     return version_id
@@ -269,13 +275,13 @@ def list_mask_versions(conn: Connection) -> pd.DataFrame:
     return df
 
 
-def load_mask(conn: Connection, version_id: int) -> Mask:
-    """The cells of one mask version."""
+def mask_cell_rows(conn: Connection, version_id: int) -> list[MaskCellRow]:
+    """The cells of one mask version; NotFoundError when there is no such version."""
     if conn.execute(select(mask_versions.c.version_id).where(mask_versions.c.version_id == version_id)).scalar() is None:
         raise NotFoundError(f"mask version {version_id} not found: `mira-curator mask list` shows the versions")
-    rows = conn.execute(select(mask_cells).where(mask_cells.c.version_id == version_id)).mappings()
-    return Mask(cells={Cell(r["source"], r["slot"]): CellDecision(masked=r["masked"], reason=r["reason"],
-                                                                   by=r["decided_by"]) for r in rows})
+    stmt = select(mask_cells.c.source, mask_cells.c.slot, mask_cells.c.masked, mask_cells.c.reason,
+                  mask_cells.c.decided_by).where(mask_cells.c.version_id == version_id)
+    return [MaskCellRow(*r) for r in conn.execute(stmt)]
 
 
 def active_mask_version(conn: Connection) -> int | None:
@@ -286,45 +292,42 @@ def active_mask_version(conn: Connection) -> int | None:
     return int(value) if value is not None else None
 
 
-def active_mask(conn: Connection) -> Mask:
-    """The active mask (empty when none is saved): what the record page and aggregation apply."""
-    version = active_mask_version(conn)
-    return load_mask(conn, version) if version is not None else Mask()
+# ----------------------------------------------------------------------------- one record's judges
 
 
-JUDGEMENT_COLUMNS = ("slot", "student", "teacher", "masked", "mask_reason", "student_rationale",
-                     "teacher_rationale")
+class JudgeScore(NamedTuple):
+    """One stored score of a record: A1..A15 values (None where missing) and rationales ('' where none)."""
+
+    values: tuple[float | None, ...]
+    rationales: tuple[str, ...]
 
 
-def record_judgements(conn: Connection, record_id: str, *, teacher: str | None = None) -> pd.DataFrame:
-    """Per dimension of one record: the latest student score, the teacher's (the named one, else the latest
-    of any), whether the active mask hides it and why, and both rationales (JUDGEMENT_COLUMNS).
+class RecordScores(NamedTuple):
+    """A record's source with its latest student score and its teacher label (None when there is none)."""
 
-    What the Record page shows so a curator can read student and teacher side by side.
+    source: str
+    student: JudgeScore | None
+    teacher: JudgeScore | None
+
+
+def record_latest_scores(conn: Connection, record_id: str, *, teacher: str | None = None) -> RecordScores:
+    """The latest student score of one record and the teacher's (the named one, else the latest of any).
+
+    Raises NotFoundError when the record is not stored.
     """
     source = conn.execute(select(records.c.source).where(records.c.record_id == record_id)).scalar()
     if source is None:
         raise NotFoundError(f"record {record_id} not found: check the id, or re-import its file")
 
-    def latest(kind: str, judge: str | None) -> dict | None:
-        stmt = select(scores).where(scores.c.record_id == record_id, scores.c.judge_kind == kind)
+    def latest(kind: str, judge: str | None) -> JudgeScore | None:
+        stmt = select(*[scores.c[c] for c in COLUMNS], scores.c.parsed).where(
+            scores.c.record_id == record_id, scores.c.judge_kind == kind)
         if judge:
             stmt = stmt.where(scores.c.judge == judge)
-        row = conn.execute(stmt.order_by(scores.c.score_id.desc()).limit(1)).mappings().first()
-        return dict(row) if row else None
+        row = conn.execute(stmt.order_by(scores.c.score_id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        parsed = row[-1]
+        return JudgeScore(tuple(row[:-1]), tuple(_rationale(parsed, slot) for slot in SLOTS))
 
-    student, teach = latest("student", None), latest("teacher", teacher)
-    mask = active_mask(conn)
-    rows = []
-    for slot in SLOTS:
-        decision = mask.decision(source, slot)
-        rows.append((
-            slot,
-            student[column_of(slot)] if student else None,
-            teach[column_of(slot)] if teach else None,
-            bool(decision and decision.masked),
-            decision.reason if decision and decision.masked else "",
-            _rationale(student["parsed"], slot) if student else "",
-            _rationale(teach["parsed"], slot) if teach else "",
-        ))
-    return pd.DataFrame(rows, columns=list(JUDGEMENT_COLUMNS))
+    return RecordScores(source, latest("student", None), latest("teacher", teacher))

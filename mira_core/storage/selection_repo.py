@@ -1,44 +1,27 @@
-"""Selection storage: the numeric arrays the retention preview needs, active mask and overrides, policies.
+"""Selection storage: the columns the retention preview needs, scorer choices, policy rows, generated data.
 
-`load_selection_data` is one query over records, the chosen student score per record and the curator's
-override, reading only numbers and short codes (never bodies, raw outputs or rationales).
+`load_selection_columns` is one query over records, the chosen student score per record and the curator's
+override, reading only numbers and short codes (never bodies, raw outputs or rationales). Codes come back as
+stored text ('resolved', 'keep', 'force_drop'); `mira_core.selection.store` turns them into selection's arrays.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, ScalarSelect, func, insert, select, update
 
 from mira_core.dimensions import COLUMNS, N_SLOTS
 from mira_core.errors import ConflictError, NotFoundError
-from mira_core.selection.aggregate import (
-    OVERRIDE_DROP,
-    OVERRIDE_KEEP,
-    OVERRIDE_NONE,
-    REC_NONE,
-    RECOMMENDATIONS,
-)
-from mira_core.selection.data import (
-    OUTCOME_NOT_RESOLVED,
-    OUTCOME_RESOLVED,
-    OUTCOME_UNKNOWN,
-    SelectionData,
-    make_data,
-)
-from mira_core.selection.policies import CutSpec, Policy, ScorerRule, freeze_cells
 from mira_core.storage import revisions_repo
-from mira_core.storage.reliability_repo import active_mask_version, load_mask
 from mira_core.storage.rows import fetch_tuples
 from mira_core.storage.tables import annotations_table, policies, records, scores
 from mira_core.timeutil import as_utc
-
-_OUTCOMES = {"resolved": OUTCOME_RESOLVED, "not_resolved": OUTCOME_NOT_RESOLVED}
-_OVERRIDES = {"force_keep": OVERRIDE_KEEP, "force_drop": OVERRIDE_DROP}
 
 
 @dataclass(frozen=True)
@@ -51,11 +34,26 @@ class ScorerRun:
 
 
 @dataclass(frozen=True)
-class LoadedSelection:
-    """The arrays for selection plus which scorer runs they came from."""
+class SelectionColumns:
+    """Every record's numbers and short codes as columns of length n, in record-id order.
 
-    data: SelectionData
-    runs: tuple[ScorerRun, ...]
+    Text columns hold the stored values (`outcomes` 'resolved' / 'not_resolved' / 'unknown', `recommendations`
+    'keep' / 'downsample' / 'drop', `overrides` 'force_keep' / 'force_drop'; None where there is none).
+    `complete` is True where the record has a chosen (complete) score; `scores` is [n, 15] float32 with NaN
+    where a slot is missing; `overall` is float32 with NaN for none. `runs` counts the chosen scores per
+    model and prompt version.
+    """
+
+    record_ids: Sequence[str]
+    sources: Sequence[str]
+    tokens: np.ndarray
+    outcomes: Sequence[str | None]
+    complete: np.ndarray
+    overall: np.ndarray
+    recommendations: Sequence[str | None]
+    overrides: Sequence[str | None]
+    scores: np.ndarray
+    runs: tuple[ScorerRun, ...] = ()
 
 
 def selection_version(conn: Connection) -> str:
@@ -66,8 +64,8 @@ def selection_version(conn: Connection) -> str:
     return f"r{r[0]}:{r[1]}|s{s[0]}:{s[1]}:{revisions_repo.current(conn, revisions_repo.SCORES)}|a{a[0]}:{a[1]}"
 
 
-def _latest_student_id(rule: ScorerRule) -> ScalarSelect:
-    """Correlated subquery: the id of the record's latest complete student score matching `rule`.
+def _latest_student_id(judge: str | None, prompt_version: str | None) -> ScalarSelect:
+    """Correlated subquery: the id of the record's latest complete student score (of `judge`, `prompt_version`).
 
     One index lookup per record (scores has an index on (judge_kind, record_id)); a window function over
     all scores joined back to records made SQLite scan the whole derived table once per record.
@@ -75,17 +73,21 @@ def _latest_student_id(rule: ScorerRule) -> ScalarSelect:
     s2 = scores.alias("s2")
     stmt = select(s2.c.score_id).where(
         s2.c.record_id == records.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True))
-    if rule.judge:
-        stmt = stmt.where(s2.c.judge == rule.judge)
-    if rule.prompt_version:
-        stmt = stmt.where(s2.c.prompt_version == rule.prompt_version)
+    if judge:
+        stmt = stmt.where(s2.c.judge == judge)
+    if prompt_version:
+        stmt = stmt.where(s2.c.prompt_version == prompt_version)
     return stmt.order_by(s2.c.created_at.desc(), s2.c.score_id.desc()).limit(1).correlate(records).scalar_subquery()
 
 
 
-def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> LoadedSelection:
-    """Every record with its chosen score (NaN + incomplete when none) and override, in record-id order."""
-    pick = _latest_student_id(rule or ScorerRule())
+def load_selection_columns(conn: Connection, *, judge: str | None = None,
+                           prompt_version: str | None = None) -> SelectionColumns:
+    """Every record with its chosen score (NaN + incomplete when none) and override, in record-id order.
+
+    The chosen score is the record's latest complete student score, optionally of one model and prompt version.
+    """
+    pick = _latest_student_id(judge, prompt_version)
     stmt = (
         select(records.c.record_id, records.c.source, records.c.token_estimate, records.c.outcome,
                scores.c.record_id.label("scored"), scores.c.judge, scores.c.prompt_version, scores.c.overall,
@@ -97,32 +99,15 @@ def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> Loa
     rows = fetch_tuples(conn, stmt)
     n = len(rows)
     cols = list(zip(*rows, strict=True)) if rows else [()] * (10 + N_SLOTS)
-    names = tuple(sorted(set(cols[1])))
-    code_of = {s: i for i, s in enumerate(names)}
-    rec_code = {r: i for i, r in enumerate(RECOMMENDATIONS)}
-    scored = np.array([v is not None for v in cols[4]], dtype=bool)
-    # numpy turns None into NaN for float dtypes
-    slot_values = np.array([r[10:] for r in rows], dtype=np.float32).reshape(n, N_SLOTS)
-    data = make_data(
-        np.array(cols[0], dtype="S32"), names, np.array([code_of[s] for s in cols[1]], dtype=np.int16),
-        np.array(cols[2], dtype=np.int64), slot_values, scored,
-        outcome=np.array([_OUTCOMES.get(o, OUTCOME_UNKNOWN) for o in cols[3]], dtype=np.int8),
-        overall=np.array(cols[7], dtype=np.float32),
-        recommendation=np.array([rec_code.get(r, REC_NONE) for r in cols[8]], dtype=np.int8),
-        override=np.array([_OVERRIDES.get(o, OVERRIDE_NONE) for o in cols[9]], dtype=np.int8),
-    )
     runs = Counter((j, p) for j, p in zip(cols[5], cols[6], strict=True) if j is not None)
-    return LoadedSelection(data, tuple(ScorerRun(j, p, c) for (j, p), c in sorted(runs.items())))
-
-
-def active_mask_cells(conn: Connection, sources: tuple[str, ...]) -> tuple[int | None, dict[str, list[str]]]:
-    """(active mask version id, its masked cells frozen per source plus '*'); no mask saved -> (None, {})."""
-    version = active_mask_version(conn)
-    if version is None:
-        return None, {}
-    mask = load_mask(conn, version)
-    wildcard = [c.slot for c in mask.masked_cells() if c.source == "*"]
-    return version, freeze_cells(mask.is_masked, sources, wildcard)
+    return SelectionColumns(
+        record_ids=cols[0], sources=cols[1], tokens=np.array(cols[2], dtype=np.int64), outcomes=cols[3],
+        complete=np.array([v is not None for v in cols[4]], dtype=bool),
+        # numpy turns None into NaN for float dtypes
+        overall=np.array(cols[7], dtype=np.float32), recommendations=cols[8], overrides=cols[9],
+        scores=np.array([r[10:] for r in rows], dtype=np.float32).reshape(n, N_SLOTS),
+        runs=tuple(ScorerRun(j, p, c) for (j, p), c in sorted(runs.items())),
+    )
 
 
 def instance_ids(conn: Connection, record_ids: set[str]) -> dict[str, str | None]:
@@ -148,59 +133,63 @@ def scorer_choices(conn: Connection) -> tuple[list[str], list[str]]:
 # ----------------------------------------------------------------------------- policies
 
 
-def _policy_row(p: Policy) -> dict:
-    return {
-        "name": p.name, "mode": "global" if p.global_cut else "per_source", "criterion": p.criterion,
-        "thresholds": json.dumps({"cuts": {s: c.model_dump() for s, c in sorted(p.cuts.items())},
-                                  "global_cut": p.global_cut.model_dump() if p.global_cut else None}, sort_keys=True),
-        "mask_version": p.mask_version, "mask_cells": json.dumps(p.masked_cells, sort_keys=True),
-        "scorer_rule": p.scorer.model_dump_json(), "budget_tokens": p.budget_tokens, "budget_rule": p.budget_rule,
-        "weights": json.dumps({"downsample_weight": p.downsample_weight,
-                               "downsample_recommendations": p.downsample_recommendations}, sort_keys=True),
-        "note": p.note, "created_by": p.created_by,
-    }
+@dataclass(frozen=True)
+class PolicyRow:
+    """One saved policy as stored; `thresholds`, `mask_cells`, `scorer_rule` and `weights` are JSON text.
+
+    The times are set by `save_policy_row` (UTC); a row about to be saved leaves them None.
+    """
+
+    name: str
+    mode: str
+    criterion: str
+    thresholds: str
+    mask_version: int | None
+    mask_cells: str
+    scorer_rule: str
+    budget_tokens: int | None
+    budget_rule: str | None
+    weights: str
+    note: str
+    created_by: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
-def _policy_from_row(row) -> Policy:  # type: ignore[no-untyped-def]
-    th = json.loads(row["thresholds"])
-    weights = json.loads(row["weights"])
-    return Policy(
-        name=row["name"], criterion=row["criterion"],
-        cuts={s: CutSpec.model_validate(c) for s, c in th["cuts"].items()},
-        global_cut=CutSpec.model_validate(th["global_cut"]) if th.get("global_cut") else None,
-        mask_version=row["mask_version"], masked_cells=json.loads(row["mask_cells"]),
-        scorer=ScorerRule.model_validate_json(row["scorer_rule"]), budget_tokens=row["budget_tokens"],
-        budget_rule=row["budget_rule"], downsample_weight=weights["downsample_weight"],
-        downsample_recommendations=weights["downsample_recommendations"], note=row["note"],
-        created_by=row["created_by"], created_at=as_utc(row["created_at"]), updated_at=as_utc(row["updated_at"]),
-    )
+_STAMPS = ("created_at", "updated_at")
+_POLICY_FIELDS = tuple(f.name for f in fields(PolicyRow))
 
 
-def save_policy(conn: Connection, policy: Policy, *, replace: bool = False) -> Policy:
+def _policy_row(row: Any) -> PolicyRow:
+    values: dict[str, Any] = {f: row[f] for f in _POLICY_FIELDS}
+    return PolicyRow(**values | {f: as_utc(row[f]) for f in _STAMPS})
+
+
+def save_policy_row(conn: Connection, row: PolicyRow, *, replace: bool = False) -> PolicyRow:
     """Store a policy under its name; an existing name needs `replace=True` (keeps its creation time)."""
     now = datetime.now(UTC).replace(microsecond=0)
-    existing = conn.execute(select(policies.c.created_at).where(policies.c.name == policy.name)).first()
-    row = _policy_row(policy)
+    existing = conn.execute(select(policies.c.created_at).where(policies.c.name == row.name)).first()
+    values = {f: getattr(row, f) for f in _POLICY_FIELDS if f not in _STAMPS}
     if existing is None:
-        conn.execute(insert(policies).values(**row, created_at=now, updated_at=now))
+        conn.execute(insert(policies).values(**values, created_at=now, updated_at=now))
     elif not replace:
-        raise ConflictError(f"policy {policy.name!r} already exists: choose another name or overwrite it")
+        raise ConflictError(f"policy {row.name!r} already exists: choose another name or overwrite it")
     else:
-        conn.execute(update(policies).where(policies.c.name == policy.name).values(**row, updated_at=now))
-    return get_policy(conn, policy.name)
+        conn.execute(update(policies).where(policies.c.name == row.name).values(**values, updated_at=now))
+    return get_policy_row(conn, row.name)
 
 
-def get_policy(conn: Connection, name: str) -> Policy:
+def get_policy_row(conn: Connection, name: str) -> PolicyRow:
     """One saved policy by name."""
     row = conn.execute(select(policies).where(policies.c.name == name)).mappings().first()
     if row is None:
         raise NotFoundError(f"policy {name!r} not found: `mira-curator policy list` shows the saved policies")
-    return _policy_from_row(row)
+    return _policy_row(row)
 
 
-def list_policies(conn: Connection) -> list[Policy]:
+def list_policy_rows(conn: Connection) -> list[PolicyRow]:
     """All saved policies, by name."""
-    return [_policy_from_row(r) for r in conn.execute(select(policies).order_by(policies.c.name)).mappings()]
+    return [_policy_row(r) for r in conn.execute(select(policies).order_by(policies.c.name)).mappings()]
 
 
 def delete_policy(conn: Connection, name: str) -> bool:
@@ -211,31 +200,31 @@ def delete_policy(conn: Connection, name: str) -> bool:
 # ----------------------------------------------------------------------------- generated data (benchmarks)
 
 
-def insert_generated(conn: Connection, data: SelectionData, *, judge: str = "bench-student",
-                     prompt_version: str = "bench", batch: int = 20000) -> None:
-    """Store generated arrays as synthetic records (metadata only, no bodies) with one student score each.
+def insert_generated(conn: Connection, columns: SelectionColumns, *, judge: str, prompt_version: str,
+                     batch: int = 20000) -> None:
+    """Store generated columns as synthetic records (metadata only, no bodies) with one student score each.
 
-    For benchmarks of the retention page on a database of a chosen size; never for real data.
+    For benchmarks of the retention page on a database of a chosen size; never for real data. A record's
+    score is stored complete or not as `columns.complete` says; `overrides` and `runs` are not stored.
     """
     now = datetime.now(UTC)
-    outcome_name = {OUTCOME_RESOLVED: "resolved", OUTCOME_NOT_RESOLVED: "not_resolved"}
-    for start in range(0, data.n, batch):
-        idx = range(start, min(start + batch, data.n))
+    n = len(columns.record_ids)
+    for start in range(0, n, batch):
+        idx = range(start, min(start + batch, n))
         conn.execute(insert(records), [{
-            "record_id": data.record_id(i), "source": data.sources[int(data.source_codes[i])], "format": "generated",
-            "instance_id": f"gen__{i}", "outcome": outcome_name.get(int(data.outcome[i]), "unknown"), "n_steps": 0,
-            "n_errors": 0, "token_estimate": int(data.tokens[i]), "patch_files": 0, "title": "generated record",
+            "record_id": columns.record_ids[i], "source": columns.sources[i], "format": "generated",
+            "instance_id": f"gen__{i}", "outcome": columns.outcomes[i], "n_steps": 0,
+            "n_errors": 0, "token_estimate": int(columns.tokens[i]), "patch_files": 0, "title": "generated record",
             "synthetic": True, "altered_fields": "[]", "origin": "bench", "imported_at": now,
         } for i in idx])
         rows = []
         for i in idx:
-            slots = data.scores[i]
-            rec = int(data.recommendation[i])
-            row = {"record_id": data.record_id(i), "judge_kind": "student", "judge": judge, "job_id": "bench",
-                   "prompt_version": prompt_version, "created_at": now, "raw_output": "", "complete": bool(data.complete[i]),
-                   "overall": None if np.isnan(data.overall[i]) else int(data.overall[i]),
-                   "recommendation": RECOMMENDATIONS[rec] if rec >= 0 else None, "shortened": False,
-                   "elided_tokens": 0, "parsed": "{}"}
-            row.update({s: None if np.isnan(v) else float(v) for s, v in zip(COLUMNS, slots, strict=True)})
+            overall = columns.overall[i]
+            row = {"record_id": columns.record_ids[i], "judge_kind": "student", "judge": judge, "job_id": "bench",
+                   "prompt_version": prompt_version, "created_at": now, "raw_output": "",
+                   "complete": bool(columns.complete[i]), "overall": None if np.isnan(overall) else int(overall),
+                   "recommendation": columns.recommendations[i], "shortened": False, "elided_tokens": 0,
+                   "parsed": "{}"}
+            row.update({s: None if np.isnan(v) else float(v) for s, v in zip(COLUMNS, columns.scores[i], strict=True)})
             rows.append(row)
         conn.execute(insert(scores), rows)

@@ -1,4 +1,7 @@
-"""Spot-checks: sampled review queues for one source x dimension cell, their reviews and agreement.
+"""Spot-checks: stored review queues for one source x dimension cell and their reviews.
+
+Sampling and agreement live in `mira_core.reliability` (spotcheck, spot_check_store); this module stores
+what they produce and returns rows.
 
 Items snapshot the student and teacher scores at sampling time, so agreement figures do not shift when
 a record is re-scored later. Reviews are plain updates by position, safe to repeat (last answer wins).
@@ -7,14 +10,14 @@ a record is re-scored later. Reviews are plain updates by position, safe to repe
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import Connection, Select, case, func, insert, select, update
 
-from mira_core.dimensions import SLOTS
 from mira_core.errors import NotFoundError
-from mira_core.reliability.spotcheck import human_agreement, stratified_sample
-from mira_core.storage.reliability_repo import as_utc, load_score_pairs, utcnow
+from mira_core.storage.rows import as_utc, utcnow
 from mira_core.storage.tables import records, spot_check_items, spot_checks
 from mira_core.text_rules import make_storable
 
@@ -22,32 +25,28 @@ ITEM_COLUMNS = ("position", "record_id", "title", "stratum", "student_score", "t
                 "skipped", "note", "reviewer", "reviewed_at")
 
 
-def create_spot_check(conn: Connection, *, source: str, slot: str, size: int, created_by: str, seed: int = 0,
-                      student_judge: str | None = None, teacher: str | None = None) -> str:
-    """Sample a stratified spot-check of one cell and store it; returns its id.
+class SpotCheckItemRow(NamedTuple):
+    """One sampled item to store: why it was chosen and the judges' scores then (teacher None: no label)."""
 
-    Raises NotFoundError when the cell has no student scores to check.
-    """
-    if slot not in SLOTS:
-        raise ValueError(f"unknown dimension {slot!r}: expected one of A1..A15")
-    if size < 1:
-        raise ValueError("a spot-check needs at least one item")
-    pairs = load_score_pairs(conn, student_judge=student_judge, teacher=teacher, sources=[source])
-    col = SLOTS.index(slot)
-    items = stratified_sample(pairs.record_ids, pairs.student[:, col], pairs.teacher[:, col], size, seed)
-    if not items:
-        raise NotFoundError(f"no student scores for {source} {slot}: score some records of this source first")
+    record_id: str
+    stratum: str
+    student_score: float
+    teacher_score: float | None
+
+
+def insert_spot_check(conn: Connection, *, source: str, slot: str, created_by: str, seed: int,
+                      student_judge: str | None, teacher: str | None, items: Sequence[SpotCheckItemRow]) -> str:
+    """Store a spot-check of one cell with its items in review order (position = index); returns its id."""
     sid = uuid.uuid4().hex
     conn.execute(insert(spot_checks).values(
         spot_check_id=sid, source=source, slot=slot, size=len(items), student_judge=student_judge, teacher=teacher,
         seed=seed, created_by=created_by, created_at=utcnow(), status="open",
     ))
-    conn.execute(insert(spot_check_items), [
-        {"spot_check_id": sid, "position": pos, "record_id": it.record_id, "stratum": it.stratum,
-         "student_score": it.student, "teacher_score": None if it.teacher != it.teacher else it.teacher,
-         "human_score": None, "skipped": False, "note": ""}
-        for pos, it in enumerate(items)
-    ])
+    if items:
+        conn.execute(insert(spot_check_items), [
+            {"spot_check_id": sid, "position": pos, **it._asdict(), "human_score": None, "skipped": False, "note": ""}
+            for pos, it in enumerate(items)
+        ])
     return sid
 
 
@@ -123,19 +122,25 @@ def record_review(conn: Connection, spot_check_id: str, position: int, *, human_
     conn.execute(update(spot_checks).where(spot_checks.c.spot_check_id == spot_check_id).values(status=status))
 
 
-def agreement(conn: Connection) -> pd.DataFrame:
-    """Human-vs-student and human-vs-teacher agreement per source x slot over all spot-checks."""
+SCORE_COLUMNS = ("source", "slot", "human_score", "skipped", "student_score", "teacher_score")
+
+
+def item_scores(conn: Connection) -> pd.DataFrame:
+    """Every spot-check item's cell, human answer and the judges' snapshot scores (SCORE_COLUMNS).
+
+    Items not yet reviewed are included (human_score NaN, skipped False), so a cell that was sampled but not
+    reviewed still shows up; scores are floats with NaN for none.
+    """
     stmt = (
         select(spot_checks.c.source, spot_checks.c.slot, spot_check_items.c.human_score, spot_check_items.c.skipped,
                spot_check_items.c.student_score, spot_check_items.c.teacher_score)
         .select_from(spot_check_items.join(spot_checks,
                                            spot_checks.c.spot_check_id == spot_check_items.c.spot_check_id))
     )
-    cols = ["source", "slot", "human_score", "skipped", "student_score", "teacher_score"]
-    df = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=cols)
+    df = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=list(SCORE_COLUMNS))
     for c in ("human_score", "student_score", "teacher_score"):
         df[c] = pd.to_numeric(df[c]).astype(float)
-    return human_agreement(df)
+    return df
 
 
 def spot_checked_ids(*, reviewed: bool | None = None) -> Select:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from mira_core.query import RecordFilter
+from mira_core.reliability.mask_store import active_mask
 from mira_core.storage import Connection, annotations_repo, records_repo
-from mira_core.storage.reliability_repo import active_mask
 from mira_core.views.anchor_columns import anchor_columns, masked_slots
 from mira_core.views.browse_params import BrowseView
 

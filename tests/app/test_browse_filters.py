@@ -128,8 +128,8 @@ def test_scoring_page_reads_the_linked_filter(sixty, tmp_path, monkeypatch):
 
 
 def test_anchor_columns_show_latest_scores_and_blank_masked_cells(sixty):
+    from mira_core.reliability.mask_store import save_mask_version
     from mira_core.reliability.masks import Cell, CellDecision, Mask
-    from mira_core.storage import reliability_repo
 
     at = _app({"scored": "yes", "sort": "overall", "order": "desc", "omin": "80"})
     assert "A3" not in at.dataframe[0].value.columns
@@ -141,7 +141,7 @@ def test_anchor_columns_show_latest_scores_and_blank_masked_cells(sixty):
     assert table["A3"].tolist() == [9.5, 9.0, 8.5, 8.0] and table["A1"].isna().all()
     eng = make_engine(os.environ["MIRA_DATABASE_URL"])
     with write_tx(eng) as conn:
-        reliability_repo.save_mask_version(conn, name="m", rules=None, created_by="ann", mask=Mask(
+        save_mask_version(conn, name="m", rules=None, created_by="ann", mask=Mask(
             cells={Cell("swe_qa", "A3"): CellDecision(masked=True, reason="MAE too high")}))
     eng.dispose()
     at.run()

@@ -77,8 +77,8 @@ def _judgements(record_id: str):
 def test_judgements_show_student_and_teacher_rationales_with_masked_dims(rid):
     import numpy as np
 
+    from mira_core.reliability.mask_store import save_mask_version
     from mira_core.reliability.masks import Cell, CellDecision, Mask
-    from mira_core.storage import reliability_repo as repo
     from mira_core.storage.engine import write_tx
     from tests.reliability.builders import add_scores
 
@@ -87,7 +87,7 @@ def test_judgements_show_student_and_teacher_rationales_with_masked_dims(rid):
     add_scores(engine, [rid], np.full((1, 15), 8.0), kind="teacher", judge="kimi")
     with write_tx(engine) as conn:
         source = conn.exec_driver_sql("SELECT source FROM records").scalar()
-        repo.save_mask_version(conn, name="m", created_by="ann", rules=None, mask=Mask(
+        save_mask_version(conn, name="m", created_by="ann", rules=None, mask=Mask(
             cells={Cell(source, "A7"): CellDecision(masked=True, reason="rho 0.10 < 0.30")}))
     engine.dispose()
     at = AppTest.from_function(_judgements, args=(rid,), default_timeout=60)

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mira_core.reliability.demo_teacher import label_demo_corpus
+from mira_core.reliability.mask_store import active_mask
 from mira_core.storage import migrate
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import make_engine, read_conn
@@ -88,7 +89,7 @@ def test_curator_override_changes_preview_and_is_saved(scored):
     at.text_input(key="rel_mask_name").input("with override")
     at.button[[b.label for b in at.button].index("Save mask version")].click().run()
     with read_conn(scored) as conn:
-        mask = repo.active_mask(conn)
+        mask = active_mask(conn)
     d = mask.decision("src_b", "A4")
     assert d is not None and d.masked and d.by == "curator" and d.reason == "teacher misreads this source"
     # A later session starts from the active version's curator decisions: new thresholds keep them.

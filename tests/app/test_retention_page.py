@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mira_core.storage import migrate, selection_repo
+from mira_core.selection.store import get_policy
+from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine, read_conn
 from tests.selection.dbcorpus import seed
 
@@ -73,7 +74,7 @@ def test_save_policy_then_download(seeded):
     next(b for b in at.button if b.label == "Save policy").click().run()
     assert not at.exception, at.exception
     with read_conn(seeded) as conn:
-        saved = selection_repo.get_policy(conn, "half")
+        saved = get_policy(conn, "half")
     assert saved.cuts["A"].value == 5.0 and saved.criterion == "mean"
     at.button(key="ret_dl_go").click().run()
     assert not at.exception, at.exception

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mira_core.reliability import spot_check_store
 from mira_core.reliability.demo_teacher import label_demo_corpus
 from mira_core.storage import migrate
 from mira_core.storage import spot_checks_repo as spot
@@ -24,8 +25,8 @@ def check():
     add_scores(eng, ids, np.random.default_rng(0).integers(0, 11, (40, 15)).astype(float), judge="mira")
     label_demo_corpus(eng, coverage=1.0)
     with write_tx(eng) as conn:
-        sid = spot.create_spot_check(conn, source="src_a", slot="A7", size=4, seed=0, created_by="ann",
-                                     teacher="kimi-k2.6-SIMULATED")
+        sid = spot_check_store.create_spot_check(conn, source="src_a", slot="A7", size=4, seed=0,
+                                                 created_by="ann", teacher="kimi-k2.6-SIMULATED")
     yield eng, sid
     eng.dispose()
 
@@ -69,7 +70,7 @@ def test_review_with_buttons_skip_back_and_resume(check):
     assert any("Every item is answered" in s.value for s in later.success)
     with read_conn(eng) as conn:
         assert spot.get_spot_check(conn, sid)["status"] == "done"
-        agreement = spot.agreement(conn)
+        agreement = spot_check_store.agreement(conn)
     assert agreement.iloc[0].reviewed == 3
 
 

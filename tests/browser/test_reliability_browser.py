@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from mira_core.reliability.demo_teacher import label_demo_corpus
+from mira_core.reliability.mask_store import active_mask
 from mira_core.storage import migrate
-from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import make_engine, read_conn
 from tests.browser.conftest import serve_app
 from tests.reliability.builders import add_scores, make_records
@@ -48,7 +48,7 @@ def test_import_mask_json_from_the_page(rel_server, page):
     page.get_by_role("button", name="Import mask").click()
     expect(page.get_by_text("2 masked cells")).to_be_visible()
     with read_conn(eng) as conn:
-        active = repo.active_mask(conn)
+        active = active_mask(conn)
         name = conn.execute(text("SELECT name FROM mask_versions WHERE active")).scalar()
     assert name == "paper mask"
     assert active.is_masked("src_a", "A2") and active.is_masked("src_b", "A7")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from mira_core.reliability.demo_teacher import label_demo_corpus
+from mira_core.reliability.spot_check_store import create_spot_check
 from mira_core.scoring.simulator import SimulatorConfig, start_in_thread
 from mira_core.scoring.worker import worker_state
 from mira_core.storage import migrate
@@ -31,8 +32,8 @@ def scoring_server(tmp_path_factory):
     add_scores(eng, ids, np.random.default_rng(0).integers(0, 11, (N_RECORDS, 15)).astype(float), judge="mira")
     label_demo_corpus(eng, coverage=1.0)
     with write_tx(eng) as conn:
-        sid = spot.create_spot_check(conn, source="src_a", slot="A7", size=4, seed=0, created_by="ann",
-                                     teacher="kimi-k2.6-SIMULATED")
+        sid = create_spot_check(conn, source="src_a", slot="A7", size=4, seed=0, created_by="ann",
+                                teacher="kimi-k2.6-SIMULATED")
     simulator, _ = start_in_thread(SimulatorConfig(latency=0.05, concurrency=8, seed=3), port=0)
     env = {"MIRA_SCORER_BASE_URL": simulator.base_url, "MIRA_SCORER_CONFIG": str(tmp / "scorer.toml"),
            "MIRA_SCORER_API_KEY": "test-key", "MIRA_CURATOR": "bob"}

@@ -47,3 +47,20 @@ def add_scores(engine: Engine, record_ids: list[str], values: np.ndarray, *, kin
         rows.append(row)
     with write_tx(engine) as conn:
         conn.execute(insert(scores), rows)
+
+
+def scored_corpus(engine: Engine) -> tuple[Engine, list[str], np.ndarray, np.ndarray]:
+    """12 records over two sources with two student runs (the later wins; one NaN) and teacher labels on 8.
+
+    Returns (engine, record ids, the winning student scores, the teacher scores), rows in creation order.
+    """
+    ids = make_records(engine, 12)
+    rng = np.random.default_rng(0)
+    old = rng.integers(0, 11, (12, 15)).astype(float)
+    new = rng.integers(0, 11, (12, 15)).astype(float)
+    new[0, 2] = np.nan
+    add_scores(engine, ids, old, job_id="job1")
+    add_scores(engine, ids, new, job_id="job2")  # later score wins
+    teacher = np.clip(new + 1, 0, 10)
+    add_scores(engine, ids[:8], teacher[:8], kind="teacher", judge="kimi")
+    return engine, ids, new, teacher

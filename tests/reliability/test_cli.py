@@ -69,13 +69,14 @@ def test_tag_command_tags_all_matches(capsys):
 
 
 def test_export_reviews_per_reviewer(tmp_path, capsys):
+    from mira_core.reliability.spot_check_store import create_spot_check
     from mira_core.storage import spot_checks_repo as spot
     from mira_core.storage.engine import read_conn, write_tx
 
     _corpus()
     eng = make_engine(os.environ["MIRA_DATABASE_URL"])
     with write_tx(eng) as conn:
-        sid = spot.create_spot_check(conn, source="src_a", slot="A3", size=3, created_by="ann")
+        sid = create_spot_check(conn, source="src_a", slot="A3", size=3, created_by="ann")
         spot.record_review(conn, sid, 0, human_score=4, reviewer="ann", note="ok")
         spot.record_review(conn, sid, 1, human_score=None, skipped=True, reviewer="bob")
     with read_conn(eng) as conn:

@@ -13,8 +13,8 @@ from mira_core.errors import NotFoundError
 from mira_core.selection.diff import diff_policies
 from mira_core.selection.export import ExportError, export_files, export_policy
 from mira_core.selection.policies import CutSpec, Policy
+from mira_core.selection.store import save_policy
 from mira_core.settings import Settings
-from mira_core.storage import selection_repo
 from mira_core.storage.engine import write_tx
 from tests.selection.dbcorpus import seed
 
@@ -24,7 +24,7 @@ POLICY = Policy(name="p1", cuts={"A": CutSpec(mode="threshold", value=6), "B": C
 
 def _save(engine, policy=POLICY):
     with write_tx(engine) as conn:
-        return selection_repo.save_policy(conn, policy)
+        return save_policy(conn, policy)
 
 
 def test_jsonl_rows_decisions_and_weights(sqlite_engine):

@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from mira_core.query import RecordFilter, SortKey
+from mira_core.reliability.spot_check_store import create_spot_check
 from mira_core.storage import annotations_repo as ann
 from mira_core.storage import record_filter, scores_repo
 from mira_core.storage import records_repo as repo
@@ -99,7 +100,7 @@ def test_unknown_dimension_or_overall_out_of_range_is_refused():
 
 def test_spot_check_status(engine, ids):
     with write_tx(engine) as conn:
-        sid = spots.create_spot_check(conn, source="swe_qa", slot="A3", size=10, created_by="ann")
+        sid = create_spot_check(conn, source="swe_qa", slot="A3", size=10, created_by="ann")
         items = spots.spot_check_items_frame(conn, sid)
         spots.record_review(conn, sid, int(items.position[0]), human_score=5, reviewer="ann")
         spots.record_review(conn, sid, int(items.position[1]), human_score=None, skipped=True, reviewer="ann")

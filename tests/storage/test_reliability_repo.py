@@ -1,30 +1,21 @@
-"""Score matrices, teacher labels, mask versions and spot-checks in storage, on SQLite and PostgreSQL."""
+"""Reliability storage on SQLite and PostgreSQL: score matrices, teacher labels, mask version rows, one
+record's latest scores, spot-check rows."""
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from mira_core.errors import NotFoundError
-from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskRules
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage import spot_checks_repo as spot
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.storage.tables import scores
-from tests.reliability.builders import add_scores, make_records
+from tests.reliability.builders import add_scores, scored_corpus
 
 
 @pytest.fixture
 def scored(engine):
-    ids = make_records(engine, 12)
-    rng = np.random.default_rng(0)
-    old = rng.integers(0, 11, (12, 15)).astype(float)
-    new = rng.integers(0, 11, (12, 15)).astype(float)
-    new[0, 2] = np.nan
-    add_scores(engine, ids, old, job_id="job1")
-    add_scores(engine, ids, new, job_id="job2")  # later score wins
-    teacher = np.clip(new + 1, 0, 10)
-    add_scores(engine, ids[:8], teacher[:8], kind="teacher", judge="kimi")
-    return engine, ids, new, teacher
+    return scored_corpus(engine)
 
 
 def test_load_score_pairs_takes_latest_student_and_aligns_teacher(scored):
@@ -84,79 +75,51 @@ def test_label_rationales_reads_one_record(scored):
     assert "kimi because A4" in set(df.rationale)
 
 
-def test_mask_versions_exactly_one_active_and_old_ones_readable(engine):
-    m1 = Mask(cells={Cell("src_a", "A1"): CellDecision(masked=True, reason="MAE 3.00 > 2.00")})
-    m2 = Mask(cells={Cell("*", "A7"): CellDecision(masked=True, reason="paper", by="import"),
-                     Cell("src_a", "A1"): CellDecision(masked=False, reason="checked", by="curator")})
+def test_spot_check_items_stored_in_order_and_read_back_as_scores(scored):
+    engine, ids, _, _ = scored
+    rows = [spot.SpotCheckItemRow(ids[2], "gap", 9.0, 2.0), spot.SpotCheckItemRow(ids[0], "low", 1.0, None)]
     with write_tx(engine) as conn:
-        assert repo.active_mask_version(conn) is None and repo.active_mask(conn).cells == {}
-        v1 = repo.save_mask_version(conn, name="first", mask=m1, rules=MaskRules(), created_by="ann")
-        v2 = repo.save_mask_version(conn, name="second", mask=m2, rules=None, created_by="bob")
-    with read_conn(engine) as conn:
-        versions = repo.list_mask_versions(conn)
-        assert versions.active.tolist() == [True, False]
-        assert versions.masked.tolist() == [1, 1]
-        assert repo.active_mask(conn).cells == m2.cells
-        assert repo.load_mask(conn, v1).cells == m1.cells
-    with write_tx(engine) as conn:
-        repo.activate_mask_version(conn, v1)
-    with read_conn(engine) as conn:
-        assert repo.active_mask_version(conn) == v1
-        assert repo.list_mask_versions(conn).active.sum() == 1
-        with pytest.raises(NotFoundError, match="mask version 99"):
-            repo.load_mask(conn, 99)
-    assert v2 != v1
-
-
-def test_spot_check_sampling_review_and_agreement(scored):
-    engine, ids, new, teacher = scored
-    with write_tx(engine) as conn:
-        sid = spot.create_spot_check(conn, source="src_a", slot="A2", size=4, seed=1, created_by="ann",
-                                     teacher="kimi")
-        again = spot.create_spot_check(conn, source="src_a", slot="A2", size=4, seed=1, created_by="ann",
-                                       teacher="kimi")
+        sid = spot.insert_spot_check(conn, source="src_a", slot="A2", created_by="ann", seed=3,
+                                     student_judge=None, teacher="kimi", items=rows)
+        spot.record_review(conn, sid, 1, human_score=4, reviewer="ann")
     with read_conn(engine) as conn:
         items = spot.spot_check_items_frame(conn, sid)
-        same = spot.spot_check_items_frame(conn, again)
-    assert len(items) == 4 and items.record_id.tolist() == same.record_id.tolist()  # seeded
-    assert items.record_id.isin(ids[0::2]).all()  # src_a only
+        check = spot.get_spot_check(conn, sid)
+        scores_ = spot.item_scores(conn)
+    assert items.record_id.tolist() == [ids[2], ids[0]] and items.stratum.tolist() == ["gap", "low"]
+    assert check["size"] == 2 and check["seed"] == 3 and check["status"] == "open"
+    assert list(scores_.columns) == list(spot.SCORE_COLUMNS) and len(scores_) == 2  # unreviewed items too
+    by_student = scores_.set_index("student_score")
+    assert by_student.loc[1.0, "human_score"] == 4.0 and np.isnan(by_student.loc[1.0, "teacher_score"])
+    assert np.isnan(by_student.loc[9.0, "human_score"]) and not by_student.loc[9.0, "skipped"]
+
+
+def test_mask_version_cells_are_stored_and_read_as_plain_rows(engine):
+    cells = [repo.MaskCellRow("src_a", "A1", True, "MAE 3.00 > 2.00", "rule"),
+             repo.MaskCellRow("*", "A7", False, "checked", "curator")]
     with write_tx(engine) as conn:
-        for pos, row in items.iterrows():
-            if pos == 3:
-                spot.record_review(conn, sid, pos, human_score=None, skipped=True, reviewer="ann")
-            else:
-                spot.record_review(conn, sid, pos, human_score=int(row.student_score), reviewer="ann", note="ok")
-        with pytest.raises(ValueError, match="0-10"):
-            spot.record_review(conn, sid, 0, human_score=11, reviewer="ann")
+        vid = repo.insert_mask_version(conn, name="m", cells=cells, rules_json='{"min_n": 5}', created_by="ann",
+                                       activate=False)
+        empty = repo.insert_mask_version(conn, name="none", cells=[], rules_json="{}", created_by="ann")
     with read_conn(engine) as conn:
-        listing = spot.list_spot_checks(conn, source="src_a", slot="A2")
-        agree = spot.agreement(conn)
-    mine = listing.set_index("spot_check_id").loc[sid]
-    assert mine.done == 4 and mine.status == "done"
-    row = agree[(agree.source == "src_a") & (agree.slot == "A2")].iloc[0]
-    assert row.reviewed == 3  # the second spot-check of the cell was never reviewed
-    assert row.skipped == 1 and row.human_student_mae == 0.0
+        assert sorted(repo.mask_cell_rows(conn, vid)) == sorted(cells)
+        assert repo.mask_cell_rows(conn, empty) == []
+        assert repo.active_mask_version(conn) == empty
+        versions = repo.list_mask_versions(conn).set_index("version_id")
+        with pytest.raises(NotFoundError, match="mask version 99"):
+            repo.mask_cell_rows(conn, 99)
+    assert versions.loc[vid, "rules_json"] == '{"min_n": 5}' and versions.loc[vid, "masked"] == 1
 
 
-def test_spot_check_of_an_unscored_cell_is_refused(engine):
-    make_records(engine, 2)
-    with write_tx(engine) as conn, pytest.raises(NotFoundError, match="no student scores"):
-        spot.create_spot_check(conn, source="src_a", slot="A1", size=3, created_by="ann")
-
-
-def test_record_judgements_side_by_side_with_the_active_mask(scored):
+def test_record_latest_scores_reads_values_and_rationales(scored):
     engine, ids, new, teacher = scored
-    mask = Mask(cells={Cell("src_a", "A2"): CellDecision(masked=True, reason="MAE 3.10 > 2.00")})
-    with write_tx(engine) as conn:
-        repo.save_mask_version(conn, name="m", mask=mask, rules=None, created_by="ann")
     with read_conn(engine) as conn:
-        df = repo.record_judgements(conn, ids[0])  # ids[0] is src_a and has a teacher label
-        unlabelled = repo.record_judgements(conn, ids[9], teacher="kimi")
-        with pytest.raises(NotFoundError):
-            repo.record_judgements(conn, "missing")
-    a2 = df.set_index("slot").loc["A2"]
-    assert a2.masked and a2.mask_reason == "MAE 3.10 > 2.00"
-    assert a2.student == new[0, 1] and a2.teacher == teacher[0, 1]
-    assert a2.student_rationale == "mira-student because A2" and a2.teacher_rationale == "kimi because A2"
-    assert not df.set_index("slot").loc["A1"].masked
-    assert unlabelled.teacher.isna().all() and (unlabelled.teacher_rationale == "").all()
+        got = repo.record_latest_scores(conn, ids[0])
+        unlabelled = repo.record_latest_scores(conn, ids[9], teacher="kimi")
+        with pytest.raises(NotFoundError, match="record missing not found"):
+            repo.record_latest_scores(conn, "missing")
+    assert got.source == "src_a" and got.student is not None and got.teacher is not None
+    assert got.student.values[1] == new[0, 1] and got.student.values[2] is None
+    assert got.teacher.values[1] == teacher[0, 1]
+    assert got.student.rationales[1] == "mira-student because A2" and got.teacher.rationales[1] == "kimi because A2"
+    assert unlabelled.teacher is None and unlabelled.student is not None

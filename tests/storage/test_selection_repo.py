@@ -1,78 +1,56 @@
-"""Selection storage: arrays from one query (latest complete score, overrides), mask cells, policies."""
+"""Selection storage: columns from one query with codes as stored text, policy rows, the cache key."""
 
 import numpy as np
 import pytest
 
 from mira_core.errors import ConflictError, NotFoundError
-from mira_core.reliability.masks import Cell, CellDecision, Mask
-from mira_core.selection.aggregate import OVERRIDE_DROP, OVERRIDE_KEEP
-from mira_core.selection.policies import CutSpec, Policy, ScorerRule
 from mira_core.storage import selection_repo
 from mira_core.storage.engine import read_conn, write_tx
-from mira_core.storage.reliability_repo import save_mask_version
-from tests.selection.dbcorpus import score, seed
+from tests.selection.dbcorpus import seed
 
 
-def test_arrays_take_the_latest_complete_student_score(engine):
+def test_columns_keep_stored_text_and_the_chosen_scores(engine):
     seed(engine)
     with read_conn(engine) as conn:
-        loaded = selection_repo.load_selection_data(conn)
-    d = loaded.data
-    assert d.sources == ("A", "B")
-    assert [d.record_id(i) for i in range(d.n)] == ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4", "b5"]
-    assert d.scores[0, 0] == 8.0  # not the older 1, not the newer incomplete 0
-    assert d.complete.tolist() == [True] * 6 + [False, False, True]
-    assert np.isnan(d.scores[6]).all()  # b3 only has an incomplete score
-    assert d.tokens.tolist() == [100, 200, 300, 400, 50, 60, 1000, 10, 5]
-    assert d.override[7] == OVERRIDE_KEEP and d.override[8] == OVERRIDE_DROP
-    assert d.outcome.tolist()[:3] == [1, 0, 1]
-    assert d.recommendation.tolist()[:4] == [0, 1, 1, 2]
-    assert [(r.judge, r.prompt_version, r.records) for r in loaded.runs] == [("mira-student", "v1", 7)]
+        cols = selection_repo.load_selection_columns(conn)
+        other = selection_repo.load_selection_columns(conn, judge="other-model")
+    assert list(cols.record_ids) == ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4", "b5"]
+    assert list(cols.sources) == ["A"] * 4 + ["B"] * 5
+    assert list(cols.outcomes[:3]) == ["resolved", "not_resolved", "resolved"]
+    assert list(cols.recommendations[:4]) == ["keep", "downsample", "downsample", "drop"]
+    assert cols.recommendations[6] is None  # b3 has no complete score
+    assert list(cols.overrides[6:]) == [None, "force_keep", "force_drop"]
+    assert cols.complete.tolist() == [True] * 6 + [False, False, True]
+    assert cols.scores.shape == (9, 15) and cols.scores.dtype == np.float32 and cols.scores[0, 0] == 8.0
+    assert cols.tokens.tolist() == [100, 200, 300, 400, 50, 60, 1000, 10, 5]
+    assert [(r.judge, r.prompt_version, r.records) for r in cols.runs] == [("mira-student", "v1", 7)]
+    assert not other.complete.any() and other.runs == ()
 
 
-def test_scorer_rule_filters_by_model_and_prompt(engine):
-    seed(engine)
+def _row(name: str, note: str = "") -> selection_repo.PolicyRow:
+    return selection_repo.PolicyRow(
+        name=name, mode="per_source", criterion="mean", thresholds='{"cuts": {}, "global_cut": null}',
+        mask_version=None, mask_cells="{}", scorer_rule="{}", budget_tokens=None, budget_rule=None,
+        weights='{"downsample_weight": 0.5, "downsample_recommendations": []}', note=note, created_by="ann")
+
+
+def test_policy_rows_save_replace_list_delete(engine):
     with write_tx(engine) as conn:
-        conn_score = score("a2", 9, "keep", judge="other-model", prompt="v2", job="j2")
-        from mira_core.storage.scores_repo import insert_score
-        insert_score(conn, conn_score)
-    with read_conn(engine) as conn:
-        latest = selection_repo.load_selection_data(conn).data
-        v1 = selection_repo.load_selection_data(conn, ScorerRule(prompt_version="v1")).data
-        other = selection_repo.load_selection_data(conn, ScorerRule(judge="other-model")).data
-    assert latest.scores[1, 0] == 9.0 and v1.scores[1, 0] == 6.0
-    assert other.complete.tolist() == [False, True] + [False] * 7
-
-
-def test_active_mask_cells_frozen_per_source(engine):
-    seed(engine)
-    mask = Mask(cells={Cell("*", "A3"): CellDecision(masked=True, reason="r"),
-                       Cell("B", "A3"): CellDecision(masked=False, reason="verified", by="curator"),
-                       Cell("A", "A1"): CellDecision(masked=True, reason="r")})
+        saved = selection_repo.save_policy_row(conn, _row("p"))
+        with pytest.raises(ConflictError, match="already exists"):
+            selection_repo.save_policy_row(conn, _row("p"))
+    assert saved.created_at is not None and saved.created_at == saved.updated_at
+    assert saved.created_at.tzinfo is not None
+    assert saved.thresholds == _row("p").thresholds and saved.mask_cells == "{}"
     with write_tx(engine) as conn:
-        assert selection_repo.active_mask_cells(conn, ("A", "B")) == (None, {})
-        vid = save_mask_version(conn, name="m1", mask=mask, rules=None, created_by="t")
-    with read_conn(engine) as conn:
-        version, cells = selection_repo.active_mask_cells(conn, ("A", "B"))
-    assert version == vid
-    assert cells == {"A": ["A1", "A3"], "B": [], "*": ["A3"]}  # B's forced unmask wins over '*'
-
-
-def test_policy_save_load_list_conflict(engine):
-    p = Policy(name="half", cuts={"A": CutSpec(mode="top_records", value=50)}, masked_cells={"A": ["A2"]},
-               budget_tokens=5_000_000_000, scorer=ScorerRule(prompt_version="v1"))
+        replaced = selection_repo.save_policy_row(conn, _row("p", note="v2"), replace=True)
+        selection_repo.save_policy_row(conn, _row("a"))
+    assert replaced.note == "v2" and replaced.created_at == saved.created_at
     with write_tx(engine) as conn:
-        saved = selection_repo.save_policy(conn, p)
-    assert saved.updated_at is not None and saved.created_at == saved.updated_at
-    assert saved.model_dump(exclude={"created_at", "updated_at"}) == p.model_dump(exclude={"created_at", "updated_at"})
-    with write_tx(engine) as conn, pytest.raises(ConflictError, match="already exists"):
-        selection_repo.save_policy(conn, p)
-    with write_tx(engine) as conn:
-        selection_repo.save_policy(conn, p.model_copy(update={"note": "v2"}), replace=True)
-    with read_conn(engine) as conn:
-        assert [x.note for x in selection_repo.list_policies(conn)] == ["v2"]
+        assert [r.name for r in selection_repo.list_policy_rows(conn)] == ["a", "p"]
+        assert selection_repo.delete_policy(conn, "a") and not selection_repo.delete_policy(conn, "a")
         with pytest.raises(NotFoundError, match="policy list"):
-            selection_repo.get_policy(conn, "nope")
+            selection_repo.get_policy_row(conn, "a")
 
 
 def test_selection_version_changes_with_scores(engine):
@@ -81,24 +59,3 @@ def test_selection_version_changes_with_scores(engine):
     seed(engine)
     with read_conn(engine) as conn:
         assert selection_repo.selection_version(conn) != before
-
-
-def test_empty_store_gives_empty_arrays(engine):
-    with read_conn(engine) as conn:
-        loaded = selection_repo.load_selection_data(conn)
-    assert loaded.data.n == 0 and loaded.data.scores.shape == (0, 15) and loaded.runs == ()
-
-
-def test_generated_arrays_round_trip(engine):
-    from mira_core.selection.generate import generate_data
-
-    data = generate_data(300, seed=4)
-    with write_tx(engine) as conn:
-        selection_repo.insert_generated(conn, data)
-    with read_conn(engine) as conn:
-        got = selection_repo.load_selection_data(conn).data
-    ok = data.complete
-    assert (got.record_ids == data.record_ids).all() and (got.complete == ok).all()
-    assert np.array_equal(got.scores[ok], data.scores[ok]) and np.isnan(got.scores[~ok]).all()
-    assert np.array_equal(got.tokens, data.tokens) and np.array_equal(got.outcome, data.outcome)
-    assert np.array_equal(got.recommendation[ok], data.recommendation[ok])

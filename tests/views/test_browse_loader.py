@@ -4,9 +4,9 @@ import numpy as np
 from sqlalchemy import text
 
 from mira_core.query import RecordFilter, SortKey
+from mira_core.reliability.mask_store import save_mask_version
 from mira_core.reliability.masks import Cell, CellDecision, Mask
 from mira_core.storage import read_conn, write_tx
-from mira_core.storage.reliability_repo import save_mask_version
 from mira_core.views.browse import load_browse_page
 from mira_core.views.browse_params import BrowseView
 from tests.reliability.builders import add_scores, make_records

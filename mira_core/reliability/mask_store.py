@@ -1,0 +1,40 @@
+"""Mask versions in the database: a `Mask` stored as cell rows and read back.
+
+Storage keeps the rows (`reliability_repo.MaskCellRow`) and knows nothing of `Mask`; this module turns one
+into the other. Listing and activating versions need no conversion and stay in `reliability_repo`.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Connection
+
+from mira_core.reliability.masks import Cell, CellDecision, DecidedBy, Mask, MaskFormatError, MaskRules
+from mira_core.storage import reliability_repo as repo
+
+
+def save_mask_version(conn: Connection, *, name: str, mask: Mask, rules: MaskRules | None, created_by: str,
+                      note: str = "", activate: bool = True) -> int:
+    """Store a named mask version with all its cells; returns its id (optionally made the active one)."""
+    if not name.strip():
+        raise MaskFormatError("a mask version needs a name (e.g. --name 'paper mask')")
+    cells = [repo.MaskCellRow(c.source, c.slot, d.masked, d.reason, d.by) for c, d in mask.cells.items()]
+    return repo.insert_mask_version(conn, name=name.strip(), cells=cells,
+                                    rules_json=rules.model_dump_json() if rules else "{}", created_by=created_by,
+                                    note=note, activate=activate)
+
+
+def load_mask(conn: Connection, version_id: int) -> Mask:
+    """The cells of one mask version (NotFoundError when there is no such version)."""
+    # decided_by only ever holds what CellDecision.by allowed when the version was saved.
+    return Mask(cells={
+        Cell(r.source, r.slot): CellDecision(masked=r.masked, reason=r.reason, by=cast(DecidedBy, r.decided_by))
+        for r in repo.mask_cell_rows(conn, version_id)
+    })
+
+
+def active_mask(conn: Connection) -> Mask:
+    """The active mask (empty when none is saved): what the record page and aggregation apply."""
+    version = repo.active_mask_version(conn)
+    return load_mask(conn, version) if version is not None else Mask()

@@ -1,0 +1,48 @@
+"""Spot-checks over the database: sample one cell into a stored review queue, and agreement over the reviews.
+
+The sampling and agreement maths are pure functions in `spotcheck`; storage (`spot_checks_repo`) keeps the
+queues and answers as rows. This module reads the score pairs, samples, stores, and computes agreement.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from mira_core.dimensions import SLOTS
+from mira_core.errors import NotFoundError
+from mira_core.reliability.spotcheck import human_agreement, stratified_sample
+from mira_core.storage import spot_checks_repo as repo
+from mira_core.storage.reliability_repo import load_score_pairs
+
+
+def create_spot_check(conn: Connection, *, source: str, slot: str, size: int, created_by: str, seed: int = 0,
+                      student_judge: str | None = None, teacher: str | None = None) -> str:
+    """Sample a stratified spot-check of one cell and store it; returns its id.
+
+    Raises ValueError for an unknown slot or a size below 1, NotFoundError when the cell has no student
+    scores to check.
+    """
+    if slot not in SLOTS:
+        raise ValueError(f"unknown dimension {slot!r}: expected one of A1..A15")
+    if size < 1:
+        raise ValueError("a spot-check needs at least one item")
+    pairs = load_score_pairs(conn, student_judge=student_judge, teacher=teacher, sources=[source])
+    col = SLOTS.index(slot)
+    items = stratified_sample(pairs.record_ids, pairs.student[:, col], pairs.teacher[:, col], size, seed)
+    if not items:
+        raise NotFoundError(f"no student scores for {source} {slot}: score some records of this source first")
+    rows = [repo.SpotCheckItemRow(it.record_id, it.stratum, it.student, None if math.isnan(it.teacher) else it.teacher)
+            for it in items]
+    return repo.insert_spot_check(conn, source=source, slot=slot, created_by=created_by, seed=seed,
+                                  student_judge=student_judge, teacher=teacher, items=rows)
+
+
+def agreement(conn: Connection) -> pd.DataFrame:
+    """Human-vs-student and human-vs-teacher agreement per source x slot over all spot-checks.
+
+    Columns `spotcheck.AGREEMENT_COLUMNS`; a cell whose items are all unreviewed has reviewed = 0 and NaN metrics.
+    """
+    return human_agreement(repo.item_scores(conn))

@@ -1,0 +1,144 @@
+"""Selection's data in the database: the arrays of `SelectionData`, saved policies, the active mask frozen.
+
+Storage (`storage.selection_repo`) returns plain columns and rows with codes as stored text; this module maps
+them to selection's types: outcome, recommendation and override codes, `Policy` from its JSON fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection
+
+from mira_core.reliability.mask_store import load_mask
+from mira_core.selection.aggregate import (
+    OVERRIDE_DROP,
+    OVERRIDE_KEEP,
+    OVERRIDE_NONE,
+    REC_NONE,
+    RECOMMENDATIONS,
+)
+from mira_core.selection.data import (
+    OUTCOME_NOT_RESOLVED,
+    OUTCOME_RESOLVED,
+    OUTCOME_UNKNOWN,
+    SelectionData,
+    make_data,
+)
+from mira_core.selection.policies import WILDCARD, CutSpec, Policy, ScorerRule, freeze_cells
+from mira_core.storage import selection_repo as repo
+from mira_core.storage.reliability_repo import active_mask_version
+from mira_core.storage.selection_repo import PolicyRow, ScorerRun
+
+# Stored text -> code; None (no outcome, recommendation or override stored) takes the default code.
+_OUTCOMES: dict[str | None, int] = {"resolved": OUTCOME_RESOLVED, "not_resolved": OUTCOME_NOT_RESOLVED}
+_OUTCOME_NAMES = {OUTCOME_RESOLVED: "resolved", OUTCOME_NOT_RESOLVED: "not_resolved"}
+_OVERRIDES: dict[str | None, int] = {"force_keep": OVERRIDE_KEEP, "force_drop": OVERRIDE_DROP}
+_REC_CODES: dict[str | None, int] = {r: i for i, r in enumerate(RECOMMENDATIONS)}
+
+
+@dataclass(frozen=True)
+class LoadedSelection:
+    """The arrays for selection plus which scorer runs they came from."""
+
+    data: SelectionData
+    runs: tuple[ScorerRun, ...]
+
+
+# ----------------------------------------------------------------------------- arrays
+
+
+def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> LoadedSelection:
+    """Every record with its chosen score (NaN + incomplete when none) and override, in record-id order."""
+    rule = rule or ScorerRule()
+    cols = repo.load_selection_columns(conn, judge=rule.judge, prompt_version=rule.prompt_version)
+    names = tuple(sorted(set(cols.sources)))
+    code_of = {s: i for i, s in enumerate(names)}
+    data = make_data(
+        np.array(cols.record_ids, dtype="S32"), names, np.array([code_of[s] for s in cols.sources], dtype=np.int16),
+        cols.tokens, cols.scores, cols.complete,
+        outcome=np.array([_OUTCOMES.get(o, OUTCOME_UNKNOWN) for o in cols.outcomes], dtype=np.int8),
+        overall=cols.overall,
+        recommendation=np.array([_REC_CODES.get(r, REC_NONE) for r in cols.recommendations], dtype=np.int8),
+        override=np.array([_OVERRIDES.get(o, OVERRIDE_NONE) for o in cols.overrides], dtype=np.int8),
+    )
+    return LoadedSelection(data, cols.runs)
+
+
+def insert_generated(conn: Connection, data: SelectionData, *, judge: str = "bench-student",
+                     prompt_version: str = "bench", batch: int = 20000) -> None:
+    """Store generated arrays as synthetic records with one student score each (benchmarks only, never real data).
+
+    Overrides are not stored: generated records carry no annotations.
+    """
+    rec = data.recommendation
+    cols = repo.SelectionColumns(
+        record_ids=[data.record_id(i) for i in range(data.n)],
+        sources=[data.sources[int(c)] for c in data.source_codes],
+        tokens=data.tokens,
+        outcomes=[_OUTCOME_NAMES.get(int(o), "unknown") for o in data.outcome],
+        complete=data.complete,
+        overall=data.overall,
+        recommendations=[RECOMMENDATIONS[int(r)] if r >= 0 else None for r in rec],
+        overrides=[None] * data.n,
+        scores=data.scores,
+    )
+    repo.insert_generated(conn, cols, judge=judge, prompt_version=prompt_version, batch=batch)
+
+
+def active_mask_cells(conn: Connection, sources: tuple[str, ...]) -> tuple[int | None, dict[str, list[str]]]:
+    """(active mask version id, its masked cells frozen per source plus '*'); no mask saved -> (None, {})."""
+    version = active_mask_version(conn)
+    if version is None:
+        return None, {}
+    mask = load_mask(conn, version)
+    wildcard = [c.slot for c in mask.masked_cells() if c.source == WILDCARD]
+    return version, freeze_cells(mask.is_masked, sources, wildcard)
+
+
+# ----------------------------------------------------------------------------- policies
+
+
+def _policy_row(p: Policy) -> PolicyRow:
+    return PolicyRow(
+        name=p.name, mode="global" if p.global_cut else "per_source", criterion=p.criterion,
+        thresholds=json.dumps({"cuts": {s: c.model_dump() for s, c in sorted(p.cuts.items())},
+                               "global_cut": p.global_cut.model_dump() if p.global_cut else None}, sort_keys=True),
+        mask_version=p.mask_version, mask_cells=json.dumps(p.masked_cells, sort_keys=True),
+        scorer_rule=p.scorer.model_dump_json(), budget_tokens=p.budget_tokens, budget_rule=p.budget_rule,
+        weights=json.dumps({"downsample_weight": p.downsample_weight,
+                            "downsample_recommendations": p.downsample_recommendations}, sort_keys=True),
+        note=p.note, created_by=p.created_by,
+    )
+
+
+def _policy_from_row(row: PolicyRow) -> Policy:
+    th = json.loads(row.thresholds)
+    weights = json.loads(row.weights)
+    return Policy.model_validate({
+        "name": row.name, "criterion": row.criterion,
+        "cuts": {s: CutSpec.model_validate(c) for s, c in th["cuts"].items()},
+        "global_cut": CutSpec.model_validate(th["global_cut"]) if th.get("global_cut") else None,
+        "mask_version": row.mask_version, "masked_cells": json.loads(row.mask_cells),
+        "scorer": ScorerRule.model_validate_json(row.scorer_rule), "budget_tokens": row.budget_tokens,
+        "budget_rule": row.budget_rule, "downsample_weight": weights["downsample_weight"],
+        "downsample_recommendations": weights["downsample_recommendations"], "note": row.note,
+        "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at,
+    })
+
+
+def save_policy(conn: Connection, policy: Policy, *, replace: bool = False) -> Policy:
+    """Store a policy under its name; an existing name needs `replace=True` (keeps its creation time)."""
+    return _policy_from_row(repo.save_policy_row(conn, _policy_row(policy), replace=replace))
+
+
+def get_policy(conn: Connection, name: str) -> Policy:
+    """One saved policy by name (NotFoundError when there is none)."""
+    return _policy_from_row(repo.get_policy_row(conn, name))
+
+
+def list_policies(conn: Connection) -> list[Policy]:
+    """All saved policies, by name."""
+    return [_policy_from_row(r) for r in repo.list_policy_rows(conn)]

@@ -1,0 +1,104 @@
+"""Selection's data through the database: arrays from one query (latest complete score, overrides), the active
+mask frozen per source, policies saved and read back."""
+
+import numpy as np
+import pytest
+
+from mira_core.errors import ConflictError, NotFoundError
+from mira_core.reliability.mask_store import save_mask_version
+from mira_core.reliability.masks import Cell, CellDecision, Mask
+from mira_core.selection.aggregate import OVERRIDE_DROP, OVERRIDE_KEEP
+from mira_core.selection.policies import CutSpec, Policy, ScorerRule
+from mira_core.selection.store import (
+    active_mask_cells,
+    get_policy,
+    insert_generated,
+    list_policies,
+    load_selection_data,
+    save_policy,
+)
+from mira_core.storage.engine import read_conn, write_tx
+from tests.selection.dbcorpus import score, seed
+
+
+def test_arrays_take_the_latest_complete_student_score(engine):
+    seed(engine)
+    with read_conn(engine) as conn:
+        loaded = load_selection_data(conn)
+    d = loaded.data
+    assert d.sources == ("A", "B")
+    assert [d.record_id(i) for i in range(d.n)] == ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4", "b5"]
+    assert d.scores[0, 0] == 8.0  # not the older 1, not the newer incomplete 0
+    assert d.complete.tolist() == [True] * 6 + [False, False, True]
+    assert np.isnan(d.scores[6]).all()  # b3 only has an incomplete score
+    assert d.tokens.tolist() == [100, 200, 300, 400, 50, 60, 1000, 10, 5]
+    assert d.override[7] == OVERRIDE_KEEP and d.override[8] == OVERRIDE_DROP
+    assert d.outcome.tolist()[:3] == [1, 0, 1]
+    assert d.recommendation.tolist()[:4] == [0, 1, 1, 2]
+    assert [(r.judge, r.prompt_version, r.records) for r in loaded.runs] == [("mira-student", "v1", 7)]
+
+
+def test_scorer_rule_filters_by_model_and_prompt(engine):
+    seed(engine)
+    with write_tx(engine) as conn:
+        conn_score = score("a2", 9, "keep", judge="other-model", prompt="v2", job="j2")
+        from mira_core.storage.scores_repo import insert_score
+        insert_score(conn, conn_score)
+    with read_conn(engine) as conn:
+        latest = load_selection_data(conn).data
+        v1 = load_selection_data(conn, ScorerRule(prompt_version="v1")).data
+        other = load_selection_data(conn, ScorerRule(judge="other-model")).data
+    assert latest.scores[1, 0] == 9.0 and v1.scores[1, 0] == 6.0
+    assert other.complete.tolist() == [False, True] + [False] * 7
+
+
+def test_active_mask_cells_frozen_per_source(engine):
+    seed(engine)
+    mask = Mask(cells={Cell("*", "A3"): CellDecision(masked=True, reason="r"),
+                       Cell("B", "A3"): CellDecision(masked=False, reason="verified", by="curator"),
+                       Cell("A", "A1"): CellDecision(masked=True, reason="r")})
+    with write_tx(engine) as conn:
+        assert active_mask_cells(conn, ("A", "B")) == (None, {})
+        vid = save_mask_version(conn, name="m1", mask=mask, rules=None, created_by="t")
+    with read_conn(engine) as conn:
+        version, cells = active_mask_cells(conn, ("A", "B"))
+    assert version == vid
+    assert cells == {"A": ["A1", "A3"], "B": [], "*": ["A3"]}  # B's forced unmask wins over '*'
+
+
+def test_policy_save_load_list_conflict(engine):
+    p = Policy(name="half", cuts={"A": CutSpec(mode="top_records", value=50)}, masked_cells={"A": ["A2"]},
+               budget_tokens=5_000_000_000, scorer=ScorerRule(prompt_version="v1"))
+    with write_tx(engine) as conn:
+        saved = save_policy(conn, p)
+    assert saved.updated_at is not None and saved.created_at == saved.updated_at
+    assert saved.model_dump(exclude={"created_at", "updated_at"}) == p.model_dump(exclude={"created_at", "updated_at"})
+    with write_tx(engine) as conn, pytest.raises(ConflictError, match="already exists"):
+        save_policy(conn, p)
+    with write_tx(engine) as conn:
+        save_policy(conn, p.model_copy(update={"note": "v2"}), replace=True)
+    with read_conn(engine) as conn:
+        assert [x.note for x in list_policies(conn)] == ["v2"]
+        with pytest.raises(NotFoundError, match="policy list"):
+            get_policy(conn, "nope")
+
+
+def test_empty_store_gives_empty_arrays(engine):
+    with read_conn(engine) as conn:
+        loaded = load_selection_data(conn)
+    assert loaded.data.n == 0 and loaded.data.scores.shape == (0, 15) and loaded.runs == ()
+
+
+def test_generated_arrays_round_trip(engine):
+    from mira_core.selection.generate import generate_data
+
+    data = generate_data(300, seed=4)
+    with write_tx(engine) as conn:
+        insert_generated(conn, data)
+    with read_conn(engine) as conn:
+        got = load_selection_data(conn).data
+    ok = data.complete
+    assert (got.record_ids == data.record_ids).all() and (got.complete == ok).all()
+    assert np.array_equal(got.scores[ok], data.scores[ok]) and np.isnan(got.scores[~ok]).all()
+    assert np.array_equal(got.tokens, data.tokens) and np.array_equal(got.outcome, data.outcome)
+    assert np.array_equal(got.recommendation[ok], data.recommendation[ok])
