@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
@@ -177,6 +178,23 @@ def build_prompt(record: Record, rubric: Rubric, calibration: list[CalibrationRe
         )
     return Prompt(system=system, user=fitted.user, prompt_version=version, shortened=True,
                   elided_tokens=fitted.elided, prompt_tokens=sys_tokens + fitted.tokens)
+
+
+@dataclass(frozen=True)
+class PromptBuilder:
+    """`build_prompt` with everything but the record fixed: what one job run scores with."""
+
+    rubric: Rubric
+    calibration: list[CalibrationRef]
+    max_model_len: int
+    max_tokens: int
+    count_tokens: Callable[[str], int] | None = None
+    """The endpoint's tokenizer when it has one (else `budget.estimate_tokens`)."""
+
+    def build(self, record: Record) -> Prompt:
+        """The prompt for `record` (raises ConfigError when it cannot fit, as `build_prompt`)."""
+        return build_prompt(record, self.rubric, self.calibration, max_model_len=self.max_model_len,
+                            max_tokens=self.max_tokens, count_tokens=self.count_tokens)
 
 
 class _Fitted(NamedTuple):

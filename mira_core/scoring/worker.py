@@ -28,7 +28,9 @@ from sqlalchemy import Engine
 from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.errors import MiraError, NotFoundError
 from mira_core.scoring.client import CallResult, ScorerClient, TokenCounter
-from mira_core.scoring.jobs import job_settings
+from mira_core.scoring.jobs import Job, job_settings
+from mira_core.scoring.prompt import Prompt, PromptBuilder
+from mira_core.scoring.rubric import load_calibration, load_rubric
 from mira_core.scoring.settings import api_key_source
 from mira_core.scoring.simulator import SIMULATED_SUFFIX
 from mira_core.settings import Settings, load_settings
@@ -117,15 +119,11 @@ class _Run:
     """State of one job run inside the worker."""
 
     engine: Engine
-    job: dict
+    job: Job
     token: str
     client: ScorerClient
-    counter: TokenCounter
-    rubric: Any
-    calibration: Any
-    max_model_len: int
+    prompts: PromptBuilder
     endpoint_down: bool = False
-    stored: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -165,18 +163,19 @@ class Worker:
             while not self.stopping:
                 self.beat()
                 with read_conn(self.engine) as conn:
-                    job = scores_repo.next_runnable_job(conn, scores_repo.utcnow())
-                if job is None:
+                    row = scores_repo.next_runnable_job(conn, scores_repo.utcnow())
+                if row is None:
                     if self.options.idle_exit is not None and time.monotonic() - idle_since > self.options.idle_exit:
                         break
                     time.sleep(self.options.poll)
                     continue
+                job = Job.from_row(row)
                 try:
                     outcome = asyncio.run(self.run_job(job))
                 except MiraError as exc:  # e.g. an invalid rubric file: the job waits for a curator
                     outcome = "error"
                     with write_tx(self.engine) as conn:
-                        scores_repo.set_job_status(conn, job["job_id"], "paused", pause_reason="error",
+                        scores_repo.set_job_status(conn, job.job_id, "paused", pause_reason="error",
                                                    event=f"paused: {exc}")
                 runs += 1
                 if outcome == "endpoint_down":  # waiting for an endpoint is idle time, not work
@@ -192,24 +191,23 @@ class Worker:
                     scores_repo.release_worker_lock(conn, self.token)
         return runs
 
-    async def run_job(self, job: dict) -> str:
+    async def run_job(self, job: Job) -> str:
         """Run one job until it is finished, paused, cancelled or the endpoint goes down."""
-        from mira_core.scoring.rubric import load_calibration, load_rubric
-
         settings = job_settings(job, api_key_source()[0])
         client = ScorerClient(settings)
         try:
             info = await client.probe()
             if info is None:
-                self._pause_down(job["job_id"], settings.pause_seconds, "endpoint did not answer /v1/models")
+                self._pause_down(job.job_id, settings.pause_seconds, "endpoint did not answer /v1/models")
                 return "endpoint_down"
             mml = min(settings.max_model_len, info.max_model_len or settings.max_model_len)
             counter = TokenCounter(settings, exact_above=(mml - settings.max_tokens) // 2)
-            rubric = load_rubric(self.options.settings.anchors_path)
-            calibration = load_calibration(self.options.settings.calibration_path)
-            run = _Run(self.engine, job, self.token or "", client, counter, rubric, calibration, mml)
+            prompts = PromptBuilder(load_rubric(self.options.settings.anchors_path),
+                                    load_calibration(self.options.settings.calibration_path),
+                                    max_model_len=mml, max_tokens=settings.max_tokens, count_tokens=counter)
+            run = _Run(self.engine, job, self.token or "", client, prompts)
             with write_tx(self.engine) as conn:
-                scores_repo.set_job_status(conn, job["job_id"], "running",
+                scores_repo.set_job_status(conn, job.job_id, "running",
                                            from_statuses=("queued", "running", "paused"),
                                            event=f"running against {info.id}")
             return await self._drive(run)
@@ -217,7 +215,7 @@ class Worker:
             await client.aclose()
 
     async def _drive(self, run: _Run) -> str:
-        job_id, settings = run.job["job_id"], run.client.settings
+        job_id, settings = run.job.job_id, run.client.settings
         limit = settings.concurrency + max(4, settings.concurrency // 4)  # a few prompts ready ahead
         in_flight: set[asyncio.Task] = set()
         claiming, last_control, status = True, 0.0, "running"
@@ -264,7 +262,7 @@ class Worker:
                 event=f"endpoint down ({why}); retrying in {seconds:g} s")
 
     def _finish_run(self, run: _Run, status: str) -> str:
-        job_id = run.job["job_id"]
+        job_id = run.job.job_id
         with write_tx(self.engine) as conn:
             scores_repo.reset_running(conn, job_id=job_id, token=self.token)
         if run.endpoint_down:
@@ -298,25 +296,21 @@ class Worker:
         result = await run.client.complete(prompt.system, prompt.user)
         await asyncio.to_thread(self._store, run, record_id, attempt, prompt, result)
 
-    def _prepare(self, run: _Run, record_id: str) -> Any:
-        from mira_core.scoring.prompt import build_prompt
-
+    def _prepare(self, run: _Run, record_id: str) -> Prompt:
         # records_repo shares one zstd decompressor, which is not thread-safe: one reader at a time.
         with self._read_lock, read_conn(self.engine) as conn:
             record = records_repo.get_record(conn, record_id)
-        settings = run.client.settings
-        return build_prompt(record, run.rubric, run.calibration, max_model_len=run.max_model_len,
-                            max_tokens=settings.max_tokens, count_tokens=run.counter)
+        return run.prompts.build(record)
 
     def _finish(self, run: _Run, record_id: str, status: str, kind: str | None, error: str | None,
                 output: str | None = None, score: scores_repo.NewScore | None = None) -> None:
         assert self.token is not None
         with write_tx(self.engine) as conn:
-            scores_repo.finish_item(conn, run.job["job_id"], record_id, self.token, status=status, error_kind=kind,
+            scores_repo.finish_item(conn, run.job.job_id, record_id, self.token, status=status, error_kind=kind,
                                     last_error=error, last_output=output, score=score)
 
-    def _store(self, run: _Run, record_id: str, attempt: int, prompt: Any, result: CallResult) -> None:
-        job_id = run.job["job_id"]
+    def _store(self, run: _Run, record_id: str, attempt: int, prompt: Prompt, result: CallResult) -> None:
+        job_id = run.job.job_id
         if result.status == "ok":
             score = new_score(record_id, job_id, prompt, result, run.client.settings.model)
             self._finish(run, record_id, "done", None, None, score=score)
@@ -336,7 +330,8 @@ class Worker:
             self._finish(run, record_id, "failed", result.error_kind, result.error)
 
 
-def new_score(record_id: str, job_id: str, prompt: Any, result: CallResult, fallback_model: str) -> scores_repo.NewScore:
+def new_score(record_id: str, job_id: str, prompt: Prompt, result: CallResult,
+              fallback_model: str) -> scores_repo.NewScore:
     """The score row for a successful call: parse the output, keep the raw text, label simulated judges."""
     from mira_core.scoring.parse import parse_scorer_output
     from mira_core.scoring.results import parsed_columns
@@ -349,10 +344,10 @@ def new_score(record_id: str, job_id: str, prompt: Any, result: CallResult, fall
     slots = {slot: cols.pop(col) for slot, col in zip(SLOTS, COLUMNS, strict=True)}
     return scores_repo.NewScore(
         record_id=record_id, judge_kind="student", judge=judge, job_id=job_id,
-        prompt_version=str(prompt.prompt_version), raw_output=text, complete=cols["complete"],
+        prompt_version=prompt.prompt_version, raw_output=text, complete=cols["complete"],
         overall=cols["overall"], recommendation=cols["recommendation"], domain_tag=cols["domain_tag"],
-        brief=cols["brief"], shortened=bool(prompt.shortened), elided_tokens=int(prompt.elided_tokens or 0),
-        prompt_tokens=result.prompt_tokens or getattr(prompt, "prompt_tokens", None),
+        brief=cols["brief"], shortened=prompt.shortened, elided_tokens=prompt.elided_tokens,
+        prompt_tokens=result.prompt_tokens or prompt.prompt_tokens,
         parsed_json=cols["parsed"], slots=slots,
     )
 

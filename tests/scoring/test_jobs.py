@@ -66,7 +66,7 @@ def test_job_scores_each_frozen_record_once_with_a_labelled_judge(engine, tmp_pa
     assert all(r["judge"] == "whw06/MIRA-Agent-Group4-SIMULATED" and r["judge_kind"] == "student" for r in rows)
     assert all(r["a15"] is not None and r["overall"] is not None and r["raw_output"] for r in rows)
     assert all(r["complete"] for r in rows) and len({r["prompt_version"] for r in rows}) == 1
-    assert "api_key" not in json.loads(jobs.job_settings(scores_repo_job(engine, job_id), "").model_dump_json())
+    assert "api_key" not in json.loads(jobs.job_settings(jobs.Job.from_row(scores_repo_job(engine, job_id)), "").model_dump_json())
     assert server.stats.counts["ok"] == 6
 
 
