@@ -92,7 +92,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(f"follow it with `mira-curator jobs`; control it with `mira-curator job pause|resume|cancel {job_id}`")
         return 0
     if not alive:
-        worker = Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.2, settings=args.settings))
+        worker = Worker(engine, args.settings, WorkerOptions(idle_exit=0.0, poll=0.2))
         worker.run()
     else:
         while jobs.job_progress(engine, job_id).status in ("queued", "running", "preparing"):
@@ -140,7 +140,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     engine = open_engine(args.settings)
     print(f"scoring worker serving {args.settings.database_url}", flush=True)
-    runs = run_worker(engine, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll, settings=args.settings))
+    runs = run_worker(engine, args.settings, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
     print(f"scoring worker stopped after {runs} job runs", flush=True)
     return 0
 

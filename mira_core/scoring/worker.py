@@ -57,8 +57,6 @@ class WorkerOptions:
     """Exit after this many idle seconds (None: run until stopped)."""
     control_every: float = 0.5
     """Seconds between checks of the job's status (pause/cancel from the UI)."""
-    settings: Settings = field(default_factory=load_settings)
-    """Where the anchors and calibration files are (read at each job start)."""
 
 
 @dataclass
@@ -130,8 +128,10 @@ class _Run:
 class Worker:
     """The loop: heartbeat, pick the oldest runnable job, run it, repeat."""
 
-    def __init__(self, engine: Engine, options: WorkerOptions | None = None):
+    def __init__(self, engine: Engine, settings: Settings, options: WorkerOptions | None = None):
+        """`settings` says where the anchors and calibration files are (read at each job start)."""
         self.engine = engine
+        self.settings = settings
         self.options = options or WorkerOptions()
         self.token: str | None = None
         self.stopping = False
@@ -202,8 +202,8 @@ class Worker:
                 return "endpoint_down"
             mml = min(settings.max_model_len, info.max_model_len or settings.max_model_len)
             counter = TokenCounter(settings, exact_above=(mml - settings.max_tokens) // 2)
-            prompts = PromptBuilder(load_rubric(self.options.settings.anchors_path),
-                                    load_calibration(self.options.settings.calibration_path),
+            prompts = PromptBuilder(load_rubric(self.settings.anchors_path),
+                                    load_calibration(self.settings.calibration_path),
                                     max_model_len=mml, max_tokens=settings.max_tokens, count_tokens=counter)
             run = _Run(self.engine, job, self.token or "", client, prompts)
             with write_tx(self.engine) as conn:
@@ -352,9 +352,9 @@ def new_score(record_id: str, job_id: str, prompt: Prompt, result: CallResult,
     )
 
 
-def run_worker(engine: Engine, options: WorkerOptions | None = None) -> int:
+def run_worker(engine: Engine, settings: Settings, options: WorkerOptions | None = None) -> int:
     """Run a worker in this process with SIGTERM/SIGINT handled as a graceful stop."""
-    worker = Worker(engine, options)
+    worker = Worker(engine, settings, options)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, worker.stop)
     return worker.run()
@@ -398,10 +398,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-exit", type=float, default=None)
     parser.add_argument("--poll", type=float, default=1.0)
     args = parser.parse_args(argv)
-    engine = make_engine(load_settings().database_url)
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     try:
-        runs = run_worker(engine, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
+        runs = run_worker(engine, settings, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
     except WorkerBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

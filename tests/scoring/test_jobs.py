@@ -18,6 +18,7 @@ from mira_core.scoring import jobs
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer
 from mira_core.scoring.worker import Worker, WorkerOptions, worker_state
+from mira_core.settings import Settings
 from mira_core.storage import reliability_repo, scores_repo, selection_repo
 from mira_core.storage.engine import read_conn, write_tx
 from tests.app.builders import import_messages, messages_row
@@ -41,7 +42,7 @@ def _settings(base_url: str, **kw) -> ScorerSettings:
 
 def _work(engine) -> None:
     """Run a worker in this process until no job is runnable."""
-    Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.01, control_every=0.05)).run()
+    Worker(engine, Settings(), WorkerOptions(idle_exit=0.0, poll=0.01, control_every=0.05)).run()
 
 
 def _scores(engine, job_id: str) -> list[dict]:
