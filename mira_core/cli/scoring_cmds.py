@@ -75,7 +75,9 @@ def _filter(text: str) -> RecordFilter:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Start a job; without a live worker, start one (or run it here with --wait)."""
-    from mira_core.scoring.worker import Worker, WorkerOptions, spawn_worker, worker_state
+    from mira_core.scoring.worker import Worker, WorkerOptions
+    from mira_core.scoring.worker_lock import worker_state
+    from mira_core.scoring.worker_process import spawn_worker
 
     engine = open_engine(args.settings)
     settings = load_scorer_settings()
@@ -136,7 +138,8 @@ def cmd_job(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the worker in the foreground (Ctrl-C / SIGTERM finishes in-flight calls, then exits)."""
-    from mira_core.scoring.worker import WorkerOptions, run_worker
+    from mira_core.scoring.worker import WorkerOptions
+    from mira_core.scoring.worker_process import run_worker
 
     engine = open_engine(args.settings)
     print(f"scoring worker serving {args.settings.database_url}", flush=True)

@@ -17,7 +17,8 @@ from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer
-from mira_core.scoring.worker import Worker, WorkerOptions, worker_state
+from mira_core.scoring.worker import Worker, WorkerOptions
+from mira_core.scoring.worker_lock import worker_state
 from mira_core.settings import Settings
 from mira_core.storage import reliability_repo, scores_repo, selection_repo
 from mira_core.storage.engine import read_conn, write_tx
@@ -227,7 +228,7 @@ def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(sqlite
     settings = _settings(server.base_url).model_copy(update={"concurrency": 2})
     job_id = jobs.start_job(sqlite_engine, settings, record_filter=RecordFilter())
     env = {**os.environ, "MIRA_DATABASE_URL": str(sqlite_engine.url)}
-    cmd = [sys.executable, "-m", "mira_core.scoring.worker", "--poll", "0.05", "--idle-exit", "5"]
+    cmd = [sys.executable, "-m", "mira_core.scoring.worker_main", "--poll", "0.05", "--idle-exit", "5"]
     rng = random.Random(11)
     kills_mid_item, done_seen = 0, []
     try:
