@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -89,7 +89,7 @@ def prompt_version(rubric: Rubric, calibration: Sequence[CalibrationRef]) -> str
     return h.hexdigest()[:12]
 
 
-def _arg_lines(args: dict[str, Any]) -> list[str]:
+def _arg_lines(args: Mapping[str, object]) -> list[str]:
     out = []
     for key, value in args.items():
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
