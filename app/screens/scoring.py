@@ -23,7 +23,8 @@ from mira_core.scoring.settings import (
     load_scorer_settings,
     save_scorer_settings,
 )
-from mira_core.scoring.worker import ensure_worker, worker_log_path, worker_state
+from mira_core.scoring.worker_lock import worker_state
+from mira_core.scoring.worker_process import ensure_worker, worker_log_path
 from mira_core.storage import records_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import escape_markdown, view_from_params

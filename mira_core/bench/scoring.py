@@ -30,6 +30,7 @@ from typing import Any
 from mira_core.bench.registry import Benchmark
 from mira_core.scoring.client import ScorerClient
 from mira_core.scoring.settings import ScorerSettings
+from mira_core.settings import Settings, load_settings
 
 
 def _free_port() -> int:
@@ -100,7 +101,7 @@ def _sequential(base_url: str, model: str, prompts: list[str]) -> float:
     return elapsed
 
 
-def _job(base_url: str, records: int, concurrency: int) -> dict[str, Any]:
+def _job(base_url: str, records: int, concurrency: int, app_settings: Settings) -> dict[str, Any]:
     """A whole job over `records` demo records: prompt building, calls, parse and one commit per result."""
     import tempfile
     from pathlib import Path
@@ -119,7 +120,7 @@ def _job(base_url: str, records: int, concurrency: int) -> dict[str, Any]:
         settings = ScorerSettings(base_url=base_url, concurrency=concurrency, request_timeout=60)
         job_id = jobs.start_job(engine, settings, record_filter=RecordFilter())
         cpu, t = time.process_time(), time.perf_counter()
-        Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.01)).run()
+        Worker(engine, app_settings, WorkerOptions(idle_exit=0.0, poll=0.01)).run()
         wall, cpu = time.perf_counter() - t, time.process_time() - cpu
         prog = jobs.job_progress(engine, job_id)
         engine.dispose()
@@ -138,7 +139,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         prompts = _prompts(args.requests, args.prompt_chars)
         wall, cpu, ok, held = asyncio.run(_concurrent(settings, prompts))
         seq_wall = _sequential(base, settings.model, prompts[: args.sequential_requests])
-        job = _job(base, args.job_records, args.concurrency) if args.job_records else {}
+        job = _job(base, args.job_records, args.concurrency, load_settings()) if args.job_records else {}
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -75,7 +75,9 @@ def _filter(text: str) -> RecordFilter:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Start a job; without a live worker, start one (or run it here with --wait)."""
-    from mira_core.scoring.worker import Worker, WorkerOptions, spawn_worker, worker_state
+    from mira_core.scoring.worker import Worker, WorkerOptions
+    from mira_core.scoring.worker_lock import worker_state
+    from mira_core.scoring.worker_process import spawn_worker
 
     engine = open_engine(args.settings)
     settings = load_scorer_settings()
@@ -92,7 +94,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(f"follow it with `mira-curator jobs`; control it with `mira-curator job pause|resume|cancel {job_id}`")
         return 0
     if not alive:
-        worker = Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.2, settings=args.settings))
+        worker = Worker(engine, args.settings, WorkerOptions(idle_exit=0.0, poll=0.2))
         worker.run()
     else:
         while jobs.job_progress(engine, job_id).status in ("queued", "running", "preparing"):
@@ -136,11 +138,12 @@ def cmd_job(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the worker in the foreground (Ctrl-C / SIGTERM finishes in-flight calls, then exits)."""
-    from mira_core.scoring.worker import WorkerOptions, run_worker
+    from mira_core.scoring.worker import WorkerOptions
+    from mira_core.scoring.worker_process import run_worker
 
     engine = open_engine(args.settings)
     print(f"scoring worker serving {args.settings.database_url}", flush=True)
-    runs = run_worker(engine, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll, settings=args.settings))
+    runs = run_worker(engine, args.settings, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
     print(f"scoring worker stopped after {runs} job runs", flush=True)
     return 0
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from mira_core.errors import ConfigError, NotFoundError
@@ -29,6 +30,31 @@ THROUGHPUT_WINDOW = 60.0
 
 class JobError(ConfigError):
     """A job operation was refused (unknown job, wrong state)."""
+
+
+class Job(BaseModel):
+    """A scoring job as the worker and `summarize` read it: one `score_jobs` row."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+    status: str = Field(description="preparing / queued / running / paused / cancelled / done.")
+    pause_reason: str | None = Field(default=None, description="'user', 'error' or 'endpoint_down'.")
+    resume_after: datetime | None = Field(default=None, description="When an endpoint_down pause may resume.")
+    label: str
+    filter_json: str = Field(description="The RecordFilter at start (the selection is the items).")
+    settings_json: str = Field(description="ScorerSettings without the API key.")
+    total: int
+    created_by: str
+    last_event: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, object]) -> Job:
+        """The job of a row from `scores_repo` (`get_job`, `next_runnable_job`, `list_jobs`)."""
+        return cls.model_validate(dict(row))
 
 
 class ErrorGroup(BaseModel):
@@ -119,11 +145,11 @@ def _label(f: RecordFilter) -> str:
     return "all records" if not parts else "filter " + ", ".join(parts)
 
 
-def _require(conn, job_id: str) -> dict:  # type: ignore[no-untyped-def]
-    job = scores_repo.get_job(conn, job_id)
-    if job is None:
+def _require(conn, job_id: str) -> Job:  # type: ignore[no-untyped-def]
+    row = scores_repo.get_job(conn, job_id)
+    if row is None:
         raise NotFoundError(f"job {job_id} not found: `mira-curator jobs` lists the jobs")
-    return job
+    return Job.from_row(row)
 
 
 def pause_job(engine: Engine, job_id: str) -> None:
@@ -132,7 +158,7 @@ def pause_job(engine: Engine, job_id: str) -> None:
         job = _require(conn, job_id)
         if not scores_repo.set_job_status(conn, job_id, "paused", from_statuses=("queued", "running", "paused"),
                                           pause_reason="user", event="paused by a curator"):
-            raise JobError(f"job {job_id} is {job['status']}: only queued or running jobs can be paused")
+            raise JobError(f"job {job_id} is {job.status}: only queued or running jobs can be paused")
 
 
 def resume_job(engine: Engine, job_id: str) -> None:
@@ -140,7 +166,7 @@ def resume_job(engine: Engine, job_id: str) -> None:
     with write_tx(engine) as conn:
         job = _require(conn, job_id)
         if not scores_repo.set_job_status(conn, job_id, "queued", from_statuses=("paused",), event="resumed"):
-            raise JobError(f"job {job_id} is {job['status']}: only a paused job can be resumed")
+            raise JobError(f"job {job_id} is {job.status}: only a paused job can be resumed")
 
 
 def cancel_job(engine: Engine, job_id: str) -> None:
@@ -150,7 +176,7 @@ def cancel_job(engine: Engine, job_id: str) -> None:
         if not scores_repo.set_job_status(conn, job_id, "cancelled",
                                           from_statuses=("preparing", "queued", "running", "paused"),
                                           event="cancelled by a curator"):
-            raise JobError(f"job {job_id} is already {job['status']}")
+            raise JobError(f"job {job_id} is already {job.status}")
 
 
 def requeue_failed(engine: Engine, job_id: str, *, include_too_long: bool = False) -> int:
@@ -171,7 +197,7 @@ def job_progress(engine: Engine, job_id: str, *, now: datetime | None = None) ->
     with read_conn(engine) as conn:
         job = _require(conn, job_id)
         counts = scores_repo.item_counts(conn, job_id)
-        window = max(1.0, min(THROUGHPUT_WINDOW, (now - job["created_at"]).total_seconds()))
+        window = max(1.0, min(THROUGHPUT_WINDOW, (now - job.created_at).total_seconds()))
         recent = scores_repo.finished_since(conn, job_id, now - timedelta(seconds=window))
         errors = [ErrorGroup(error_kind=e["error_kind"], n=e["n"], example=e["example"])
                   for e in scores_repo.error_groups(conn, job_id)]
@@ -179,19 +205,19 @@ def job_progress(engine: Engine, job_id: str, *, now: datetime | None = None) ->
     return summarize(job, counts, recent / window, errors, judge)
 
 
-def summarize(job: dict, counts: dict[str, int], throughput: float, errors: list[ErrorGroup],
+def summarize(job: Job, counts: dict[str, int], throughput: float, errors: list[ErrorGroup],
               judge: str | None = None) -> JobProgress:
-    """Pure: a JobProgress from a job row, its item counts and a throughput."""
+    """Pure: a JobProgress from a job, its item counts and a throughput."""
     remaining = counts.get("pending", 0) + counts.get("running", 0)
-    settings = json.loads(job["settings_json"] or "{}")
-    active = job["status"] in ("queued", "running")
+    settings = json.loads(job.settings_json or "{}")
+    active = job.status in ("queued", "running")
     return JobProgress(
-        job_id=job["job_id"], label=job["label"], status=job["status"], pause_reason=job["pause_reason"],
-        total=job["total"], counts=counts, done=counts.get("done", 0),
+        job_id=job.job_id, label=job.label, status=job.status, pause_reason=job.pause_reason,
+        total=job.total, counts=counts, done=counts.get("done", 0),
         failed=sum(counts.get(k, 0) for k in ("failed", "too_long", "incomplete")), remaining=remaining,
         throughput_per_s=throughput,
         eta_seconds=remaining / throughput if throughput > 0 and active and remaining else None,
-        errors=errors, created_at=job["created_at"], finished_at=job["finished_at"], last_event=job["last_event"],
+        errors=errors, created_at=job.created_at, finished_at=job.finished_at, last_event=job.last_event,
         model=str(settings.get("model", "")), base_url=str(settings.get("base_url", "")), judge=judge,
         simulated=is_simulated(judge),
     )
@@ -204,9 +230,9 @@ def list_progress(engine: Engine, *, limit: int = 20) -> list[JobProgress]:
     return [job_progress(engine, i) for i in ids]
 
 
-def job_settings(job: dict, api_key: str) -> ScorerSettings:
+def job_settings(job: Job, api_key: str) -> ScorerSettings:
     """The settings frozen in the job, with today's API key (keys are never stored)."""
-    settings = ScorerSettings.model_validate(json.loads(job["settings_json"]))
+    settings = ScorerSettings.model_validate(json.loads(job.settings_json))
     settings.api_key = api_key
     return settings
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -26,7 +27,7 @@ from mira_core.scoring.rubric import CalibrationRef, Rubric
 RENDER_VERSION = "record-render-1"
 # Tokens the chat template adds around the two messages (role markers, an empty think block).
 CHAT_TEMPLATE_MARGIN = 64
-_MAX_SHORTEN_ROUNDS = 6
+_MAX_SHORTEN_ROUNDS = 6  # counts of shortened texts (each may be a /tokenize round trip)
 
 SYSTEM_INTRO = (
     "You are MIRA-Agent-Group4, a scorer of software-engineering repository-repair agent trajectories "
@@ -88,7 +89,7 @@ def prompt_version(rubric: Rubric, calibration: Sequence[CalibrationRef]) -> str
     return h.hexdigest()[:12]
 
 
-def _arg_lines(args: dict[str, Any]) -> list[str]:
+def _arg_lines(args: Mapping[str, object]) -> list[str]:
     out = []
     for key, value in args.items():
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
@@ -175,67 +176,80 @@ def build_prompt(record: Record, rubric: Rubric, calibration: list[CalibrationRe
             f"max_tokens={max_tokens} ({sys_tokens} tokens of system prompt): raise --max-model-len or lower "
             "max_tokens"
         )
-    user, user_tokens, elided = fitted
-    return Prompt(system=system, user=user, prompt_version=version, shortened=True, elided_tokens=elided,
-                  prompt_tokens=sys_tokens + user_tokens)
+    return Prompt(system=system, user=fitted.user, prompt_version=version, shortened=True,
+                  elided_tokens=fitted.elided, prompt_tokens=sys_tokens + fitted.tokens)
+
+
+@dataclass(frozen=True)
+class PromptBuilder:
+    """`build_prompt` with everything but the record fixed: what one job run scores with."""
+
+    rubric: Rubric
+    calibration: list[CalibrationRef]
+    max_model_len: int
+    max_tokens: int
+    count_tokens: Callable[[str], int] | None = None
+    """The endpoint's tokenizer when it has one (else `budget.estimate_tokens`)."""
+
+    def build(self, record: Record) -> Prompt:
+        """The prompt for `record` (raises ConfigError when it cannot fit, as `build_prompt`)."""
+        return build_prompt(record, self.rubric, self.calibration, max_model_len=self.max_model_len,
+                            max_tokens=self.max_tokens, count_tokens=self.count_tokens)
+
+
+class _Fitted(NamedTuple):
+    """A shortened user message that was counted."""
+
+    user: str
+    tokens: int
+    elided: int
+
+
+def _shortened(record: Record, original: RecordText, template: str, count: Callable[[str], int], tpc: float,
+               reduce: int) -> _Fitted:
+    short = shorten_record_text(original, reduce, tpc)
+    user = render_user(record, short.text, template)
+    return _Fitted(user, count(user), short.elided_tokens)
 
 
 def _fit(record: Record, original: RecordText, template: str, count: Callable[[str], int], budget: int,
-         user: str, user_tokens: int) -> tuple[str, int, int] | None:
-    """(user, tokens, elided) for about the smallest reduction that fits, or None if nothing fits.
+         user: str, user_tokens: int) -> _Fitted | None:
+    """The least shortened user message found that fits `budget`, or None if nothing fits.
 
-    The reduction (chars) is searched on measured (reduction, tokens) points: secant steps until one fits,
-    then regula falsi between the largest reduction that did not fit and the smallest that did, aiming just
-    under the budget. The rule removes whole steps at some point, so the token count jumps: a reduction that
-    gives an already counted text is not counted again and moves the search on (doubling, or bisection).
-    At most _MAX_SHORTEN_ROUNDS counts (each may be a /tokenize round trip), then a last try that removes
-    everything the rule may remove.
+    Searches the reduction (chars `shorten_record_text` removes) in a bracket: `lo` is known not to fit
+    (at first 0, the full record), `hi` is the smallest reduction known to fit (at first `most`, everything
+    the rule may remove, not yet counted). The first try is the reduction the full text's tokens per char
+    ask for, aiming 1% under the budget. From there, steps of a quarter of the budget, doubling and never
+    past the middle, look for the other end of the bracket (the count jumps where whole steps go, so no
+    interpolation is trusted); once both ends are measured it is plain bisection. It stops when a fitting
+    text is within ~3% of the budget or the bracket is under 64 chars, after at most _MAX_SHORTEN_ROUNDS
+    counts, then tries `most` if nothing fitted.
     """
     tpc = user_tokens / max(1, len(user))
-    target = budget - max(8, budget // 100)
-    close_enough = target - max(16, budget // 50)
-    lo_r, lo_t = 0, user_tokens  # largest reduction known not to fit
-    hi_r, hi_t = -1, 0  # smallest reduction known to fit (-1: none yet)
-    best: tuple[str, int, int] | None = None
-    known: dict[str, int] = {user: user_tokens}
-    counts, stall = 0, 1024
-    lo_f, hi_f, last = float(user_tokens - target), 0.0, ""  # regula falsi values (Illinois-weighted)
-    reduce = math.ceil((user_tokens - target) / tpc) + 64
-    for _ in range(8 * _MAX_SHORTEN_ROUNDS):  # passes are cheap; counts are what is bounded
-        short = shorten_record_text(original, reduce, tpc)
-        text = render_user(record, short.text, template)
-        seen = text in known
-        if not seen:
-            if counts == _MAX_SHORTEN_ROUNDS:
+    most = len(user) + 1
+    close_enough = budget - max(16, budget // 32)
+    step = max(64, math.ceil(budget / tpc / 4))
+    lo, hi, best = 0, most, None
+    reduce = min(most - 1, math.ceil((user_tokens - budget + max(8, budget // 100)) / tpc) + 64)
+    for _ in range(_MAX_SHORTEN_ROUNDS):
+        tried = _shortened(record, original, template, count, tpc, reduce)
+        if tried.tokens <= budget:
+            hi, best = reduce, tried
+            if tried.tokens >= close_enough:
                 break
-            known[text], counts = count(text), counts + 1
-        tokens = known[text]
-        if tokens <= budget:
-            if hi_r < 0 or reduce < hi_r:
-                hi_r, hi_t, best = reduce, tokens, (text, tokens, short.elided_tokens)
-            if tokens >= close_enough:
-                break
-            lo_f, hi_f, last = (lo_f / 2 if last == "hi" else lo_f), float(hi_t - target), "hi"  # Illinois
         else:
-            lo_r, lo_t = reduce, tokens
-            lo_f, hi_f, last = float(lo_t - target), (hi_f / 2 if last == "lo" else hi_f), "lo"
-        if hi_r >= 0:
-            if hi_r - lo_r <= 64:
-                break
-            step = lo_f * (hi_r - lo_r) / max(1e-9, lo_f - hi_f)
-            falsi = min(max(lo_r + math.ceil(step), lo_r + 1), hi_r - 1)
-            reduce = (lo_r + hi_r) // 2 if seen else falsi
-        elif seen:
-            stall *= 2
-            reduce = lo_r + stall
+            lo = reduce
+        if hi - lo <= 64:
+            break
+        middle = (lo + hi) // 2
+        if best is None:  # nothing fits yet: step up from the longest text known not to fit
+            reduce = min(lo + step, middle)
+        elif lo == 0:  # nothing measured below the fitting text yet: step down from it
+            reduce = max(hi - step, middle)
         else:
-            gained = user_tokens - tokens
-            rate = gained / reduce if gained > 0 else tpc  # tokens per removed char so far
-            reduce = lo_r + math.ceil((tokens - target) / max(rate, 1e-9) * 1.1) + 64
+            reduce = middle
+        step *= 2
     if best is None:
-        short = shorten_record_text(original, len(user) + 1, tpc)
-        text = render_user(record, short.text, template)
-        tokens = known[text] if text in known else count(text)
-        if tokens <= budget:
-            best = (text, tokens, short.elided_tokens)
+        last = _shortened(record, original, template, count, tpc, most)
+        best = last if last.tokens <= budget else None
     return best

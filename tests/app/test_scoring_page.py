@@ -12,6 +12,7 @@ from mira_core.scoring import jobs
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SimulatorConfig, start_in_thread
 from mira_core.scoring.worker import Worker, WorkerOptions
+from mira_core.settings import Settings
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine
 
@@ -106,7 +107,7 @@ def _score_twice(record_id: str) -> None:
         settings = ScorerSettings(base_url=server.base_url, concurrency=2)
         jobs.start_job(eng, settings, record_ids=[record_id])
         jobs.start_job(eng, settings, record_filter=RecordFilter(record_ids=[record_id]))
-        Worker(eng, WorkerOptions(idle_exit=0.0, poll=0.01)).run()
+        Worker(eng, Settings(), WorkerOptions(idle_exit=0.0, poll=0.01)).run()
         eng.dispose()
     finally:
         server.shutdown()

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from mira_core.reliability.demo_teacher import label_demo_corpus
 from mira_core.reliability.spot_check_store import create_spot_check
 from mira_core.scoring.simulator import SimulatorConfig, start_in_thread
-from mira_core.scoring.worker import worker_state
+from mira_core.scoring.worker_lock import worker_state
 from mira_core.storage import migrate
 from mira_core.storage import spot_checks_repo as spot
 from mira_core.storage.engine import make_engine, read_conn, write_tx

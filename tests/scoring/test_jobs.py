@@ -17,7 +17,9 @@ from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer
-from mira_core.scoring.worker import Worker, WorkerOptions, worker_state
+from mira_core.scoring.worker import Worker, WorkerOptions
+from mira_core.scoring.worker_lock import worker_state
+from mira_core.settings import Settings
 from mira_core.storage import reliability_repo, scores_repo, selection_repo
 from mira_core.storage.engine import read_conn, write_tx
 from tests.app.builders import import_messages, messages_row
@@ -41,7 +43,7 @@ def _settings(base_url: str, **kw) -> ScorerSettings:
 
 def _work(engine) -> None:
     """Run a worker in this process until no job is runnable."""
-    Worker(engine, WorkerOptions(idle_exit=0.0, poll=0.01, control_every=0.05)).run()
+    Worker(engine, Settings(), WorkerOptions(idle_exit=0.0, poll=0.01, control_every=0.05)).run()
 
 
 def _scores(engine, job_id: str) -> list[dict]:
@@ -66,7 +68,7 @@ def test_job_scores_each_frozen_record_once_with_a_labelled_judge(engine, tmp_pa
     assert all(r["judge"] == "whw06/MIRA-Agent-Group4-SIMULATED" and r["judge_kind"] == "student" for r in rows)
     assert all(r["a15"] is not None and r["overall"] is not None and r["raw_output"] for r in rows)
     assert all(r["complete"] for r in rows) and len({r["prompt_version"] for r in rows}) == 1
-    assert "api_key" not in json.loads(jobs.job_settings(scores_repo_job(engine, job_id), "").model_dump_json())
+    assert "api_key" not in json.loads(jobs.job_settings(jobs.Job.from_row(scores_repo_job(engine, job_id)), "").model_dump_json())
     assert server.stats.counts["ok"] == 6
 
 
@@ -226,7 +228,7 @@ def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(sqlite
     settings = _settings(server.base_url).model_copy(update={"concurrency": 2})
     job_id = jobs.start_job(sqlite_engine, settings, record_filter=RecordFilter())
     env = {**os.environ, "MIRA_DATABASE_URL": str(sqlite_engine.url)}
-    cmd = [sys.executable, "-m", "mira_core.scoring.worker", "--poll", "0.05", "--idle-exit", "5"]
+    cmd = [sys.executable, "-m", "mira_core.scoring.worker_main", "--poll", "0.05", "--idle-exit", "5"]
     rng = random.Random(11)
     kills_mid_item, done_seen = 0, []
     try:

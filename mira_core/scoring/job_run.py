@@ -1,0 +1,97 @@
+"""One job run's claimed items, from claim to stored result: build the prompt, call the scorer, record the outcome.
+
+Each outcome is committed on its own, together with the item's final state, so a kill at any moment loses at
+most the calls in flight. `worker.Worker` decides how many items to claim and when to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from mira_core.errors import NotFoundError
+from mira_core.scoring.client import CallResult, ScorerClient
+from mira_core.scoring.jobs import Job
+from mira_core.scoring.prompt import Prompt, PromptBuilder
+from mira_core.scoring.score_rows import new_score, result_action
+from mira_core.storage import records_repo, scores_repo
+from mira_core.storage.engine import read_conn, write_tx
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class JobRun:
+    """One run of a job: what it scores with, and whether the endpoint went down meanwhile."""
+
+    engine: Engine
+    job: Job
+    token: str
+    """The worker's lock token: only the claimer of an item may finish it."""
+    client: ScorerClient
+    prompts: PromptBuilder
+    read_lock: threading.Lock
+    """records_repo shares one zstd decompressor, which is not thread-safe: one reader at a time."""
+    endpoint_down: bool = False
+    errors: list[str] = field(default_factory=list)
+    """Errors of this run, latest last (the last one is the reason an endpoint_down pause gives)."""
+
+    def claim(self, n: int) -> list[tuple[str, int]]:
+        """Claim up to `n` pending items: (record_id, attempt)."""
+        with write_tx(self.engine) as conn:
+            return scores_repo.claim_items(conn, self.job.job_id, n, self.token)
+
+    async def score(self, record_id: str, attempt: int) -> None:
+        """Score one claimed item; an unexpected error leaves it claimed (pending again when the run ends)."""
+        try:
+            await self._score_one(record_id, attempt)
+        except Exception as exc:  # noqa: BLE001 - a storage hiccup must not kill the other 63 calls
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            logger.warning("record %s: %s: %s", record_id, type(exc).__name__, exc)
+
+    async def _score_one(self, record_id: str, attempt: int) -> None:
+        try:
+            prompt = await asyncio.to_thread(self._prepare, record_id)
+        except NotFoundError as exc:
+            await asyncio.to_thread(self._finish, record_id, "failed", "missing_record", str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a record the prompt builder cannot render fails alone
+            await asyncio.to_thread(self._finish, record_id, "failed", "prompt_error",
+                                    f"{type(exc).__name__}: {exc}")
+            return
+        result = await self.client.complete(prompt.system, prompt.user)
+        await asyncio.to_thread(self._store, record_id, attempt, prompt, result)
+
+    def _prepare(self, record_id: str) -> Prompt:
+        with self.read_lock, read_conn(self.engine) as conn:
+            record = records_repo.get_record(conn, record_id)
+        return self.prompts.build(record)
+
+    def _finish(self, record_id: str, status: str, kind: str | None, error: str | None,
+                output: str | None = None, score: scores_repo.NewScore | None = None) -> None:
+        with write_tx(self.engine) as conn:
+            scores_repo.finish_item(conn, self.job.job_id, record_id, self.token, status=status, error_kind=kind,
+                                    last_error=error, last_output=output, score=score)
+
+    def _store(self, record_id: str, attempt: int, prompt: Prompt, result: CallResult) -> None:
+        job_id, settings = self.job.job_id, self.client.settings
+        action = result_action(result, attempt=attempt, max_attempts=settings.max_item_attempts,
+                               endpoint_down=self.client.down)
+        if action == "store":
+            score = new_score(record_id, job_id, prompt, result, settings.model)
+            self._finish(record_id, "done", None, None, score=score)
+        elif action == "keep_output":
+            self._finish(record_id, result.status, result.error_kind, result.error, output=result.text)
+        elif action == "fail":
+            self._finish(record_id, "failed", result.error_kind, result.error)
+        else:  # back to pending: the endpoint is down (the job pauses), or for another attempt
+            if action == "endpoint_down":
+                self.endpoint_down = True
+                self.errors.append(f"{result.error_kind}: {result.error}")
+            with write_tx(self.engine) as conn:
+                scores_repo.release_item(conn, job_id, record_id, self.token, error_kind=result.error_kind,
+                                         last_error=result.error, count_attempt=action == "retry")
