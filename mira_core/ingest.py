@@ -41,8 +41,7 @@ from mira_core.jsonstream import (
     read_whole,
 )
 from mira_core.records import OutcomeReport, Record
-from mira_core.storage import Engine
-from mira_core.storage.engine import write_tx
+from mira_core.storage import Engine, write_tx
 from mira_core.storage.outcomes_repo import store_outcome_reports
 from mira_core.storage.records_repo import PreparedRow, StoredItem, insert_prepared, prepare_item
 

@@ -16,8 +16,7 @@ from mira_core.demo.corpus import DemoCorpus, GenerateProgress, generate_corpus
 from mira_core.ingest import ImportSummary, Progress, ProgressFn, import_paths
 from mira_core.query import RecordFilter
 from mira_core.records import make_record_id
-from mira_core.storage import Engine, records_repo
-from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage import Engine, read_conn, records_repo, write_tx
 
 MARK_BATCH = 2000
 

@@ -15,12 +15,11 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Engine
 
 from mira_core.dimensions import SLOTS
 from mira_core.reliability.teacher import TeacherImportSummary, import_teacher_lines
+from mira_core.storage import Engine, read_conn
 from mira_core.storage import reliability_repo as repo
-from mira_core.storage.engine import read_conn
 
 DEMO_TEACHER = "kimi-k2.6-SIMULATED"
 HARDER_SLOTS = (SLOTS[1], SLOTS[10], SLOTS[14])  # A2, A11, A15

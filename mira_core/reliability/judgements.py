@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Connection
 
 from mira_core.dimensions import SLOTS
 from mira_core.reliability.mask_store import active_mask
+from mira_core.storage import Connection
 from mira_core.storage import reliability_repo as repo
 
 JUDGEMENT_COLUMNS = ("slot", "student", "teacher", "masked", "mask_reason", "student_rationale",

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Connection
-
 from mira_core.reliability.masks import Cell, CellDecision, DecidedBy, Mask, MaskFormatError, MaskRules
+from mira_core.storage import Connection
 from mira_core.storage import reliability_repo as repo
 
 

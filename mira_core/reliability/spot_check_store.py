@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from sqlalchemy import Connection
 
 from mira_core.dimensions import SLOTS
 from mira_core.errors import NotFoundError
 from mira_core.reliability.spotcheck import human_agreement, stratified_sample
+from mira_core.storage import Connection
 from mira_core.storage import spot_checks_repo as repo
 from mira_core.storage.reliability_repo import load_score_pairs
 

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
-from sqlalchemy import Engine
 
 from mira_core.dimensions import COLUMNS, SLOTS
+from mira_core.storage import Engine, read_conn, write_tx
 from mira_core.storage import reliability_repo as repo
-from mira_core.storage.engine import read_conn, write_tx
 from mira_core.text_rules import make_storable
 
 BATCH = 2000

@@ -11,15 +11,12 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
-
 from mira_core.errors import NotFoundError
 from mira_core.scoring.client import CallResult, ScorerClient
 from mira_core.scoring.jobs import Job
 from mira_core.scoring.prompt import Prompt, PromptBuilder
 from mira_core.scoring.score_rows import new_score, result_action
-from mira_core.storage import records_repo, scores_repo
-from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage import Engine, read_conn, records_repo, scores_repo, write_tx
 
 logger = logging.getLogger(__name__)
 

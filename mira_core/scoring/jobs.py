@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine
 
 from mira_core.errors import ConfigError, NotFoundError
 from mira_core.query import RecordFilter
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import is_simulated
-from mira_core.storage import records_repo, scores_repo
-from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage import Engine, read_conn, records_repo, scores_repo, write_tx
 
 FREEZE_BATCH = 5000
 FINAL = ("done", "failed", "too_long", "incomplete")

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
-
 from mira_core.errors import MiraError
 from mira_core.scoring.client import ScorerClient, TokenCounter
 from mira_core.scoring.job_run import JobRun
@@ -24,8 +22,7 @@ from mira_core.scoring.rubric import load_calibration, load_rubric
 from mira_core.scoring.settings import api_key_source
 from mira_core.scoring.worker_lock import acquire, release
 from mira_core.settings import Settings
-from mira_core.storage import scores_repo
-from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage import Engine, read_conn, scores_repo, write_tx
 
 
 @dataclass

@@ -11,11 +11,8 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
 from mira_core.errors import MiraError
-from mira_core.storage import scores_repo
-from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage import Engine, read_conn, scores_repo, write_tx
 
 STALE_AFTER = 20.0
 """Seconds without a heartbeat after which a worker counts as dead."""

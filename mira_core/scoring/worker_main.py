@@ -13,8 +13,7 @@ from mira_core.scoring.worker import WorkerOptions
 from mira_core.scoring.worker_lock import WorkerBusy
 from mira_core.scoring.worker_process import run_worker
 from mira_core.settings import load_settings
-from mira_core.storage import migrate
-from mira_core.storage.engine import make_engine
+from mira_core.storage import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # it reports every start's version check at INFO
     settings = load_settings()
-    engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
+    engine = open_store(settings.database_url, shared=False)
     try:
         runs = run_worker(engine, settings, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
     except WorkerBusy as exc:

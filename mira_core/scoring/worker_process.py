@@ -14,11 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from mira_core.scoring.worker import Worker, WorkerOptions
 from mira_core.scoring.worker_lock import worker_state
 from mira_core.settings import Settings
+from mira_core.storage import Engine
 
 ENTRY_MODULE = "mira_core.scoring.worker_main"
 

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine
 
 from mira_core.selection.keep import keep_list
 from mira_core.selection.policies import Policy
 from mira_core.selection.preview import Precomputed, as_weights, precompute
 from mira_core.selection.store import get_policy, load_selection_data
-from mira_core.storage.engine import read_conn
+from mira_core.storage import Engine, read_conn
 
 SAMPLE = 20
 

@@ -23,7 +23,6 @@ from typing import Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine
 
 from mira_core.dimensions import cluster_weights
 from mira_core.errors import MiraError, NotFoundError
@@ -32,8 +31,7 @@ from mira_core.selection.policies import Policy
 from mira_core.selection.preview import Precomputed, as_weights, precompute
 from mira_core.selection.store import load_selection_data
 from mira_core.settings import Settings
-from mira_core.storage import selection_repo
-from mira_core.storage.engine import read_conn
+from mira_core.storage import Engine, read_conn, selection_repo
 
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "parquet")

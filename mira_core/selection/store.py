@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Connection
 
 from mira_core.reliability.mask_store import load_mask
 from mira_core.selection.aggregate import (
@@ -28,6 +27,7 @@ from mira_core.selection.data import (
     make_data,
 )
 from mira_core.selection.policies import WILDCARD, CutSpec, Policy, ScorerRule, freeze_cells
+from mira_core.storage import Connection
 from mira_core.storage import selection_repo as repo
 from mira_core.storage.reliability_repo import active_mask_version
 from mira_core.storage.selection_repo import PolicyRow, ScorerRun

@@ -21,9 +21,9 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from mira_core.errors import ConflictError, MiraError
 from mira_core.query import RecordFilter
 from mira_core.storage.record_filter import matching_ids
-from mira_core.storage.reliability_repo import as_utc, utcnow
 from mira_core.storage.tables import annotation_history, annotations_table, record_tags, records
 from mira_core.text_rules import make_storable
+from mira_core.timeutil import as_utc, utcnow
 
 OVERRIDES = ("none", "force_keep", "force_drop")
 HISTORY_COLUMNS = ("version", "action", "override", "reason", "tags", "note", "updated_by", "updated_at")

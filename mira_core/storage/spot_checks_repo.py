@@ -10,8 +10,8 @@ a record is re-scored later. Reviews are plain updates by position, safe to repe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import Connection, Select, case, func, insert, select, update
@@ -161,7 +161,7 @@ REVIEW_COLUMNS = ("spot_check_id", "source", "slot", "position", "record_id", "s
 
 
 def iter_reviews(conn: Connection, *, reviewer: str | None = None, source: str | None = None,
-                 slot: str | None = None, batch: int = 2000):  # type: ignore[no-untyped-def]
+                 slot: str | None = None, batch: int = 2000) -> Iterator[dict[str, Any]]:
     """Yield answered items (scored or skipped) as dicts (REVIEW_COLUMNS), in pages, for export."""
     answered = spot_check_items.c.human_score.is_not(None) | spot_check_items.c.skipped.is_(True)
     cond: list = [answered]
