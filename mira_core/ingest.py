@@ -25,28 +25,24 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from mira_core.errors import ImportRejected, MiraError, StorageError
-from mira_core.importers import LAYOUTS, ItemContext, Layout, layout_by_name
+from mira_core.importers import ItemContext, Layout, layout_by_name
 from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
+from mira_core.input_files import choose_layout, file_items, iter_input_files, sniff_file
 from mira_core.jsonstream import (
     LineSpan,
     RawItem,
-    iter_array_elements,
     iter_line_spans,
-    iter_lines,
     parse_json,
     read_span,
-    read_whole,
 )
 from mira_core.records import OutcomeReport, Record
 from mira_core.storage import Engine, write_tx
 from mira_core.storage.outcomes_repo import store_outcome_reports
 from mira_core.storage.records_repo import PreparedRow, StoredItem, insert_prepared, prepare_item
 
-Container = Literal["lines", "array", "whole"]
-HEAD_BYTES = 1 << 16
 # A batch is flushed at `batch_size` records or this many raw input bytes, whichever comes first (bounded
 # memory: a batch holds the compressed rows, about a fifth of that). 1,000 rows per transaction cost ~15%
 # less SQLite time per record than 500 on a large store (fewer commits, FTS segments and checkpoints).
@@ -110,119 +106,6 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
-
-
-def iter_input_files(paths: list[Path]) -> Iterator[Path]:
-    """Files under `paths` (folders walked in sorted order; hidden files skipped)."""
-    for p in paths:
-        if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith(".") and name.endswith((".json", ".jsonl", ".traj")):
-                        yield Path(root) / name
-        elif p.exists():
-            yield p
-        else:
-            raise MiraError(f"{p}: no such file or folder")
-
-
-SNIFF_ITEMS = 100
-
-
-def _first_parsed(items: Iterator[RawItem | ImportRejected]) -> Any:
-    """The first item that parses as JSON, tolerating up to SNIFF_ITEMS bad ones (reported later)."""
-    first_error: ImportRejected | None = None
-    for n, item in enumerate(items):
-        if n >= SNIFF_ITEMS:
-            break
-        if isinstance(item, ImportRejected):
-            first_error = first_error or item
-            continue
-        try:
-            return parse_json(item.raw, item.origin)
-        except ImportRejected as exc:
-            first_error = first_error or exc
-    if first_error is not None:
-        raise first_error
-    return None
-
-
-@dataclass(frozen=True)
-class Sniffed:
-    """How a file is framed, its first good item parsed, and the whole file if it was read and parsed as one
-    item anyway (so a .traj or report is parsed once, not twice)."""
-
-    container: Container
-    first: Any
-    whole: RawItem | None = None
-
-
-def _sniff_file(path: Path, max_bytes: int) -> Sniffed:
-    """Guess how the file is framed and parse its first good item (for sniffing).
-
-    A file starting with `{` is JSON Lines when its first line parses; otherwise it is tried as one JSON
-    document (a pretty-printed .traj or report), and failing that as JSON Lines whose first lines are bad.
-    """
-    with path.open("rb") as fh:
-        head = fh.read(HEAD_BYTES).lstrip()
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:].lstrip()
-    if not head:
-        raise ImportRejected(str(path), "empty file: nothing to import")
-    if head.startswith(b"["):
-        return Sniffed("array", _first_parsed(iter_array_elements(path, max_bytes)))
-    if not head.startswith(b"{"):
-        raise ImportRejected(str(path), "unknown layout: the file is not JSON, JSON Lines or a JSON array")
-    size = path.stat().st_size
-    lines = iter_lines(path, max_bytes)
-    first = next(lines, None)
-    if isinstance(first, RawItem):
-        try:
-            obj = parse_json(first.raw, first.origin)
-        except ImportRejected:
-            pass
-        else:
-            single = size <= max_bytes and next(lines, None) is None
-            return Sniffed("lines", obj, RawItem(path.read_bytes(), str(path)) if single else None)
-    whole_error: ImportRejected | None = None
-    if size <= max_bytes:
-        raw = path.read_bytes()
-        try:
-            return Sniffed("whole", parse_json(raw, str(path)), RawItem(raw, str(path)))
-        except ImportRejected as exc:
-            whole_error = exc
-    try:
-        return Sniffed("lines", _first_parsed(lines))
-    except ImportRejected:
-        raise whole_error or ImportRejected(str(path), "no line of this file is valid JSON") from None
-
-
-def _choose_layout(sniffed: Sniffed, path: Path, fmt: str | None) -> Layout:
-    if fmt:
-        return layout_by_name(fmt)
-    for layout in LAYOUTS:
-        try:
-            if layout.sniff(sniffed.first, path):
-                return layout
-        except Exception:  # a sniffer must never stop the import; treat as "not mine"
-            continue
-    known = ", ".join(lay.name for lay in LAYOUTS)
-    raise ImportRejected(str(path), f"unknown layout (known: {known}); pass --format to choose one")
-
-
-def detect(path: Path, max_bytes: int, fmt: str | None = None) -> tuple[Layout, Container]:
-    """The layout of `path` (or the one named by `fmt`) and its container framing."""
-    sniffed = _sniff_file(path, max_bytes)
-    return _choose_layout(sniffed, path, fmt), sniffed.container
-
-
-def _items(path: Path, layout: Layout, container: Container, max_bytes: int) -> Iterator[RawItem | ImportRejected]:
-    if layout.framing == "whole" or container == "whole":
-        return read_whole(path, max_bytes)
-    if container == "array":
-        return iter_array_elements(path, max_bytes)
-    return iter_lines(path, max_bytes)
 
 
 def normalize_item(
@@ -352,8 +235,8 @@ class Importer:
     def _import_file(self, path: Path) -> None:
         self.summary.files += 1
         try:
-            sniffed = _sniff_file(path, self.max_bytes)
-            layout = _choose_layout(sniffed, path, self.fmt)
+            sniffed = sniff_file(path, self.max_bytes)
+            layout = choose_layout(sniffed, path, self.fmt)
         except ImportRejected as exc:
             self.summary.rejected.append(Rejection(exc.where, exc.reason))
             return
@@ -366,7 +249,7 @@ class Importer:
         if sniffed.whole is not None and reuse:
             items = iter([sniffed.whole])  # already read and parsed while sniffing
         else:
-            items = _items(path, layout, sniffed.container, self.max_bytes)
+            items = file_items(path, layout, sniffed.container, self.max_bytes)
         if not reuse and self.workers > 1 and path.stat().st_size >= self.parallel_min_bytes and _can_spawn():
             if layout.framing == "rows" and sniffed.container == "lines":
                 self._run_parallel(iter_line_spans(path, self.max_bytes), layout, path)

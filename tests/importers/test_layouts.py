@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from mira_core.importers.common import observation_status
-from mira_core.ingest import _items, detect, normalize_item
+from mira_core.ingest import normalize_item
+from mira_core.input_files import detect
+from mira_core.input_files import file_items as _items
 from mira_core.records import Record, StepKind
 
 pytestmark = pytest.mark.realdata
