@@ -172,17 +172,21 @@ def iter_array_elements(path: Path, max_bytes: int) -> Iterator[RawItem | Import
             elif c in (0x5D, 0x7D) and depth > 0:
                 depth -= 1
             elif depth == 0 and c in (0x2C, 0x5D):  # a separator at depth 0: ',' or the closing ']'
-                elem = bytes(pending[: m.start()]).strip()
-                if oversize:
-                    yield ImportRejected(f"{path}#{index}", f"element is over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)")
-                    index += 1
-                elif elem:
-                    yield RawItem(elem, f"{path}#{index}")
+                item = _array_element(bytes(pending[: m.start()]).strip(), f"{path}#{index}", oversize, max_bytes)
+                if item is not None:
+                    yield item
                     index += 1
                 del pending[: m.end()]
                 scan, oversize = 0, False
                 if c == 0x5D:
                     return
+
+
+def _array_element(elem: bytes, where: str, oversize: bool, max_bytes: int) -> RawItem | ImportRejected | None:
+    """One element found between separators: its bytes, a rejection when it was too big, None when blank."""
+    if oversize:
+        return ImportRejected(where, f"element is over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)")
+    return RawItem(elem, where) if elem else None
 
 
 def _skip_leading_space(fh: BinaryIO) -> bytearray:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mira_core.dimensions import SLOTS
+from mira_core.selection.data import SelectionData
 from mira_core.selection.generate import generate_data
 from mira_core.selection.preview import Cut, Precomputed, PreviewSettings, details, precompute, preview
 
@@ -86,20 +87,29 @@ def _page_rerun(records: int, reruns: int) -> tuple[list[float], list[float]]:
     return got["times"], got["loads"]
 
 
-def run(records: int = 231_762, *, previews: int = 2000, baselines: int = 20, rebuilds: int = 5,
-        page_max: int = 300_000, reruns: int = 15) -> dict:
-    """Measure and return the medians (see the module docstring)."""
-    data = generate_data(records, seed=1)
+def _rebuilds(data: SelectionData, rebuilds: int) -> tuple[Precomputed, list[float], list[float]]:
+    """Precompute `rebuilds` times, each after a mask change; the last result and wall / CPU seconds."""
     mask = np.zeros((len(data.sources), 15), dtype=bool)
     mask[0, [2, 7]] = True
     mask[2, 11] = True
-    rebuild, rebuild_cpu = [], []
+    rebuild: list[float] = []
+    rebuild_cpu: list[float] = []
+    pre = None
     for r in range(rebuilds):
         mask[1, r % 15] = not mask[1, r % 15]  # a mask change each time
         t0, c0 = time.perf_counter(), time.process_time()
         pre = precompute(data, mask)
         rebuild.append(time.perf_counter() - t0)
         rebuild_cpu.append(time.process_time() - c0)
+    if pre is None:
+        raise ValueError("the preview bench needs at least one rebuild")
+    return pre, rebuild, rebuild_cpu
+
+
+def run(records: int = 231_762, *, previews: int = 2000, baselines: int = 20, rebuilds: int = 5,
+        page_max: int = 300_000, reruns: int = 15) -> dict:
+    """Measure and return the medians (see the module docstring)."""
+    pre, rebuild, rebuild_cpu = _rebuilds(generate_data(records, seed=1), rebuilds)
     thresholds = np.linspace(3.0, 8.0, 97)
     counts_only, full = [], []
     for i in range(previews):

@@ -48,7 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slot", default=None, help="A1..A15")
     p.add_argument("-o", "--out", type=Path, default=None, help="file to write (default: stdout)")
     p.set_defaults(func=cmd_export_reviews)
+    _register_mask(sub)
 
+
+def _register_mask(sub: argparse._SubParsersAction) -> None:
+    """Add `mask list|export|import|activate|from-rules`."""
     mask = sub.add_parser("mask", help="reliability masks: list, export, import, activate, from-rules")
     msub = mask.add_subparsers(dest="mask_command", required=True)
     p = msub.add_parser("list", help="list mask versions (the active one is marked *)")

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import openai
 
@@ -121,7 +121,6 @@ class ScorerClient:
             if self.down:
                 return CallResult("endpoint_down", attempts=attempt, error_kind=kind or "connection",
                                   error=error or "endpoint down")
-            wait = None
             try:
                 async with self.semaphore:
                     raw = await self.client.chat.completions.with_raw_response.create(
@@ -130,40 +129,60 @@ class ScorerClient:
                         temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
                     )
                     resp = raw.parse()
-            except openai.BadRequestError as exc:
-                self.down_streak = 0
-                msg = _message(exc)
-                if _CONTEXT.search(msg):
-                    return CallResult("too_long", attempts=attempt + 1, error_kind="context_length", error=msg)
-                return CallResult("failed", attempts=attempt + 1, error_kind="bad_request", error=msg)
-            except openai.RateLimitError as exc:
-                self.down_streak = 0
-                kind, error = "rate_limited", _message(exc)
-                wait = retry_after_seconds(exc.response.headers.get("retry-after"))
-            except openai.APIStatusError as exc:
-                if exc.status_code < 500:
-                    self.down_streak = 0
-                    return CallResult("failed", attempts=attempt + 1, error_kind=f"http_{exc.status_code}",
-                                      error=_message(exc))
-                self.down_streak += 1
-                kind, error = "server_error", f"HTTP {exc.status_code}: {_message(exc)}"
-            except openai.APITimeoutError:
-                self.down_streak += 1
-                kind, error = "timeout", f"no answer within {s.request_timeout:g} s"
-            except openai.APIConnectionError as exc:
-                self.down_streak += 1
-                kind, error = "connection", f"{exc.message} {exc.__cause__ or ''}".strip()
+            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                outcome = classify_error(exc, attempt + 1, s.request_timeout)
             else:
                 self.down_streak = 0
                 return _result(resp, simulated=raw.headers.get(SIM_HEADER) == "1", attempts=attempt + 1)
+            if isinstance(outcome, CallResult):
+                self.down_streak = 0
+                return outcome
+            self.down_streak = self.down_streak + 1 if outcome.endpoint_fault else 0
+            kind, error = outcome.kind, outcome.error
             if self.down:
                 return CallResult("endpoint_down", attempts=attempt + 1, error_kind=kind, error=error)
             if attempt < s.max_retries:
-                delay = backoff_delay(attempt, s.backoff_base, s.backoff_max, self.rng)
-                if wait is not None:
-                    delay = min(s.backoff_max, wait) + delay * 0.1
-                await self.sleep(delay)
+                await self.sleep(self._delay(attempt, outcome.wait))
         return CallResult("failed", attempts=s.max_retries + 1, error_kind=kind, error=error)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        """Backoff before the next try; a server's Retry-After (capped) comes first, with a little jitter."""
+        s = self.settings
+        delay = backoff_delay(attempt, s.backoff_base, s.backoff_max, self.rng)
+        return delay if retry_after is None else min(s.backoff_max, retry_after) + delay * 0.1
+
+
+class RetryableError(NamedTuple):
+    """An endpoint error worth retrying; `endpoint_fault` counts toward calling the endpoint down."""
+
+    kind: str
+    error: str
+    wait: float | None
+    endpoint_fault: bool
+
+
+def classify_error(exc: openai.APIStatusError | openai.APIConnectionError, attempts: int,
+                   timeout: float) -> CallResult | RetryableError:
+    """A final result for errors a retry cannot fix (bad request, other 4xx), else what to retry.
+
+    Order matters: BadRequestError and RateLimitError are APIStatusErrors, APITimeoutError is an
+    APIConnectionError.
+    """
+    if isinstance(exc, openai.BadRequestError):
+        msg = _message(exc)
+        if _CONTEXT.search(msg):
+            return CallResult("too_long", attempts=attempts, error_kind="context_length", error=msg)
+        return CallResult("failed", attempts=attempts, error_kind="bad_request", error=msg)
+    if isinstance(exc, openai.RateLimitError):
+        return RetryableError("rate_limited", _message(exc), retry_after_seconds(exc.response.headers.get("retry-after")),
+                              endpoint_fault=False)
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code < 500:
+            return CallResult("failed", attempts=attempts, error_kind=f"http_{exc.status_code}", error=_message(exc))
+        return RetryableError("server_error", f"HTTP {exc.status_code}: {_message(exc)}", None, endpoint_fault=True)
+    if isinstance(exc, openai.APITimeoutError):
+        return RetryableError("timeout", f"no answer within {timeout:g} s", None, endpoint_fault=True)
+    return RetryableError("connection", f"{exc.message} {exc.__cause__ or ''}".strip(), None, endpoint_fault=True)
 
 
 def _message(exc: openai.APIStatusError) -> str:

@@ -239,6 +239,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.stats.add("tokenize")
         self._send(200, {"count": n, "max_model_len": self.server.config.max_model_len, "tokens": list(range(n))})
 
+    def _inject_fault(self, draw: float) -> bool:
+        """Drop the connection, answer 429 or 500 as the configured rates say; True when it did."""
+        srv, cfg = self.server, self.server.config
+        edges = [cfg.rate_drop, cfg.rate_429, cfg.rate_500]
+        if draw < edges[0]:
+            srv.stats.add("drop")
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if draw < edges[0] + edges[1]:
+            srv.stats.add("429")
+            self._error(429, "SIMULATED rate limit", "RateLimitError", {"Retry-After": f"{cfg.retry_after:g}"})
+            return True
+        if draw < sum(edges):
+            srv.stats.add("500")
+            self._error(500, "SIMULATED internal server error", "InternalServerError")
+            return True
+        return False
+
     def _chat(self, body: dict) -> None:
         srv, cfg = self.server, self.server.config
         messages = body.get("messages") or []
@@ -257,19 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
                         f"the completion). Your request has {prompt_tokens} input tokens. Please reduce the "
                         "length of the messages or completion.", "BadRequestError")
             return
-        edges = [cfg.rate_drop, cfg.rate_429, cfg.rate_500]
-        if draw < edges[0]:
-            srv.stats.add("drop")
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if draw < edges[0] + edges[1]:
-            srv.stats.add("429")
-            self._error(429, "SIMULATED rate limit", "RateLimitError", {"Retry-After": f"{cfg.retry_after:g}"})
-            return
-        if draw < sum(edges):
-            srv.stats.add("500")
-            self._error(500, "SIMULATED internal server error", "InternalServerError")
+        if self._inject_fault(draw):
             return
         with srv.slots:
             srv.stats.enter()
