@@ -133,3 +133,35 @@ def test_probe_endpoint_without_asyncio(sim):
     info = probe_endpoint(ScorerSettings(base_url=server.base_url))
     assert (info.id, info.max_model_len, info.simulated) == ("whw06/MIRA-Agent-Group4-SIMULATED", 4096, True)
     assert probe_endpoint(ScorerSettings(base_url=f"http://127.0.0.1:{_free_port()}/v1")) is None
+
+
+def _status_error(cls, status: int, message: str, headers: dict | None = None):
+    import httpx2 as httpx
+
+    request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    response = httpx.Response(status, headers=headers or {}, request=request)
+    return cls(message, response=response, body={"message": message})
+
+
+def test_classify_error_separates_final_from_retryable():
+    """Bad requests end the item; 429 waits without counting toward 'down'; 5xx, timeouts and refused
+    connections are retried and count toward it (subclass order: RateLimitError is an APIStatusError)."""
+    import httpx2 as httpx
+    import openai
+
+    from mira_core.scoring.client import CallResult, RetryableError, classify_error
+
+    too_long = classify_error(_status_error(openai.BadRequestError, 400, "maximum context length is 100 tokens"),
+                              2, 60)
+    assert isinstance(too_long, CallResult) and (too_long.status, too_long.error_kind, too_long.attempts) == (
+        "too_long", "context_length", 2)
+    assert classify_error(_status_error(openai.NotFoundError, 404, "no model"), 1, 60).error_kind == "http_404"
+    limited = classify_error(_status_error(openai.RateLimitError, 429, "slow down", {"retry-after": "7"}), 1, 60)
+    assert limited == RetryableError("rate_limited", "slow down", 7.0, endpoint_fault=False)
+    busy = classify_error(_status_error(openai.InternalServerError, 503, "busy"), 1, 60)
+    assert isinstance(busy, RetryableError) and busy.kind == "server_error" and busy.endpoint_fault
+    request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    timeout = classify_error(openai.APITimeoutError(request=request), 1, 12.5)
+    assert timeout == RetryableError("timeout", "no answer within 12.5 s", None, endpoint_fault=True)
+    refused = classify_error(openai.APIConnectionError(request=request), 1, 60)
+    assert isinstance(refused, RetryableError) and refused.kind == "connection" and refused.endpoint_fault
