@@ -59,8 +59,11 @@ def _first_parsed(items: Iterator[RawItem | ImportRejected]) -> Any:
 
 @dataclass(frozen=True)
 class Sniffed:
-    """How a file is framed, its first good item parsed, and the whole file if it was read and parsed as one
-    item anyway (so a .traj or report is parsed once, not twice)."""
+    """How a file is framed and its first good item, parsed.
+
+    Also the whole file if it was read and parsed as one item anyway, so a .traj or report is parsed once,
+    not twice.
+    """
 
     container: Container
     first: Any

@@ -50,8 +50,11 @@ def iter_lines(path: Path, max_bytes: int) -> Iterator[RawItem | ImportRejected]
 
 @dataclass(frozen=True)
 class LineSpan:
-    """Where one line's bytes lie in its file (line break excluded): what an import worker reads itself,
-    so a multi-GB file's bytes are never copied through the parent process."""
+    """Where one line's bytes lie in its file (line break excluded).
+
+    What an import worker reads itself, so a multi-GB file's bytes are never copied through the parent
+    process.
+    """
 
     offset: int
     length: int
@@ -77,8 +80,10 @@ def iter_line_spans(path: Path, max_bytes: int, block: int = 4 << 20) -> Iterato
             return buf[offset - base] if base <= offset < base + got else os.pread(fd, 1, offset)[0]
 
         def span(end: int, newline: bool) -> LineSpan | ImportRejected | None:
-            """Line [start, end): too long, blank (None), or a span without trailing \\r's. Only a line whose
-            first or last byte is whitespace is read back to check (rare in JSON Lines)."""
+            r"""Line [start, end): too long, blank (None), or a span without trailing \r's.
+
+            Only a line whose first or last byte is whitespace is read back to check (rare in JSON Lines).
+            """
             length = end - start
             if length > max_bytes:
                 size = length + (1 if newline else 0)

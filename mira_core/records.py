@@ -65,8 +65,10 @@ class TestReport(BaseModel):
 
 
 class OutcomeReport(BaseModel):
-    """A test outcome for an instance from a file with no trajectory (report.json / results.json /
-    all_preds.jsonl), joined onto the records of the same instance id whichever is imported first."""
+    """A test outcome for an instance, from a file with no trajectory.
+
+    The file is a report.json, results.json or all_preds.jsonl; the outcome is joined onto the records of the same instance id whichever is imported first.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -76,8 +76,10 @@ def _check_same(pre: Precomputed, df: pd.DataFrame, t: float) -> None:
 
 
 def _page_rerun(records: int, reruns: int) -> tuple[list[float], list[float]]:
-    """AppTest reruns of the Retention page, measured by `benchmarks/retention_page_rerun.py` in its own
-    process (the core never imports streamlit)."""
+    """AppTest reruns of the Retention page, timed in a process of their own.
+
+    Measured by `benchmarks/retention_page_rerun.py` in its own process, so the core never imports streamlit.
+    """
     script = PAGE.parents[2] / "benchmarks" / "retention_page_rerun.py"
     out = subprocess.run([sys.executable, str(script), "--records", str(records), "--reruns", str(reruns)],
                          capture_output=True, text=True, cwd=PAGE.parents[2])

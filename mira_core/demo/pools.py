@@ -82,5 +82,5 @@ class Pools:
         at = rng.randrange(n_functions + 1)
         for i in range(n_functions + 1):
             block = focus if i == at else list(rng.choice(self.functions))
-            lines += block + ["", ""]
+            lines += [*block, "", ""]
         return lines

@@ -48,10 +48,7 @@ REPOS: tuple[Repo, ...] = (
     Repo("tomerfiliba", "plumbum", "plumbum", ("cli", "commands", "machines", "path"), "1.8"),
 )
 
-MODULE_WORDS = (
-    "base core utils api common helpers io parsers formats types checks ops methods accessor registry "
-    "config cache indexing reshape convert compat validation serialize loader writer reader"
-).split()
+MODULE_WORDS = ["base", "core", "utils", "api", "common", "helpers", "io", "parsers", "formats", "types", "checks", "ops", "methods", "accessor", "registry", "config", "cache", "indexing", "reshape", "convert", "compat", "validation", "serialize", "loader", "writer", "reader"]
 
 
 def pick_repo(rng: random.Random) -> Repo:

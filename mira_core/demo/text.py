@@ -8,32 +8,11 @@ from __future__ import annotations
 
 import random
 
-NOUNS = (
-    "value index column frame series array dtype shape axis mask slice offset buffer cache config option "
-    "parser token lexer node tree visitor handler request response session header cookie payload schema "
-    "field model record query filter cursor engine connection pool timeout retry backoff queue worker task "
-    "job scheduler event callback hook plugin registry loader module package path file directory stream "
-    "encoder decoder format template context manager default fallback attribute property method function "
-    "argument keyword parameter signature decorator iterator generator coroutine loop thread lock signal "
-    "metric counter histogram unit quantity coordinate transform projection kernel matrix vector tensor "
-    "device batch sample label target score loss gradient layer weight bias window period timestamp "
-    "timezone calendar locale encoding string regex pattern match group result error warning exception "
-    "message logger formatter level tag version release migration table index constraint key reference "
-    "dimension chunk partition graph edge vertex cluster shard replica snapshot checkpoint archive"
-).split()
+NOUNS = ["value", "index", "column", "frame", "series", "array", "dtype", "shape", "axis", "mask", "slice", "offset", "buffer", "cache", "config", "option", "parser", "token", "lexer", "node", "tree", "visitor", "handler", "request", "response", "session", "header", "cookie", "payload", "schema", "field", "model", "record", "query", "filter", "cursor", "engine", "connection", "pool", "timeout", "retry", "backoff", "queue", "worker", "task", "job", "scheduler", "event", "callback", "hook", "plugin", "registry", "loader", "module", "package", "path", "file", "directory", "stream", "encoder", "decoder", "format", "template", "context", "manager", "default", "fallback", "attribute", "property", "method", "function", "argument", "keyword", "parameter", "signature", "decorator", "iterator", "generator", "coroutine", "loop", "thread", "lock", "signal", "metric", "counter", "histogram", "unit", "quantity", "coordinate", "transform", "projection", "kernel", "matrix", "vector", "tensor", "device", "batch", "sample", "label", "target", "score", "loss", "gradient", "layer", "weight", "bias", "window", "period", "timestamp", "timezone", "calendar", "locale", "encoding", "string", "regex", "pattern", "match", "group", "result", "error", "warning", "exception", "message", "logger", "formatter", "level", "tag", "version", "release", "migration", "table", "index", "constraint", "key", "reference", "dimension", "chunk", "partition", "graph", "edge", "vertex", "cluster", "shard", "replica", "snapshot", "checkpoint", "archive"]
 
-VERBS = (
-    "get set parse load dump read write build make resolve validate convert apply compute merge split "
-    "join format render encode decode normalize update create delete register find check ensure handle "
-    "wrap unwrap fetch store flush close open reset clear collect sort group align cast coerce infer "
-    "evaluate dispatch emit compile reduce expand iterate serialize deserialize patch restore"
-).split()
+VERBS = ["get", "set", "parse", "load", "dump", "read", "write", "build", "make", "resolve", "validate", "convert", "apply", "compute", "merge", "split", "join", "format", "render", "encode", "decode", "normalize", "update", "create", "delete", "register", "find", "check", "ensure", "handle", "wrap", "unwrap", "fetch", "store", "flush", "close", "open", "reset", "clear", "collect", "sort", "group", "align", "cast", "coerce", "infer", "evaluate", "dispatch", "emit", "compile", "reduce", "expand", "iterate", "serialize", "deserialize", "patch", "restore"]
 
-ADJECTIVES = (
-    "empty missing nested optional invalid stale duplicate unicode negative large small implicit explicit "
-    "default custom sparse dense naive aware ordered unordered mutable frozen lazy eager cached partial "
-    "multiple single recursive circular private public deprecated legacy new old inconsistent unexpected"
-).split()
+ADJECTIVES = ["empty", "missing", "nested", "optional", "invalid", "stale", "duplicate", "unicode", "negative", "large", "small", "implicit", "explicit", "default", "custom", "sparse", "dense", "naive", "aware", "ordered", "unordered", "mutable", "frozen", "lazy", "eager", "cached", "partial", "multiple", "single", "recursive", "circular", "private", "public", "deprecated", "legacy", "new", "old", "inconsistent", "unexpected"]
 
 EXCEPTIONS = (
     "TypeError", "ValueError", "KeyError", "AttributeError", "IndexError", "AssertionError",

@@ -48,7 +48,7 @@ _NEEDS_FIX = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 def needs_text_fix(raw: bytes) -> bool:
-    """Cheap pre-check: only JSON with a \\u0000 or surrogate escape can hold unstorable text."""
+    r"""Cheap pre-check: only JSON with a \u0000 or surrogate escape can hold unstorable text."""
     return _NEEDS_FIX.search(raw) is not None
 
 

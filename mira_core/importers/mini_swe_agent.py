@@ -1,5 +1,7 @@
-"""mini-swe-agent trajectories (FORMATS.md 3c): a bare JSON array of `{role, content}` messages, or the saved
-`{info, messages, trajectory_format: "mini-swe-agent-1"}` object.
+"""mini-swe-agent trajectories (FORMATS.md 3c).
+
+A bare JSON array of `{role, content}` messages, or the saved `{info, messages, trajectory_format:
+"mini-swe-agent-1"}` object.
 
 The action is the fenced block in an assistant message (```mswea_bash_command or ```bash); observations
 are user messages `<returncode>N</returncode><output>…</output>`. The final diff is `info.submission`, or

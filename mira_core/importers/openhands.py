@@ -1,5 +1,7 @@
-"""OpenHands layouts: evaluation `output.jsonl` (1a), resolver output (1d), bare event lists (1b) and the
-ADP user-feedback rows (1e). See FORMATS.md section 1.
+"""OpenHands layouts (FORMATS.md section 1).
+
+Evaluation `output.jsonl` (1a), resolver output (1d), bare event lists (1b) and the ADP user-feedback
+rows (1e).
 
 The pass/fail label of an evaluation run is not in `output.jsonl`; it arrives from a report.json joined by
 instance id (see `reports.py`). Agent names are `metadata.agent_class` (e.g. CodeActAgent) where the file

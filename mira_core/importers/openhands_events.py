@@ -197,8 +197,11 @@ def event_steps(events: list[Any], where: str) -> EventsResult:
 
 
 def looks_like_event(obj: Any) -> bool:
-    """An OpenHands event: an object with an `action` or `observation` key (null in the flattened dialect)
-    and an id, a source or a timestamp."""
+    """Whether `obj` is an OpenHands event.
+
+    An OpenHands event: an object with an `action` or `observation` key (null in the flattened dialect) and an
+    id, a source or a timestamp.
+    """
     return (
         isinstance(obj, dict)
         and ("action" in obj or "observation" in obj)

@@ -1,5 +1,7 @@
-"""SWE-agent `.traj` files, 1.x (`environment: "main"` or an instance id, tool_calls in history) and 0.x
-(`environment: "swe_main"`, ACI commands). See FORMATS.md sections 2a and 2b.
+"""SWE-agent `.traj` files, 1.x and 0.x (FORMATS.md sections 2a and 2b).
+
+1.x has `environment: "main"` or an instance id and tool_calls in history; 0.x has
+`environment: "swe_main"` and ACI commands.
 
 Steps come from `trajectory[]` (thought, action, full observation per step) because `history` may hold
 condensed observations; tool names and parsed arguments of 1.x come from the matching `tool_calls` in

@@ -1,5 +1,7 @@
-"""SWE-Gym OpenHands-Sampled-Trajectories rows (FORMATS.md 3a): OpenAI chat messages with `tool_calls`
-and `tool` roles, plus `run_id`, `resolved` and `test_result{git_patch, report}`.
+"""SWE-Gym OpenHands-Sampled-Trajectories rows (FORMATS.md 3a).
+
+OpenAI chat messages with `tool_calls` and `tool` roles, plus `run_id`, `resolved` and
+`test_result{git_patch, report}`.
 
 These runs were sampled with OpenHands' CodeActAgent (execute_bash / str_replace_editor / finish tools).
 The model is the `run_id` prefix before `_maxiter`; a `_N` suffix on the instance id marks the sample.

@@ -1,6 +1,7 @@
-"""SWE-smith XML-in-content message rows (FORMATS.md 3b): tool calls written as
-`<function=name><parameter=k>v</parameter></function>` in assistant text, observations as user
-messages starting with `OBSERVATION:`.
+"""SWE-smith XML-in-content message rows (FORMATS.md 3b).
+
+Tool calls written as `<function=name><parameter=k>v</parameter></function>` in assistant text, observations
+as user messages starting with `OBSERVATION:`.
 
 Parameter values lose exactly one leading and one trailing newline: the XML layout puts them on their own
 lines, and the same runs' `.traj` tool_calls show the values without them. A value that is a list of

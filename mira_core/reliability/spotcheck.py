@@ -38,8 +38,10 @@ def band_of(score: float) -> str:
 
 def stratified_sample(record_ids: np.ndarray, student: np.ndarray, teacher: np.ndarray, size: int, seed: int,
                       *, gap: float = 3.0, gap_share: float = 1 / 3) -> list[SampledItem]:
-    """Up to `size` records: a `gap_share` of them with |student - teacher| >= `gap`, the rest spread
-    evenly over the student's score bands (a short band's leftover goes to the others). Seeded.
+    """Up to `size` records, stratified by student score band, large gaps first; seeded.
+
+    A `gap_share` of them have |student - teacher| >= `gap`; the rest are spread evenly over the student's
+    score bands (a short band's leftover goes to the others).
     """
     rng = np.random.default_rng(seed)
     s = np.asarray(student, dtype=float)
@@ -47,7 +49,7 @@ def stratified_sample(record_ids: np.ndarray, student: np.ndarray, teacher: np.n
     valid = np.flatnonzero(np.isfinite(s))
     taken: list[tuple[int, str]] = []
     gaps = valid[np.isfinite(t[valid]) & (np.abs(s[valid] - t[valid]) >= gap)]
-    n_gap = min(len(gaps), int(round(size * gap_share)))
+    n_gap = min(len(gaps), round(size * gap_share))
     for i in rng.permutation(gaps)[:n_gap]:
         taken.append((int(i), "gap"))
     used = {i for i, _ in taken}

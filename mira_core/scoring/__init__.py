@@ -1,5 +1,7 @@
-"""Scoring against the MIRA-Agent-Group4 scorer: rubric, prompt, token budget, output parser (pure core),
-and around it the client, jobs and worker."""
+"""Scoring against the MIRA-Agent-Group4 scorer.
+
+Rubric, prompt, token budget and output parser (the pure core), and around them the client, jobs and worker.
+"""
 
 from mira_core.scoring.budget import estimate_tokens, shorten_record_text
 from mira_core.scoring.parse import DimScore, ParsedScore, Problem, parse_scorer_output, render_scorer_output

@@ -93,8 +93,10 @@ def cut_middle(text: str, keep_chars: int, what: str, tokens_per_char: float) ->
 
 
 def water_level(lengths: list[int], reduce_chars: int) -> int | None:
-    """The largest common cap c such that cutting every length above c saves at least `reduce_chars`
-    (each cut costs a marker); None when even cutting everything to the marker is not enough."""
+    """The largest common cap c whose cuts save at least `reduce_chars`.
+
+    Each cut costs a marker. None when even cutting everything to the marker is not enough.
+    """
     def saving(cap: int) -> int:
         return sum(n - cap - _MARKER_CHARS for n in lengths if n > cap + _MARKER_CHARS)
 

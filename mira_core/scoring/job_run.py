@@ -46,7 +46,7 @@ class JobRun:
         """Score one claimed item; an unexpected error leaves it claimed (pending again when the run ends)."""
         try:
             await self._score_one(record_id, attempt)
-        except Exception as exc:  # noqa: BLE001 - a storage hiccup must not kill the other 63 calls
+        except Exception as exc:
             self.errors.append(f"{type(exc).__name__}: {exc}")
             logger.warning("record %s: %s: %s", record_id, type(exc).__name__, exc)
 
@@ -56,7 +56,7 @@ class JobRun:
         except NotFoundError as exc:
             await asyncio.to_thread(self._finish, record_id, "failed", "missing_record", str(exc))
             return
-        except Exception as exc:  # noqa: BLE001 - a record the prompt builder cannot render fails alone
+        except Exception as exc:
             await asyncio.to_thread(self._finish, record_id, "failed", "prompt_error",
                                     f"{type(exc).__name__}: {exc}")
             return

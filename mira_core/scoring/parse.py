@@ -258,7 +258,7 @@ def parse_scorer_output(text: str, slots: Sequence[str] = SLOTS) -> ParsedScore:
         text = ""
     try:
         return _parse(text, tuple(slots))
-    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"; the raw text is kept anyway
+    except Exception as exc:
         return ParsedScore(problems=[Problem(slot=None, kind="parser_error", detail=f"{type(exc).__name__}: {exc}")])
 
 
@@ -274,8 +274,11 @@ def _one_line(text: str) -> str:
 
 
 def render_scorer_output(parsed: ParsedScore, rubric: Rubric) -> str:
-    """The card's text format for a parse (round-trip tests, the simulator). Missing fields are left out;
-    an invalid score is written as `invalid/10` so it parses back as invalid. Newlines in text become spaces."""
+    """The card's text format for a parse (round-trip tests, the simulator).
+
+    Missing fields are left out; an invalid score is written as `invalid/10` so it parses back as invalid.
+    Newlines in text become spaces.
+    """
     lines = []
     for slot in rubric.slots():
         dim = parsed.dimensions.get(slot)

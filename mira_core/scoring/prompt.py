@@ -1,5 +1,7 @@
-"""The scorer prompt: a fixed system message (rubric, then calibration references) and a user message (the
-record rendered compactly and faithfully, then the card's `[A1]..[A15]` answer template).
+"""The scorer prompt: a fixed system message and a per-record user message.
+
+The system message holds the rubric, then the calibration references; the user message holds the record
+rendered compactly and faithfully, then the card's `[A1]..[A15]` answer template.
 
 The system message is identical for every record, so vLLM's prefix cache reuses it. `prompt_version` is a
 hash of everything that is not the record (templates, anchor names, calibration), stored with every

@@ -23,8 +23,11 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema of `engine`'s database to `revision` (idempotent); on SQLite at head, also re-key
-    the full-text rows if a hand edit moved them off their records (`search_index.search_rows_aligned`)."""
+    """Bring the schema of `engine`'s database to `revision` (idempotent).
+
+    On SQLite at head, also re-key the full-text rows if a hand edit moved them off their records
+    (`search_index.search_rows_aligned`).
+    """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn

@@ -19,7 +19,8 @@ def text_condition(conn: Connection, query: str) -> ColumnElement:
     """`records` rows matching a full-text query (each word must occur).
 
     SQLite: rowids straight from the FTS5 index (its rows share their record's rowid), ~8x faster for a
-    frequent word than fetching each match's record id from the FTS content table."""
+    frequent word than fetching each match's record id from the FTS content table.
+    """
     words = [w for w in query.replace('"', " ").split() if w]
     if conn.dialect.name == "sqlite":
         match = " AND ".join('"' + w + '"' for w in words)
@@ -131,9 +132,11 @@ def _score_conditions(f: RecordFilter) -> list:
 
 
 def where(conn: Connection, f: RecordFilter) -> list:
-    """The WHERE conditions of `f` (an empty list matches every record). Tags, overrides, spot checks and
-    scores are `record_id IN (subquery)` conditions: each subquery is evaluated once and served by an
-    index, never per listed row."""
+    """The WHERE conditions of `f` (an empty list matches every record).
+
+    Tags, overrides, spot checks and scores are `record_id IN (subquery)` conditions: each subquery is
+    evaluated once and served by an index, never per listed row.
+    """
     cond = _column_conditions(f)
     if f.text and f.text.strip():
         cond.append(text_condition(conn, f.text))
@@ -143,10 +146,13 @@ def where(conn: Connection, f: RecordFilter) -> list:
 
 
 def sort_source(sort: SortKey) -> tuple[FromClause, ColumnElement]:
-    """(FROM clause, sort value) for `sort`. The value is never NULL, so keyset comparisons (neighbours,
-    position) see every row: a missing instance id sorts as '', and records without a complete student
-    score sort after all scored ones in either direction. The score comes from one outer join with the
-    latest scores (2x faster on PostgreSQL than a per-row lookup when the whole store is sorted)."""
+    """(FROM clause, sort value) for `sort`.
+
+    The value is never NULL, so keyset comparisons (neighbours, position) see every row: a missing instance id
+    sorts as '', and records without a complete student score sort after all scored ones in either direction.
+    The score comes from one outer join with the latest scores (2x faster on PostgreSQL than a per-row lookup
+    when the whole store is sorted).
+    """
     if sort.column == "overall":
         inner = scores.alias("s_sort")
         latest = latest_student(inner).add_columns(inner.c.overall).subquery("latest_student")
@@ -163,8 +169,10 @@ def order(expr: ColumnElement, descending: bool) -> list:
 
 
 def sort_key(conn: Connection, sort: SortKey, frm: FromClause, expr: ColumnElement, record_id: str) -> tuple:
-    """(sort value, record id) of one record, computed by the database as the listing computes it (for the
-    score: the same "latest" by one index lookup, not the join over every score)."""
+    """(sort value, record id) of one record, computed by the database as the listing does.
+
+    For the score: the same "latest" by one index lookup, not the join over every score.
+    """
     if sort.column == "overall":
         frm, expr = records, func.coalesce(latest_overall_scalar(), -1 if sort.descending else 101)
     value = conn.execute(select(expr).select_from(frm).where(records.c.record_id == record_id)).first()

@@ -72,8 +72,11 @@ class InsertCounts(dict):
 
 
 def _insert(conn: Connection, table, rows: list[dict], index_elements: Sequence[str]) -> None:  # type: ignore[no-untyped-def]
-    """INSERT … ON CONFLICT DO NOTHING as one executemany: the statement compiles once and is cached
-    (a multi-row VALUES clause recompiled per batch cost ~40% of import time)."""
+    """INSERT … ON CONFLICT DO NOTHING as one executemany.
+
+    The statement compiles once and is cached (a multi-row VALUES clause recompiled per batch cost ~40% of
+    import time).
+    """
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements)), rows)
 
@@ -110,8 +113,11 @@ def _meta_row(rec: Record, now: datetime) -> dict:
 
 @dataclass(frozen=True)
 class PreparedRow:
-    """A record turned into the rows to insert (body and raw compressed, hashed): the CPU-heavy part of
-    storing, done without a connection so import workers can do it in parallel (it pickles small)."""
+    """A record turned into the rows to insert (body and raw compressed, hashed).
+
+    The CPU-heavy part of storing, done without a connection so import workers can do it in parallel (it
+    pickles small).
+    """
 
     record_id: str
     instance_id: str | None
@@ -217,7 +223,7 @@ def iter_record_metadata(conn: Connection, f: RecordFilter, *, batch: int = 5000
 def distinct_values(conn: Connection, column: str) -> list[str]:
     """Distinct non-null values of a small-cardinality column (source, agent, model, format)."""
     col = records.c[column]
-    return [v for v in conn.execute(select(col).distinct().where(col.is_not(None)).order_by(col)).scalars()]
+    return list(conn.execute(select(col).distinct().where(col.is_not(None)).order_by(col)).scalars())
 
 
 def token_range(conn: Connection) -> tuple[int, int]:

@@ -40,9 +40,12 @@ def index_search(conn: Connection, rows: list[dict]) -> None:
 
 
 def search_rows_aligned(conn: Connection) -> bool:
-    """SQLite: do the search rows still share their records' rowids? A sub-millisecond check (as many
-    search rows as records, the newest 100 aligned) that a store edited by hand fails: deleted records
-    leave search rows behind, and a VACUUM after a delete renumbers every later record."""
+    """SQLite: whether the search rows still share their records' rowids.
+
+    A sub-millisecond check (as many search rows as records, the newest 100 aligned) that a store edited by
+    hand fails: deleted records leave search rows behind, and a VACUUM after a delete renumbers every later
+    record.
+    """
     n = conn.execute(text("SELECT count(*) FROM records")).scalar()
     if n != conn.execute(text("SELECT count(*) FROM records_fts_docsize")).scalar():
         return False
@@ -53,8 +56,11 @@ def search_rows_aligned(conn: Connection) -> bool:
 
 
 def rekey_search(conn: Connection) -> None:
-    """SQLite: rebuild the search rows keyed by their records' rowids, dropping rows of records that are
-    gone (re-tokenizes every row: seconds per 100K records; runs only when `search_rows_aligned` fails)."""
+    """SQLite: rebuild the search rows keyed by their records' rowids.
+
+    Drops the rows of records that are gone. It re-tokenizes every row (seconds per 100K records), so it runs
+    only when `search_rows_aligned` fails.
+    """
     conn.execute(text("CREATE VIRTUAL TABLE records_fts_rekeyed USING fts5("
                       "record_id UNINDEXED, instance_id, issue, patch, tokenize='unicode61')"))
     conn.execute(text("INSERT INTO records_fts_rekeyed(rowid, record_id, instance_id, issue, patch) "

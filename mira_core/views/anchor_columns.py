@@ -13,8 +13,11 @@ from mira_core.reliability.masks import Mask
 
 
 def anchor_columns(rows: pd.DataFrame, scores: dict[str, tuple[float | None, ...]], mask: Mask) -> pd.DataFrame:
-    """A1..A15 (nullable floats) aligned with `rows` (record_id, source): the latest complete student score
-    of each record, blank where it is unscored or the cell is masked for the record's source."""
+    """A1..A15 (nullable floats) aligned with `rows` (record_id, source).
+
+    The latest complete student score of each record, blank where it is unscored or the cell is masked for the
+    record's source.
+    """
     out = pd.DataFrame(index=rows.index, columns=list(SLOTS), dtype="Float64")
     for i, (rid, source) in enumerate(zip(rows.record_id, rows.source, strict=True)):
         values = scores.get(rid)

@@ -65,6 +65,8 @@ def escape_markdown(text: str, *, max_chars: int | None = None) -> str:
 
 
 def escape_badge_label(text: str, *, max_chars: int | None = None) -> str:
-    """`escape_markdown` for `st.badge`, which escapes `[` and `]` itself (it wraps the label in a
-    `:color-badge[...]` directive); escaping them twice would show the backslashes."""
+    """`escape_markdown` for `st.badge`, which escapes `[` and `]` itself.
+
+    It wraps the label in a `:color-badge[...]` directive; escaping them twice would show the backslashes.
+    """
     return escape_markdown(text, max_chars=max_chars).replace("\\[", "[").replace("\\]", "]")

@@ -53,8 +53,11 @@ def fold_text(text: str, *, max_lines: int = FOLD_LINES, max_chars: int = FOLD_C
 
 
 def args_preview(tool_args: dict[str, Any] | None, limit: int = 90) -> str:
-    """One line that says what a tool call does: its `command` (plus `path` for editor tools such as
-    `str_replace_editor view /x.py`) if it has one, else compact JSON."""
+    """One line that says what a tool call does.
+
+    Its `command` (plus `path` for editor tools such as `str_replace_editor view /x.py`) if it has one, else
+    compact JSON.
+    """
     if not tool_args:
         return ""
     cmd = tool_args.get("command") if isinstance(tool_args.get("command"), str) else None
@@ -68,8 +71,11 @@ def args_preview(tool_args: dict[str, Any] | None, limit: int = 90) -> str:
 
 
 class StepView(BaseModel):
-    """One step ready to render. Text fields have control characters made visible; they are still
-    untrusted and must be rendered as text (or escaped before they go into a label)."""
+    """One step ready to render.
+
+    Text fields have control characters made visible; they are still untrusted and must be rendered as text
+    (or escaped before they go into a label).
+    """
 
     model_config = ConfigDict(extra="forbid")
 

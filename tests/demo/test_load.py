@@ -89,4 +89,4 @@ def test_a_source_without_rows_leaves_no_empty_file(tmp_path):
 
     corpus = generate_corpus(tmp_path, 1, seed=0)
     assert len(corpus.files) == 1 and sum(corpus.per_source.values()) == 1
-    assert [p for p in tmp_path.rglob("*.jsonl")] == list(corpus.files.values())
+    assert list(tmp_path.rglob("*.jsonl")) == list(corpus.files.values())

@@ -102,7 +102,7 @@ def imported(engine, real_data):
 
 
 def test_every_real_file_is_listed_and_handled(imported):
-    engine, root, summary = imported
+    _engine, root, summary = imported
     on_disk = {str(p.relative_to(root)) for p in root.rglob("*") if p.suffix in (".json", ".jsonl", ".traj")}
     assert on_disk == set(EXPECTED)
     assert summary.rejected == []
@@ -146,7 +146,7 @@ def test_joined_reports_bring_test_counts(imported):
 
 
 def test_raw_round_trip_is_byte_exact(imported):
-    engine, root, _ = imported
+    engine, _root, _ = imported
     with read_conn(engine) as conn:
         for row in records_repo.iter_record_metadata(conn, RecordFilter()):
             meta = records_repo.get_metadata(conn, row["record_id"])

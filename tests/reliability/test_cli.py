@@ -25,7 +25,7 @@ def _corpus():
 def test_import_teacher_reports_line_numbers_and_exit_code(tmp_path, capsys):
     ids = _corpus()
     path = tmp_path / "t.jsonl"
-    path.write_text(json.dumps({"record_id": ids[0], "scores": {s: 5 for s in SLOTS}}) + "\n{oops\n")
+    path.write_text(json.dumps({"record_id": ids[0], "scores": dict.fromkeys(SLOTS, 5)}) + "\n{oops\n")
     assert main(["import-teacher", str(path), "--teacher", "kimi"]) == 1
     out = capsys.readouterr()
     assert "line 2: not valid JSON" in out.err

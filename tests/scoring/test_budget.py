@@ -111,7 +111,7 @@ def test_phase3_removes_middle_steps_from_the_centre_outward():
     out = shorten_record_text(r, total_middle, 0.3)  # more than phases 1-2 can save (markers take room back)
     kept = [s.head for s in out.text.steps]
     assert kept[0] == "[step 1]" and kept[-1] == "[step 21]"
-    removed = sorted(set(s.head for s in r.steps) - set(kept), key=lambda h: int(h.split()[1][:-1]))
+    removed = sorted({s.head for s in r.steps} - set(kept), key=lambda h: int(h.split()[1][:-1]))
     numbers = [int(h.split()[1][:-1]) for h in removed]
     assert 1 < len(numbers) < 19  # some, not all, middle steps
     assert numbers == list(range(numbers[0], numbers[-1] + 1))  # one contiguous run ...

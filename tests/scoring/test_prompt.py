@@ -139,7 +139,7 @@ def test_count_tokens_is_called_a_bounded_number_of_times():
 
 
 def test_budget_too_small_for_the_template_is_a_clear_error():
-    with pytest.raises(ConfigError, match="rec1.*cannot fit max_model_len=3000"):
+    with pytest.raises(ConfigError, match=r"rec1.*cannot fit max_model_len=3000"):
         build_prompt(make_record(), RUBRIC, CALIBRATION, max_model_len=3000, max_tokens=2048)
 
 

@@ -132,7 +132,7 @@ def test_many_errors_are_capped(tmp_path):
 
 
 def test_missing_file_says_which_setting(tmp_path):
-    with pytest.raises(ConfigError, match="file not found.*MIRA_ANCHORS_PATH"):
+    with pytest.raises(ConfigError, match=r"file not found.*MIRA_ANCHORS_PATH"):
         load_rubric(tmp_path / "none.jsonl")
 
 

@@ -13,7 +13,7 @@ from mira_core.scoring.settings import (
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
-    for name in list(ScorerSettings.model_fields) + ["config"]:
+    for name in [*list(ScorerSettings.model_fields), "config"]:
         monkeypatch.delenv(f"MIRA_SCORER_{name.upper()}", raising=False)
 
 

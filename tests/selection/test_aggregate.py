@@ -69,11 +69,11 @@ def test_cluster_size_weighting():
 
 
 def test_alternative_criteria_overall_and_recommendation():
-    kw = dict(
-        scores=np.full((3, 15), 5.0), source_codes=np.zeros(3, dtype=int), mask=np.zeros((1, 15), dtype=bool),
-        complete=np.array([True, True, False]), overall=np.array([80.0, 35.0, 90.0]),
-        recommendation=np.array([0, 2, 0]),
-    )
+    kw = {
+        "scores": np.full((3, 15), 5.0), "source_codes": np.zeros(3, dtype=int), "mask": np.zeros((1, 15), dtype=bool),
+        "complete": np.array([True, True, False]), "overall": np.array([80.0, 35.0, 90.0]),
+        "recommendation": np.array([0, 2, 0]),
+    }
     assert criterion_values("overall", **kw)[:2] == pytest.approx([80.0, 35.0])
     assert np.isnan(criterion_values("overall", **kw)[2])  # incomplete stays unscored
     rec = criterion_values("recommendation", **kw)

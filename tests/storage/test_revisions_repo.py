@@ -12,10 +12,9 @@ def test_bump_counts_and_rolls_back_with_the_transaction(engine):
     with write_tx(engine) as conn:
         revisions_repo.bump(conn, "scores")
         revisions_repo.bump(conn, "scores")
-    with pytest.raises(RuntimeError):
-        with write_tx(engine) as conn:
-            revisions_repo.bump(conn, "scores")
-            raise RuntimeError("batch failed")
+    with pytest.raises(RuntimeError), write_tx(engine) as conn:
+        revisions_repo.bump(conn, "scores")
+        raise RuntimeError("batch failed")
     with write_tx(engine) as conn:
         revisions_repo.bump(conn, "other")
     with read_conn(engine) as conn:
