@@ -22,7 +22,12 @@ from mira_core.query import RecordFilter
 from mira_core.reliability import mask_store, spot_check_store
 from mira_core.reliability.masks import MaskRules, Override, build_mask, mask_from_json, mask_to_json
 from mira_core.reliability.metrics import ALL_SOURCES, reliability_matrix
-from mira_core.reliability.views import (
+from mira_core.storage import reliability_repo as repo
+from mira_core.storage import spot_checks_repo
+from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage.records_repo import distinct_values, list_records
+from mira_core.views import escape_markdown
+from mira_core.views.reliability import (
     METRIC_LABELS,
     cell_detail,
     error_histogram,
@@ -32,11 +37,6 @@ from mira_core.reliability.views import (
     largest_disagreements,
     sample_points,
 )
-from mira_core.storage import reliability_repo as repo
-from mira_core.storage import spot_checks_repo
-from mira_core.storage.engine import read_conn, write_tx
-from mira_core.storage.records_repo import distinct_values, list_records
-from mira_core.views import escape_markdown
 
 ss = st.session_state
 ANY = "(any)"
