@@ -1,6 +1,8 @@
-"""One record's judges side by side: student and teacher scores per dimension with the active mask."""
+"""The Record page's Student vs teacher tab: one record's judges side by side with the active mask."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -13,12 +15,27 @@ JUDGEMENT_COLUMNS = ("slot", "student", "teacher", "masked", "mask_reason", "stu
                      "teacher_rationale")
 
 
-def record_judgements(conn: Connection, record_id: str, *, teacher: str | None = None) -> pd.DataFrame:
-    """Per dimension of one record: the latest student score, the teacher's (the named one, else the latest
-    of any), whether the active mask hides it and why, and both rationales (JUDGEMENT_COLUMNS).
+@dataclass(frozen=True)
+class RecordJudgements:
+    """What the tab shows for one record."""
 
-    What the Record page shows so a curator can read student and teacher side by side. Raises NotFoundError
-    when the record is not stored.
+    record_id: str
+    rows: pd.DataFrame
+    """One row per dimension A1..A15 (JUDGEMENT_COLUMNS): the latest student score, the teacher's (None where
+    a judge gave none), whether the active mask hides the dimension for the record's source and why
+    ('' when not masked), and both rationales ('' when none)."""
+
+    @property
+    def has_scores(self) -> bool:
+        """Whether the record has any student score or teacher label to show."""
+        return not (self.rows.student.isna().all() and self.rows.teacher.isna().all())
+
+
+def load_record_judgements(conn: Connection, *, record_id: str, teacher: str | None = None) -> RecordJudgements:
+    """Per dimension of one record: the latest student score, the teacher's (the named one, else the latest
+    of any), the active mask's decision for the record's source, and both rationales.
+
+    Raises NotFoundError when the record is not stored.
     """
     stored = repo.record_latest_scores(conn, record_id, teacher=teacher)
     student, teach = stored.student, stored.teacher
@@ -35,4 +52,4 @@ def record_judgements(conn: Connection, record_id: str, *, teacher: str | None =
             student.rationales[k] if student else "",
             teach.rationales[k] if teach else "",
         ))
-    return pd.DataFrame(rows, columns=list(JUDGEMENT_COLUMNS))
+    return RecordJudgements(record_id, pd.DataFrame(rows, columns=list(JUDGEMENT_COLUMNS)))
