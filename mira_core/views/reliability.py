@@ -1,4 +1,7 @@
-"""What the reliability and spot-check pages render, computed from arrays (pure, tested without Streamlit).
+"""The Reliability screen: loaders and view models for the agreement matrix, the mask preview and one cell.
+
+The page caches the heavy parts itself (the score pairs per judge choice, the matrix with its bootstrap
+intervals per filter) and passes them back in, so moving a threshold only re-applies the rules.
 
 The heatmap grid puts sources in rows (plus "all sources" last) and A1..A15 in columns. Cells with
 too few pairs carry NaN in the colour grid and the words "too few" in their label, so no number is
@@ -10,15 +13,23 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from mira_core.dimensions import SLOTS
-from mira_core.reliability.masks import Mask
-from mira_core.reliability.metrics import ALL_SOURCES
+from mira_core.query import RecordFilter
+from mira_core.reliability.masks import WILDCARD, Cell, CellDecision, Mask, MaskRules, Override, build_mask
+from mira_core.reliability.metrics import ALL_SOURCES, reliability_matrix
+from mira_core.reliability.spot_check_store import agreement
+from mira_core.storage import Connection, records_repo
+from mira_core.storage import reliability_repo as repo
 from mira_core.storage.reliability_repo import ScorePairs
+from mira_core.views.spot_check import load_spot_checks
+
+__all__ = ["ScorePairs"]  # the pairs type pages cache, named through this module
 
 Metric = Literal["mae", "rho"]
 METRIC_LABELS: dict[str, str] = {"mae": "MAE", "rho": "Spearman ρ"}
@@ -132,3 +143,203 @@ def error_histogram(detail: pd.DataFrame) -> pd.DataFrame:
     counts = np.bincount(np.clip(np.rint(detail["error"].to_numpy(dtype=float)), -10, 10).astype(np.int64) + 10,
                          minlength=21) if len(detail) else np.zeros(21, dtype=np.int64)
     return pd.DataFrame({"error": bins, "records": counts})
+
+
+# ----------------------------------------------------------------------------- judges, filters, the matrix
+
+
+@dataclass(frozen=True)
+class ReliabilityChoices:
+    """What the page's filters offer."""
+
+    teachers: list[str]
+    """Teachers with labels; none means there is nothing to compare yet."""
+    students: list[str]
+    """Student judges (scorer runs / models) with scores."""
+    prompts: list[str]
+    """Prompt versions student scores were made with."""
+    sources: list[str]
+
+
+@dataclass(frozen=True)
+class Judges:
+    """Whose scores are compared (a cache key: changing it reloads the pairs)."""
+
+    teacher: str
+    student: str | None = None
+    """None: each record's latest student score, whoever made it."""
+    prompt: str | None = None
+    """None: any prompt version."""
+
+
+@dataclass(frozen=True)
+class PairFilter:
+    """Which records' pairs count (empty tuples and None mean no constraint)."""
+
+    sources: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    min_tokens: int | None = None
+    max_tokens: int | None = None
+
+    def apply(self, pairs: ScorePairs) -> ScorePairs:
+        """The pairs of the records this filter keeps."""
+        return filter_pairs(pairs, sources=self.sources, outcomes=self.outcomes, min_tokens=self.min_tokens,
+                            max_tokens=self.max_tokens)
+
+
+def data_version(conn: Connection) -> str:
+    """A small value that changes whenever scores change: the page's cache key for pairs and matrix."""
+    return repo.data_version(conn)
+
+
+def load_choices(conn: Connection) -> ReliabilityChoices:
+    """Teachers, student judges, prompt versions and sources for the filter widgets."""
+    return ReliabilityChoices(teachers=repo.list_judges(conn, "teacher"), students=repo.list_judges(conn, "student"),
+                              prompts=repo.list_prompt_versions(conn),
+                              sources=records_repo.distinct_values(conn, "source"))
+
+
+def load_score_pairs(conn: Connection, *, judges: Judges) -> ScorePairs:
+    """Each record's latest matching student score aligned with the teacher's label (all records)."""
+    return repo.load_score_pairs(conn, student_judge=judges.student, prompt_version=judges.prompt,
+                                 teacher=judges.teacher)
+
+
+def agreement_matrix(pairs: ScorePairs, *, where: PairFilter, min_n: int) -> pd.DataFrame:
+    """Student-vs-teacher MAE and Spearman rho with bootstrap intervals per source x dimension
+    (`metrics.MATRIX_COLUMNS`) over the filtered pairs; cells under `min_n` pairs are flagged too_few."""
+    kept = where.apply(pairs)
+    return reliability_matrix(kept.student, kept.teacher, kept.sources, min_n)
+
+
+@dataclass(frozen=True)
+class MaskPreview:
+    """The mask the rules and curator overrides give over the matrix, with what the page says about it."""
+
+    mask: Mask
+    masked_cells: list[Cell]
+    """Masked source x dimension cells, sorted (wildcard entries left out)."""
+    n_cells: int
+    """Source x dimension cells in the matrix (the all-sources row left out)."""
+    cell_sources: list[str]
+    """The sources a cell can be drilled into: each in the matrix, sorted, then ALL_SOURCES."""
+
+
+def preview_mask(matrix: pd.DataFrame, *, rules: MaskRules, overrides: Sequence[Override] = ()) -> MaskPreview:
+    """Apply the rules, then the overrides (which win), to the matrix."""
+    mask = build_mask(matrix, rules, list(overrides))
+    sources = sorted(str(s) for s in matrix.source.unique() if s != ALL_SOURCES)
+    return MaskPreview(mask=mask, masked_cells=sorted(c for c in mask.masked_cells() if c.source != WILDCARD),
+                       n_cells=int((matrix.source != ALL_SOURCES).sum()), cell_sources=[*sources, ALL_SOURCES])
+
+
+def load_agreement(conn: Connection) -> pd.DataFrame:
+    """Human spot-check agreement per source x dimension (`spotcheck.AGREEMENT_COLUMNS`), cells checked only."""
+    return agreement(conn)
+
+
+# ----------------------------------------------------------------------------- one cell
+
+
+@dataclass(frozen=True)
+class CellStats:
+    """The cell's row of the matrix: pairs, MAE and Spearman rho with 95% intervals (NaN: undefined)."""
+
+    n: int
+    too_few: bool
+    """Fewer complete pairs than the minimum: the page shows "too few" instead of numbers."""
+    mae: float
+    mae_lo: float
+    mae_hi: float
+    rho: float
+    rho_lo: float
+    rho_hi: float
+
+
+@dataclass(frozen=True)
+class HumanCheck:
+    """How human spot-check answers of the cell agree with the student's and the teacher's scores."""
+
+    reviewed: int
+    skipped: int
+    human_student_mae: float
+    human_student_rho: float
+    human_teacher_mae: float
+    human_teacher_rho: float
+    n_teacher: int
+    """Reviewed items that also have a teacher score."""
+
+
+@dataclass(frozen=True, eq=False)
+class CellDrillDown:
+    """What the page shows for one source x dimension cell."""
+
+    source: str
+    slot: str
+    decision: CellDecision | None
+    """The preview mask's decision for the cell (None for all sources, or when nothing decided it)."""
+    stats: CellStats | None
+    """None when the matrix has no row for the cell."""
+    human: HumanCheck | None
+    """None before any spot-check of the cell."""
+    n_pairs: int
+    """Records with both a student and a teacher score in the cell."""
+    scatter: pd.DataFrame
+    """At most `max_points` pairs (a seeded sample), columns teacher and student jittered by ±0.25."""
+    histogram: pd.DataFrame
+    """Records per integer student − teacher error from -10 to 10 (columns error, records), all pairs."""
+    disagreements: pd.DataFrame
+    """The largest |student − teacher| first: columns title, record_id, student, teacher, error."""
+    spot_checks: pd.DataFrame
+    """The newest spot-checks of the cell (`load_spot_checks` columns); empty for all sources."""
+
+
+def _cell_stats(matrix: pd.DataFrame, source: str, slot: str) -> CellStats | None:
+    row = matrix[(matrix.source == source) & (matrix.slot == slot)]
+    if row.empty:
+        return None
+    r = row.iloc[0]
+    values = {k: float(r[k]) for k in ("mae", "mae_lo", "mae_hi", "rho", "rho_lo", "rho_hi")}
+    return CellStats(n=int(r.n), too_few=bool(r.too_few), **values)
+
+
+def _human_check(conn: Connection, source: str, slot: str) -> HumanCheck | None:
+    agree = agreement(conn)
+    row = agree[(agree.source == source) & (agree.slot == slot)]
+    if row.empty:
+        return None
+    h = row.iloc[0]
+    return HumanCheck(reviewed=int(h.reviewed), skipped=int(h.skipped), human_student_mae=float(h.human_student_mae),
+                      human_student_rho=float(h.human_student_rho), human_teacher_mae=float(h.human_teacher_mae),
+                      human_teacher_rho=float(h.human_teacher_rho), n_teacher=int(h.n_teacher))
+
+
+def _with_titles(conn: Connection, top: pd.DataFrame) -> pd.DataFrame:
+    """`top` with each record's title in front ('' for a record that is gone)."""
+    ids = top.record_id.tolist()
+    titles: dict[str, str] = {}
+    if ids:  # an empty record_ids list would mean "no constraint"
+        meta = records_repo.list_records(conn, RecordFilter(record_ids=ids), limit=len(ids))
+        titles = dict(zip(meta.record_id, meta.title, strict=True))
+    out = top.copy()
+    out.insert(0, "title", [titles.get(rid, "") for rid in ids])
+    return out
+
+
+def load_cell(conn: Connection, *, pairs: ScorePairs, matrix: pd.DataFrame, mask: Mask, source: str, slot: str,
+              top: int = 25, max_points: int = 5000) -> CellDrillDown:
+    """The drill-down of one cell over the page's (filtered) pairs and matrix: numbers, the mask decision,
+    human spot-check agreement, scatter and histogram data, the `top` largest disagreements with titles,
+    and the cell's five newest spot-checks."""
+    detail = cell_detail(pairs, source, slot)
+    shown = sample_points(detail, max_points)
+    scatter = pd.DataFrame({"teacher": jittered(shown.teacher.to_numpy(), 1),
+                            "student": jittered(shown.student.to_numpy(), 2)})
+    checks = load_spot_checks(conn, source=source, slot=slot).head(5)
+    return CellDrillDown(
+        source=source, slot=slot, decision=mask.decision(source, slot) if source != ALL_SOURCES else None,
+        stats=_cell_stats(matrix, source, slot), human=_human_check(conn, source, slot), n_pairs=len(detail),
+        scatter=scatter, histogram=error_histogram(detail),
+        disagreements=_with_titles(conn, largest_disagreements(detail, top)),
+        spot_checks=checks.iloc[0:0] if source == ALL_SOURCES else checks,
+    )
