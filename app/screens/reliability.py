@@ -288,8 +288,12 @@ def main() -> None:
     """Render the page."""
     st.title("Reliability")
     url = _url()
-    version = _data_version(url)
-    choices = _choices(url, version)
+    try:
+        version = _data_version(url)
+        choices = _choices(url, version)
+    except MiraError as exc:  # the store cannot be read: say so instead of a traceback
+        st.error(escape_markdown(str(exc)))
+        return
     if not choices.teachers:
         st.info("No teacher labels yet. Import them with `mira-curator import-teacher PATH --teacher NAME` "
                 "(or `mira-curator demo-teacher` for the SIMULATED demo labels).")

@@ -25,9 +25,11 @@ class MaskVersionView:
     """One saved version, as the page lists and offers it for download."""
 
     version_id: int
+    """The version's id (newest is highest)."""
     cells: pd.DataFrame
     """Every decided cell, sorted by source and slot (CELL_COLUMNS; `decided by` is rule, curator or import)."""
     n_masked: int
+    """Cells the version masks."""
     json: str
     """The version as mask JSON (`{source: {slot: {masked, reason}}}`), the form `mask_from_json` reads."""
 

@@ -20,6 +20,7 @@ class RecordJudgements:
     """What the tab shows for one record."""
 
     record_id: str
+    """The record the judgements are of."""
     rows: pd.DataFrame
     """One row per dimension A1..A15 (JUDGEMENT_COLUMNS): the latest student score, the teacher's (None where
     a judge gave none), whether the active mask hides the dimension for the record's source and why

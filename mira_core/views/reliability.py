@@ -159,6 +159,7 @@ class ReliabilityChoices:
     prompts: list[str]
     """Prompt versions student scores were made with."""
     sources: list[str]
+    """Every source in the store."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class Judges:
     """Whose scores are compared (a cache key: changing it reloads the pairs)."""
 
     teacher: str
+    """The teacher whose labels the students are compared with."""
     student: str | None = None
     """None: each record's latest student score, whoever made it."""
     prompt: str | None = None
@@ -177,9 +179,13 @@ class PairFilter:
     """Which records' pairs count (empty tuples and None mean no constraint)."""
 
     sources: tuple[str, ...] = ()
+    """Keep these sources only."""
     outcomes: tuple[str, ...] = ()
+    """Keep these outcomes only ('resolved', 'not_resolved', 'unknown')."""
     min_tokens: int | None = None
+    """Keep records with at least this token estimate."""
     max_tokens: int | None = None
+    """Keep records with at most this token estimate."""
 
     def apply(self, pairs: ScorePairs) -> ScorePairs:
         """The pairs of the records this filter keeps."""
@@ -217,6 +223,7 @@ class MaskPreview:
     """The mask the rules and curator overrides give over the matrix, with what the page says about it."""
 
     mask: Mask
+    """Rule decisions for every cell the rules break, then the overrides (which win)."""
     masked_cells: list[Cell]
     """Masked source x dimension cells, sorted (wildcard entries left out)."""
     n_cells: int
@@ -246,14 +253,21 @@ class CellStats:
     """The cell's row of the matrix: pairs, MAE and Spearman rho with 95% intervals (NaN: undefined)."""
 
     n: int
+    """Records with both scores in the cell."""
     too_few: bool
     """Fewer complete pairs than the minimum: the page shows "too few" instead of numbers."""
     mae: float
+    """Mean |student − teacher|."""
     mae_lo: float
+    """Lower end of the MAE's bootstrap 95% interval."""
     mae_hi: float
+    """Upper end of the MAE's bootstrap 95% interval."""
     rho: float
+    """Spearman rank correlation of student and teacher."""
     rho_lo: float
+    """Lower end of ρ's bootstrap 95% interval."""
     rho_hi: float
+    """Upper end of ρ's bootstrap 95% interval."""
 
 
 @dataclass(frozen=True)
@@ -261,11 +275,17 @@ class HumanCheck:
     """How human spot-check answers of the cell agree with the student's and the teacher's scores."""
 
     reviewed: int
+    """Items a human scored."""
     skipped: int
+    """Items a human skipped (not counted in the metrics)."""
     human_student_mae: float
+    """Mean |human − student| over the scored items."""
     human_student_rho: float
+    """Spearman ρ of human and student scores."""
     human_teacher_mae: float
+    """Mean |human − teacher| over scored items with a teacher score."""
     human_teacher_rho: float
+    """Spearman ρ of human and teacher scores."""
     n_teacher: int
     """Reviewed items that also have a teacher score."""
 
@@ -275,7 +295,9 @@ class CellDrillDown:
     """What the page shows for one source x dimension cell."""
 
     source: str
+    """The cell's source, or ALL_SOURCES."""
     slot: str
+    """The cell's dimension, A1..A15."""
     decision: CellDecision | None
     """The preview mask's decision for the cell (None for all sources, or when nothing decided it)."""
     stats: CellStats | None

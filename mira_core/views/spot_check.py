@@ -37,17 +37,23 @@ class SpotCheckItem:
     """What the Spot-check page shows: one item of a spot-check, its record, both judges and the progress."""
 
     spot_check_id: str
+    """The spot-check's id (the page's `?id=`)."""
     source: str
+    """The source of the cell under review."""
     slot: str
+    """The dimension under review, A1..A15."""
     position: int
     """0-based place of this item in review order (clamped to the items that exist)."""
     n_items: int
+    """Items in the spot-check."""
     n_answered: int
     """Items scored or skipped by anyone."""
     resume_at: int
     """Where a review resumes: the first item nobody has answered (0 once all are)."""
     record_id: str
+    """The record this item asks about."""
     title: str
+    """The record's title (the first line of its issue)."""
     stratum: str
     """Why the item was sampled: 'gap' (student and teacher far apart) or a student score band."""
     issue: str
@@ -55,7 +61,9 @@ class SpotCheckItem:
     human_score: int | None
     """The stored answer, None when the item is unanswered or skipped."""
     skipped: bool
+    """Whether the item was skipped (no score stored)."""
     note: str
+    """The reviewer's note ('' when none)."""
     reviewer: str | None
     """Who answered last, None before anyone did."""
     student: JudgeLabel | None

@@ -16,6 +16,7 @@ from mira_core.views.reliability import (
     Judges,
     PairFilter,
     agreement_matrix,
+    data_version,
     load_agreement,
     load_cell,
     load_choices,
@@ -43,12 +44,16 @@ def _row(matrix, source, slot="A1"):
     return matrix[(matrix.source == source) & (matrix.slot == slot)].iloc[0]
 
 
-def test_choices_offer_what_is_stored(corpus):
-    engine, *_ = corpus
+def test_choices_offer_what_is_stored_and_the_data_version_moves_with_scores(corpus):
+    engine, ids, _ = corpus
     with read_conn(engine) as conn:
         choices = load_choices(conn)
+        before = data_version(conn)
     assert (choices.teachers, choices.students, choices.prompts) == (["kimi"], ["stud"], ["v7"])
     assert choices.sources == ["src_a", "src_b"]
+    add_scores(engine, ids[:1], np.full((1, 15), 3.0), judge="stud2")
+    with read_conn(engine) as conn:
+        assert data_version(conn) != before  # the page's cached pairs and matrix are keyed by it
 
 
 def test_matrix_follows_the_page_filters(corpus):
