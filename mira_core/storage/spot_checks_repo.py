@@ -160,7 +160,7 @@ def spot_checked_ids(*, reviewed: bool | None = None) -> Select:
     if reviewed is True:
         stmt = stmt.where(spot_check_items.c.human_score.is_not(None))
     elif reviewed is False:
-        stmt = stmt.where(spot_check_items.c.human_score.is_(None), spot_check_items.c.skipped.is_(False))
+        stmt = stmt.where(~ANSWERED)
     return stmt
 
 
