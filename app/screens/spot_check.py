@@ -11,20 +11,19 @@ from ui.common import shortcut_table
 from ui.db import dimension_names, engine, settings
 
 from mira_core.errors import MiraError
-from mira_core.storage import records_repo, spot_checks_repo
-from mira_core.storage.engine import read_conn, write_tx
-from mira_core.storage.reliability_repo import label_rationales
+from mira_core.reliability import record_review
+from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
+from mira_core.views.spot_check import JudgeLabel, SpotCheckItem, load_spot_check_item, load_spot_checks
 
 ss = st.session_state
-ISSUE_CHARS = 4000
 SCORE_KEYS = {**{i: str(i) for i in range(10)}, 10: "T"}
 
 
 def _pick() -> None:
     st.title("Spot-checks")
     with read_conn(engine()) as conn:
-        checks = spot_checks_repo.list_spot_checks(conn)
+        checks = load_spot_checks(conn)
     if checks.empty:
         st.info("No spot-checks yet: start one from a cell on the Reliability page.")
         st.page_link("screens/reliability.py", label="Reliability", icon=":material/grid_on:")
@@ -39,8 +38,8 @@ def _answer(sid: str, pos: int, n: int, score: int | None, skipped: bool) -> Non
     """Store the answer for the item at `pos`, then move on (a callback: runs before the rerun)."""
     note = ss.get(f"sc_note_{sid}_{pos}", "")
     with write_tx(engine()) as conn:
-        spot_checks_repo.record_review(conn, sid, pos, human_score=score, skipped=skipped, note=note,
-                                       reviewer=settings().curator)
+        record_review(conn, spot_check_id=sid, position=pos, human_score=score, skipped=skipped, note=note,
+                      reviewer=settings().curator)
     ss[f"sc_pos_{sid}"] = min(pos + 1, n - 1)
     st.query_params["id"] = sid  # keep the spot-check in the URL across the rerun (shareable, resumable)
 
@@ -50,66 +49,43 @@ def _move(sid: str, pos: int) -> None:
     st.query_params["id"] = sid
 
 
-def _judges(rid: str, slot: str, teacher: str | None, student_judge: str | None) -> None:
-    with read_conn(engine()) as conn:
-        labels = label_rationales(conn, rid, slot)
-    student = labels[(labels.judge_kind == "student") & ((labels.judge == student_judge) if student_judge else True)]
-    student = student.head(1)
-    teach = labels[(labels.judge_kind == "teacher") & ((labels.judge == teacher) if teacher else True)].head(1)
+def _judges(student: JudgeLabel | None, teacher: JudgeLabel | None) -> None:
     cols = st.columns(2)
-    for col, title, df in ((cols[0], "Student", student), (cols[1], "Teacher", teach)):
+    for col, title, label in ((cols[0], "Student", student), (cols[1], "Teacher", teacher)):
         with col:
-            if df.empty:
+            if label is None:
                 st.markdown(f"**{title}:** no score")
                 continue
-            r = df.iloc[0]
-            score = "–" if r.score is None or r.score != r.score else f"{r.score:g}"
-            st.markdown(f"**{title}** ({escape_markdown(str(r.judge), max_chars=80)}): **{score}**/10")
-            st.text(r.rationale or "(no rationale)")
+            score = "–" if label.score is None else f"{label.score:g}"
+            st.markdown(f"**{title}** ({escape_markdown(label.judge, max_chars=80)}): **{score}**/10")
+            st.text(label.rationale or "(no rationale)")
 
 
-def main() -> None:
-    """Render the page."""
-    sid = (st.query_params.get("id") or "").strip()
-    if not sid:
-        _pick()
-        return
-    try:
-        with read_conn(engine()) as conn:
-            check = spot_checks_repo.get_spot_check(conn, sid)
-            items = spot_checks_repo.spot_check_items_frame(conn, sid)
-    except MiraError as exc:
-        st.error(escape_markdown(str(exc)))
-        return
-    n = len(items)
-    answered = items.human_score.notna() | items.skipped
-    pos_key = f"sc_pos_{sid}"
-    if pos_key not in ss:
-        ss[pos_key] = int(answered.idxmin()) if not answered.all() else 0
-    pos = max(0, min(int(ss[pos_key]), n - 1))
-    item = items.iloc[pos]
-    slot = check["slot"]
-    dim = dimension_names()[slot]
-    st.title(f"Spot-check · {escape_markdown(check['source'])} · {slot}")
-    st.progress(int(answered.sum()) / max(n, 1), text=f"{int(answered.sum())} of {n} answered")
-    st.markdown(f"**{slot} · {escape_markdown(dim.name)}**")
+def _item(item: SpotCheckItem) -> None:
+    """The dimension, the record's issue and both judges."""
+    dim = dimension_names()[item.slot]
+    st.title(f"Spot-check · {escape_markdown(item.source)} · {item.slot}")
+    st.progress(item.n_answered / max(item.n_items, 1), text=f"{item.n_answered} of {item.n_items} answered")
+    st.markdown(f"**{item.slot} · {escape_markdown(dim.name)}**")
     if dim.description:
         st.caption(escape_markdown(dim.description, max_chars=500))
-    st.caption(f"item {pos + 1} of {n} · sampled as {item.stratum}")
+    st.caption(f"item {item.position + 1} of {item.n_items} · sampled as {item.stratum}")
     st.page_link("screens/record.py", query_params={"id": item.record_id}, label="open the full record",
                  icon=":material/article:")
-    with read_conn(engine()) as conn:
-        issue = records_repo.get_record(conn, item.record_id).issue
-    st.text(str(item.title))
+    st.text(item.title)
     with st.expander("Issue", expanded=True):
-        st.text(issue[:ISSUE_CHARS] + ("…" if len(issue) > ISSUE_CHARS else ""))
-    _judges(item.record_id, slot, check.get("teacher"), check.get("student_judge"))
+        st.text(item.issue)
+    _judges(item.student, item.teacher)
 
+
+def _answer_controls(item: SpotCheckItem) -> None:
+    """The stored answer, the note and the score / move / skip buttons."""
+    sid, pos, n = item.spot_check_id, item.position, item.n_items
     if item.skipped:
         st.caption("This item was skipped.")
-    elif item.human_score == item.human_score and item.human_score is not None:
-        st.caption(f"Answered {int(item.human_score)} by {escape_markdown(str(item.reviewer))}.")
-    st.text_input("Note (optional)", value=str(item.note or ""), key=f"sc_note_{sid}_{pos}")
+    elif item.human_score is not None:
+        st.caption(f"Answered {item.human_score} by {escape_markdown(str(item.reviewer))}.")
+    st.text_input("Note (optional)", value=item.note, key=f"sc_note_{sid}_{pos}")
     with st.container(horizontal=True):
         for score, key in SCORE_KEYS.items():
             st.button(str(score), key=f"sc_score_{score}", shortcut=key, on_click=_answer,
@@ -121,14 +97,30 @@ def main() -> None:
                   icon=":material/chevron_right:")
         st.button("Skip", key="sc_skip", shortcut="S", on_click=_answer, args=(sid, pos, n, None, True),
                   icon=":material/skip_next:")
-    if answered.all():
+
+
+def main() -> None:
+    """Render the page: the list without `?id=`, else the item where this session is (or the review resumes)."""
+    sid = (st.query_params.get("id") or "").strip()
+    if not sid:
+        _pick()
+        return
+    pos_key = f"sc_pos_{sid}"
+    try:
+        with read_conn(engine()) as conn:
+            item = load_spot_check_item(conn, spot_check_id=sid, position=ss.get(pos_key))
+    except MiraError as exc:
+        st.error(escape_markdown(str(exc)))
+        return
+    ss.setdefault(pos_key, item.resume_at)
+    _item(item)
+    _answer_controls(item)
+    if item.all_answered:
         st.success("Every item is answered: the agreement shows on the Reliability page.")
-    with read_conn(engine()) as conn:
-        per_person = spot_checks_repo.reviewer_progress(conn, sid)
-    if not per_person.empty:
+    if not item.reviewers.empty:
         st.caption("By reviewer: " + " · ".join(
             f"{escape_markdown(str(r.reviewer))} {int(r.scored)} scored, {int(r.skipped)} skipped"
-            for r in per_person.itertuples()))
+            for r in item.reviewers.itertuples()))
     shortcut_table([("0 … 9", "score 0-9"), ("T", "score 10"), ("J", "next item"), ("K", "previous item"),
                     ("S", "skip")])
 

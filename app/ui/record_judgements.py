@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from mira_core.errors import NotFoundError
-from mira_core.reliability.judgements import record_judgements
-from mira_core.storage.engine import read_conn
+from mira_core.errors import MiraError
+from mira_core.storage import read_conn
 from mira_core.views import escape_markdown
+from mira_core.views.record_judgements import load_record_judgements
 from ui.db import dimension_names, engine
 
 
@@ -26,14 +26,15 @@ def render_record_judgements(record_id: str, *, teacher: str | None = None) -> N
     """Scores per dimension with the mask state, then both rationales per dimension in expanders."""
     try:
         with read_conn(engine()) as conn:
-            df = record_judgements(conn, record_id, teacher=teacher)
-    except NotFoundError as exc:
+            got = load_record_judgements(conn, record_id=record_id, teacher=teacher)
+    except MiraError as exc:
         st.error(escape_markdown(str(exc)))
         return
-    dims = dimension_names()
-    if df.student.isna().all() and df.teacher.isna().all():
+    if not got.has_scores:
         st.caption("No student score or teacher label for this record yet.")
         return
+    dims = dimension_names()
+    df = got.rows
     table = pd.DataFrame({
         "dimension": [f"{s} · {dims[s].name}" for s in df.slot],
         "student": df.student, "teacher": df.teacher,

@@ -1,7 +1,7 @@
 """Mask versions in the database: a `Mask` stored as cell rows and read back.
 
 Storage keeps the rows (`reliability_repo.MaskCellRow`) and knows nothing of `Mask`; this module turns one
-into the other. Listing and activating versions need no conversion and stay in `reliability_repo`.
+into the other, and is the one place callers above storage save, load and activate versions.
 """
 
 from __future__ import annotations
@@ -37,3 +37,8 @@ def active_mask(conn: Connection) -> Mask:
     """The active mask (empty when none is saved): what the record page and aggregation apply."""
     version = repo.active_mask_version(conn)
     return load_mask(conn, version) if version is not None else Mask()
+
+
+def activate_mask_version(conn: Connection, version_id: int) -> None:
+    """Make one saved version the active mask (NotFoundError when there is no such version)."""
+    repo.activate_mask_version(conn, version_id)

@@ -145,6 +145,12 @@ def build_mask(matrix: pd.DataFrame, rules: MaskRules, overrides: list[Override]
     return Mask(cells=cells)
 
 
+def curator_overrides(mask: Mask) -> list[Override]:
+    """The curator's decisions in `mask` as overrides, by cell: a mask rebuilt from new rules keeps them."""
+    return [Override(source=c.source, slot=c.slot, masked=d.masked, reason=d.reason)
+            for c, d in sorted(mask.cells.items()) if d.by == "curator"]
+
+
 class _FileCell(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -7,13 +7,16 @@ queues and answers as rows. This module reads the score pairs, samples, stores, 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import pandas as pd
 
 from mira_core.dimensions import SLOTS
-from mira_core.errors import NotFoundError
+from mira_core.errors import MiraError, NotFoundError
+from mira_core.reliability.masks import Cell
 from mira_core.reliability.spotcheck import human_agreement, stratified_sample
-from mira_core.storage import Connection
+from mira_core.storage import Connection, Engine, write_tx
 from mira_core.storage import spot_checks_repo as repo
 from mira_core.storage.reliability_repo import load_score_pairs
 
@@ -46,3 +49,41 @@ def agreement(conn: Connection) -> pd.DataFrame:
     Columns `spotcheck.AGREEMENT_COLUMNS`; a cell whose items are all unreviewed has reviewed = 0 and NaN metrics.
     """
     return human_agreement(repo.item_scores(conn))
+
+
+def record_review(conn: Connection, *, spot_check_id: str, position: int, human_score: int | None,
+                  skipped: bool = False, note: str = "", reviewer: str) -> None:
+    """Store one reviewer's answer for the item at `position`: a 0-10 score, or a skip (last answer wins).
+
+    The spot-check is marked done once every item is answered. Raises ValueError for a score outside 0-10,
+    NotFoundError for an unknown spot-check or position.
+    """
+    repo.record_review(conn, spot_check_id, position, human_score=human_score, skipped=skipped, note=note,
+                       reviewer=reviewer)
+
+
+class CellSpotChecks(NamedTuple):
+    """What `spot_check_cells` did: how many spot-checks it created, and why the others were not."""
+
+    made: int
+    failed: list[str]
+
+
+def spot_check_cells(engine: Engine, cells: Sequence[Cell], *, size: int, created_by: str,
+                     student_judge: str | None = None, teacher: str | None = None) -> CellSpotChecks:
+    """One spot-check of `size` items per cell (a review queue over, e.g., every masked cell).
+
+    Each cell is sampled and stored in its own transaction, so a cell that cannot be checked (no student
+    scores, or a database error) is reported in `failed` without undoing the others. Seeds are 0, 1, 2, ...
+    in the order the spot-checks are created.
+    """
+    made, failed = 0, []
+    for cell in cells:
+        try:
+            with write_tx(engine) as conn:
+                create_spot_check(conn, source=cell.source, slot=cell.slot, size=size, seed=made,
+                                  created_by=created_by, student_judge=student_judge, teacher=teacher)
+            made += 1
+        except (MiraError, ValueError) as exc:
+            failed.append(str(exc))
+    return CellSpotChecks(made, failed)

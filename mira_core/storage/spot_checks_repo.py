@@ -22,7 +22,11 @@ from mira_core.storage.tables import records, spot_check_items, spot_checks
 from mira_core.text_rules import make_storable
 
 ITEM_COLUMNS = ("position", "record_id", "title", "stratum", "student_score", "teacher_score", "human_score",
-                "skipped", "note", "reviewer", "reviewed_at")
+                "skipped", "note", "reviewer", "reviewed_at", "answered")
+
+# An item is answered once a reviewer scored it or skipped it: the one definition progress, the "done"
+# status, the review export and the items frame all use.
+ANSWERED = spot_check_items.c.human_score.is_not(None) | spot_check_items.c.skipped.is_(True)
 
 
 class SpotCheckItemRow(NamedTuple):
@@ -51,11 +55,10 @@ def insert_spot_check(conn: Connection, *, source: str, slot: str, created_by: s
 
 
 def _progress() -> Select:
-    done = (spot_check_items.c.human_score.is_not(None)) | spot_check_items.c.skipped.is_(True)
     return (
         select(spot_check_items.c.spot_check_id,
                func.count().label("total"),
-               func.sum(case((done, 1), else_=0)).label("done"))
+               func.sum(case((ANSWERED, 1), else_=0)).label("done"))
         .group_by(spot_check_items.c.spot_check_id)
     )
 
@@ -90,17 +93,22 @@ def get_spot_check(conn: Connection, spot_check_id: str) -> dict:
 
 
 def spot_check_items_frame(conn: Connection, spot_check_id: str) -> pd.DataFrame:
-    """The items of one spot-check in review order (ITEM_COLUMNS), with each record's title."""
+    """The items of one spot-check in review order (ITEM_COLUMNS), with each record's title.
+
+    `answered` (bool) says whether the item was scored or skipped (see ANSWERED).
+    """
     stmt = (
         select(spot_check_items.c.position, spot_check_items.c.record_id, records.c.title,
                spot_check_items.c.stratum, spot_check_items.c.student_score, spot_check_items.c.teacher_score,
                spot_check_items.c.human_score, spot_check_items.c.skipped, spot_check_items.c.note,
-               spot_check_items.c.reviewer, spot_check_items.c.reviewed_at)
+               spot_check_items.c.reviewer, spot_check_items.c.reviewed_at, ANSWERED.label("answered"))
         .select_from(spot_check_items.join(records, records.c.record_id == spot_check_items.c.record_id))
         .where(spot_check_items.c.spot_check_id == spot_check_id)
         .order_by(spot_check_items.c.position)
     )
-    return pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=list(ITEM_COLUMNS))
+    df = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=list(ITEM_COLUMNS))
+    df["answered"] = df["answered"].astype(bool)
+    return df
 
 
 def record_review(conn: Connection, spot_check_id: str, position: int, *, human_score: int | None,
@@ -152,7 +160,7 @@ def spot_checked_ids(*, reviewed: bool | None = None) -> Select:
     if reviewed is True:
         stmt = stmt.where(spot_check_items.c.human_score.is_not(None))
     elif reviewed is False:
-        stmt = stmt.where(spot_check_items.c.human_score.is_(None), spot_check_items.c.skipped.is_(False))
+        stmt = stmt.where(~ANSWERED)
     return stmt
 
 
@@ -163,8 +171,7 @@ REVIEW_COLUMNS = ("spot_check_id", "source", "slot", "position", "record_id", "s
 def iter_reviews(conn: Connection, *, reviewer: str | None = None, source: str | None = None,
                  slot: str | None = None, batch: int = 2000) -> Iterator[dict[str, Any]]:
     """Yield answered items (scored or skipped) as dicts (REVIEW_COLUMNS), in pages, for export."""
-    answered = spot_check_items.c.human_score.is_not(None) | spot_check_items.c.skipped.is_(True)
-    cond: list = [answered]
+    cond: list = [ANSWERED]
     if reviewer:
         cond.append(spot_check_items.c.reviewer == reviewer)
     if source:

@@ -3,7 +3,7 @@
 import pytest
 
 from mira_core.errors import NotFoundError
-from mira_core.reliability.mask_store import active_mask, load_mask, save_mask_version
+from mira_core.reliability.mask_store import activate_mask_version, active_mask, load_mask, save_mask_version
 from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskFormatError, MaskRules
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn, write_tx
@@ -24,12 +24,14 @@ def test_mask_versions_exactly_one_active_and_old_ones_readable(engine):
         assert active_mask(conn).cells == m2.cells
         assert load_mask(conn, v1).cells == m1.cells
     with write_tx(engine) as conn:
-        repo.activate_mask_version(conn, v1)
+        activate_mask_version(conn, v1)
     with read_conn(engine) as conn:
         assert repo.active_mask_version(conn) == v1
         assert repo.list_mask_versions(conn).active.sum() == 1
         with pytest.raises(NotFoundError, match="mask version 99"):
             load_mask(conn, 99)
+    with write_tx(engine) as conn, pytest.raises(NotFoundError, match="mask version 99"):
+        activate_mask_version(conn, 99)
     assert v2 != v1
 
 

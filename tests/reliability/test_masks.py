@@ -13,6 +13,7 @@ from mira_core.reliability.masks import (
     Override,
     apply_rules,
     build_mask,
+    curator_overrides,
     mask_from_json,
     mask_to_json,
 )
@@ -69,6 +70,14 @@ def test_curator_overrides_win_both_ways():
     assert mask.is_masked("a", "A1") and mask.decision("a", "A1").reason == "teacher itself unreliable here"
     assert mask.is_masked("a", "A3")
     assert Cell("a", "A2") not in mask.masked_cells()
+
+
+def test_a_rebuilt_mask_keeps_the_curators_decisions_only():
+    overrides = [Override(source="a", slot="A2", masked=False, reason="checked 40 by hand, fine"),
+                 Override(source="a", slot="A1", masked=True, reason="teacher itself unreliable here")]
+    kept = curator_overrides(build_mask(M, MaskRules(), overrides))
+    assert kept == sorted(overrides, key=lambda o: (o.source, o.slot))  # rule decisions are left out
+    assert curator_overrides(build_mask(M, MaskRules())) == []
 
 
 def test_override_needs_a_reason_and_a_known_slot():

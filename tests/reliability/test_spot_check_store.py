@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from mira_core.errors import NotFoundError
-from mira_core.reliability.spot_check_store import agreement, create_spot_check
+from mira_core.reliability.masks import Cell
+from mira_core.reliability.spot_check_store import agreement, create_spot_check, spot_check_cells
 from mira_core.storage import spot_checks_repo as spot
 from mira_core.storage.engine import read_conn, write_tx
 from tests.reliability.builders import make_records, scored_corpus
@@ -68,3 +69,14 @@ def test_unknown_slot_or_empty_size_is_refused(scored):
             create_spot_check(conn, source="src_a", slot="A16", size=3, created_by="ann")
         with pytest.raises(ValueError, match="at least one item"):
             create_spot_check(conn, source="src_a", slot="A1", size=0, created_by="ann")
+
+
+def test_one_spot_check_per_cell_and_a_cell_without_scores_is_reported(scored):
+    engine, *_ = scored
+    cells = [Cell("src_a", "A1"), Cell("src_z", "A1"), Cell("src_b", "A9")]
+    done = spot_check_cells(engine, cells, size=2, created_by="ann", teacher="kimi")
+    assert done.made == 2 and len(done.failed) == 1 and "no student scores for src_z A1" in done.failed[0]
+    with read_conn(engine) as conn:
+        listing = spot.list_spot_checks(conn)
+    assert sorted(zip(listing.source, listing.slot, strict=True)) == [("src_a", "A1"), ("src_b", "A9")]
+    assert (listing["size"] == 2).all() and (listing.teacher == "kimi").all()

@@ -5,14 +5,14 @@ import pandas as pd
 
 from mira_core.reliability.masks import Cell, CellDecision, Mask
 from mira_core.reliability.metrics import ALL_SOURCES, reliability_matrix
-from mira_core.reliability.views import (
+from mira_core.storage.reliability_repo import ScorePairs
+from mira_core.views.reliability import (
     cell_detail,
     filter_pairs,
     heatmap_grid,
     jittered,
     largest_disagreements,
 )
-from mira_core.storage.reliability_repo import ScorePairs
 
 
 def pairs():
@@ -57,7 +57,7 @@ def test_cell_detail_and_largest_disagreements():
 
 
 def test_sample_points_caps_the_scatter_and_histogram_counts_all():
-    from mira_core.reliability.views import error_histogram, sample_points
+    from mira_core.views.reliability import error_histogram, sample_points
 
     detail = pd.DataFrame({"record_id": [f"r{i}" for i in range(100)], "student": [5.0] * 100,
                            "teacher": [3.0] * 60 + [7.0] * 40, "error": [2.0] * 60 + [-2.0] * 40})

@@ -1,0 +1,82 @@
+"""The Reliability page's mask versions: save the preview as a named version, import one from JSON, list the
+versions, activate one and download its cells."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mira_core.errors import MiraError
+from mira_core.reliability import Mask, MaskRules, activate_mask_version, mask_from_json, save_mask_version
+from mira_core.storage import read_conn, write_tx
+from mira_core.views import escape_markdown
+from mira_core.views.mask_versions import load_mask_version, load_mask_versions
+from ui.db import engine, settings
+
+
+def _save_form(mask: Mask, rules: MaskRules) -> None:
+    with st.form("rel_save_form"):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        name = c1.text_input("Name of the new version", key="rel_mask_name")
+        activate = c2.checkbox("make it active", True, key="rel_mask_activate")
+        note = st.text_input("Note (optional)", key="rel_mask_note")
+        if st.form_submit_button("Save mask version", icon=":material/save:"):
+            if not name.strip():
+                st.error("Give the version a name.")
+            else:
+                with write_tx(engine()) as conn:
+                    vid = save_mask_version(conn, name=name, mask=mask, rules=rules, note=note,
+                                            created_by=settings().curator, activate=activate)
+                st.success(f"Saved mask version {vid}" + (" and made it active." if activate else "."))
+
+
+def _versions() -> None:
+    """The saved versions, activating one, and one version's cells with a JSON download."""
+    with read_conn(engine()) as conn:
+        versions = load_mask_versions(conn)
+    if versions.empty:
+        st.caption("No mask version saved yet: nothing is masked on the record page or in selection.")
+        return
+    st.dataframe(versions, hide_index=True, key="rel_versions")
+    names: dict[int, str] = {int(v): str(n) for v, n in zip(versions.version_id, versions.name, strict=True)}
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = int(c1.selectbox("Version", list(names), key="rel_activate_pick",
+                            format_func=lambda v: f"{v} · {names[v]}"))
+    if c2.button("Activate", key="rel_activate"):
+        with write_tx(engine()) as conn:
+            activate_mask_version(conn, pick)
+        st.rerun()
+    with read_conn(engine()) as conn:
+        chosen = load_mask_version(conn, version_id=pick)
+    with st.expander(f"Cells of version {pick} ({chosen.n_masked} masked)"):
+        st.dataframe(chosen.cells, hide_index=True, key="rel_version_cells")
+        st.download_button("Download as JSON", chosen.json, file_name=f"mask-{pick}.json",
+                           mime="application/json", key="rel_version_download")
+
+
+def _import_mask() -> None:
+    """Save a mask JSON file ({source: {slot: {masked, reason}}}, e.g. the MIRA repository's) as a version."""
+    with st.expander("Import a mask from JSON"), st.form("rel_import_form", clear_on_submit=True):
+        upload = st.file_uploader("Mask JSON", type=["json"], key="rel_import_file")
+        name = st.text_input("Name of the new version", key="rel_import_name")
+        activate = st.checkbox("make it active", True, key="rel_import_activate")
+        if st.form_submit_button("Import mask", icon=":material/upload:"):
+            if upload is None or not name.strip():
+                st.error("Choose a JSON file and give the version a name.")
+                return
+            try:
+                mask = mask_from_json(upload.getvalue().decode("utf-8"), where=upload.name)
+            except (MiraError, UnicodeDecodeError, ValueError) as exc:
+                st.error(escape_markdown(str(exc)))
+                return
+            with write_tx(engine()) as conn:
+                vid = save_mask_version(conn, name=name, mask=mask, rules=None, created_by=settings().curator,
+                                        activate=activate, note=f"imported from {upload.name}")
+            st.success(f"Imported mask version {vid}: {len(mask.masked_cells())} masked cells.")
+
+
+def render_mask_versions(mask: Mask, rules: MaskRules) -> None:
+    """The section under the cell drill-down: `mask` and `rules` are the preview's, saved as they are."""
+    st.subheader("Mask versions")
+    _save_form(mask, rules)
+    _import_mask()
+    _versions()

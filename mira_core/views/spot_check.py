@@ -1,0 +1,127 @@
+"""The Spot-check screen's loaders: the spot-checks to pick from, and one item to review with both judges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mira_core.errors import NotFoundError
+from mira_core.storage import Connection, records_repo, reliability_repo, spot_checks_repo
+
+ISSUE_CHARS = 4000
+"""How much of the issue the review shows; the full record is one link away."""
+
+
+def load_spot_checks(conn: Connection, *, source: str | None = None, slot: str | None = None) -> pd.DataFrame:
+    """Spot-checks, newest first, optionally of one cell: columns spot_check_id, source, slot, size, done
+    (answered items), status, created_by, created_at, teacher."""
+    return spot_checks_repo.list_spot_checks(conn, source=source, slot=slot)
+
+
+@dataclass(frozen=True)
+class JudgeLabel:
+    """One judge's score of the item's dimension, with its rationale."""
+
+    judge: str
+    """The student judge (scorer run / model) or the teacher's name."""
+    score: float | None
+    """0-10; None when the judge left this dimension unscored."""
+    rationale: str
+    """'' when the judge wrote none."""
+
+
+@dataclass(frozen=True)
+class SpotCheckItem:
+    """What the Spot-check page shows: one item of a spot-check, its record, both judges and the progress."""
+
+    spot_check_id: str
+    """The spot-check's id (the page's `?id=`)."""
+    source: str
+    """The source of the cell under review."""
+    slot: str
+    """The dimension under review, A1..A15."""
+    position: int
+    """0-based place of this item in review order (clamped to the items that exist)."""
+    n_items: int
+    """Items in the spot-check."""
+    n_answered: int
+    """Items scored or skipped by anyone."""
+    resume_at: int
+    """Where a review resumes: the first item nobody has answered (0 once all are)."""
+    record_id: str
+    """The record this item asks about."""
+    title: str
+    """The record's title (the first line of its issue)."""
+    stratum: str
+    """Why the item was sampled: 'gap' (student and teacher far apart) or a student score band."""
+    issue: str
+    """The record's issue, cut after ISSUE_CHARS characters (an ellipsis marks the cut)."""
+    human_score: int | None
+    """The stored answer, None when the item is unanswered or skipped."""
+    skipped: bool
+    """Whether the item was skipped (no score stored)."""
+    note: str
+    """The reviewer's note ('' when none)."""
+    reviewer: str | None
+    """Who answered last, None before anyone did."""
+    student: JudgeLabel | None
+    """The spot-check's student judge (the latest student score when it names none); None: no score."""
+    teacher: JudgeLabel | None
+    """The spot-check's teacher (the latest teacher label when it names none); None: no label."""
+    reviewers: pd.DataFrame
+    """Answers per reviewer of this spot-check (columns reviewer, scored, skipped)."""
+
+    @property
+    def all_answered(self) -> bool:
+        """Whether every item of the spot-check is answered."""
+        return self.n_answered == self.n_items
+
+
+def _label(labels: pd.DataFrame, kind: str, judge: str | None) -> JudgeLabel | None:
+    """The newest label of one judge kind (of `judge` when given); `labels` come newest first per kind."""
+    rows = labels[labels.judge_kind == kind]
+    if judge:
+        rows = rows[rows.judge == judge]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    score = None if r.score is None or pd.isna(r.score) else float(r.score)
+    return JudgeLabel(str(r.judge), score, str(r.rationale or ""))
+
+
+def _text(value: object) -> str | None:
+    """A stored text cell as str, None for NULL (which pandas may hold as NaN)."""
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _excerpt(issue: str) -> str:
+    return issue[:ISSUE_CHARS] + ("…" if len(issue) > ISSUE_CHARS else "")
+
+
+def load_spot_check_item(conn: Connection, *, spot_check_id: str, position: int | None = None) -> SpotCheckItem:
+    """One item to review: the one at `position` (clamped), or where the review resumes when None.
+
+    Raises NotFoundError for an unknown spot-check (or one without items) and for a record that is gone.
+    """
+    check = spot_checks_repo.get_spot_check(conn, spot_check_id)
+    items = spot_checks_repo.spot_check_items_frame(conn, spot_check_id)
+    if items.empty:
+        raise NotFoundError(f"spot-check {spot_check_id} has no items: start a new one from the Reliability page")
+    open_at = np.flatnonzero(~items.answered.to_numpy(dtype=bool))
+    resume_at = int(open_at[0]) if len(open_at) else 0
+    pos = max(0, min(resume_at if position is None else int(position), len(items) - 1))
+    item = items.iloc[pos]
+    labels = reliability_repo.label_rationales(conn, str(item.record_id), check["slot"])
+    human = None if item.human_score is None or pd.isna(item.human_score) else int(item.human_score)
+    return SpotCheckItem(
+        spot_check_id=spot_check_id, source=check["source"], slot=check["slot"], position=pos,
+        n_items=len(items), n_answered=int(items.answered.sum()), resume_at=resume_at,
+        record_id=str(item.record_id), title=str(item.title), stratum=str(item.stratum),
+        issue=_excerpt(records_repo.get_record(conn, str(item.record_id)).issue),
+        human_score=human, skipped=bool(item.skipped), note=_text(item.note) or "", reviewer=_text(item.reviewer),
+        student=_label(labels, "student", check.get("student_judge")),
+        teacher=_label(labels, "teacher", check.get("teacher")),
+        reviewers=spot_checks_repo.reviewer_progress(conn, spot_check_id),
+    )
