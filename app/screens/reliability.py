@@ -1,5 +1,7 @@
-"""Reliability: student-vs-teacher agreement per source x dimension, mask rules with a live preview,
-curator overrides, named mask versions, spot-checks, and human agreement next to the teacher's.
+"""Reliability: student-vs-teacher agreement per source x dimension, and the masks built on it.
+
+Mask rules with a live preview, curator overrides, named mask versions, spot-checks, and human agreement
+next to the teacher's.
 
 Score pairs and the matrix (with its bootstrap intervals) are held in `st.cache_resource`, keyed by a
 small data version, so moving a threshold only re-applies the rules to the cached matrix.

@@ -47,7 +47,10 @@ def token_bounds(url: str) -> tuple[int, int]:
 
 @st.cache_data(ttl=30, show_spinner=False, max_entries=8)
 def store_has_synthetic(url: str) -> bool:
-    """Whether any record in the store is synthetic. Cached: without an index the check scans the table
-    (~60 ms at 232K rows) when the answer is no, which is the usual case for real corpora."""
+    """Whether any record in the store is synthetic.
+
+    Cached: without an index the check scans the table (~60 ms at 232K rows) when the answer is no, which is
+    the usual case for real corpora.
+    """
     with read_conn(_engine(url)) as conn:
         return browse_view.store_has_synthetic(conn)

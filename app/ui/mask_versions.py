@@ -1,5 +1,8 @@
-"""The Reliability page's mask versions: save the preview as a named version, import one from JSON, list the
-versions, activate one and download its cells."""
+"""The Reliability page's mask versions.
+
+Save the preview as a named version, import one from JSON, list the versions, activate one and download its
+cells.
+"""
 
 from __future__ import annotations
 

@@ -43,6 +43,9 @@ def load_mask_version(conn: Connection, *, version_id: int) -> MaskVersionView:
 
 
 def load_curator_overrides(conn: Connection) -> list[Override]:
-    """The active version's curator decisions: where a new preview starts, so a version built from changed
-    thresholds never silently drops an earlier curator decision."""
+    """The active version's curator decisions.
+
+    Where a new preview starts, so a version built from changed thresholds never silently drops an earlier
+    curator decision.
+    """
     return curator_overrides(active_mask(conn))

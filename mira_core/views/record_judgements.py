@@ -33,10 +33,13 @@ class RecordJudgements:
 
 
 def load_record_judgements(conn: Connection, *, record_id: str, teacher: str | None = None) -> RecordJudgements:
-    """Per dimension of one record: the latest student score, the teacher's (the named one, else the latest
-    of any), the active mask's decision for the record's source, and both rationales.
+    """Student and teacher scores of one record, per dimension, with the mask and rationales.
+
+    Per dimension of one record: the latest student score, the teacher's (the named one, else the latest of
+    any), the active mask's decision for the record's source, and both rationales.
 
     Raises NotFoundError when the record is not stored.
+
     """
     stored = repo.record_latest_scores(conn, record_id, teacher=teacher)
     student, teach = stored.student, stored.teacher

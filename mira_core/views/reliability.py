@@ -212,8 +212,11 @@ def load_score_pairs(conn: Connection, *, judges: Judges) -> ScorePairs:
 
 
 def agreement_matrix(pairs: ScorePairs, *, where: PairFilter, min_n: int) -> pd.DataFrame:
-    """Student-vs-teacher MAE and Spearman rho with bootstrap intervals per source x dimension
-    (`metrics.MATRIX_COLUMNS`) over the filtered pairs; cells under `min_n` pairs are flagged too_few."""
+    """The student-vs-teacher agreement matrix over the filtered pairs.
+
+    Student-vs-teacher MAE and Spearman rho with bootstrap intervals per source x dimension
+    (`metrics.MATRIX_COLUMNS`) over the filtered pairs; cells under `min_n` pairs are flagged too_few.
+    """
     kept = where.apply(pairs)
     return reliability_matrix(kept.student, kept.teacher, kept.sources, min_n)
 
@@ -350,9 +353,11 @@ def _with_titles(conn: Connection, top: pd.DataFrame) -> pd.DataFrame:
 
 def load_cell(conn: Connection, *, pairs: ScorePairs, matrix: pd.DataFrame, mask: Mask, source: str, slot: str,
               top: int = 25, max_points: int = 5000) -> CellDrillDown:
-    """The drill-down of one cell over the page's (filtered) pairs and matrix: numbers, the mask decision,
-    human spot-check agreement, scatter and histogram data, the `top` largest disagreements with titles,
-    and the cell's five newest spot-checks."""
+    """The drill-down of one cell over the page's (filtered) pairs and matrix.
+
+    Numbers, the mask decision, human spot-check agreement, scatter and histogram data, the `top` largest
+    disagreements with titles, and the cell's five newest spot-checks.
+    """
     detail = cell_detail(pairs, source, slot)
     shown = sample_points(detail, max_points)
     scatter = pd.DataFrame({"teacher": jittered(shown.teacher.to_numpy(), 1),

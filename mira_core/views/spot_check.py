@@ -15,8 +15,10 @@ ISSUE_CHARS = 4000
 
 
 def load_spot_checks(conn: Connection, *, source: str | None = None, slot: str | None = None) -> pd.DataFrame:
-    """Spot-checks, newest first, optionally of one cell: columns spot_check_id, source, slot, size, done
-    (answered items), status, created_by, created_at, teacher."""
+    """Spot-checks, newest first, optionally of one cell.
+
+    Columns spot_check_id, source, slot, size, done (answered items), status, created_by, created_at, teacher.
+    """
     return spot_checks_repo.list_spot_checks(conn, source=source, slot=slot)
 
 

@@ -17,7 +17,7 @@ def scored(engine):
 
 
 def test_spot_check_sampling_review_and_agreement(scored):
-    engine, ids, new, teacher = scored
+    engine, ids, _new, _teacher = scored
     with write_tx(engine) as conn:
         sid = create_spot_check(conn, source="src_a", slot="A2", size=4, seed=1, created_by="ann",
                                 teacher="kimi")
