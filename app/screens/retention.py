@@ -19,7 +19,11 @@ from mira_core.selection.export import FORMATS, export_files
 from mira_core.selection.policies import CutSpec, Policy, ScorerRule, mask_array
 from mira_core.selection.preview import Precomputed, PreviewSettings, details, precompute, preview
 from mira_core.selection.solver import BUDGET_RULES, budget_from_percent, solve_budget
-from mira_core.selection.view import (
+from mira_core.storage import selection_repo
+from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage.reliability_repo import active_mask_version
+from mira_core.views import escape_markdown
+from mira_core.views.retention import (
     agreement_table,
     budget_line,
     dims_table,
@@ -27,10 +31,6 @@ from mira_core.selection.view import (
     record_link,
     summary_table,
 )
-from mira_core.storage import selection_repo
-from mira_core.storage.engine import read_conn, write_tx
-from mira_core.storage.reliability_repo import active_mask_version
-from mira_core.views import escape_markdown
 
 ss = st.session_state
 MODES = {"threshold": "threshold", "top_records": "top % of records", "top_tokens": "top % of tokens",

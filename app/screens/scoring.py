@@ -15,7 +15,6 @@ from mira_core.errors import MiraError
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
 from mira_core.scoring.client import ModelInfo, probe_endpoint
-from mira_core.scoring.score_view import progress_rows
 from mira_core.scoring.settings import (
     ScorerSettings,
     api_key_source,
@@ -28,6 +27,7 @@ from mira_core.scoring.worker_process import ensure_worker, worker_log_path
 from mira_core.storage import records_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import escape_markdown, view_from_params
+from mira_core.views.scoring import progress_rows
 
 ss = st.session_state
 ss.setdefault("scoring_autostart", True)

@@ -11,12 +11,12 @@ import streamlit as st
 
 from mira_core.errors import MiraError
 from mira_core.scoring import jobs
-from mira_core.scoring.score_view import general_problems, runs_table, score_table, summary
 from mira_core.scoring.settings import load_scorer_settings
 from mira_core.scoring.worker_process import ensure_worker
 from mira_core.storage import scores_repo
 from mira_core.storage.engine import read_conn
 from mira_core.views import escape_markdown
+from mira_core.views.scoring import general_problems, runs_table, score_table, summary
 from ui.db import dimension_names, engine, settings
 
 

@@ -1,4 +1,4 @@
-"""What the Record page shows of a record's scores: pure shaping of stored score rows (no streamlit here)."""
+"""What the pages show of scores: a record's score table and runs, the jobs table (no streamlit here)."""
 
 from __future__ import annotations
 

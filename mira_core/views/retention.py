@@ -1,4 +1,4 @@
-"""What the retention page renders, as plain tables and a Plotly figure built from a preview (no Streamlit)."""
+"""The Retention screen: per-source tables, the histogram and record links built from a preview (no Streamlit)."""
 
 from __future__ import annotations
 
