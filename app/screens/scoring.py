@@ -12,26 +12,31 @@ from ui.common import current_params, show_problems
 from ui.db import engine, settings
 
 from mira_core.errors import MiraError
-from mira_core.query import RecordFilter
-from mira_core.scoring import jobs
-from mira_core.scoring.client import ModelInfo, probe_endpoint
-from mira_core.scoring.score_view import progress_rows
-from mira_core.scoring.settings import (
+from mira_core.scoring import (
+    JobProgress,
+    ModelInfo,
     ScorerSettings,
     api_key_source,
+    cancel_job,
     config_path,
+    ensure_worker,
     load_scorer_settings,
+    new_job_id,
+    pause_job,
+    probe_endpoint,
+    requeue_failed,
+    resume_job,
     save_scorer_settings,
+    start_job,
+    worker_log_path,
 )
-from mira_core.scoring.worker_lock import worker_state
-from mira_core.scoring.worker_process import ensure_worker, worker_log_path
-from mira_core.storage import records_repo
-from mira_core.storage.engine import read_conn
+from mira_core.storage import read_conn
 from mira_core.views import escape_markdown, view_from_params
+from mira_core.views.scoring import JobsPanel, ScoreChoice, load_jobs_panel, load_scoring_choices, requeueable
 
 ss = st.session_state
 ss.setdefault("scoring_autostart", True)
-ss.setdefault("scoring_next_job", jobs.new_job_id())
+ss.setdefault("scoring_next_job", new_job_id())
 
 st.title("Scoring")
 try:
@@ -82,22 +87,17 @@ def _settings_form(current: ScorerSettings) -> None:
 def _start_section(current: ScorerSettings) -> None:
     parsed = view_from_params(current_params())
     show_problems(parsed.problems)
-    browse_filter = parsed.view.filter
     with read_conn(engine()) as conn:
-        n_filter = records_repo.count_records(conn, browse_filter)
-        n_all = records_repo.count_records(conn, RecordFilter())
-    filtered = browse_filter != RecordFilter()
-    options = (["browse", "all"] if filtered else ["all"])
-    labels = {"browse": f"current Browse filter ({n_filter:,} records)", "all": f"all records ({n_all:,})"}
-    choice = st.radio("Score", options, format_func=labels.__getitem__, key="scoring_selection", horizontal=True)
+        choices = load_scoring_choices(conn, parsed.view.filter)
+    choice: ScoreChoice = st.radio("Score", choices.options, format_func=choices.label, key="scoring_selection",
+                                   horizontal=True)
     st.toggle("Start a worker if none is running", key="scoring_autostart")
     if st.button("Start scoring job", type="primary", icon=":material/play_arrow:"):
-        chosen = browse_filter if choice == "browse" else RecordFilter()
         with st.spinner("freezing the selection…"):
             # The id is chosen before the click is handled, so a replayed click returns the same job.
-            job_id = jobs.start_job(engine(), current, record_filter=chosen, created_by=settings().curator,
-                                    job_id=ss.scoring_next_job)
-        ss.scoring_next_job = jobs.new_job_id()
+            job_id = start_job(engine(), current, record_filter=choices.record_filter(choice),
+                               created_by=settings().curator, job_id=ss.scoring_next_job)
+        ss.scoring_next_job = new_job_id()
         st.toast(f"job {job_id} queued")
         _start_worker_if_wanted()
 
@@ -121,8 +121,8 @@ def _endpoint_line(current: ScorerSettings) -> None:
                    + (f" (max_model_len {info.max_model_len:,})." if info.max_model_len else "."))
 
 
-def _worker_line() -> None:
-    state = worker_state(engine())
+def _worker_line(panel: JobsPanel) -> None:
+    state = panel.worker
     if state.alive:
         st.caption(f"Worker running (pid {state.pid} on {escape_markdown(state.host or '')}, "
                    f"heartbeat {state.heartbeat_age or 0:.0f} s ago).")
@@ -138,34 +138,22 @@ def _worker_line() -> None:
 def _control(action: str, job_id: str) -> None:
     try:
         if action == "pause":
-            jobs.pause_job(engine(), job_id)
+            pause_job(engine(), job_id)
         elif action == "resume":
-            jobs.resume_job(engine(), job_id)
+            resume_job(engine(), job_id)
             _start_worker_if_wanted()
         elif action == "cancel":
-            jobs.cancel_job(engine(), job_id)
+            cancel_job(engine(), job_id)
         elif action == "requeue":
-            n = jobs.requeue_failed(engine(), job_id)
+            n = requeue_failed(engine(), job_id)
             st.toast(f"{n} items re-queued")
             _start_worker_if_wanted()
     except MiraError as exc:
         ss.scoring_error = str(exc)
 
 
-@st.fragment(run_every=2.0)
-def _jobs_panel() -> None:
-    _worker_line()
-    progress = jobs.list_progress(engine(), limit=20)
-    if not progress:
-        st.info("No scoring jobs yet.")
-        return
-    st.dataframe(progress_rows(progress), hide_index=True, width="stretch", column_config={
-        "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
-        "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm:ss"),
-    })
-    ids = [p.job_id for p in progress]
-    job_id = st.selectbox("Job", ids, key="scoring_job", format_func=lambda j: f"{j} · {_label(progress, j)}")
-    p = next(x for x in progress if x.job_id == job_id)
+def _job_detail(p: JobProgress) -> None:
+    """The chosen job's counters, warnings and control buttons."""
     cols = st.columns(4)
     cols[0].metric("done", f"{p.done:,}")
     cols[1].metric("failed / too long / incomplete", f"{p.failed:,}")
@@ -179,23 +167,35 @@ def _jobs_panel() -> None:
         st.caption(escape_markdown(p.last_event))
     with st.container(horizontal=True):
         st.button("Pause", key="scoring_pause", disabled=p.status not in ("queued", "running"),
-                  on_click=_control, args=("pause", job_id))
+                  on_click=_control, args=("pause", p.job_id))
         st.button("Resume", key="scoring_resume", disabled=p.status != "paused", on_click=_control,
-                  args=("resume", job_id))
+                  args=("resume", p.job_id))
         st.button("Cancel", key="scoring_cancel", disabled=p.status in ("cancelled", "done"), on_click=_control,
-                  args=("cancel", job_id))
-        requeueable = p.counts.get("failed", 0) + p.counts.get("incomplete", 0)
-        st.button(f"Re-queue failed ({requeueable})", key="scoring_requeue", disabled=not requeueable,
-                  on_click=_control, args=("requeue", job_id))
+                  args=("cancel", p.job_id))
+        n = requeueable(p)
+        st.button(f"Re-queue failed ({n})", key="scoring_requeue", disabled=not n,
+                  on_click=_control, args=("requeue", p.job_id))
+
+
+@st.fragment(run_every=2.0)
+def _jobs_panel() -> None:
+    panel = load_jobs_panel(engine(), limit=20)
+    _worker_line(panel)
+    if not panel.progress:
+        st.info("No scoring jobs yet.")
+        return
+    st.dataframe(panel.table, hide_index=True, width="stretch", column_config={
+        "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
+        "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm:ss"),
+    })
+    ids = [p.job_id for p in panel.progress]
+    job_id = st.selectbox("Job", ids, key="scoring_job", format_func=lambda j: f"{j} · {panel.job(j).label}")
+    _job_detail(panel.job(job_id))
     if ss.get("scoring_error"):
         st.error(escape_markdown(ss.pop("scoring_error")))
-    if p.errors:
+    if (errors := panel.job(job_id).errors):
         st.caption("Errors by kind")
-        st.dataframe(pd.DataFrame([e.model_dump() for e in p.errors]), hide_index=True, width="stretch")
-
-
-def _label(progress: list[jobs.JobProgress], job_id: str) -> str:
-    return next(p.label for p in progress if p.job_id == job_id)
+        st.dataframe(pd.DataFrame([e.model_dump() for e in errors]), hide_index=True, width="stretch")
 
 
 _endpoint_line(scorer_settings)

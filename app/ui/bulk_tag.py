@@ -5,10 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from mira_core.query import RecordFilter
-from mira_core.storage import annotations_repo as ann
-from mira_core.storage.engine import read_conn, write_tx
-from mira_core.storage.records_repo import count_records
+from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
+from mira_core.views.annotations import InvalidAnnotation, apply_bulk_tag, count_matches
 from ui.db import engine, settings
 
 
@@ -22,7 +21,7 @@ def render_bulk_tag(f: RecordFilter, *, n: int | None = None, key: str = "bulk_t
         st.success(done)
     if n is None:
         with read_conn(engine()) as conn:
-            n = count_records(conn, f)
+            n = count_matches(conn, f)
     with st.form(key):
         st.markdown(f"**Tag all {n:,} records matching this filter**")
         tag = st.text_input("Tag", key=f"{key}_tag")
@@ -30,12 +29,9 @@ def render_bulk_tag(f: RecordFilter, *, n: int | None = None, key: str = "bulk_t
         if st.form_submit_button("Apply to all matches", icon=":material/sell:"):
             try:
                 with write_tx(engine()) as conn:
-                    changed = ann.bulk_tag(conn, f, tag, who=settings().curator, remove=remove)
-            except ann.InvalidAnnotation as exc:
+                    result = apply_bulk_tag(conn, f, tag=tag, who=settings().curator, remove=remove, matched=n)
+            except InvalidAnnotation as exc:
                 st.error(escape_markdown(str(exc)))
                 return
-            verb = "removed from" if remove else "added to"
-            st.session_state[f"{key}_done"] = (
-                f"Tag {escape_markdown(tag.strip())} {verb} {changed:,} records "
-                f"({n - changed:,} already {'without' if remove else 'had'} it).")
+            st.session_state[f"{key}_done"] = result.message
             st.rerun()

@@ -10,12 +10,17 @@ import pandas as pd
 import streamlit as st
 
 from mira_core.errors import ConflictError
-from mira_core.storage import annotations_repo as ann
-from mira_core.storage.engine import read_conn, write_tx
+from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
+from mira_core.views.annotations import (
+    OVERRIDE_LABELS,
+    Annotation,
+    InvalidAnnotation,
+    load_annotation_panel,
+    save_annotation,
+)
 from ui.db import engine, settings
 
-OVERRIDE_LABELS = {"none": "no override", "force_keep": "force keep", "force_drop": "force drop"}
 ss = st.session_state
 
 
@@ -23,7 +28,7 @@ def _keys(record_id: str) -> dict[str, str]:
     return {f: f"ann_{f}_{record_id}" for f in ("version", "override", "reason", "tags", "note")}
 
 
-def _load_into_state(record_id: str, current: ann.Annotation) -> None:
+def _load_into_state(record_id: str, current: Annotation) -> None:
     keys = _keys(record_id)
     ss[keys["version"]] = current.version
     ss[keys["override"]] = current.override
@@ -42,7 +47,7 @@ def _save(record_id: str) -> None:
     keys = _keys(record_id)
     try:
         with write_tx(engine()) as conn:
-            saved = ann.save_annotation(
+            saved = save_annotation(
                 conn, record_id, expected_version=int(ss[keys["version"]]), override=ss[keys["override"]],
                 reason=ss[keys["reason"]], tags=ss[keys["tags"]], note=ss[keys["note"]],
                 who=settings().curator)
@@ -51,7 +56,7 @@ def _save(record_id: str) -> None:
         st.button("Reload their version (your edits above are discarded)", key=f"ann_reload_{record_id}",
                   on_click=_reload, args=(record_id,))
         return
-    except ann.InvalidAnnotation as exc:
+    except InvalidAnnotation as exc:
         st.error(escape_markdown(str(exc)))
         return
     ss[keys["version"]] = saved.version
@@ -62,30 +67,26 @@ def render_record_annotations(record_id: str) -> None:
     """Render the panel for one record (call it inside the Record page where the panel belongs)."""
     keys = _keys(record_id)
     with read_conn(engine()) as conn:
-        current = ann.get_annotation(conn, record_id)
-        known_tags = ann.tag_counts(conn).tag.tolist()
-        hist = ann.history(conn, record_id)
+        panel = load_annotation_panel(conn, record_id)
+    current = panel.current
     if keys["version"] not in ss:
         _load_into_state(record_id, current)
     st.subheader("Curator annotation")
-    if current.version:
-        st.caption(f"version {current.version} · last changed by {escape_markdown(str(current.updated_by))} at "
-                   f"{current.updated_at:%Y-%m-%d %H:%M} UTC")
+    if panel.last_change:
+        st.caption(panel.last_change)
     if current.version != ss[keys["version"]]:
         st.warning("Someone saved this annotation after you opened it; saving now will be refused. "
                    "Reload to see their version.", icon=":material/sync_problem:")
     with st.form(f"ann_form_{record_id}"):
-        st.radio("Decision override", list(OVERRIDE_LABELS), format_func=OVERRIDE_LABELS.get, horizontal=True,
-                 key=keys["override"])
+        st.radio("Decision override", list(OVERRIDE_LABELS), format_func=lambda o: OVERRIDE_LABELS[o],
+                 horizontal=True, key=keys["override"])
         st.text_input("Reason (required for an override)", key=keys["reason"])
-        st.multiselect("Tags", sorted(set(known_tags) | set(ss[keys["tags"]])), key=keys["tags"],
+        st.multiselect("Tags", sorted(set(panel.known_tags) | set(ss[keys["tags"]])), key=keys["tags"],
                        accept_new_options=True)
         st.text_area("Note", key=keys["note"], height=80)
         submitted = st.form_submit_button("Save annotation", icon=":material/save:")
     if submitted:
         _save(record_id)
-    if not hist.empty:
-        with st.expander(f"History ({len(hist)} changes)"):
-            shown = hist.assign(tags=[", ".join(t) for t in hist.tags],
-                                override=[OVERRIDE_LABELS.get(o, o) for o in hist.override])
-            st.dataframe(pd.DataFrame(shown), hide_index=True, key=f"ann_history_{record_id}")
+    if not panel.history.empty:
+        with st.expander(f"History ({len(panel.history)} changes)"):
+            st.dataframe(pd.DataFrame(panel.history), hide_index=True, key=f"ann_history_{record_id}")

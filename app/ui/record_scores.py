@@ -10,13 +10,10 @@ from __future__ import annotations
 import streamlit as st
 
 from mira_core.errors import MiraError
-from mira_core.scoring import jobs
-from mira_core.scoring.score_view import general_problems, runs_table, score_table, summary
-from mira_core.scoring.settings import load_scorer_settings
-from mira_core.scoring.worker_process import ensure_worker
-from mira_core.storage import scores_repo
-from mira_core.storage.engine import read_conn
+from mira_core.scoring import ensure_worker, load_scorer_settings, new_job_id, start_job
+from mira_core.storage import read_conn
 from mira_core.views import escape_markdown
+from mira_core.views.scoring import RecordScores, ScoreSummary, load_record_scores
 from ui.db import dimension_names, engine, settings
 
 
@@ -25,13 +22,13 @@ def _slot_names() -> dict[str, str]:
 
 
 def _score_button(record_id: str) -> None:
-    nonce = st.session_state.setdefault(f"score_record_job_{record_id}", jobs.new_job_id())
+    nonce = st.session_state.setdefault(f"score_record_job_{record_id}", new_job_id())
     if st.button("Score this record", key=f"score_record_{record_id}", icon=":material/play_arrow:"):
         try:
             # A replayed click (reconnect) finds the same job id and creates nothing new.
-            job_id = jobs.start_job(engine(), load_scorer_settings(), record_ids=[record_id],
-                                    created_by=settings().curator, job_id=nonce)
-            st.session_state[f"score_record_job_{record_id}"] = jobs.new_job_id()
+            job_id = start_job(engine(), load_scorer_settings(), record_ids=[record_id],
+                               created_by=settings().curator, job_id=nonce)
+            st.session_state[f"score_record_job_{record_id}"] = new_job_id()
             ensure_worker(engine(), settings().database_url)
         except MiraError as exc:
             st.error(escape_markdown(str(exc)))
@@ -39,24 +36,8 @@ def _score_button(record_id: str) -> None:
             st.toast(f"job {job_id} queued: follow it on the Scoring page")
 
 
-def render_record_scores(record_id: str) -> None:
-    """Scores of one record (latest first); shows how to get one when there is none."""
-    with read_conn(engine()) as conn:
-        rows = scores_repo.scores_for_record(conn, record_id, judge_kind="student")
-    if not rows:
-        st.info("This record has no score yet.")
-        _score_button(record_id)
-        return
-    latest = rows[0]
-    head = summary(latest)
-    if head.simulated:
-        st.warning("**SIMULATED** scores: produced by `mira-curator simulate-scorer`, not by the model.",
-                   icon=":material/science:")
-    table = score_table(latest, _slot_names())
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=10.0, format="%.1f"),
-        "rationale": st.column_config.TextColumn("rationale", width="large"),
-    })
+def _headline(head: ScoreSummary) -> None:
+    """Overall, recommendation, completeness, domain tag and brief (plain text: it is the scorer's output)."""
     cols = st.columns(3)
     cols[0].metric("overall", "—" if head.overall is None else str(head.overall))
     cols[1].metric("recommendation", head.recommendation or "—")
@@ -65,14 +46,33 @@ def render_record_scores(record_id: str) -> None:
     st.text(head.domain_tag or "—")
     st.caption("brief")
     st.text(head.brief or "—")
-    for problem in general_problems(latest):
+
+
+def _render(got: RecordScores, head: ScoreSummary) -> None:
+    if head.simulated:
+        st.warning("**SIMULATED** scores: produced by `mira-curator simulate-scorer`, not by the model.",
+                   icon=":material/science:")
+    st.dataframe(got.anchors, hide_index=True, width="stretch", column_config={
+        "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=10.0, format="%.1f"),
+        "rationale": st.column_config.TextColumn("rationale", width="large"),
+    })
+    _headline(head)
+    for problem in got.problems:
         st.caption(escape_markdown(problem))
-    when = head.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") if head.created_at else "?"
-    shortened = f" · shortened ({head.elided_tokens:,} tokens elided)" if head.shortened else ""
-    st.caption(escape_markdown(f"{head.judge} · job {head.job_id or '—'} · prompt {head.prompt_version} · {when}{shortened}"))
+    st.caption(escape_markdown(head.provenance))
     with st.expander("Raw output"):
         st.code(head.raw_output, language=None)
-    if len(rows) > 1:
-        st.caption(f"All {len(rows)} runs (latest first)")
-        st.dataframe(runs_table(rows), hide_index=True, width="stretch")
+    if len(got.runs) > 1:
+        st.caption(f"All {len(got.runs)} runs (latest first)")
+        st.dataframe(got.runs, hide_index=True, width="stretch")
+
+
+def render_record_scores(record_id: str) -> None:
+    """Scores of one record (latest first); shows how to get one when there is none."""
+    with read_conn(engine()) as conn:
+        got = load_record_scores(conn, record_id, slot_names=_slot_names())
+    if got.latest is None:
+        st.info("This record has no score yet.")
+    else:
+        _render(got, got.latest)
     _score_button(record_id)

@@ -1,0 +1,333 @@
+"""The Retention screen: loaders for the page's cached layers, the draft policy its widgets make, and what the
+preview shows (per-source tables, histograms, record links), all without Streamlit.
+
+The page caches in layers (data version -> loaded arrays -> arrays sorted for one criterion and mask); each
+layer calls one loader here. A slider move only builds the draft `Policy` and previews it from the cached
+arrays; the same draft, named, is what "Save policy" stores.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from mira_core.dimensions import SLOTS
+from mira_core.selection.aggregate import Criterion, criterion_range
+from mira_core.selection.data import SelectionData
+from mira_core.selection.policies import CutSpec, Policy, Recommendation, ScorerRule, mask_array
+from mira_core.selection.preview import (
+    Borderline,
+    CutMode,
+    Precomputed,
+    Preview,
+    SourceDetails,
+    SourcePreview,
+    details,
+    precompute,
+    preview,
+)
+from mira_core.selection.solver import BudgetRule, budget_from_percent, solve_budget
+from mira_core.selection.store import LoadedSelection, active_mask_cells, load_selection_data
+from mira_core.storage import Connection, selection_repo
+from mira_core.storage.reliability_repo import active_mask_version
+
+CRITERION_LABELS: dict[Criterion, str] = {
+    "mean": "mean of unmasked dimensions", "weighted": "cluster-size weighted mean",
+    "overall": "scorer's overall (0-100)", "recommendation": "scorer's recommendation (0-2)"}
+MODE_LABELS = {"threshold": "threshold", "top_records": "top % of records", "top_tokens": "top % of tokens",
+               "global": "global (MIRA-Global)"}
+"""The cut modes, plus "global" (one cut for all sources), as the page names them."""
+RULE_LABELS: dict[BudgetRule, str] = {"same_quantile": "same quantile in every source",
+                                      "highest_first": "highest aggregate first"}
+BUDGET_UNITS = ("% of corpus", "tokens")
+GLOBAL_SLIDER = "__global__"
+"""The slider name of the global cut, where per-source sliders use the source's name."""
+DRAFT_NAME = "draft"
+"""The name of the policy the widgets preview before the curator names it."""
+_SAFE_ID = re.compile(r"^[0-9A-Za-z_.-]{1,64}$", re.ASCII)
+
+
+def _pct(a: float, b: float) -> float:
+    return 100.0 * a / b if b else float("nan")
+
+
+def summary_table(p: Preview) -> pd.DataFrame:
+    """One row per source plus a total: records and tokens kept of total, unscored and overrides apart."""
+    def row(sp: SourcePreview) -> dict:
+        return {
+            "source": sp.source, "kept": sp.kept, "records": sp.records, "kept %": _pct(sp.kept, sp.records),
+            "kept tokens": sp.kept_tokens, "tokens": sp.tokens, "tokens kept %": _pct(sp.kept_tokens, sp.tokens),
+            "downsampled": sp.downsampled, "effective tokens": round(sp.effective_tokens),
+            "unscored": sp.unscored, "force keep": sp.force_keep, "force drop": sp.force_drop,
+            "cut at": sp.cut_value,
+        }
+    return pd.DataFrame([row(sp) for sp in (*p.sources, p.total)])
+
+
+def budget_line(p: Preview) -> str | None:
+    """'kept X of budget Y tokens (Z% ...)' or None without a budget."""
+    if p.budget_tokens is None:
+        return None
+    gap = p.budget_gap or 0
+    side = "over" if gap > 0 else "under"
+    share = _pct(p.total.kept_tokens, p.budget_tokens)
+    return (f"Kept {p.total.kept_tokens:,} of a {p.budget_tokens:,}-token budget "
+            f"({share:.1f}%; {abs(gap):,} tokens {side})")
+
+
+def dims_table(d: SourceDetails) -> pd.DataFrame:
+    """Kept vs dropped mean per dimension (masked dimensions are left out)."""
+    rows = [{"dimension": slot, "kept mean": d.kept_mean[i], "dropped mean": d.dropped_mean[i],
+             "difference": d.kept_mean[i] - d.dropped_mean[i]}
+            for i, slot in enumerate(SLOTS) if not math.isnan(d.kept_mean[i]) or not math.isnan(d.dropped_mean[i])]
+    return pd.DataFrame(rows, columns=["dimension", "kept mean", "dropped mean", "difference"])
+
+
+def agreement_table(d: SourceDetails) -> pd.DataFrame:
+    """Scorer recommendation x policy decision counts."""
+    return pd.DataFrame([{"scorer says": rec, "kept": k, "dropped": dr} for rec, (k, dr) in d.agreement.items()])
+
+
+def histogram(d: SourceDetails, criterion_label: str, threshold: float | None = None) -> go.Figure:
+    """Histogram of the source's aggregates with the cut marked (the threshold, else the last kept value)."""
+    centers = (d.edges[:-1] + d.edges[1:]) / 2
+    fig = go.Figure(go.Bar(x=centers, y=d.hist, width=(d.edges[1] - d.edges[0]) * 0.95, name="records"))
+    at = threshold if threshold is not None else d.cut_value
+    if not math.isnan(at):
+        fig.add_vline(x=at, line_dash="dash", line_color="crimson", annotation_text="cut")
+    title = html.escape(f"{d.source}: {criterion_label}")  # Plotly titles understand a few HTML tags, links too
+    fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), title=title,
+                      showlegend=False)
+    return fig
+
+
+def record_link(record_id: str, value: float) -> str:
+    """A markdown link to the record page (ids that are not plain tokens are shown as code, not linked)."""
+    if not _SAFE_ID.match(record_id):
+        return f"`{record_id.replace('`', '')}` ({value:.3f})"
+    return f"[`{record_id}`](record?id={record_id}) ({value:.3f})"
+
+
+# ----------------------------------------------------------------------------- the page's cached layers
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """What the cached arrays depend on, read every few seconds to notice a change."""
+
+    data: str
+    """Changes when scores, records or overrides change (`selection_repo.selection_version`)."""
+    mask_version: int | None
+    """The active mask version; None when no mask was saved."""
+
+
+def load_data_version(conn: Connection) -> DataVersion:
+    """The data version and the active mask version (two small reads)."""
+    return DataVersion(selection_repo.selection_version(conn), active_mask_version(conn))
+
+
+@dataclass(frozen=True)
+class ScorerChoices:
+    """The student scorer runs a curator can pick from."""
+
+    judges: list[str]
+    """Models that produced complete student scores."""
+    prompts: list[str]
+    """Prompt versions of those scores."""
+
+
+def load_scorer_choices(conn: Connection) -> ScorerChoices:
+    """Distinct scorer models and prompt versions of the stored student scores."""
+    judges, prompts = selection_repo.scorer_choices(conn)
+    return ScorerChoices(judges, prompts)
+
+
+def load_selection(conn: Connection, *, scorer: ScorerRule) -> LoadedSelection:
+    """Every record with the score `scorer` picks and its override (the arrays the page keeps in memory)."""
+    return load_selection_data(conn, scorer)
+
+
+def load_mask_cells(conn: Connection, *, sources: tuple[str, ...]) -> str:
+    """The active mask's cells frozen for `sources` (plus '*'), as sorted JSON: a small, hashable cache key."""
+    return json.dumps(active_mask_cells(conn, sources)[1], sort_keys=True)
+
+
+def precompute_arrays(data: SelectionData, *, criterion: Criterion, cells_json: str) -> Precomputed:
+    """The preview's sorted arrays for one criterion and set of masked cells (`load_mask_cells`)."""
+    return precompute(data, mask_array(json.loads(cells_json), data.sources), criterion)
+
+
+# ----------------------------------------------------------------------------- the draft policy
+
+
+@dataclass(frozen=True)
+class PreviewBasis:
+    """What the preview's arrays were built from: with the database URL, the page's cache key for them."""
+
+    version: str
+    """The data version the arrays were loaded at (pinned until the curator reloads)."""
+    scorer: ScorerRule
+    """Which student score counts for a record."""
+    criterion: Criterion
+    """What the cuts apply to."""
+    cells_json: str
+    """The masked cells frozen from the active mask (`load_mask_cells`)."""
+    mask_version: int | None
+    """The mask version the cells were taken from; None when no mask was saved."""
+
+    @property
+    def masked_cells(self) -> dict[str, list[str]]:
+        """{source or '*': masked slots}."""
+        cells: dict[str, list[str]] = json.loads(self.cells_json)
+        return cells
+
+    @property
+    def mask_line(self) -> str:
+        """'Mask: version N · K source x dimension cells left out of the aggregate'."""
+        n_masked = sum(len(v) for k, v in self.masked_cells.items() if k != "*")
+        which = f"version {self.mask_version}" if self.mask_version else "none saved"
+        return f"Mask: {which} · {n_masked} source × dimension cells left out of the aggregate"
+
+
+@dataclass(frozen=True)
+class RetentionDraft:
+    """The Retention widgets' values: what the sliders preview and what "Save policy" stores."""
+
+    basis: PreviewBasis
+    """Scorer, criterion and mask the cuts apply to."""
+    cuts: dict[str, CutSpec]
+    """One cut per source (empty with a global cut)."""
+    global_cut: CutSpec | None
+    """MIRA-Global: one cut for all sources."""
+    budget_tokens: int | None
+    """The token budget the preview compares against (None: no budget)."""
+    downsample_weight: float
+    """Sampling weight of downsampled records."""
+    downsample_recommendations: tuple[Recommendation, ...]
+    """Kept records the scorer marked with these are downsampled."""
+
+    def policy(self, name: str = DRAFT_NAME, *, note: str = "", created_by: str = "") -> Policy:
+        """The draft as a `Policy` (ValueError, a pydantic ValidationError, when `name` is not a valid name)."""
+        b = self.basis
+        return Policy(name=name, criterion=b.criterion, cuts=dict(self.cuts), global_cut=self.global_cut,
+                      mask_version=b.mask_version, masked_cells=b.masked_cells, scorer=b.scorer,
+                      budget_tokens=self.budget_tokens, downsample_weight=self.downsample_weight,
+                      downsample_recommendations=list(self.downsample_recommendations), note=note,
+                      created_by=created_by)
+
+
+@dataclass(frozen=True)
+class SliderRange:
+    """Bounds, step, starting value and number format of one cut slider."""
+
+    low: float
+    high: float
+    step: float
+    start: float
+    """The value a new slider starts at."""
+    format: str | None
+    """Streamlit's printf-style format (None: its default)."""
+
+    def clip(self, value: float) -> float:
+        """`value` moved into the slider's bounds (a saved policy may hold any number)."""
+        return float(min(max(value, self.low), self.high))
+
+
+def slider_range(mode: CutMode, criterion: Criterion) -> SliderRange:
+    """A threshold slides over the criterion's scale; "top %" sliders over 0-100 with two decimals."""
+    if mode != "threshold":
+        return SliderRange(0.0, 100.0, 0.1, 50.0, "%.2f%%")
+    lo, hi = criterion_range(criterion)
+    step = 1.0 if criterion == "recommendation" else (0.5 if criterion == "overall" else 0.05)
+    return SliderRange(float(lo), float(hi), step, float((lo + hi) / 2), None)
+
+
+# ----------------------------------------------------------------------------- the preview
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """One source's tab: its cut's audit view, ready to render."""
+
+    details: SourceDetails
+    """Histogram counts, kept-vs-dropped means, outcome shares, agreement with the scorer, borderline records."""
+    histogram: go.Figure
+    """The aggregates with the cut marked (the threshold when the cut is one)."""
+    agreement: pd.DataFrame
+    """`agreement_table`: scorer recommendation x policy decision."""
+    dims: pd.DataFrame
+    """`dims_table`: kept vs dropped mean per unmasked dimension."""
+    above: str
+    """Markdown list of links to the records just above the cut (kept), nearest the cut last."""
+    below: str
+    """Markdown list of links to the records just below the cut (dropped)."""
+
+
+@dataclass(frozen=True)
+class RetentionPreview:
+    """What the preview fragment shows for the current widget values."""
+
+    policy: Policy
+    """The draft policy the widgets make (named `DRAFT_NAME`)."""
+    preview: Preview
+    """Counts and tokens kept per source and in total."""
+    summary: pd.DataFrame
+    """`summary_table`: one row per source plus the total."""
+    budget_line: str | None
+    """Kept tokens against the budget; None without a budget."""
+    sources: tuple[SourceView, ...]
+    """One view per source, in the arrays' source order."""
+
+    @property
+    def over_budget(self) -> bool:
+        """Whether the kept tokens exceed the budget."""
+        return (self.preview.budget_gap or 0) > 0
+
+
+def _links(rows: Iterable[Borderline]) -> str:
+    return "\n".join(f"- {record_link(b.record_id, b.value)}" for b in rows) or "_none_"
+
+
+def _source_view(d: SourceDetails, criterion: Criterion, cut: CutSpec | None) -> SourceView:
+    line = cut.value if cut is not None and cut.mode == "threshold" else None
+    return SourceView(d, histogram(d, CRITERION_LABELS[criterion], line), agreement_table(d), dims_table(d),
+                      _links(reversed(d.above)), _links(d.below))
+
+
+def load_preview(pre: Precomputed, draft: RetentionDraft) -> RetentionPreview:
+    """Preview the draft from the cached arrays: its settings come from `Policy.preview_settings()`."""
+    policy = draft.policy()
+    p = preview(pre, policy.preview_settings())
+    views = tuple(_source_view(d, policy.criterion, policy.global_cut or policy.cuts.get(d.source))
+                  for d in details(pre, p.counts))
+    return RetentionPreview(policy, p, summary_table(p), budget_line(p), views)
+
+
+@dataclass(frozen=True)
+class SolvedSliders:
+    """The budget solver's answer as slider values."""
+
+    budget_tokens: int
+    """The budget in tokens (a percentage is converted with the whole corpus's tokens)."""
+    top_records: dict[str, float]
+    """Per source, the "top % of records" slider value that keeps the solver's count."""
+    message: str
+    """What the solver kept and where each source is cut, for a caption."""
+
+
+def solve_sliders(pre: Precomputed, *, amount: float, unit: str | None, rule: BudgetRule) -> SolvedSliders:
+    """Per-source "top % of records" cuts whose tokens fit `amount`: a % of the corpus, else tokens."""
+    budget = budget_from_percent(pre, amount) if unit == BUDGET_UNITS[0] else int(amount)
+    sol = solve_budget(pre, budget, rule)
+    cuts = ", ".join(f"{s} top {c.value:.2f}% (cut at {sol.thresholds[s]:.3f})" for s, c in sol.cuts.items())
+    message = (f"Solver: {sol.kept_tokens:,} of {budget:,} tokens · {cuts}"
+               + ("" if sol.feasible else " — forced keeps alone exceed the budget"))
+    return SolvedSliders(budget, {s: float(c.value) for s, c in sol.cuts.items()}, message)
+

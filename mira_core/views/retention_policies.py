@@ -1,0 +1,74 @@
+"""The Retention screen's saved policies: one loaded back into the widgets, two diffed, one downloaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import pandas as pd
+
+from mira_core.selection.diff import SourceDiff, diff_policies
+from mira_core.selection.export import ExportFiles, Format, export_files
+from mira_core.selection.policies import Policy
+from mira_core.selection.preview import CutMode
+from mira_core.selection.store import get_policy, list_policies
+from mira_core.storage import Connection, Engine, read_conn
+from mira_core.views.retention import GLOBAL_SLIDER, MODE_LABELS, slider_range
+
+
+@dataclass(frozen=True)
+class PolicySliders:
+    """A saved policy as values for the Retention widgets."""
+
+    policy: Policy
+    """The saved policy (criterion, scorer, budget, weights and name go to their widgets as they are)."""
+    mode: str | None
+    """The mode radio's value: "global" or the per-source cuts' mode; None when the policy has no cut."""
+    cut_mode: CutMode
+    """The mode of the sliders in `values`."""
+    values: dict[str, float]
+    """Slider (source name, or GLOBAL_SLIDER) -> value clipped to the slider's bounds."""
+    note: str | None
+    """Why the sliders differ from the policy (its per-source cuts mix modes); None when they match."""
+
+
+def policy_sliders(policy: Policy) -> PolicySliders:
+    """Slider values reproducing `policy`; mixed per-source modes are all shown in the first mode by name."""
+    if policy.global_cut:
+        g = policy.global_cut
+        value = slider_range(g.mode, policy.criterion).clip(g.value)
+        return PolicySliders(policy, "global", g.mode, {GLOBAL_SLIDER: value}, None)
+    if not policy.cuts:
+        return PolicySliders(policy, None, "threshold", {}, None)
+    modes = {c.mode for c in policy.cuts.values()}
+    mode = sorted(modes)[0]
+    bounds = slider_range(mode, policy.criterion)
+    note = (f"Policy {policy.name} mixes cut modes; the sliders show every cut as {MODE_LABELS[mode]}."
+            if len(modes) > 1 else None)
+    return PolicySliders(policy, mode, mode, {s: bounds.clip(c.value) for s, c in policy.cuts.items()}, note)
+
+
+def load_policy_sliders(conn: Connection, name: str) -> PolicySliders:
+    """A saved policy's slider values (NotFoundError when there is no policy of that name)."""
+    return policy_sliders(get_policy(conn, name))
+
+
+def policy_names(conn: Connection) -> list[str]:
+    """Every saved policy's name, sorted."""
+    return [p.name for p in list_policies(conn)]
+
+
+DIFF_COLUMNS = [f.name for f in fields(SourceDiff) if not f.name.startswith("sample")]
+"""The diff table's columns: counts and tokens per source (the sample record ids are left out)."""
+
+
+def diff_table(engine: Engine, a: str, b: str) -> pd.DataFrame:
+    """Records (and tokens) entering and leaving the keep list going from policy A to B, per source."""
+    rows = [{c: getattr(d, c) for c in DIFF_COLUMNS} for d in diff_policies(engine, a, b)]
+    return pd.DataFrame(rows, columns=DIFF_COLUMNS)
+
+
+def prepare_download(engine: Engine, *, name: str, fmt: Format) -> ExportFiles:
+    """A saved policy's keep list and manifest in memory (nothing is written to disk)."""
+    with read_conn(engine) as conn:
+        policy = get_policy(conn, name)
+    return export_files(engine, policy, fmt)

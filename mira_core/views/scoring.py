@@ -1,0 +1,213 @@
+"""The Scoring screen and the Record page's Scores tab: loaders and the tables they show (no streamlit here).
+
+Scoring: how many records the start button would freeze, the worker's state and the recent jobs' progress.
+Record scores: the latest student score's 15 anchors with rationales and problems, and every run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel
+
+from mira_core.dimensions import COLUMNS, SLOTS
+from mira_core.query import RecordFilter
+from mira_core.scoring.jobs import JobProgress, list_progress
+from mira_core.scoring.simulator import is_simulated
+from mira_core.scoring.worker_lock import WorkerState, worker_state
+from mira_core.storage import Connection, Engine, records_repo, scores_repo
+
+SCORE_COLUMNS = ["slot", "dimension", "score", "rationale", "problem"]
+RUN_COLUMNS = ["when", "judge", "kind", "job", "prompt version", "overall", "recommendation", "complete",
+               "shortened"]
+
+
+class ScoreSummary(BaseModel):
+    """The headline of one stored score."""
+
+    score_id: int
+    judge: str
+    judge_kind: str
+    simulated: bool
+    job_id: str | None
+    prompt_version: str
+    created_at: Any
+    overall: int | None
+    recommendation: str | None
+    domain_tag: str | None
+    brief: str | None
+    complete: bool
+    shortened: bool
+    elided_tokens: int
+    raw_output: str
+
+    @property
+    def provenance(self) -> str:
+        """'judge · job · prompt · when' (and how much was elided), plain text for a caption."""
+        when = self.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") if self.created_at else "?"
+        shortened = f" · shortened ({self.elided_tokens:,} tokens elided)" if self.shortened else ""
+        return f"{self.judge} · job {self.job_id or '—'} · prompt {self.prompt_version} · {when}{shortened}"
+
+
+def summary(row: dict) -> ScoreSummary:
+    """The headline fields of a `scores` row."""
+    return ScoreSummary(
+        score_id=row["score_id"], judge=row["judge"], judge_kind=row["judge_kind"], simulated=is_simulated(row["judge"]),
+        job_id=row["job_id"], prompt_version=row["prompt_version"], created_at=row["created_at"],
+        overall=row["overall"], recommendation=row["recommendation"], domain_tag=row["domain_tag"],
+        brief=row["brief"], complete=bool(row["complete"]), shortened=bool(row["shortened"]),
+        elided_tokens=int(row["elided_tokens"] or 0), raw_output=row["raw_output"] or "",
+    )
+
+
+def score_table(row: dict, names: dict[str, str]) -> pd.DataFrame:
+    """One line per slot A1..A15 (columns SCORE_COLUMNS): the number (None when invalid), rationale, problems.
+
+    `names` maps slot -> dimension name (from the rubric); scores are 0-10 so the page can draw bars.
+    """
+    parsed = json.loads(row.get("parsed") or "{}")
+    rationales: dict[str, str] = parsed.get("rationales") or {}
+    problems: dict[str, list[str]] = {}
+    for p in parsed.get("problems") or []:
+        if isinstance(p, dict) and p.get("slot"):
+            problems.setdefault(str(p["slot"]), []).append(f"{p.get('kind', '')}: {p.get('detail', '')}".strip(": "))
+    lines = []
+    for slot, col in zip(SLOTS, COLUMNS, strict=True):
+        lines.append({
+            "slot": slot, "dimension": names.get(slot, slot), "score": row.get(col),
+            "rationale": rationales.get(slot, ""), "problem": "; ".join(problems.get(slot, [])),
+        })
+    return pd.DataFrame(lines, columns=SCORE_COLUMNS)
+
+
+def general_problems(row: dict) -> list[str]:
+    """Parse problems not tied to a slot (summary fields, the output as a whole)."""
+    parsed = json.loads(row.get("parsed") or "{}")
+    return [f"{p.get('kind', '')}: {p.get('detail', '')}" for p in parsed.get("problems") or []
+            if isinstance(p, dict) and not p.get("slot")]
+
+
+def runs_table(rows: list[dict]) -> pd.DataFrame:
+    """Every score of a record, newest first (columns RUN_COLUMNS); a simulated judge's name ends in -SIMULATED."""
+    out = [{
+        "when": r["created_at"], "judge": r["judge"],
+        "kind": r["judge_kind"], "job": r["job_id"] or "", "prompt version": r["prompt_version"],
+        "overall": r["overall"], "recommendation": r["recommendation"] or "", "complete": bool(r["complete"]),
+        "shortened": bool(r["shortened"]),
+    } for r in rows]
+    return pd.DataFrame(out, columns=RUN_COLUMNS)
+
+
+def progress_rows(jobs: list[JobProgress]) -> pd.DataFrame:
+    """The jobs table of the Scoring page from JobProgress objects."""
+    out = []
+    for p in jobs:
+        status = p.status + (f" ({p.pause_reason})" if p.pause_reason else "")
+        out.append({
+            "job": p.job_id, "label": p.label, "status": status, "done": p.done, "failed": p.failed,
+            "remaining": p.remaining, "total": p.total,
+            "progress": (p.done + p.failed) / p.total if p.total else 1.0,
+            "per second": round(p.throughput_per_s, 2),
+            "eta (s)": None if p.eta_seconds is None else round(p.eta_seconds),
+            "model": p.judge or p.model, "created": p.created_at,
+        })
+    return pd.DataFrame(out, columns=["job", "label", "status", "done", "failed", "remaining", "total", "progress",
+                                      "per second", "eta (s)", "model", "created"])
+
+
+# ----------------------------------------------------------------------------- Record page: Scores tab
+
+
+@dataclass(frozen=True)
+class RecordScores:
+    """What the Record page's Scores tab shows: the latest student score in detail, then every run."""
+
+    latest: ScoreSummary | None
+    """Headline fields of the newest student score; None when the record has none."""
+    anchors: pd.DataFrame
+    """The latest score's 15 anchors (SCORE_COLUMNS: slot, dimension name, 0-10 score, rationale, problem)."""
+    problems: list[str]
+    """Parse problems of the latest score not tied to one slot."""
+    runs: pd.DataFrame
+    """Every student score of the record, newest first (RUN_COLUMNS)."""
+
+
+def load_record_scores(conn: Connection, record_id: str, *, slot_names: dict[str, str]) -> RecordScores:
+    """The record's student scores (one query); `slot_names` maps A1..A15 to the rubric's dimension names."""
+    rows = scores_repo.scores_for_record(conn, record_id, judge_kind="student")
+    if not rows:
+        return RecordScores(None, pd.DataFrame(columns=SCORE_COLUMNS), [], runs_table([]))
+    latest = rows[0]
+    return RecordScores(summary(latest), score_table(latest, slot_names), general_problems(latest), runs_table(rows))
+
+
+# ----------------------------------------------------------------------------- Scoring screen
+
+ScoreChoice = Literal["browse", "all"]
+
+
+@dataclass(frozen=True)
+class ScoringChoices:
+    """What a new job can score: the Browse filter's records (when a filter is set) or every record."""
+
+    browse_filter: RecordFilter
+    """The filter of the Browse view the page was opened with."""
+    matching: int
+    """Records the Browse filter matches."""
+    total: int
+    """Records in the store."""
+
+    @property
+    def options(self) -> list[ScoreChoice]:
+        """The choices to offer: the Browse filter only when it narrows anything."""
+        return ["browse", "all"] if self.browse_filter != RecordFilter() else ["all"]
+
+    def label(self, choice: ScoreChoice) -> str:
+        """The option's text with its record count."""
+        if choice == "browse":
+            return f"current Browse filter ({self.matching:,} records)"
+        return f"all records ({self.total:,})"
+
+    def record_filter(self, choice: ScoreChoice) -> RecordFilter:
+        """The filter a job started with this choice freezes."""
+        return self.browse_filter if choice == "browse" else RecordFilter()
+
+
+def load_scoring_choices(conn: Connection, browse_filter: RecordFilter) -> ScoringChoices:
+    """Count the Browse filter's records and all records (two counts)."""
+    return ScoringChoices(browse_filter, records_repo.count_records(conn, browse_filter),
+                          records_repo.count_records(conn, RecordFilter()))
+
+
+@dataclass(frozen=True)
+class JobsPanel:
+    """The Scoring page's live panel: the worker's state and the most recent jobs."""
+
+    worker: WorkerState
+    """Whether a worker serves this database (pid, host, heartbeat age)."""
+    progress: list[JobProgress]
+    """The most recent jobs, newest first."""
+    table: pd.DataFrame
+    """`progress_rows(progress)`: one row per job."""
+
+    def job(self, job_id: str) -> JobProgress:
+        """One listed job (KeyError when it is not among them)."""
+        for p in self.progress:
+            if p.job_id == job_id:
+                return p
+        raise KeyError(job_id)
+
+
+def load_jobs_panel(engine: Engine, *, limit: int = 20) -> JobsPanel:
+    """The worker's state, then the progress of the `limit` most recent jobs (a few reads per job)."""
+    worker = worker_state(engine)
+    progress = list_progress(engine, limit=limit)
+    return JobsPanel(worker, progress, progress_rows(progress))
+
+
+def requeueable(p: JobProgress) -> int:
+    """Items that "Re-queue failed" would put back: failed and incomplete (too_long stays)."""
+    return p.counts.get("failed", 0) + p.counts.get("incomplete", 0)

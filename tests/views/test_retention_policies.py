@@ -1,0 +1,43 @@
+"""Saved policies on the Retention screen: back into the sliders, diffed, downloaded."""
+
+from mira_core.selection import CutSpec, Policy, save_policy
+from mira_core.storage import read_conn, write_tx
+from mira_core.views.retention import GLOBAL_SLIDER
+from mira_core.views.retention_policies import (
+    diff_table,
+    load_policy_sliders,
+    policy_names,
+    policy_sliders,
+    prepare_download,
+)
+from tests.selection.dbcorpus import seed
+
+
+def test_saved_policy_back_into_sliders_clipped_with_a_note_for_mixed_modes():
+    mixed = Policy(name="mixed", cuts={"A": CutSpec(mode="top_tokens", value=30.0),
+                                       "B": CutSpec(mode="threshold", value=12.0)})
+    s = policy_sliders(mixed)
+    assert (s.mode, s.cut_mode) == ("threshold", "threshold")  # the first mode by name
+    assert s.values == {"A": 10.0, "B": 10.0}  # both shown as thresholds, clipped to the 0-10 mean scale
+    assert s.note == "Policy mixed mixes cut modes; the sliders show every cut as threshold."
+    g = policy_sliders(Policy(name="g", criterion="overall", global_cut=CutSpec(mode="threshold", value=70.0)))
+    assert (g.mode, g.cut_mode, g.values, g.note) == ("global", "threshold", {GLOBAL_SLIDER: 70.0}, None)
+    assert policy_sliders(Policy(name="none")).mode is None
+
+
+def test_saved_policies_diff_and_download(engine):
+    seed(engine)
+    for name, value in (("half", 5.0), ("strict", 7.0)):
+        cuts = {s: CutSpec(mode="threshold", value=value) for s in ("A", "B")}
+        with write_tx(engine) as conn:
+            save_policy(conn, Policy(name=name, cuts=cuts))
+    with read_conn(engine) as conn:
+        assert policy_names(conn) == ["half", "strict"]
+        assert load_policy_sliders(conn, "strict").values == {"A": 7.0, "B": 7.0}
+    diff = diff_table(engine, "half", "strict").set_index("source")
+    assert list(diff.columns) == ["entering", "entering_tokens", "leaving", "leaving_tokens", "staying"]
+    assert diff.loc["A"].tolist() == [0, 0, 2, 500, 1]  # a2 and a3 leave, a1 stays
+    assert diff.loc["B"].tolist() == [0, 0, 0, 0, 2]  # b1 and the forced b4 stay
+    files = prepare_download(engine, name="half", fmt="csv")
+    assert (files.rows, files.list_name) == (5, "keep-half.csv")
+    assert files.list_bytes.decode().splitlines()[1].startswith("a1,A,inst-a1,")
