@@ -165,12 +165,11 @@ def _source_tab(v: SourceView) -> None:
 
 
 def _budget_widgets(url: str, basis: PreviewBasis) -> None:
-    with st.expander("Token-budget solver", icon=":material/calculate:"):
-        with st.form("ret_solver"):
-            st.number_input("Budget", min_value=0.0, value=50.0, key="ret_solve_amount")
-            st.radio("Unit", BUDGET_UNITS, horizontal=True, key="ret_solve_unit")
-            st.radio("Rule", BUDGET_RULES, format_func=lambda r: RULE_LABELS[r], key="ret_solve_rule")
-            st.form_submit_button("Set sliders", on_click=_apply_solution, args=(url, basis))
+    with st.expander("Token-budget solver", icon=":material/calculate:"), st.form("ret_solver"):
+        st.number_input("Budget", min_value=0.0, value=50.0, key="ret_solve_amount")
+        st.radio("Unit", BUDGET_UNITS, horizontal=True, key="ret_solve_unit")
+        st.radio("Rule", BUDGET_RULES, format_func=lambda r: RULE_LABELS[r], key="ret_solve_rule")
+        st.form_submit_button("Set sliders", on_click=_apply_solution, args=(url, basis))
     st.number_input("Budget target (tokens, 0 = none)", min_value=0, step=1_000_000, key="ret_budget")
     ss.setdefault("ret_dsw", 0.5)
     ss.setdefault("ret_ds_recs", ["downsample"])

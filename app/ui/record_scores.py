@@ -1,5 +1,7 @@
-"""The Record page's scores panel: the latest score's 15 anchors as bars with rationales, the summary
-fields, which run produced it, earlier runs, and a button that scores this record (a one-record job).
+"""The Record page's scores panel.
+
+The latest score's 15 anchors as bars with rationales, the summary fields, which run produced it, earlier
+runs, and a button that scores this record (a one-record job).
 
 Scorer output is untrusted text: rationales, tag and brief go through st.dataframe / st.text /
 escaped markdown only. Scores from the simulator say SIMULATED wherever they appear.

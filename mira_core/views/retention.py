@@ -1,5 +1,7 @@
-"""The Retention screen: loaders for the page's cached layers, the draft policy its widgets make, and what the
-preview shows (per-source tables, histograms, record links), all without Streamlit.
+"""The Retention screen: loaders, the draft policy its widgets make, and what the preview shows.
+
+Loaders for the page's cached layers, the draft policy, and the preview's per-source tables, histograms and
+record links, all without Streamlit.
 
 The page caches in layers (data version -> loaded arrays -> arrays sorted for one criterion and mask); each
 layer calls one loader here. A slider move only builds the draft `Policy` and previews it from the cached
@@ -103,7 +105,7 @@ def histogram(d: SourceDetails, criterion_label: str, threshold: float | None = 
     if not math.isnan(at):
         fig.add_vline(x=at, line_dash="dash", line_color="crimson", annotation_text="cut")
     title = html.escape(f"{d.source}: {criterion_label}")  # Plotly titles understand a few HTML tags, links too
-    fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), title=title,
+    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title=title,
                       showlegend=False)
     return fig
 

@@ -133,7 +133,7 @@ def test_record_scores_panel_shows_anchors_and_says_simulated(corpus):
     assert anchors["dimension"][0] == "Plan Quality / Reasoning Transparency (Goal Achievement)"
     assert anchors["score"].between(0, 10).all() and anchors["rationale"].str.contains("SIMULATED").all()
     assert any("SIMULATED" in w.value for w in at.warning)
-    assert [t.value for t in at.text][0] == "SIMULATED"  # the domain tag, as plain text
+    assert next(t.value for t in at.text) == "SIMULATED"  # the domain tag, as plain text
     runs = at.dataframe[1].value
     assert len(runs) == 2 and (runs["judge"] == "whw06/MIRA-Agent-Group4-SIMULATED").all()
     assert any(b.label == "Score this record" for b in at.button)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -85,5 +86,5 @@ def test_slider_preview_and_keep_list_download(scored_server, page):
         button.click()
     download = info.value
     assert download.suggested_filename == "keep-browser-policy.jsonl"
-    rows = [json.loads(line) for line in open(download.path(), encoding="utf-8")]
+    rows = [json.loads(line) for line in Path(download.path()).read_text(encoding="utf-8").splitlines()]
     assert [(r["record_id"], r["decision"]) for r in rows] == [("b1", "keep"), ("b4", "force_keep")]
