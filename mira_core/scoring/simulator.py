@@ -19,9 +19,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from mira_core.dimensions import SLOTS, Dimension
+
+if TYPE_CHECKING:
+    from mira_core.scoring.rubric import Rubric
 
 SIMULATED_SUFFIX = "-SIMULATED"
 SIM_HEADER = "X-MIRA-Simulated"
@@ -121,8 +124,7 @@ def _slot_names(user: str) -> list[tuple[str, str]]:
     return list(zip(SLOTS, FALLBACK_NAMES, strict=True))
 
 
-def _rubric(names: list[tuple[str, str]]) -> Any:
-
+def _rubric(names: list[tuple[str, str]]) -> Rubric:
     from mira_core.scoring.rubric import Rubric
 
     try:
@@ -184,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Without this, Nagle + the client's delayed ACK add ~40 ms to every keep-alive answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         return
 
     def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
@@ -304,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
         })
 
 
-def _messages_text(messages: Any) -> str:
+def _messages_text(messages: object) -> str:
     if not isinstance(messages, list):
         return ""
     return "\n".join(str(m.get("content") or "") for m in messages if isinstance(m, dict))
