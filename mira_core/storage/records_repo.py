@@ -235,7 +235,8 @@ def list_records(
     return pd.DataFrame(rows, columns=list(LIST_COLUMNS))
 
 
-def iter_record_metadata(conn: Connection, f: RecordFilter, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
+def iter_record_metadata(conn: Connection, f: RecordFilter, *,
+                         batch: int = 5000) -> Iterator[dict[str, Any]]:
     """Yield metadata dicts of every match in record-id order, in pages (bounded memory, for the CLI)."""
     last = ""
     while True:

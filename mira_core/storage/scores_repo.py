@@ -48,7 +48,7 @@ class NewScore:
     parsed_json: str
     slots: dict[str, float | None] = field(default_factory=dict)
 
-    def row(self) -> dict:
+    def row(self) -> dict[str, object]:
         """The `scores` row for this score."""
         data = asdict(self)
         slots = data.pop("slots")
@@ -128,7 +128,7 @@ def set_job_status(conn: Connection, job_id: str, status: str, *, from_statuses:
                    event: str | None = None) -> bool:
     """Move a job to `status` (only from `from_statuses` when given); False when nothing changed."""
     now = utcnow()
-    values: dict = {"status": status, "updated_at": now, "pause_reason": pause_reason, "resume_after": resume_after}
+    values: dict[str, object] = {"status": status, "updated_at": now, "pause_reason": pause_reason, "resume_after": resume_after}
     if event is not None:
         values["last_event"] = event
     if status == "done":
