@@ -38,7 +38,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_simulator(latency: float, concurrency: int) -> tuple[subprocess.Popen, str]:
+def _start_simulator(latency: float, concurrency: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mira_core.cli", "simulate-scorer", "--port", str(port), "--latency", str(latency),
