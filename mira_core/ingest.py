@@ -25,13 +25,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from mira_core.errors import ImportRejected, MiraError, StorageError
 from mira_core.importers import ItemContext, Layout, layout_by_name
 from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
 from mira_core.input_files import choose_layout, file_items, iter_input_files, sniff_file
 from mira_core.jsonstream import (
+    JSONValue,
     LineSpan,
     RawItem,
     iter_line_spans,
@@ -68,6 +69,19 @@ class Rejection:
     reason: str
 
 
+class SummaryDict(TypedDict):
+    """`ImportSummary.as_dict()`: the counts, JSON-ready."""
+
+    files: int
+    imported: int
+    already_present: int
+    rejected: int
+    skipped: int
+    reports: int
+    outcomes_joined: int
+    layouts: dict[str, int]
+
+
 @dataclass
 class ImportSummary:
     """What an import did; printed by the CLI and shown by pages."""
@@ -81,7 +95,7 @@ class ImportSummary:
     skipped: list[Rejection] = field(default_factory=list)  # understood, nothing to import (with the reason)
     layouts: dict[str, int] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> SummaryDict:
         """JSON-ready summary."""
         return {
             "files": self.files,
@@ -109,7 +123,7 @@ ProgressFn = Callable[[Progress], None]
 
 
 def normalize_item(
-    item: RawItem, layout: Layout, source: str, path: Path, parsed: Any = None
+    item: RawItem, layout: Layout, source: str, path: Path, parsed: JSONValue = None
 ) -> Record | list[OutcomeReport]:
     """Parse (unless `parsed` is given) and normalize one raw item; every failure is an ImportRejected."""
     obj = parse_json(item.raw, item.origin) if parsed is None else parsed
@@ -143,7 +157,7 @@ class ItemResult:
     skipped: Rejection | None = None
 
 
-def process_item(item: RawItem | Rejection, layout: Layout, source: str, path: Path, parsed: Any = None) -> ItemResult:
+def process_item(item: RawItem | Rejection, layout: Layout, source: str, path: Path, parsed: JSONValue = None) -> ItemResult:
     """Everything an item needs before SQL: parse, normalize, serialize, compress, hash (pure; no database)."""
     if isinstance(item, Rejection):
         return ItemResult(0, rejected=item)
@@ -169,8 +183,9 @@ def process_chunk(items: list[ChunkEntry], layout_name: str, source: str, path: 
     parent.
     """
     layout = layout_by_name(layout_name)
-    if not any(isinstance(it, LineSpan) for it in items):
-        return [process_item(it, layout, source, path) for it in items]  # type: ignore[arg-type]
+    ready = [it for it in items if not isinstance(it, LineSpan)]
+    if len(ready) == len(items):
+        return [process_item(it, layout, source, path) for it in ready]
     fd = os.open(path, os.O_RDONLY)
     try:
         return [process_item(_plain(read_span(fd, path, it)) if isinstance(it, LineSpan) else it, layout, source, path)

@@ -10,11 +10,11 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from mira_core.errors import ImportRejected, MiraError
 from mira_core.importers import LAYOUTS, Layout, layout_by_name
-from mira_core.jsonstream import RawItem, iter_array_elements, iter_lines, parse_json, read_whole
+from mira_core.jsonstream import JSONValue, RawItem, iter_array_elements, iter_lines, parse_json, read_whole
 
 Container = Literal["lines", "array", "whole"]
 HEAD_BYTES = 1 << 16
@@ -39,7 +39,7 @@ def iter_input_files(paths: list[Path]) -> Iterator[Path]:
 SNIFF_ITEMS = 100
 
 
-def _first_parsed(items: Iterator[RawItem | ImportRejected]) -> Any:
+def _first_parsed(items: Iterator[RawItem | ImportRejected]) -> JSONValue:
     """The first item that parses as JSON, tolerating up to SNIFF_ITEMS bad ones (reported later)."""
     first_error: ImportRejected | None = None
     for n, item in enumerate(items):
@@ -66,7 +66,7 @@ class Sniffed:
     """
 
     container: Container
-    first: Any
+    first: JSONValue
     whole: RawItem | None = None
 
 

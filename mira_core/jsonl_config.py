@@ -7,23 +7,24 @@ a curator fixing a file sees everything wrong with it in one go.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import NoReturn, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from mira_core.errors import ConfigError
+from mira_core.jsonstream import JSONObject
 
 MAX_REPORTED = 20
 M = TypeVar("M", bound=BaseModel)
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not allowed")
 
 
-def object_lines(path: Path, errors: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def object_lines(path: Path, errors: list[str]) -> Iterator[tuple[int, JSONObject]]:
     """(line number, object) for every non-blank line; bad lines go to `errors` as `file:line: reason`."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -45,7 +46,7 @@ def object_lines(path: Path, errors: list[str]) -> Iterator[tuple[int, dict[str,
         yield no, obj
 
 
-def validate_line(model: type[M], obj: dict[str, Any], where: str, errors: list[str],
+def validate_line(model: type[M], obj: Mapping[str, object], where: str, errors: list[str],
                   check: Callable[[M], str | None] | None = None) -> M | None:
     """`model` from one line, or None with its problems added to `errors`; `check` may add one more rule."""
     try:

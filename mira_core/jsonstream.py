@@ -13,13 +13,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO, NoReturn, TypeAlias
 
 import orjson
 
 from mira_core.errors import ImportRejected
 
 CHUNK = 1 << 20
+
+# What parsed JSON is: the type of every value `parse_json` returns. Layouts narrow it with isinstance.
+JSONValue: TypeAlias = "dict[str, JSONValue] | list[JSONValue] | str | int | float | bool | None"
+JSONObject: TypeAlias = dict[str, "JSONValue"]
+JSONArray: TypeAlias = list["JSONValue"]
 
 
 @dataclass(frozen=True)
@@ -218,7 +223,7 @@ def read_whole(path: Path, max_bytes: int) -> Iterator[RawItem | ImportRejected]
     yield RawItem(path.read_bytes(), str(path))
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
@@ -227,7 +232,7 @@ _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
 
 
-def parse_json(raw: bytes, where: str) -> Any:
+def parse_json(raw: bytes, where: str) -> JSONValue:
     """Strict JSON: UTF-8 only, no NaN/Infinity, bounded nesting; any failure is an ImportRejected.
 
     orjson parses first (2.3x the stdlib's speed on our rows; JSON decoding is the largest single cost of an

@@ -13,11 +13,26 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import TypedDict
 
 from mira_core.bench.timing import peak_rss_mb
 from mira_core.ingest import default_workers, import_paths
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine
+
+
+class ChildFigures(TypedDict):
+    """What the child prints (one JSON line) and `bench import` reads back."""
+
+    seconds: float
+    imported: int
+    rejected: int
+    rejections: list[str]
+    peak_rss_mb: float
+    peak_rss_parent_mb: float
+    peak_rss_worker_mb: float
+    workers: int
+    rss_before_import_mb: float
 
 
 def main(argv: list[str]) -> int:
@@ -39,9 +54,12 @@ def main(argv: list[str]) -> int:
     parent = peak_rss_mb()
     worker = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)  # KiB on Linux
     workers = default_workers() if default_workers() > 1 else 0
-    print(json.dumps({"seconds": seconds, "imported": imported, "rejected": rejected, "rejections": reasons[:5],
-                      "peak_rss_mb": round(parent + workers * worker, 1), "peak_rss_parent_mb": parent,
-                      "peak_rss_worker_mb": worker, "workers": workers, "rss_before_import_mb": rss_before}))
+    figures: ChildFigures = {
+        "seconds": seconds, "imported": imported, "rejected": rejected, "rejections": reasons[:5],
+        "peak_rss_mb": round(parent + workers * worker, 1), "peak_rss_parent_mb": parent,
+        "peak_rss_worker_mb": worker, "workers": workers, "rss_before_import_mb": rss_before,
+    }
+    print(json.dumps(figures))
     return 0
 
 

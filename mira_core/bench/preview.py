@@ -53,7 +53,7 @@ def _frame(pre: Precomputed) -> pd.DataFrame:
     return df
 
 
-def pandas_preview(df: pd.DataFrame, t: float) -> dict:
+def pandas_preview(df: pd.DataFrame, t: float) -> dict[str, pd.DataFrame]:
     """The straightforward way: mask, group by source, aggregate everything the preview shows."""
     scored = df[df["status"] == 0]
     kept = scored["value"] >= t
@@ -109,7 +109,7 @@ def _rebuilds(data: SelectionData, rebuilds: int) -> tuple[Precomputed, list[flo
 
 
 def run(records: int = 231_762, *, previews: int = 2000, baselines: int = 20, rebuilds: int = 5,
-        page_max: int = 300_000, reruns: int = 15) -> dict:
+        page_max: int = 300_000, reruns: int = 15) -> dict[str, object]:
     """Measure and return the medians (see the module docstring)."""
     pre, rebuild, rebuild_cpu = _rebuilds(generate_data(records, seed=1), rebuilds)
     thresholds = np.linspace(3.0, 8.0, 97)

@@ -11,7 +11,8 @@ import argparse
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TypeAlias
 
 from mira_core.errors import MiraError
 
@@ -23,6 +24,9 @@ BENCHMARK_MODULES = [
 ]
 CORPUS = 231_762
 
+# What a benchmark run returns: one flat dict of figures, printed as JSON.
+Figures: TypeAlias = dict[str, object]
+
 
 @dataclass(frozen=True)
 class Benchmark:
@@ -31,10 +35,10 @@ class Benchmark:
     name: str
     description: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], dict[str, Any]]
+    run: Callable[[argparse.Namespace], Figures]
 
 
-def _preview(module: Any) -> Benchmark:
+def _preview(module: ModuleType) -> Benchmark:
     def add(p: argparse.ArgumentParser) -> None:
         p.add_argument("--records", type=int, default=CORPUS)
         p.add_argument("--page-max", type=int, default=300_000, help="largest size for the AppTest page rerun")
@@ -43,7 +47,7 @@ def _preview(module: Any) -> Benchmark:
                      add, lambda a: module.run(a.records, page_max=a.page_max))
 
 
-def _reliability(module: Any) -> Benchmark:
+def _reliability(module: ModuleType) -> Benchmark:
     def add(p: argparse.ArgumentParser) -> None:
         p.add_argument("--records", type=int, default=CORPUS)
         p.add_argument("--repeats", type=int, default=5)
@@ -53,7 +57,7 @@ def _reliability(module: Any) -> Benchmark:
                      lambda a: module.run(a.records, repeats=a.repeats, load_records=a.load_records))
 
 
-_ADAPTERS: dict[str, Callable[[Any], Benchmark]] = {
+_ADAPTERS: dict[str, Callable[[ModuleType], Benchmark]] = {
     "mira_core.bench.preview": _preview,
     "mira_core.bench.reliability": _reliability,
 }

@@ -19,6 +19,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ def generate(records: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.nd
     return student, teacher, sources
 
 
-def _time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+def _time(fn: Callable[[], object], repeats: int) -> float:
     samples = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -90,7 +91,7 @@ def load_time(records: int, repeats: int) -> float:
     return ms
 
 
-def run(records: int = 231_762, *, repeats: int = 5, load_records: int = 50_000) -> dict:
+def run(records: int = 231_762, *, repeats: int = 5, load_records: int = 50_000) -> dict[str, object]:
     """Time the matrix with and without intervals on generated arrays; check it against the baseline."""
     student, teacher, sources = generate(records)
     fast = reliability_matrix(student, teacher, sources, 30, intervals=False)

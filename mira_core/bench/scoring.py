@@ -25,9 +25,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Any
 
-from mira_core.bench.registry import Benchmark
+from mira_core.bench.registry import Benchmark, Figures
 from mira_core.scoring.client import ScorerClient
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.settings import Settings, load_settings
@@ -39,7 +38,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_simulator(latency: float, concurrency: int) -> tuple[subprocess.Popen, str]:
+def _start_simulator(latency: float, concurrency: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mira_core.cli", "simulate-scorer", "--port", str(port), "--latency", str(latency),
@@ -101,7 +100,7 @@ def _sequential(base_url: str, model: str, prompts: list[str]) -> float:
     return elapsed
 
 
-def _job(base_url: str, records: int, concurrency: int, app_settings: Settings) -> dict[str, Any]:
+def _job(base_url: str, records: int, concurrency: int, app_settings: Settings) -> dict[str, float]:
     """A whole job over `records` demo records: prompt building, calls, parse and one commit per result."""
     import tempfile
     from pathlib import Path
@@ -128,11 +127,9 @@ def _job(base_url: str, records: int, concurrency: int, app_settings: Settings) 
             "job_cpu_ms_per_record": round(cpu / max(prog.total, 1) * 1000, 2)}
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> Figures:
     """Measure concurrent and sequential throughput against a simulator process."""
-    import resource
-
-    children_cpu = _children_cpu(resource)
+    children_cpu = _children_cpu()
     proc, base = _start_simulator(args.latency, args.server_concurrency)
     try:
         settings = ScorerSettings(base_url=base, concurrency=args.concurrency, request_timeout=60)
@@ -143,7 +140,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    server_cpu = _children_cpu(resource) - children_cpu
+    server_cpu = _children_cpu() - children_cpu
     ideal = min(args.concurrency, args.server_concurrency) / args.latency
     throughput = ok / wall
     return {
@@ -161,7 +158,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _children_cpu(resource: Any) -> float:
+def _children_cpu() -> float:
+    import resource
+
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return float(usage.ru_utime + usage.ru_stime)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
 
 
-def median_ms(fn: Callable[[], Any], runs: int = 7) -> float:
+def median_ms(fn: Callable[[], object], runs: int = 7) -> float:
     """Median wall time of `fn()` over `runs` calls, in milliseconds (the first, cold call included)."""
     times = []
     for _ in range(runs):

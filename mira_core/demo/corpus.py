@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from mira_core.demo import layout_nebius, layout_openhands, layout_swe_gym
 from mira_core.demo.episode import build_episode
 from mira_core.demo.pools import Pools
+from mira_core.jsonstream import JSONObject
 
 MAX_TOKENS = 60_000
 FILE_NAMES = {
@@ -55,7 +55,7 @@ def token_budget(rng: random.Random) -> int:
     return int(min(56_000, max(900, rng.lognormvariate(math.log(3000), 0.85))))
 
 
-def record_row(seed: int, index: int, pools: Pools) -> tuple[str, dict[str, Any]]:
+def record_row(seed: int, index: int, pools: Pools) -> tuple[str, JSONObject]:
     """(source, row) of record `index` of the corpus of `seed`."""
     rng = random.Random(seed * 1_000_003 + index)
     source = rng.choices(SOURCES, weights=SOURCE_WEIGHTS)[0]

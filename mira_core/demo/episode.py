@@ -10,6 +10,7 @@ it into OpenHands, Nebius or SWE-Gym rows.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -136,14 +137,14 @@ def _issue(rng: random.Random, pools: Pools, repo: Repo, func: str, exc: str, me
     return title, "\n".join(body)
 
 
-def build_episode(rng: random.Random, pools: Pools, *, root_for: object, budget_tokens: int,
+def build_episode(rng: random.Random, pools: Pools, *, root_for: Callable[[Repo], str], budget_tokens: int,
                   overhead_chars: int = 0) -> Episode:
     """An episode whose normalized text is about `budget_tokens` tokens (chars/4), overhead included.
 
     `root_for(repo)` gives the working directory the layout uses (e.g. `/workspace/owner__name__1.2`).
     """
     repo = pick_repo(rng)
-    root = root_for(repo)  # type: ignore[operator]
+    root = root_for(repo)
     # The patch and the last test run come on top of what `_Run` counts: keep ~3K chars for them.
     run = _Run(rng, pools, root, budget_tokens * 4 - overhead_chars - 3000)
     func, exc = ident(rng), rng.choice(EXCEPTIONS)

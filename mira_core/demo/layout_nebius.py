@@ -8,10 +8,10 @@ observation is the next `user` turn, ending with the `(Open file: …)(Current d
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from mira_core.demo.episode import Episode, Turn
 from mira_core.demo.repos import Repo
+from mira_core.jsonstream import JSONArray, JSONObject, JSONValue
 
 SOURCE = "davinc_dev"
 MODELS = ("swe-agent-llama-8b", "swe-agent-llama-70b", "swe-agent-llama-405b")
@@ -83,14 +83,14 @@ def _output(turn: Turn, root: str) -> str:
     return turn.output or "Your command ran successfully and did not produce any output."
 
 
-def _trajectory(ep: Episode, rng: random.Random) -> list[dict[str, Any]]:
-    def turn_(role: str, text: str | None, **extra: Any) -> dict[str, Any]:
+def _trajectory(ep: Episode, rng: random.Random) -> JSONArray:
+    def turn_(role: str, text: str | None, **extra: JSONValue) -> JSONObject:
         return {"cutoff_date": extra.get("cutoff_date"), "mask": role == "ai", "role": role,
                 "system_prompt": extra.get("system_prompt"), "text": text}
 
     issue = ("We're currently solving the following issue within our repository. Here's the issue text:\nISSUE:\n"
              f"{ep.issue}{INSTRUCTIONS}\n\n(Open file: n/a)\n(Current directory: {ep.root})\nbash-$")
-    out = [turn_("system", None, system_prompt=SYSTEM, cutoff_date="01.01.2023"), turn_("user", issue)]
+    out: JSONArray = [turn_("system", None, system_prompt=SYSTEM, cutoff_date="01.01.2023"), turn_("user", issue)]
     open_file = "n/a"
     for turn in ep.turns:
         out.append(turn_("ai", f"{turn.thought}\n```\n{_command(turn)}\n```"))
@@ -119,7 +119,7 @@ def _eval_logs(ep: Episode, rng: random.Random) -> str:
     return f"{head}{applied}___ENVIRONMENT_SET_UP_PATCH_APPLIED___\n{ep.test_output}\n{tail}"
 
 
-def row(ep: Episode, rng: random.Random) -> dict[str, Any]:
+def row(ep: Episode, rng: random.Random) -> JSONObject:
     """The Nebius row for `ep` (marked `synthetic`)."""
     iid = ep.instance_id + (f"_{rng.randint(0, 60)}" if rng.random() < 0.6 else "")
     status = {"finished": rng.choice(("submitted", "submitted", "submitted (exit_context)")),

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from mira_core.demo.episode import Episode, Turn
 from mira_core.demo.outputs import numbered
 from mira_core.demo.repos import Repo
 from mira_core.demo.text import call_id, hexid
+from mira_core.jsonstream import JSONArray, JSONObject
 
 SOURCE = "agent_openhands"
 MODELS = ("openai/claude-3-5-sonnet-20241022", "openai/gpt-4o-2024-08-06", "openai/openrouter-llama-4-maverick",
@@ -31,7 +32,7 @@ SYSTEM = (
     "tests still fail: step back, reflect on 5-7 different possible sources of the problem, assess their "
     "likelihood, and address the most likely one.\n</TROUBLESHOOTING>"
 )
-TOOLS = [{"type": "function", "function": {"name": n, "description": d}} for n, d in (
+TOOLS: JSONArray = [{"type": "function", "function": {"name": n, "description": d}} for n, d in (
     ("execute_bash", "Execute a bash command in the terminal within a persistent shell session."),
     ("str_replace_editor", "Custom editing tool for viewing, creating and editing files in plain-text format."),
     ("think", "Use the tool to think about something."),
@@ -55,9 +56,10 @@ def prompt(ep: Episode) -> str:
 OVERHEAD_CHARS = len(SYSTEM) + 420
 
 
-def _call(turn: Turn, root: str) -> tuple[str, str, dict[str, Any], str]:
+def _call(turn: Turn, root: str) -> tuple[str, str, JSONObject, str]:
     """(action type, function name, args, message) of a turn."""
     abs_path = f"{root}/{turn.path}"
+    args: JSONObject
     if turn.tool in ("ls", "grep", "run", "test"):
         args = {"command": turn.command, "is_input": False, "thought": "", "blocking": False, "is_static": False,
                 "cwd": None, "hidden": False, "confirmation_state": "confirmed", "security_risk": 0}
@@ -77,11 +79,11 @@ def _call(turn: Turn, root: str) -> tuple[str, str, dict[str, Any], str]:
     return "edit", "str_replace_editor", args, ""
 
 
-def _observation(turn: Turn, root: str, base: dict[str, Any]) -> dict[str, Any]:
+def _observation(turn: Turn, root: str, base: Mapping[str, str]) -> JSONObject:
     abs_path = f"{root}/{turn.path}"
     if turn.tool in ("ls", "grep", "run", "test"):
         code = turn.exit_code or 0
-        meta = {"exit_code": code, "pid": -1, "username": "root", "hostname": base["hostname"], "working_dir": root,
+        meta: JSONObject = {"exit_code": code, "pid": -1, "username": "root", "hostname": base["hostname"], "working_dir": root,
                 "py_interpreter_path": "/opt/miniconda3/envs/testbed/bin/python", "prefix": "",
                 "suffix": f"\n[The command completed with exit code {code}.]"}
         return {"message": f"Command `{turn.command}` executed with exit code {code}.", "observation": "run",
@@ -105,7 +107,7 @@ def _observation(turn: Turn, root: str, base: dict[str, Any]) -> dict[str, Any]:
                        "diff": f"--- {abs_path}\n+++ {abs_path}\n", "_diff_cache": None}}
 
 
-def _events(ep: Episode, rng: random.Random, model: str, start: datetime) -> list[dict[str, Any]]:
+def _events(ep: Episode, rng: random.Random, model: str, start: datetime) -> JSONArray:
     clock = [start]
 
     def stamp() -> str:
@@ -113,7 +115,7 @@ def _events(ep: Episode, rng: random.Random, model: str, start: datetime) -> lis
         return clock[0].isoformat()
 
     task = prompt(ep)
-    events: list[dict[str, Any]] = [
+    events: JSONArray = [
         {"id": 0, "timestamp": stamp(), "source": "agent", "message": SYSTEM, "action": "system",
          "args": {"content": SYSTEM, "tools": TOOLS, "openhands_version": "0.35.0", "agent_class": "CodeActAgent"}},
         {"id": 1, "timestamp": stamp(), "source": "user", "message": task, "action": "message",
@@ -128,12 +130,12 @@ def _events(ep: Episode, rng: random.Random, model: str, start: datetime) -> lis
         cid = call_id(rng)
         arguments = {k: v for k, v in args.items() if k in ("command", "path", "old_str", "new_str", "file_text")}
         tokens += rng.randint(3000, 9000)
-        response = {"id": "gen-" + hexid(rng, 16), "created": int(clock[0].timestamp()), "model": model.split("/")[-1],
+        response: JSONObject = {"id": "gen-" + hexid(rng, 16), "created": int(clock[0].timestamp()), "model": model.split("/")[-1],
                     "object": "chat.completion", "choices": [{"finish_reason": "tool_calls", "index": 0, "message": {
                         "content": turn.thought, "role": "assistant", "tool_calls": [{"index": 1, "function": {
                             "arguments": json.dumps(arguments), "name": fn}, "id": cid, "type": "function"}]}}],
                     "usage": {"completion_tokens": len(turn.thought) // 4 + 40, "prompt_tokens": tokens}}
-        meta = {"function_name": fn, "tool_call_id": cid, "model_response": response, "total_calls_in_response": 1}
+        meta: JSONObject = {"function_name": fn, "tool_call_id": cid, "model_response": response, "total_calls_in_response": 1}
         aid = len(events)
         events.append({"id": aid, "timestamp": stamp(), "source": "agent", "message": message, "action": kind,
                        "tool_call_metadata": meta, "llm_metrics": {"accumulated_cost": 0.0, "accumulated_token_usage": {
@@ -148,7 +150,7 @@ def _events(ep: Episode, rng: random.Random, model: str, start: datetime) -> lis
     return events
 
 
-def row(ep: Episode, rng: random.Random, start: datetime) -> dict[str, Any]:
+def row(ep: Episode, rng: random.Random, start: datetime) -> JSONObject:
     """The output.jsonl row for `ep` (marked synthetic in `synthetic` and `metadata.details`)."""
     model = rng.choice(MODELS)
     max_iter = rng.choice((30, 50, 100))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any
 
 from mira_core.demo.episode import Episode, Turn
 from mira_core.demo.outputs import numbered
 from mira_core.demo.repos import Repo
 from mira_core.demo.text import call_id
+from mira_core.jsonstream import JSONArray, JSONObject, JSONValue
 
 SOURCE = "swe_qa"
 MODELS = ("gpt-4o-2024-08-06", "claude-3-5-sonnet-20241022", "Qwen2.5-Coder-32B-Instruct")
@@ -27,16 +27,22 @@ CONTINUE = ("Please continue working on the task on whatever approach you think 
             "solved the task, please first send your answer to user through message and then finish the interaction.\n"
             "IMPORTANT: YOU SHOULD NEVER ASK FOR HUMAN HELP.\n")
 _PROPS = ("command", "path", "file_text", "old_str", "new_str", "insert_line", "view_range")
-TOOLS = [
-    {"type": "function", "function": {"name": name, "description": desc, "parameters": {
-        "type": "object", "required": req, "properties": {
-            p: ({"type": "string", "description": p, "enum": None} if p in props else None) for p in _PROPS}}}}
-    for name, desc, req, props in (
-        ("execute_bash", "Execute a bash command in the terminal.", ["command"], ("command",)),
-        ("str_replace_editor", "Custom editing tool for viewing, creating and editing files.", ["command", "path"],
-         _PROPS),
-    )
-] + [{"type": "function", "function": {"name": "finish", "description": "Finish the interaction.", "parameters": None}}]
+
+
+def _tool(name: str, description: str, required: JSONArray, props: tuple[str, ...]) -> JSONObject:
+    """An editing tool's schema as SWE-Gym rows carry it: every property listed, unused ones null."""
+    properties: JSONObject = {
+        p: ({"type": "string", "description": p, "enum": None} if p in props else None) for p in _PROPS}
+    return {"type": "function", "function": {"name": name, "description": description, "parameters": {
+        "type": "object", "required": required, "properties": properties}}}
+
+
+TOOLS: JSONArray = [
+    _tool("execute_bash", "Execute a bash command in the terminal.", ["command"], ("command",)),
+    _tool("str_replace_editor", "Custom editing tool for viewing, creating and editing files.", ["command", "path"],
+          _PROPS),
+    {"type": "function", "function": {"name": "finish", "description": "Finish the interaction.", "parameters": None}},
+]
 OVERHEAD_CHARS = len(SYSTEM) + 400
 
 
@@ -45,12 +51,12 @@ def root_for(repo: Repo) -> str:
     return f"/workspace/{repo.owner}__{repo.name}__{repo.version}"
 
 
-def _message(role: str, content: str | None, **extra: Any) -> dict[str, Any]:
+def _message(role: str, content: str | None, **extra: JSONValue) -> JSONObject:
     return {"content": content, "function_call": None, "name": extra.get("name"), "role": role,
             "tool_call_id": extra.get("tool_call_id"), "tool_calls": extra.get("tool_calls")}
 
 
-def _call(turn: Turn, root: str) -> tuple[str, dict[str, Any]]:
+def _call(turn: Turn, root: str) -> tuple[str, JSONObject]:
     abs_path = f"{root}/{turn.path}"
     if turn.tool in ("ls", "grep", "run", "test"):
         return "execute_bash", {"command": turn.command}
@@ -79,17 +85,17 @@ def _observation(turn: Turn, root: str) -> str:
             f"{prompt}\n[Command finished with exit code {turn.exit_code or 0}]")
 
 
-def _messages(ep: Episode, rng: random.Random) -> list[dict[str, Any]]:
+def _messages(ep: Episode, rng: random.Random) -> JSONArray:
     task = (f"<uploaded_files>\n{ep.root}\n</uploaded_files>\nI've uploaded a python code repository in the directory "
             f"{ep.root.rsplit('/', 1)[-1]}. Consider the following PR description:\n\n<pr_description>\n{ep.issue}\n"
             "</pr_description>\n\nCan you help me implement the necessary changes to the repository so that the "
             "requirements specified in the <pr_description> are met?")
-    out = [_message("system", SYSTEM), _message("user", task)]
+    out: JSONArray = [_message("system", SYSTEM), _message("user", task)]
     for turn in ep.turns:
         name, args = _call(turn, ep.root)
         cid = call_id(rng)
         content = turn.thought if rng.random() < 0.7 else ""
-        calls = [{"function": {"arguments": json.dumps(args), "name": name}, "id": cid, "index": None, "type": "function"}]
+        calls: JSONArray = [{"function": {"arguments": json.dumps(args), "name": name}, "id": cid, "index": None, "type": "function"}]
         out.append(_message("assistant", content, tool_calls=calls))
         if turn.tool == "finish":
             break
@@ -99,7 +105,7 @@ def _messages(ep: Episode, rng: random.Random) -> list[dict[str, Any]]:
     return out
 
 
-def row(ep: Episode, rng: random.Random) -> dict[str, Any]:
+def row(ep: Episode, rng: random.Random) -> JSONObject:
     """The SWE-Gym row for `ep` (marked `synthetic`)."""
     model = rng.choice(MODELS)
     run_id = f"{model}_maxiter_{rng.choice((30, 50))}_N_v2.1-no-hint-train-t0{rng.randint(0, 2)}-run_{rng.randint(1, 5)}"

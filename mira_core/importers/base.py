@@ -6,9 +6,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from mira_core.errors import ImportRejected
+from mira_core.jsonstream import JSONObject, JSONValue
 from mira_core.records import OutcomeReport, Record
 from mira_core.text_rules import make_storable
 
@@ -39,8 +40,8 @@ class Layout:
 
     name: str
     framing: Framing
-    sniff: Callable[[Any, Path], bool]
-    normalize: Callable[[Any, ItemContext], Normalized]
+    sniff: Callable[[JSONValue, Path], bool]
+    normalize: Callable[[JSONValue, ItemContext], Normalized]
     description: str = ""
 
 
@@ -52,11 +53,11 @@ def needs_text_fix(raw: bytes) -> bool:
     return _NEEDS_FIX.search(raw) is not None
 
 
-def fix_text_tree(obj: Any, path: str = "") -> tuple[Any, set[str]]:
+def fix_text_tree(obj: JSONValue, path: str = "") -> tuple[JSONValue, set[str]]:
     """Apply `text_rules.make_storable` to every string in a parsed JSON tree; report top-level fields touched."""
     altered: set[str] = set()
 
-    def walk(o: Any, top: str) -> Any:
+    def walk(o: JSONValue, top: str) -> JSONValue:
         if isinstance(o, str):
             fixed, changed = make_storable(o)
             if changed:
@@ -65,7 +66,7 @@ def fix_text_tree(obj: Any, path: str = "") -> tuple[Any, set[str]]:
         if isinstance(o, list):
             return [walk(v, top) for v in o]
         if isinstance(o, dict):
-            out = {}
+            out: JSONObject = {}
             for k, v in o.items():
                 key, kchanged = make_storable(k)
                 if kchanged:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import overload
 
 from mira_core.errors import ImportRejected
+from mira_core.jsonstream import JSONArray, JSONObject, JSONValue
 from mira_core.records import Outcome
 
 # SWE-bench ids are `owner__repo-NUMBER`; SWE-smith ids are `owner__repo.HASH8.kind`.
@@ -21,25 +22,35 @@ _TOOL_FAILED = ("[Error occurred in processing last action]", "ERROR:\n")
 _RUN_SUFFIX = re.compile(r"^(?P<base>[A-Za-z0-9][A-Za-z0-9-]*__[A-Za-z0-9_.-]+?-\d+)_(?P<run>\d+)$", re.ASCII)
 
 
-def require(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    """`obj[key]`, which must exist and be of `kind`; otherwise the item is rejected naming the field."""
-    if not isinstance(obj, dict):
-        raise ImportRejected(where, f"expected a JSON object, got {type(obj).__name__}")
-    if key not in obj or obj[key] is None:
-        raise ImportRejected(where, f"missing required field {key!r}")
-    value = obj[key]
-    if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise ImportRejected(where, f"field {key!r} must be {names}, got {type(value).__name__}")
+def object_of(value: JSONValue, where: str) -> JSONObject:
+    """`value`, which must be a JSON object; otherwise the item is rejected."""
+    if not isinstance(value, dict):
+        raise ImportRejected(where, f"expected a JSON object, got {type(value).__name__}")
     return value
 
 
-def as_dict(value: Any) -> dict[str, Any]:
+@overload
+def require(obj: JSONObject, key: str, kind: type[str], where: str) -> str: ...
+@overload
+def require(obj: JSONObject, key: str, kind: type[JSONArray], where: str) -> JSONArray: ...
+@overload
+def require(obj: JSONObject, key: str, kind: type[JSONObject], where: str) -> JSONObject: ...
+def require(obj: JSONObject, key: str, kind: type, where: str) -> JSONValue:
+    """`obj[key]`, which must exist and be of `kind`; otherwise the item is rejected naming the field."""
+    value = obj.get(key)
+    if value is None:
+        raise ImportRejected(where, f"missing required field {key!r}")
+    if not isinstance(value, kind):
+        raise ImportRejected(where, f"field {key!r} must be {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def as_dict(value: JSONValue) -> JSONObject:
     """`value` if it is a dict, else an empty dict (optional sub-objects)."""
     return value if isinstance(value, dict) else {}
 
 
-def text_of(value: Any) -> str:
+def text_of(value: object) -> str:
     """Text of a message content: a str, a list of {type: text, text} parts, or anything else as JSON."""
     if value is None:
         return ""
@@ -50,14 +61,14 @@ def text_of(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def opt_str(value: Any) -> str | None:
+def opt_str(value: object) -> str | None:
     """A non-empty string or None (numbers are turned into text)."""
     if value is None or value == "":
         return None
     return value if isinstance(value, str) else str(value)
 
 
-def outcome_of(resolved: Any) -> Outcome:
+def outcome_of(resolved: object) -> Outcome:
     """True -> resolved, False -> not_resolved, anything else (None, missing) -> unknown."""
     if resolved is True:
         return Outcome.resolved

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, Layout
@@ -17,12 +16,13 @@ from mira_core.importers.common import (
     repo_from_instance_id,
     text_of,
 )
+from mira_core.jsonstream import JSONArray, JSONObject, JSONValue
 from mira_core.records import Record, Step, StepKind, make_record_id
 
 _DECODE = json.JSONDecoder().decode
 
 
-def parse_arguments(raw: Any) -> dict[str, Any]:
+def parse_arguments(raw: JSONValue) -> JSONObject:
     """Tool-call arguments: a JSON-object string (or an object); anything else is kept under `_raw`/`_value`."""
     if isinstance(raw, str):
         try:
@@ -32,7 +32,7 @@ def parse_arguments(raw: Any) -> dict[str, Any]:
     return raw if isinstance(raw, dict) else {"_value": raw}
 
 
-def message_steps(messages: list[Any], where: str) -> list[Step]:
+def message_steps(messages: JSONArray, where: str) -> list[Step]:
     """Turn OpenAI chat messages (with optional tool_calls / tool roles) into steps."""
     steps: list[Step] = []
     call_names: dict[str, str] = {}  # tool_call id -> function name, for tool messages without a name
@@ -46,20 +46,23 @@ def message_steps(messages: list[Any], where: str) -> list[Step]:
         elif role == "user":
             steps.append(Step(role=role, kind=StepKind.user, content=text))
         elif role == "tool":
-            ids = m["tool_call_ids"] if isinstance(m.get("tool_call_ids"), list) else [m.get("tool_call_id")]
+            listed = m.get("tool_call_ids")
+            ids = listed if isinstance(listed, list) else [m.get("tool_call_id")]
             name = opt_str(m.get("name")) or next((call_names[c] for c in ids if isinstance(c, str) and c in call_names), None)
             code, failed = observation_status(text)
             steps.append(Step(role=role, kind=StepKind.observation, content=text, tool_name=name, exit_code=code, error=failed))
         elif role == "assistant":
-            calls: list[Any] = m["tool_calls"] if isinstance(m.get("tool_calls"), list) else []
+            tool_calls = m.get("tool_calls")
+            calls = tool_calls if isinstance(tool_calls, list) else []
             if text.strip():
                 steps.append(Step(role=role, kind=StepKind.thought if calls else StepKind.message, content=text))
             for call in calls:
                 call = as_dict(call)
                 fn = as_dict(call.get("function"))
                 name = opt_str(fn.get("name"))
-                if isinstance(call.get("id"), str) and name:
-                    call_names[call["id"]] = name
+                call_id = call.get("id")
+                if isinstance(call_id, str) and name:
+                    call_names[call_id] = name
                 steps.append(Step(role=role, kind=StepKind.action, tool_name=name, tool_args=parse_arguments(fn.get("arguments"))))
         else:
             steps.append(Step(role=role, kind=StepKind.message, content=text))
@@ -71,14 +74,14 @@ def first_user_text(steps: list[Step]) -> str:
     return next((s.content for s in steps if s.kind == StepKind.user), "")
 
 
-def _sniff(obj: Any, path: Path) -> bool:
+def _sniff(obj: JSONValue, path: Path) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("messages"), list)
 
 
-def _normalize(obj: Any, ctx: ItemContext) -> Record:
-    if not isinstance(obj, dict) or not isinstance(obj.get("messages"), list):
+def _normalize(obj: JSONValue, ctx: ItemContext) -> Record:
+    if not isinstance(obj, dict) or not isinstance(messages := obj.get("messages"), list):
         raise ImportRejected(ctx.origin, "missing required field 'messages' (a list)")
-    steps = message_steps(obj["messages"], ctx.origin)
+    steps = message_steps(messages, ctx.origin)
     instance_id = opt_str(obj.get("instance_id"))
     return Record(
         record_id=make_record_id(ctx.source, ctx.raw),

@@ -11,19 +11,20 @@ else the `diff --git` output of the last observation (the submit command prints 
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import Path
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, Layout
 from mira_core.importers.common import as_dict, issue_from_prompt, opt_str, repo_from_instance_id, text_of
 from mira_core.importers.nebius import split_command
+from mira_core.jsonstream import JSONArray, JSONObject, JSONValue
 from mira_core.records import Record, Step, StepKind, make_record_id
 
 AGENT = "mini-swe-agent"
 _RETURNCODE = re.compile(r"\A\s*<returncode>(-?[0-9]{1,6})</returncode>", re.ASCII)
 
 
-def _steps(messages: list[Any], where: str) -> tuple[list[Step], str, str]:
+def _steps(messages: JSONArray, where: str) -> tuple[list[Step], str, str]:
     """Steps, the task text and the diff printed by the last observation (if any)."""
     steps: list[Step] = []
     task, last_output = "", ""
@@ -53,7 +54,7 @@ def _steps(messages: list[Any], where: str) -> tuple[list[Step], str, str]:
     return steps, task, diff
 
 
-def _sniff(obj: Any, path: Any) -> bool:
+def _sniff(obj: JSONValue, path: Path) -> bool:
     """The saved object (tagged by `trajectory_format`), or the first element of a bare message array."""
     if not isinstance(obj, dict):
         return False
@@ -62,11 +63,12 @@ def _sniff(obj: Any, path: Any) -> bool:
     return "role" in obj and "content" in obj and set(obj) <= {"role", "content", "timestamp"}
 
 
-def _normalize(obj: Any, ctx: ItemContext) -> Record:
+def _normalize(obj: JSONValue, ctx: ItemContext) -> Record:
+    info: JSONObject
     if isinstance(obj, list):
         messages, info = obj, {}
-    elif isinstance(obj, dict) and isinstance(obj.get("messages"), list):
-        messages, info = obj["messages"], as_dict(obj.get("info"))
+    elif isinstance(obj, dict) and isinstance(listed := obj.get("messages"), list):
+        messages, info = listed, as_dict(obj.get("info"))
     else:
         raise ImportRejected(ctx.origin, "expected a list of messages or an object with 'messages'")
     steps, task, diff = _steps(messages, ctx.origin)

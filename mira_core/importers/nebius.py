@@ -8,12 +8,13 @@ the run id.
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import Path
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, Layout
 from mira_core.importers.common import (
     issue_from_prompt,
+    object_of,
     opt_str,
     outcome_of,
     repo_from_instance_id,
@@ -21,6 +22,7 @@ from mira_core.importers.common import (
     split_run_suffix,
     text_of,
 )
+from mira_core.jsonstream import JSONArray, JSONValue
 from mira_core.records import Record, Step, StepKind, make_record_id
 
 AGENT = "swe-agent"
@@ -51,7 +53,7 @@ def command_steps(text: str, role: str) -> tuple[list[Step], str | None]:
     return steps, tool
 
 
-def _turn_steps(turns: list[Any], where: str) -> tuple[list[Step], str]:
+def _turn_steps(turns: JSONArray, where: str) -> tuple[list[Step], str]:
     steps: list[Step] = []
     task = ""
     tool: str | None = None
@@ -73,7 +75,7 @@ def _turn_steps(turns: list[Any], where: str) -> tuple[list[Step], str]:
     return steps, task
 
 
-def _sniff(obj: Any, path: Any) -> bool:
+def _sniff(obj: JSONValue, path: Path) -> bool:
     return (
         isinstance(obj, dict)
         and isinstance(obj.get("trajectory"), list)
@@ -81,7 +83,8 @@ def _sniff(obj: Any, path: Any) -> bool:
     )
 
 
-def _normalize(obj: Any, ctx: ItemContext) -> Record:
+def _normalize(obj: JSONValue, ctx: ItemContext) -> Record:
+    obj = object_of(obj, ctx.origin)
     turns = require(obj, "trajectory", list, ctx.origin)
     steps, task = _turn_steps(turns, ctx.origin)
     full_id = opt_str(obj.get("instance_id"))

@@ -10,14 +10,14 @@ says it, else "OpenHands".
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-from typing import Any
+from pathlib import Path, PurePosixPath
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, Layout
 from mira_core.importers.common import (
     as_dict,
     issue_from_prompt,
+    object_of,
     opt_str,
     outcome_of,
     repo_from_instance_id,
@@ -25,12 +25,13 @@ from mira_core.importers.common import (
     text_of,
 )
 from mira_core.importers.openhands_events import event_steps, looks_like_event
+from mira_core.jsonstream import JSONValue
 from mira_core.records import Record, make_record_id
 
 FALLBACK_AGENT = "OpenHands"
 
 
-def _exit_status(error: Any, finished: bool) -> str | None:
+def _exit_status(error: JSONValue, finished: bool) -> str | None:
     err = opt_str(error)
     if err:
         return err
@@ -40,7 +41,7 @@ def _exit_status(error: Any, finished: bool) -> str | None:
 # ----------------------------------------------------------------------------- 1a evaluation output
 
 
-def _sniff_output(obj: Any, path: Any) -> bool:
+def _sniff_output(obj: JSONValue, path: Path) -> bool:
     return (
         isinstance(obj, dict)
         and isinstance(obj.get("history"), list)
@@ -49,7 +50,8 @@ def _sniff_output(obj: Any, path: Any) -> bool:
     )
 
 
-def _normalize_output(obj: Any, ctx: ItemContext) -> Record:
+def _normalize_output(obj: JSONValue, ctx: ItemContext) -> Record:
+    obj = object_of(obj, ctx.origin)
     history = require(obj, "history", list, ctx.origin)
     ev = event_steps(history, ctx.origin)
     instance = as_dict(obj.get("instance"))
@@ -91,11 +93,12 @@ OUTPUT = Layout(
 # ----------------------------------------------------------------------------- 1d resolver output
 
 
-def _sniff_resolver(obj: Any, path: Any) -> bool:
+def _sniff_resolver(obj: JSONValue, path: Path) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("history"), list) and isinstance(obj.get("issue"), dict)
 
 
-def _normalize_resolver(obj: Any, ctx: ItemContext) -> Record:
+def _normalize_resolver(obj: JSONValue, ctx: ItemContext) -> Record:
+    obj = object_of(obj, ctx.origin)
     history = require(obj, "history", list, ctx.origin)
     issue = require(obj, "issue", dict, ctx.origin)
     ev = event_steps(history, ctx.origin)
@@ -130,11 +133,11 @@ RESOLVER = Layout(
 # ----------------------------------------------------------------------------- 1b bare event list
 
 
-def _sniff_events(obj: Any, path: Any) -> bool:
+def _sniff_events(obj: JSONValue, path: Path) -> bool:
     return looks_like_event(obj)
 
 
-def _normalize_events(obj: Any, ctx: ItemContext) -> Record:
+def _normalize_events(obj: JSONValue, ctx: ItemContext) -> Record:
     if not isinstance(obj, list):
         raise ImportRejected(ctx.origin, f"expected a JSON array of OpenHands events, got {type(obj).__name__}")
     ev = event_steps(obj, ctx.origin)
@@ -163,11 +166,12 @@ EVENTS = Layout(
 # ----------------------------------------------------------------------------- 1e ADP feedback rows
 
 
-def _sniff_feedback(obj: Any, path: Any) -> bool:
+def _sniff_feedback(obj: JSONValue, path: Path) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("trajectory"), list) and "feedback" in obj
 
 
-def _normalize_feedback(obj: Any, ctx: ItemContext) -> Record:
+def _normalize_feedback(obj: JSONValue, ctx: ItemContext) -> Record:
+    obj = object_of(obj, ctx.origin)
     events = require(obj, "trajectory", list, ctx.origin)
     ev = event_steps(events, ctx.origin)
     feedback = opt_str(obj.get("feedback"))

@@ -13,10 +13,10 @@ per model response (several tool calls can share one) and the huge response obje
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.common import as_dict, opt_str, text_of
+from mira_core.jsonstream import JSONArray, JSONObject, JSONValue
 from mira_core.records import Step, StepKind
 
 # Event keys that are not arguments (for the inline dialect, where arguments sit on the event itself).
@@ -46,7 +46,7 @@ class EventsResult:
     first_user: str = ""
 
 
-def _args_of(e: dict[str, Any]) -> dict[str, Any]:
+def _args_of(e: JSONObject) -> JSONObject:
     args = e.get("args")
     if isinstance(args, dict):
         return args
@@ -56,21 +56,21 @@ def _args_of(e: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in e.items() if k not in _EVENT_KEYS}
 
 
-def _extras_of(e: dict[str, Any]) -> dict[str, Any]:
+def _extras_of(e: JSONObject) -> JSONObject:
     extras = e.get("extras")
     if isinstance(extras, dict):
         return extras
     return {k: v for k, v in e.items() if k not in _EVENT_KEYS}
 
 
-def _tool_args(args: dict[str, Any]) -> dict[str, Any] | None:
-    out = {k: v for k, v in args.items() if k not in _NOISE_ARGS and v is not None}
+def _tool_args(args: JSONObject) -> JSONObject | None:
+    out: JSONObject = {k: v for k, v in args.items() if k not in _NOISE_ARGS and v is not None}
     if out.get("is_input") is False:
         del out["is_input"]
     return out or None
 
 
-def _exit_code(extras: dict[str, Any]) -> int | None:
+def _exit_code(extras: JSONObject) -> int | None:
     for holder in (as_dict(extras.get("metadata")), extras):
         code = holder.get("exit_code")
         if isinstance(code, int) and not isinstance(code, bool):
@@ -86,7 +86,7 @@ class _Reader:
         self.seen_responses: set[str] = set()
         self.agent_acted = False
 
-    def _visible_thought(self, e: dict[str, Any], args: dict[str, Any]) -> str:
+    def _visible_thought(self, e: JSONObject, args: JSONObject) -> str:
         thought = args.get("thought")
         if isinstance(thought, str) and thought.strip():
             return thought
@@ -104,7 +104,7 @@ class _Reader:
             return text_of(as_dict(as_dict(choices[0]).get("message")).get("content"))
         return ""
 
-    def action(self, e: dict[str, Any], kind: str) -> None:
+    def action(self, e: JSONObject, kind: str) -> None:
         args = _args_of(e)
         source = opt_str(e.get("source"))
         if kind == "initialize":
@@ -147,7 +147,7 @@ class _Reader:
             content = text_of(args.get("final_thought") or args.get("content") or e.get("message") or "")
         steps.append(Step(role=role, kind=StepKind.action, content=content, tool_name=tool, tool_args=_tool_args(args)))
 
-    def observation(self, e: dict[str, Any], kind: str) -> None:
+    def observation(self, e: JSONObject, kind: str) -> None:
         if kind in _SKIP_OBSERVATIONS:
             return
         extras = _extras_of(e)
@@ -167,7 +167,7 @@ class _Reader:
             )
         )
 
-    def other(self, e: dict[str, Any]) -> None:
+    def other(self, e: JSONObject) -> None:
         """An event that is neither action nor observation: an error notice or a bare message."""
         role = opt_str(e.get("source")) or "environment"
         if e.get("error") is not None:
@@ -180,7 +180,7 @@ class _Reader:
             self.out.steps.append(Step(role=role, kind=StepKind.message, content=text))
 
 
-def event_steps(events: list[Any], where: str) -> EventsResult:
+def event_steps(events: JSONArray, where: str) -> EventsResult:
     """Steps, agent, model and end state of an OpenHands event list (any dialect)."""
     reader = _Reader()
     for i, e in enumerate(events):
@@ -196,7 +196,7 @@ def event_steps(events: list[Any], where: str) -> EventsResult:
     return reader.out
 
 
-def looks_like_event(obj: Any) -> bool:
+def looks_like_event(obj: JSONValue) -> bool:
     """Whether `obj` is an OpenHands event.
 
     An OpenHands event: an object with an `action` or `observation` key (null in the flattened dialect) and an

@@ -13,23 +13,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TypeGuard
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, ItemSkipped, Layout
-from mira_core.importers.common import as_dict, opt_str, require
+from mira_core.importers.common import as_dict, object_of, opt_str, require
+from mira_core.jsonstream import JSONObject, JSONValue
 from mira_core.records import OutcomeReport, TestReport
 
 _RESOLVED_KEYS = ("ids_resolved", "resolved_ids", "success_ids")
 _UNRESOLVED_KEYS = ("ids_unresolved", "unresolved_ids", "failure_ids", "error_ids", "empty_patch_ids")
 
 
-def _count(group: Any, key: str) -> int | None:
+def _count(group: JSONValue, key: str) -> int | None:
     value = as_dict(group).get(key)
     return len(value) if isinstance(value, list) else None
 
 
-def _report(instance_id: str, body: dict[str, Any], tests: dict[str, Any], where: str) -> OutcomeReport:
+def _report(instance_id: str, body: JSONObject, tests: JSONObject, where: str) -> OutcomeReport:
     resolved = body.get("resolved")
     if not isinstance(resolved, bool):
         raise ImportRejected(where, f"report for {instance_id}: 'resolved' must be true or false")
@@ -51,27 +53,27 @@ def _report(instance_id: str, body: dict[str, Any], tests: dict[str, Any], where
 # ----------------------------------------------------------------------------- SWE-bench report.json
 
 
-def _is_harness_body(value: Any) -> bool:
+def _is_harness_body(value: JSONValue) -> TypeGuard[JSONObject]:
     return isinstance(value, dict) and isinstance(value.get("tests_status"), dict) and "resolved" in value
 
 
-def _sniff_harness(obj: Any, path: Any) -> bool:
+def _sniff_harness(obj: JSONValue, path: Path) -> bool:
     if _is_harness_body(obj):
         return True
     return isinstance(obj, dict) and len(obj) >= 1 and all(_is_harness_body(v) for v in obj.values())
 
 
-def _normalize_harness(obj: Any, ctx: ItemContext) -> list[OutcomeReport]:
+def _normalize_harness(obj: JSONValue, ctx: ItemContext) -> list[OutcomeReport]:
     if not isinstance(obj, dict):
         raise ImportRejected(ctx.origin, "a SWE-bench report must be a JSON object")
     if _is_harness_body(obj):
         instance_id = opt_str(obj.get("instance_id")) or ctx.path.parent.name
-        return [_report(instance_id, obj, obj["tests_status"], ctx.origin)]
+        return [_report(instance_id, obj, as_dict(obj["tests_status"]), ctx.origin)]
     reports = []
     for instance_id, body in obj.items():
         if not _is_harness_body(body):
             raise ImportRejected(ctx.origin, f"report for {instance_id}: missing 'resolved' or 'tests_status'")
-        reports.append(_report(instance_id, body, body["tests_status"], ctx.origin))
+        reports.append(_report(instance_id, body, as_dict(body["tests_status"]), ctx.origin))
     return reports
 
 
@@ -87,7 +89,7 @@ HARNESS_REPORT = Layout(
 # ----------------------------------------------------------------------------- Multi-SWE-bench per instance
 
 
-def _sniff_multi(obj: Any, path: Any) -> bool:
+def _sniff_multi(obj: JSONValue, path: Path) -> bool:
     return (
         isinstance(obj, dict)
         and isinstance(obj.get("instance_id"), str)
@@ -96,7 +98,8 @@ def _sniff_multi(obj: Any, path: Any) -> bool:
     )
 
 
-def _normalize_multi(obj: Any, ctx: ItemContext) -> list[OutcomeReport]:
+def _normalize_multi(obj: JSONValue, ctx: ItemContext) -> list[OutcomeReport]:
+    obj = object_of(obj, ctx.origin)
     instance_id = require(obj, "instance_id", str, ctx.origin)
     return [_report(instance_id, obj, obj, ctx.origin)]
 
@@ -113,11 +116,15 @@ MULTI_REPORT = Layout(
 # ----------------------------------------------------------------------------- run-level summaries
 
 
-def _sniff_summary(obj: Any, path: Any) -> bool:
+def _sniff_summary(obj: JSONValue, path: Path) -> bool:
     return isinstance(obj, dict) and any(isinstance(obj.get(k), list) for k in _RESOLVED_KEYS)
 
 
-def _normalize_summary(obj: Any, ctx: ItemContext) -> list[OutcomeReport]:
+def _is_id_list(value: JSONValue) -> TypeGuard[list[str]]:
+    return isinstance(value, list) and all(isinstance(i, str) for i in value)
+
+
+def _normalize_summary(obj: JSONValue, ctx: ItemContext) -> list[OutcomeReport]:
     if not isinstance(obj, dict):
         raise ImportRejected(ctx.origin, "a run summary must be a JSON object")
     verdicts: dict[str, bool] = {}
@@ -126,7 +133,7 @@ def _normalize_summary(obj: Any, ctx: ItemContext) -> list[OutcomeReport]:
             ids = obj.get(key)
             if ids is None:
                 continue
-            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            if not _is_id_list(ids):
                 raise ImportRejected(ctx.origin, f"field {key!r} must be a list of instance ids")
             verdicts.update(dict.fromkeys(ids, resolved))
     return [OutcomeReport(instance_id=i, resolved=r, tests=TestReport(report_file=ctx.origin))
@@ -145,11 +152,12 @@ RUN_SUMMARY = Layout(
 # ----------------------------------------------------------------------------- predictions
 
 
-def _sniff_preds_row(obj: Any, path: Any) -> bool:
+def _sniff_preds_row(obj: JSONValue, path: Path) -> bool:
     return isinstance(obj, dict) and "model_patch" in obj and isinstance(obj.get("instance_id"), str)
 
 
-def _normalize_preds_row(obj: Any, ctx: ItemContext) -> list[OutcomeReport]:
+def _normalize_preds_row(obj: JSONValue, ctx: ItemContext) -> list[OutcomeReport]:
+    obj = object_of(obj, ctx.origin)
     instance_id = require(obj, "instance_id", str, ctx.origin)
     model = opt_str(obj.get("model_name_or_path"))
     return [OutcomeReport(instance_id=instance_id, resolved=None, tests=TestReport(report_file=ctx.origin), model=model)]
@@ -164,11 +172,11 @@ ALL_PREDS = Layout(
 )
 
 
-def _sniff_preds_map(obj: Any, path: Any) -> bool:
+def _sniff_preds_map(obj: JSONValue, path: Path) -> bool:
     return isinstance(obj, dict) and bool(obj) and all(_sniff_preds_row(v, path) for v in obj.values())
 
 
-def _normalize_preds_map(obj: Any, ctx: ItemContext) -> list[OutcomeReport]:
+def _normalize_preds_map(obj: JSONValue, ctx: ItemContext) -> list[OutcomeReport]:
     if not isinstance(obj, dict):
         raise ImportRejected(ctx.origin, "predictions must be a JSON object keyed by instance id")
     return [r for v in obj.values() for r in _normalize_preds_row(v, ctx)]
@@ -186,7 +194,7 @@ PREDS_MAP = Layout(
 # ----------------------------------------------------------------------------- task instances
 
 
-def _sniff_task(obj: Any, path: Any) -> bool:
+def _sniff_task(obj: JSONValue, path: Path) -> bool:
     return (
         isinstance(obj, dict)
         and isinstance(obj.get("instance_id"), str)
@@ -196,7 +204,7 @@ def _sniff_task(obj: Any, path: Any) -> bool:
     )
 
 
-def _normalize_task(obj: Any, ctx: ItemContext) -> list[OutcomeReport]:
+def _normalize_task(obj: JSONValue, ctx: ItemContext) -> list[OutcomeReport]:
     instance_id = opt_str(as_dict(obj).get("instance_id"))
     raise ItemSkipped(ctx.origin, f"SWE-bench task instance {instance_id} (the task and gold patch, not a run): nothing to import")
 

@@ -16,19 +16,20 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, Layout
 from mira_core.importers.common import (
     as_dict,
     issue_from_prompt,
+    object_of,
     opt_str,
     repo_from_instance_id,
     require,
     text_of,
 )
 from mira_core.importers.messages import message_steps, parse_arguments
+from mira_core.jsonstream import JSONArray, JSONObject, JSONValue
 from mira_core.records import Record, Step, StepKind, make_record_id
 
 AGENT = "swe-agent"
@@ -37,13 +38,13 @@ _GENERIC_ENVS = frozenset({"main", "swe_main", ""})
 _GITHUB = re.compile(r"github\.com/([A-Za-z0-9-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?(?:/|$)", re.ASCII)
 
 
-def _sniff(obj: Any, path: Path) -> bool:
+def _sniff(obj: JSONValue, path: Path) -> bool:
     if not isinstance(obj, dict) or not isinstance(obj.get("history"), list):
         return False
     return set(obj) <= _TOP_KEYS or path.suffix == ".traj"
 
 
-def _replay_config(value: Any) -> dict[str, Any]:
+def _replay_config(value: JSONValue) -> JSONObject:
     """`replay_config` is a JSON string in SWE-smith files and a dict in the demos."""
     if isinstance(value, str):
         try:
@@ -59,13 +60,13 @@ def _model_from_run_dir(path: Path) -> str | None:
     return name.split("__", 1)[0] if "__t-" in name else None
 
 
-def _tool_call_index(history: list[Any]) -> dict[str, tuple[str | None, dict[str, Any] | None]]:
+def _tool_call_index(history: JSONArray) -> dict[str, tuple[str | None, JSONObject | None]]:
     """Map an assistant message's `action` string to (tool name, parsed arguments) of its first tool call."""
-    index: dict[str, tuple[str | None, dict[str, Any] | None]] = {}
+    index: dict[str, tuple[str | None, JSONObject | None]] = {}
     for m in history:
-        if not isinstance(m, dict) or m.get("role") != "assistant" or not m.get("tool_calls"):
+        if not isinstance(m, dict) or m.get("role") != "assistant" or not (tool_calls := m.get("tool_calls")):
             continue
-        call = as_dict(m["tool_calls"][0] if isinstance(m["tool_calls"], list) else None)
+        call = as_dict(tool_calls[0] if isinstance(tool_calls, list) else None)
         fn = as_dict(call.get("function"))
         key = text_of(m.get("action")).strip()
         if key and key not in index:
@@ -73,7 +74,7 @@ def _tool_call_index(history: list[Any]) -> dict[str, tuple[str | None, dict[str
     return index
 
 
-def _trajectory_steps(trajectory: list[Any], history: list[Any], where: str) -> list[Step]:
+def _trajectory_steps(trajectory: JSONArray, history: JSONArray, where: str) -> list[Step]:
     calls = _tool_call_index(history)
     steps: list[Step] = []
     for i, entry in enumerate(trajectory):
@@ -94,7 +95,7 @@ def _trajectory_steps(trajectory: list[Any], history: list[Any], where: str) -> 
     return steps
 
 
-def _prompt_steps(history: list[Any]) -> tuple[list[Step], str]:
+def _prompt_steps(history: JSONArray) -> tuple[list[Step], str]:
     """The system prompt and the task message (first non-demo user turn) from `history`."""
     steps: list[Step] = []
     task = ""
@@ -111,7 +112,7 @@ def _prompt_steps(history: list[Any]) -> tuple[list[Step], str]:
     return steps, task
 
 
-def _repo(instance_id: str | None, replay: dict[str, Any]) -> str | None:
+def _repo(instance_id: str | None, replay: JSONObject) -> str | None:
     found = repo_from_instance_id(instance_id)
     if found:
         return found
@@ -123,9 +124,11 @@ def _repo(instance_id: str | None, replay: dict[str, Any]) -> str | None:
     return None
 
 
-def _normalize(obj: Any, ctx: ItemContext) -> Record:
+def _normalize(obj: JSONValue, ctx: ItemContext) -> Record:
+    obj = object_of(obj, ctx.origin)
     history = require(obj, "history", list, ctx.origin)
-    trajectory = obj.get("trajectory") if isinstance(obj.get("trajectory"), list) else []
+    listed = obj.get("trajectory")
+    trajectory = listed if isinstance(listed, list) else []
     info = as_dict(obj.get("info"))
     replay = _replay_config(obj.get("replay_config"))
     env = opt_str(obj.get("environment"))

@@ -9,12 +9,13 @@ The model is the `run_id` prefix before `_maxiter`; a `_N` suffix on the instanc
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from mira_core.importers.base import ItemContext, Layout
 from mira_core.importers.common import (
     as_dict,
     issue_from_prompt,
+    object_of,
     opt_str,
     outcome_of,
     repo_from_instance_id,
@@ -23,17 +24,19 @@ from mira_core.importers.common import (
     text_of,
 )
 from mira_core.importers.messages import first_user_text, message_steps
+from mira_core.jsonstream import JSONValue
 from mira_core.records import Record, make_record_id
 
 AGENT = "CodeActAgent"
 _FAILURE_FLAGS = ("empty_generation", "failed_apply_patch", "error_eval", "test_timeout")
 
 
-def _sniff(obj: Any, path: Any) -> bool:
+def _sniff(obj: JSONValue, path: Path) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("messages"), list) and ("run_id" in obj or "test_result" in obj)
 
 
-def _normalize(obj: Any, ctx: ItemContext) -> Record:
+def _normalize(obj: JSONValue, ctx: ItemContext) -> Record:
+    obj = object_of(obj, ctx.origin)
     messages = require(obj, "messages", list, ctx.origin)
     steps = message_steps(messages, ctx.origin)
     test_result = as_dict(obj.get("test_result"))

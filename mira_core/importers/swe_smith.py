@@ -11,12 +11,14 @@ integers (`view_range`) becomes that list, as in the JSON tool calls.
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import Path
+from typing import TypeAlias
 
 from mira_core.errors import ImportRejected
 from mira_core.importers.base import ItemContext, Layout
 from mira_core.importers.common import (
     issue_from_prompt,
+    object_of,
     observation_status,
     opt_str,
     outcome_of,
@@ -24,6 +26,7 @@ from mira_core.importers.common import (
     require,
     text_of,
 )
+from mira_core.jsonstream import JSONArray, JSONValue
 from mira_core.records import Record, Step, StepKind, make_record_id
 
 AGENT = "swe-agent"
@@ -32,10 +35,12 @@ _PARAMETER = re.compile(r"<parameter=([^>\s]+)>(.*?)</parameter>", re.DOTALL)
 _SNIFF_MESSAGES = 8
 
 
+# A parameter's text, or the list of integers it spells (`view_range`).
+ParamValue: TypeAlias = str | list[int]
 _INT_LIST = re.compile(r"\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]", re.ASCII)
 
 
-def _param_value(value: str) -> Any:
+def _param_value(value: str) -> ParamValue:
     if value.startswith("\n"):
         value = value[1:]
     if value.endswith("\n"):
@@ -45,14 +50,14 @@ def _param_value(value: str) -> Any:
     return value
 
 
-def parse_function_calls(text: str) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+def parse_function_calls(text: str) -> tuple[str, list[tuple[str, dict[str, ParamValue]]]]:
     """(reasoning before the first call, [(function name, {parameter: value})]) of one assistant message."""
     calls = [(m[1], {k: _param_value(v) for k, v in _PARAMETER.findall(m[2])}) for m in _FUNCTION.finditer(text)]
     start = text.find("<function=")
     return (text if start < 0 else text[:start]).rstrip(), calls
 
 
-def xml_message_steps(messages: list[Any], where: str) -> list[Step]:
+def xml_message_steps(messages: JSONArray, where: str) -> list[Step]:
     """Steps of a SWE-smith XML conversation."""
     steps: list[Step] = []
     tool: str | None = None
@@ -79,10 +84,10 @@ def xml_message_steps(messages: list[Any], where: str) -> list[Step]:
     return steps
 
 
-def _sniff(obj: Any, path: Any) -> bool:
-    if not isinstance(obj, dict) or not isinstance(obj.get("messages"), list):
+def _sniff(obj: JSONValue, path: Path) -> bool:
+    if not isinstance(obj, dict) or not isinstance(messages := obj.get("messages"), list):
         return False
-    for m in obj["messages"][:_SNIFF_MESSAGES]:
+    for m in messages[:_SNIFF_MESSAGES]:
         if isinstance(m, dict) and m.get("tool_calls"):
             return False
         text = m.get("content") if isinstance(m, dict) else None
@@ -91,7 +96,8 @@ def _sniff(obj: Any, path: Any) -> bool:
     return False
 
 
-def _normalize(obj: Any, ctx: ItemContext) -> Record:
+def _normalize(obj: JSONValue, ctx: ItemContext) -> Record:
+    obj = object_of(obj, ctx.origin)
     messages = require(obj, "messages", list, ctx.origin)
     steps = xml_message_steps(messages, ctx.origin)
     instance_id = opt_str(obj.get("instance_id"))

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mira_core.dimensions import COLUMNS, SLOTS
 
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump()
-    if hasattr(value, "_asdict"):
-        return value._asdict()
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: getattr(value, k) for k in value.__dataclass_fields__}
-    return value
+if TYPE_CHECKING:
+    from mira_core.scoring.parse import ParsedScore
 
 
-def parsed_columns(parsed: Any) -> dict[str, Any]:
+def parsed_columns(parsed: ParsedScore) -> dict[str, Any]:
     """The `scores` columns a ParsedScore fills: complete, overall, recommendation, tag, brief, a1..a15, parsed.
 
     Numbers of invalid fields are None, so aggregation skips them; rationales and problems go to `parsed`.
     """
     dims = parsed.dimensions or {}
-    rec = parsed.training_recommendation
-    cols: dict[str, Any] = {
+    cols: dict[str, object] = {
         "complete": bool(parsed.complete),
         "overall": parsed.overall,
-        "recommendation": None if rec is None else str(getattr(rec, "value", rec)),
+        "recommendation": parsed.training_recommendation,
         "domain_tag": parsed.domain_tag,
         "brief": parsed.brief,
     }
@@ -38,6 +30,6 @@ def parsed_columns(parsed: Any) -> dict[str, Any]:
         cols[col] = None if dim is None or dim.score is None else float(dim.score)
         if dim is not None:
             rationales[slot] = dim.rationale
-    problems = [_plain(p) for p in (parsed.problems or [])]
+    problems = [p.model_dump() for p in (parsed.problems or [])]
     cols["parsed"] = json.dumps({"rationales": rationales, "problems": problems}, ensure_ascii=False, default=str)
     return cols

@@ -46,7 +46,7 @@ class ScorerSettings(BaseModel):
     pause_seconds: float = Field(default=30.0, ge=0, description="How long a job waits after the endpoint went down.")
     max_item_attempts: int = Field(default=3, gt=0, description="Rounds of retries before an item is failed.")
 
-    def public_dict(self) -> dict[str, Any]:
+    def public_dict(self) -> dict[str, object]:
         """Everything but the API key (what jobs store and pages show)."""
         return self.model_dump()
 

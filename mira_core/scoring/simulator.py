@@ -17,11 +17,15 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from mira_core.dimensions import SLOTS, Dimension
+
+if TYPE_CHECKING:
+    from mira_core.scoring.rubric import Rubric
 
 SIMULATED_SUFFIX = "-SIMULATED"
 SIM_HEADER = "X-MIRA-Simulated"
@@ -121,8 +125,7 @@ def _slot_names(user: str) -> list[tuple[str, str]]:
     return list(zip(SLOTS, FALLBACK_NAMES, strict=True))
 
 
-def _rubric(names: list[tuple[str, str]]) -> Any:
-
+def _rubric(names: list[tuple[str, str]]) -> Rubric:
     from mira_core.scoring.rubric import Rubric
 
     try:
@@ -184,10 +187,10 @@ class _Handler(BaseHTTPRequestHandler):
         # Without this, Nagle + the client's delayed ACK add ~40 ms to every keep-alive answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         return
 
-    def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, body: Mapping[str, object], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -304,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
         })
 
 
-def _messages_text(messages: Any) -> str:
+def _messages_text(messages: object) -> str:
     if not isinstance(messages, list):
         return ""
     return "\n".join(str(m.get("content") or "") for m in messages if isinstance(m, dict))

@@ -34,6 +34,15 @@ class InvalidAnnotation(MiraError):
     """An annotation or tag does not pass validation (unknown override, missing reason, bad tag)."""
 
 
+class AnnotationConflict(ConflictError):
+    """A stale annotation save: who saved in between and when."""
+
+    def __init__(self, message: str, changed_by: str | None, changed_at: datetime | None):
+        super().__init__(message)
+        self.changed_by = changed_by
+        self.changed_at = changed_at
+
+
 @dataclass(frozen=True)
 class Annotation:
     """A record's curator annotation; version 0 means nobody has annotated it yet."""
@@ -84,16 +93,15 @@ def _validate(override: str, reason: str) -> None:
         raise InvalidAnnotation(f"a {override.replace('_', ' ')} override needs a written reason")
 
 
-def _conflict(conn: Connection, record_id: str, expected: int) -> ConflictError:
+def _conflict(conn: Connection, record_id: str, expected: int) -> AnnotationConflict:
     current = get_annotation(conn, record_id)
     when = current.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC") if current.updated_at else "an unknown time"
-    err = ConflictError(
+    return AnnotationConflict(
         f"record {record_id} was changed by {current.updated_by} at {when} (version {current.version}; you "
-        f"edited version {expected}). Nothing was saved: reload to see their change, then apply yours again."
+        f"edited version {expected}). Nothing was saved: reload to see their change, then apply yours again.",
+        changed_by=current.updated_by,
+        changed_at=current.updated_at,
     )
-    err.changed_by = current.updated_by  # type: ignore[attr-defined]
-    err.changed_at = current.updated_at  # type: ignore[attr-defined]
-    return err
 
 
 def save_annotation(conn: Connection, record_id: str, *, expected_version: int, override: str = "none",

@@ -11,12 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from mira_core.errors import StorageError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_PRAGMAS = (
     # 8 KiB pages: records' bodies are ~15 KB of compressed blobs; bulk inserts ran ~15% faster than with
@@ -40,7 +46,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (pysqlite's own is deferred)
         cur = dbapi_conn.cursor()
         for name, value in SQLITE_PRAGMAS:
@@ -55,7 +61,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         # Writers take the lock up front; readers stay deferred so pages never queue behind an import.
         write = conn.get_execution_options().get("mira_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -9,7 +9,7 @@ columns of both `records` and `outcome_reports`; `report_columns` and `report_fr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, and_, or_, select, update
 
@@ -26,9 +26,24 @@ _REPORT_COLUMNS = {
 }
 
 
-def report_columns(tests: TestReport | None) -> dict[str, Any]:
+class ReportColumns(TypedDict):
+    """A `TestReport` in the columns of `records` and `outcome_reports` (`_REPORT_COLUMNS`)."""
+
+    f2p_success: int | None
+    f2p_failure: int | None
+    p2p_success: int | None
+    p2p_failure: int | None
+    report_file: str | None
+
+
+def report_columns(tests: TestReport | None) -> ReportColumns:
     """A test report as the columns `records` and `outcome_reports` store it in (all NULL for none)."""
-    return {col: (getattr(tests, name) if tests else None) for name, col in _REPORT_COLUMNS.items()}
+    if tests is None:
+        return {"f2p_success": None, "f2p_failure": None, "p2p_success": None, "p2p_failure": None,
+                "report_file": None}
+    return {"f2p_success": tests.fail_to_pass_success, "f2p_failure": tests.fail_to_pass_failure,
+            "p2p_success": tests.pass_to_pass_success, "p2p_failure": tests.pass_to_pass_failure,
+            "report_file": tests.report_file}
 
 
 def report_from_columns(row: Mapping[str, Any]) -> TestReport:

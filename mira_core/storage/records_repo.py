@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypedDict
 
 import pandas as pd
 import zstandard
-from sqlalchemy import Connection, func, select, tuple_, update
+from sqlalchemy import Connection, Table, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mira_core.dimensions import COLUMNS
@@ -23,8 +24,8 @@ from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome, Record
 from mira_core.storage import record_filter as rf
-from mira_core.storage.outcomes_repo import apply_known_outcomes, report_columns
-from mira_core.storage.search_index import index_search
+from mira_core.storage.outcomes_repo import ReportColumns, apply_known_outcomes, report_columns
+from mira_core.storage.search_index import SearchRow, index_search
 from mira_core.storage.tables import record_bodies, records, scores
 
 # zstd (de)compressor objects are not thread-safe; Streamlit sessions and the worker use threads.
@@ -71,7 +72,8 @@ class InsertCounts(dict):
     """{'inserted': n, 'present': n}."""
 
 
-def _insert(conn: Connection, table, rows: list[dict], index_elements: Sequence[str]) -> None:  # type: ignore[no-untyped-def]
+def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, object]],
+            index_elements: Sequence[str]) -> None:
     """INSERT … ON CONFLICT DO NOTHING as one executemany.
 
     The statement compiles once and is cached (a multi-row VALUES clause recompiled per batch cost ~40% of
@@ -85,7 +87,40 @@ def _patch_files(patch: str) -> int:
     return sum(1 for line in patch.splitlines() if line.startswith("diff --git "))
 
 
-def _meta_row(rec: Record, now: datetime) -> dict:
+class RecordRow(ReportColumns):
+    """A `records` row as `prepare_item` builds it; `imported_at` is added at insert time."""
+
+    record_id: str
+    source: str
+    format: str
+    instance_id: str | None
+    run_id: str | None
+    repo: str | None
+    agent: str | None
+    model: str | None
+    outcome: str
+    exit_status: str | None
+    n_steps: int
+    n_errors: int
+    token_estimate: int
+    patch_files: int
+    title: str
+    synthetic: bool
+    altered_fields: str  # JSON list
+    origin: str
+
+
+class BodyRow(TypedDict):
+    """A `record_bodies` row: the normalized record and the raw bytes, compressed."""
+
+    record_id: str
+    body: bytes
+    raw: bytes
+    raw_bytes: int
+    raw_sha256: str
+
+
+def _meta_row(rec: Record) -> RecordRow:
     title = (rec.issue.strip().splitlines() or [""])[0][:300]
     return {
         "record_id": rec.record_id,
@@ -107,7 +142,6 @@ def _meta_row(rec: Record, now: datetime) -> dict:
         "synthetic": rec.synthetic,
         "altered_fields": json.dumps(rec.altered_fields),
         "origin": rec.origin,
-        "imported_at": now,
     }
 
 
@@ -122,9 +156,9 @@ class PreparedRow:
     record_id: str
     instance_id: str | None
     origin: str
-    meta: dict  # the `records` row without `imported_at` (set at insert time)
-    body: dict  # the `record_bodies` row
-    search: dict  # record_id, instance_id, issue, patch for the full-text index
+    meta: RecordRow  # the `records` row without `imported_at` (set at insert time)
+    body: BodyRow
+    search: SearchRow  # for the full-text index
     raw_bytes: int
 
 
@@ -132,13 +166,11 @@ def prepare_item(item: StoredItem) -> PreparedRow:
     """Serialize, compress and hash one record for `insert_prepared` (pure; no database)."""
     rec = item.record
     body = rec.model_dump_json(exclude={"record_id"}).encode("utf-8")
-    meta = _meta_row(rec, datetime.now(UTC))
-    del meta["imported_at"]
     return PreparedRow(
         record_id=rec.record_id,
         instance_id=rec.instance_id,
         origin=rec.origin,
-        meta=meta,
+        meta=_meta_row(rec),
         body={
             "record_id": rec.record_id,
             "body": _zc().compress(body),
@@ -203,7 +235,8 @@ def list_records(
     return pd.DataFrame(rows, columns=list(LIST_COLUMNS))
 
 
-def iter_record_metadata(conn: Connection, f: RecordFilter, *, batch: int = 5000):  # type: ignore[no-untyped-def]
+def iter_record_metadata(conn: Connection, f: RecordFilter, *,
+                         batch: int = 5000) -> Iterator[dict[str, Any]]:
     """Yield metadata dicts of every match in record-id order, in pages (bounded memory, for the CLI)."""
     last = ""
     while True:

@@ -8,11 +8,11 @@ Every write is safe to repeat. A result is stored only by the worker that claime
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Insert, RowMapping, Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mira_core.dimensions import COLUMNS, SLOTS
@@ -48,7 +48,7 @@ class NewScore:
     parsed_json: str
     slots: dict[str, float | None] = field(default_factory=dict)
 
-    def row(self) -> dict:
+    def row(self) -> dict[str, object]:
         """The `scores` row for this score."""
         data = asdict(self)
         slots = data.pop("slots")
@@ -59,7 +59,8 @@ class NewScore:
         return data
 
 
-def _upsert_nothing(conn: Connection, table, rows: list[dict], keys: Sequence[str]):  # type: ignore[no-untyped-def]
+def _upsert_nothing(conn: Connection, table: Table, rows: Sequence[Mapping[str, object]],
+                    keys: Sequence[str]) -> Insert:
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     return dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=list(keys))
 
@@ -109,7 +110,7 @@ def get_job(conn: Connection, job_id: str) -> dict | None:
     return _job_dict(row) if row else None
 
 
-def _job_dict(row) -> dict:  # type: ignore[no-untyped-def]
+def _job_dict(row: RowMapping) -> dict[str, object]:
     d = dict(row)
     for k in ("created_at", "updated_at", "finished_at", "resume_after"):
         d[k] = as_utc(d[k])
@@ -127,7 +128,7 @@ def set_job_status(conn: Connection, job_id: str, status: str, *, from_statuses:
                    event: str | None = None) -> bool:
     """Move a job to `status` (only from `from_statuses` when given); False when nothing changed."""
     now = utcnow()
-    values: dict = {"status": status, "updated_at": now, "pause_reason": pause_reason, "resume_after": resume_after}
+    values: dict[str, object] = {"status": status, "updated_at": now, "pause_reason": pause_reason, "resume_after": resume_after}
     if event is not None:
         values["last_event"] = event
     if status == "done":

@@ -7,12 +7,23 @@ Queries against the index are compiled with the other filters (`record_filter.te
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from sqlalchemy import Connection, literal_column, select, text
 
 from mira_core.storage.tables import records
 
 
-def index_search(conn: Connection, rows: list[dict]) -> None:
+class SearchRow(TypedDict):
+    """What the full-text index holds for one record."""
+
+    record_id: str
+    instance_id: str
+    issue: str
+    patch: str
+
+
+def index_search(conn: Connection, rows: list[SearchRow]) -> None:
     """Add the search rows of records just inserted (`rows`: record_id, instance_id, issue, patch)."""
     if conn.dialect.name == "sqlite":
         # The search row shares its record's rowid, so a text filter joins on rowids from the FTS index
