@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
 import streamlit as st
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
@@ -26,7 +28,8 @@ from mira_core.views.browse_params import view_to_params
 from mira_core.views.record import RecordContext, load_record_context
 from mira_core.views.record_meta import altered_note
 
-OUTCOME_COLORS = {"resolved": "green", "not_resolved": "red", "unknown": "gray"}
+OUTCOME_COLORS: dict[str, Literal["green", "red", "gray"]] = {
+    "resolved": "green", "not_resolved": "red", "unknown": "gray"}
 ss = st.session_state
 
 
@@ -55,7 +58,7 @@ def _header(meta: dict, synthetic: bool) -> None:
         synthetic_marker()
     with st.container(horizontal=True):
         outcome = str(meta.get("outcome"))
-        st.badge(escape_badge_label(outcome), color=OUTCOME_COLORS.get(outcome, "gray"))  # type: ignore[arg-type]
+        st.badge(escape_badge_label(outcome), color=OUTCOME_COLORS.get(outcome, "gray"))
         st.badge(escape_badge_label(report_summary(meta)), color="gray")
         st.badge(escape_badge_label(str(meta.get("source"))), color="blue", icon=":material/database:")
         st.badge(f"{int(meta.get('token_estimate') or 0):,} tokens", color="gray")

@@ -7,6 +7,7 @@ Every record-derived string is rendered with st.text / st.code / st.json, or esc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import streamlit as st
 
@@ -30,7 +31,8 @@ AVATARS = {
     StepKind.observation: ":material/output:",
     StepKind.message: ":material/chat:",
 }
-KIND_COLORS = {
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray"]
+KIND_COLORS: dict[StepKind, BadgeColor] = {
     StepKind.system: "gray",
     StepKind.user: "blue",
     StepKind.thought: "violet",
@@ -56,7 +58,7 @@ def _folded(v: StepView, *, code: bool) -> None:
 def _step(v: StepView) -> None:
     with st.chat_message(v.kind.value, avatar=AVATARS[v.kind]):
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.badge(f"#{v.index} {v.kind.value}", color=KIND_COLORS[v.kind])  # type: ignore[arg-type]
+            st.badge(f"#{v.index} {v.kind.value}", color=KIND_COLORS[v.kind])
             if v.tool_name and v.kind != StepKind.action:
                 st.badge(escape_badge_label(v.tool_name, max_chars=60), color="gray", icon=":material/build:")
             if v.exit_code is not None:

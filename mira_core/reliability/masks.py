@@ -137,7 +137,7 @@ def apply_rules(matrix: pd.DataFrame, rules: MaskRules) -> dict[Cell, CellDecisi
     return out
 
 
-def build_mask(matrix: pd.DataFrame, rules: MaskRules, overrides: list[Override] = ()) -> Mask:  # type: ignore[assignment]
+def build_mask(matrix: pd.DataFrame, rules: MaskRules, overrides: Sequence[Override] = ()) -> Mask:
     """Rules first, then curator overrides, which always win (a forced unmask is kept as a decision)."""
     cells = apply_rules(matrix, rules)
     for o in overrides:

@@ -10,6 +10,7 @@ see `resample_counts`). Empty input, or a constant side for rho, gives NaN.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -159,7 +160,8 @@ def _cell_seed(seed: int, source: str, slot: str) -> list[int]:
     return [seed, zlib.crc32(f"{source}\x00{slot}".encode())]
 
 
-def _dense_tables(student: np.ndarray, teacher: np.ndarray, groups: np.ndarray, ngroups: int):  # type: ignore[no-untyped-def]
+def _dense_tables(student: np.ndarray, teacher: np.ndarray, groups: np.ndarray,
+                  ngroups: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Pair counts [ngroups, dims, V, V] and the value axis, or None when there are too many distinct values.
 
     One bincount over all cells; incomplete pairs go to a sentinel bin (no boolean gathers: ~10x faster).
@@ -189,7 +191,8 @@ def _dense_tables(student: np.ndarray, teacher: np.ndarray, groups: np.ndarray, 
     return values, counts
 
 
-def _tables(student, teacher, groups, ngroups):  # type: ignore[no-untyped-def]
+def _tables(student: np.ndarray, teacher: np.ndarray, groups: np.ndarray,
+            ngroups: int) -> Iterator[tuple[int, int, PairTable]]:
     """Yield (group, dim, PairTable) for every cell, plus group == ngroups for all sources."""
     dense = _dense_tables(student, teacher, groups, ngroups)
     dims = student.shape[1]

@@ -165,8 +165,9 @@ def _store_batch(engine: Engine, teacher: str, batch: list[tuple[int, TeacherLin
                  summary: TeacherImportSummary) -> None:
     with read_conn(engine) as conn:
         direct = repo.existing_record_ids(conn, [ln.record_id for _, ln, _ in batch if ln.record_id])
-        keys = [(ln.source, ln.instance_id, ln.run_id) for _, ln, _ in batch if not ln.record_id]
-        by_key = repo.resolve_record_ids(conn, keys)  # type: ignore[arg-type]
+        keys = [(ln.source, ln.instance_id, ln.run_id) for _, ln, _ in batch
+                if not ln.record_id and ln.source and ln.instance_id]  # the model requires both then
+        by_key = repo.resolve_record_ids(conn, keys)
     labels = []
     for no, line, raw in batch:
         if line.record_id:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SIM_HEADER, is_simulated
@@ -196,7 +197,7 @@ def _message(exc: openai.APIStatusError) -> str:
     return str(exc.message)
 
 
-def _result(resp, *, simulated: bool, attempts: int) -> CallResult:  # type: ignore[no-untyped-def]
+def _result(resp: ChatCompletion, *, simulated: bool, attempts: int) -> CallResult:
     choice = resp.choices[0] if resp.choices else None
     text = (choice.message.content if choice and choice.message else None) or ""
     finish = choice.finish_reason if choice else None

@@ -19,7 +19,7 @@ from mira_core.errors import ConfigError, NotFoundError
 from mira_core.query import RecordFilter
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import is_simulated
-from mira_core.storage import Engine, read_conn, records_repo, scores_repo, write_tx
+from mira_core.storage import Connection, Engine, read_conn, records_repo, scores_repo, write_tx
 
 FREEZE_BATCH = 5000
 FINAL = ("done", "failed", "too_long", "incomplete")
@@ -143,7 +143,7 @@ def _label(f: RecordFilter) -> str:
     return "all records" if not parts else "filter " + ", ".join(parts)
 
 
-def _require(conn, job_id: str) -> Job:  # type: ignore[no-untyped-def]
+def _require(conn: Connection, job_id: str) -> Job:
     row = scores_repo.get_job(conn, job_id)
     if row is None:
         raise NotFoundError(f"job {job_id} not found: `mira-curator jobs` lists the jobs")

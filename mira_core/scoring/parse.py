@@ -144,8 +144,16 @@ def _split_slot_rest(rest: str) -> tuple[str | None, str]:
     return None, rest
 
 
+def _as_recommendation(word: str) -> Recommendation:
+    """`word`, known to be one of RECOMMENDATIONS, as the Literal type."""
+    if word == "keep":
+        return "keep"
+    return "downsample" if word == "downsample" else "drop"
+
+
 def _rationale(tail: str, em: str, table_row: bool) -> str:
-    text = tail[_LEAD_SEP.match(tail).end():].strip()  # type: ignore[union-attr]
+    lead = _LEAD_SEP.match(tail)  # every part is optional, so it always matches (possibly empty)
+    text = tail[lead.end() if lead else 0:].strip()
     if em and text.endswith(em) and text.count(em) % 2 == 1:
         text = text[: -len(em)].rstrip()
     if table_row and text.endswith("|"):  # `| [A1] | name | 7/10 | rationale |`
@@ -203,7 +211,7 @@ def _parse_summary(key: str, value: str, out: ParsedScore, no: int) -> None:
         word = w.group("word").lower() if w else ""
         head = _REASON_SEP.split(value, maxsplit=1)[0].lower()  # before the reason: `keep or drop` is ambiguous
         if word in RECOMMENDATIONS and len({x for x in _WORDS.findall(head) if x in RECOMMENDATIONS}) == 1:
-            out.training_recommendation = word  # type: ignore[assignment]
+            out.training_recommendation = _as_recommendation(word)
         else:
             out.problems.append(Problem(slot=None, kind="invalid_recommendation",
                                         detail=f"line {no}: {_short(value)!r} is not keep, downsample or drop"))

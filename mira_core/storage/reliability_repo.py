@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from mira_core.dimensions import COLUMNS, SLOTS, column_of
-from mira_core.errors import NotFoundError
+from mira_core.errors import NotFoundError, StorageError
 from mira_core.storage import revisions_repo
 from mira_core.storage.rows import as_utc, fetch_tuples, utcnow
 from mira_core.storage.tables import mask_cells, mask_versions, records, scores
@@ -238,7 +238,10 @@ def insert_mask_version(conn: Connection, *, name: str, cells: Sequence[MaskCell
     res = conn.execute(insert(mask_versions).values(
         name=name, created_by=created_by, created_at=utcnow(), rules_json=rules_json, note=note, active=False,
     ))
-    version_id = int(res.inserted_primary_key[0])  # type: ignore[index]
+    key = res.inserted_primary_key
+    if key is None:
+        raise StorageError("the database returned no id for the new mask version")
+    version_id = int(key[0])
     rows = [{"version_id": version_id, **c._asdict()} for c in cells]
     if rows:
         conn.execute(insert(mask_cells), rows)

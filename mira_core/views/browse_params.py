@@ -157,7 +157,7 @@ def view_from_params(params: Mapping[str, str | Sequence[str]]) -> ParsedView:
     col = _last(params, "sort")
     if col is not None:
         if col in SORT_COLUMNS:
-            sort = SortKey(column=col, descending=sort.descending)  # type: ignore[arg-type]
+            sort = SortKey.model_validate({"column": col, "descending": sort.descending})
         else:
             problems.append(f"sort={col!r} ignored: expected one of {', '.join(SORT_COLUMNS)}")
     order = _last(params, "order")
