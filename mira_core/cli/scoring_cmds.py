@@ -13,7 +13,7 @@ from mira_core.cli.store_cmds import open_engine
 from mira_core.errors import ConfigError
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
-from mira_core.scoring.settings import load_scorer_settings
+from mira_core.scoring.settings import api_key_source, load_scorer_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -94,7 +94,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(f"follow it with `mira-curator jobs`; control it with `mira-curator job pause|resume|cancel {job_id}`")
         return 0
     if not alive:
-        worker = Worker(engine, args.settings, WorkerOptions(idle_exit=0.0, poll=0.2))
+        worker = Worker(engine, args.settings, WorkerOptions(idle_exit=0.0, poll=0.2, api_key=api_key_source()[0]))
         worker.run()
     else:
         while jobs.job_progress(engine, job_id).status in ("queued", "running", "preparing"):
@@ -143,7 +143,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     engine = open_engine(args.settings)
     print(f"scoring worker serving {args.settings.database_url}", flush=True)
-    runs = run_worker(engine, args.settings, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
+    runs = run_worker(engine, args.settings, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll,
+                                                         api_key=api_key_source()[0]))
     print(f"scoring worker stopped after {runs} job runs", flush=True)
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mira_core.errors import MiraError
@@ -19,7 +19,6 @@ from mira_core.scoring.job_run import JobRun
 from mira_core.scoring.jobs import Job, job_settings
 from mira_core.scoring.prompt import PromptBuilder
 from mira_core.scoring.rubric import load_calibration, load_rubric
-from mira_core.scoring.settings import api_key_source
 from mira_core.scoring.worker_lock import acquire, release
 from mira_core.settings import Settings
 from mira_core.storage import Engine, read_conn, scores_repo, write_tx
@@ -36,6 +35,8 @@ class WorkerOptions:
     """Exit after this many idle seconds (None: run until stopped)."""
     control_every: float = 0.5
     """Seconds between checks of the job's status (pause/cancel from the UI)."""
+    api_key: str = field(default="", repr=False)
+    """The endpoint's key, read once by the process that starts the worker (never stored or logged)."""
 
 
 class Worker:
@@ -108,7 +109,7 @@ class Worker:
 
     async def run_job(self, job: Job) -> str:
         """Run one job until it is finished, paused, cancelled or the endpoint goes down."""
-        settings = job_settings(job, api_key_source()[0])
+        settings = job_settings(job, self.options.api_key)
         client = ScorerClient(settings)
         try:
             info = await client.probe()

@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 
+from mira_core.scoring.settings import api_key_source
 from mira_core.scoring.worker import WorkerOptions
 from mira_core.scoring.worker_lock import WorkerBusy
 from mira_core.scoring.worker_process import run_worker
@@ -29,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     engine = open_store(settings.database_url, shared=False)
     try:
-        runs = run_worker(engine, settings, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll))
+        runs = run_worker(engine, settings, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll,
+                                                         api_key=api_key_source()[0]))
     except WorkerBusy as exc:
         logger.error("%s", exc)
         return 1
