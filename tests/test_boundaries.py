@@ -15,11 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "mira_core"
 GROUND = {"errors", "settings", "dimensions", "records", "query", "text_rules", "jsonstream", "timeutil",
-          "jsonl_config"}
-DOMAIN = {"scoring", "reliability", "selection", "importers", "ingest", "input_files", "demo"}
+          "jsonl_config", "identity"}
+DOMAIN = {"scoring", "reliability", "selection", "importers", "ingest", "input_files", "demo", "team"}
 ABOVE_DOMAIN = {"views", "cli", "bench"}
 APP_FACES = {"mira_core", "mira_core.errors", "mira_core.settings", "mira_core.dimensions", "mira_core.records",
-             "mira_core.query", "mira_core.storage"}
+             "mira_core.query", "mira_core.storage", "mira_core.identity"}
 """Modules `app/` may import besides `mira_core.views.*` and the domain packages' own `__init__`."""
 
 

@@ -12,6 +12,7 @@ import sys
 
 from mira_core.errors import MiraError
 from mira_core.settings import load_settings
+from mira_core.team import cli_operator
 
 COMMAND_MODULES = [
     "mira_core.cli.store_cmds",
@@ -21,12 +22,15 @@ COMMAND_MODULES = [
     "mira_core.cli.selection_cmds",
     "mira_core.cli.reliability_cmds",
     "mira_core.cli.parse_cmds",
+    "mira_core.cli.team_cmds",
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser (also used by the test that every command is documented)."""
     parser = argparse.ArgumentParser(prog="mira-curator", description="MIRA Curator: curate mid-training data.")
+    parser.add_argument("--as", dest="as_user", default=None, metavar="EMAIL",
+                        help="the operator's name on every change this command makes (default: the local user)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -39,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.settings = load_settings()  # the one place the CLI reads MIRA_* variables
+        args.actor = cli_operator(args.as_user or args.settings.curator)
         rc = args.func(args)
     except MiraError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -309,3 +309,33 @@ revisions = Table(
     Column("name", String(40), primary_key=True),
     Column("value", Integer, nullable=False),
 )
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(320), primary_key=True, doc="Verified email (lower case) or the provider's sub."),
+    Column("role", String(10), nullable=False, doc="viewer / curator / admin."),
+    Column("added_by", String(340), nullable=False, doc="Who added the person (an Actor label)."),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(340), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("activity_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(320), nullable=False, doc="The person's id (users.user_id or the CLI operator)."),
+    Column("via", String(10), nullable=False, doc="'web' (signed in) or 'cli' (the operator's command line)."),
+    Column("kind", String(40), nullable=False, doc="What happened, e.g. user.add, annotation.save, mask.activate."),
+    Column("target_kind", String(20), nullable=False, doc="record / user / mask / policy / job / settings / ..."),
+    Column("target_id", String(200), doc="The changed thing's id, when it has one."),
+    Column("record_id", String(64), doc="The record concerned, for per-record history."),
+    Column("detail", Text, nullable=False, doc="JSON: what changed (old and new values where they fit)."),
+    Index(None, "at"),
+    Index(None, "actor", "at"),
+    Index(None, "record_id", "at"),
+    Index(None, "kind", "at"),
+)
+
