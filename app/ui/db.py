@@ -6,6 +6,7 @@ import streamlit as st
 
 from mira_core.dimensions import Dimension
 from mira_core.dimensions import dimension_names as _dimension_names
+from mira_core.identity import Actor, Role
 from mira_core.settings import Settings, load_settings
 from mira_core.storage import Engine, open_store, read_conn
 from mira_core.views import browse as browse_view
@@ -19,6 +20,15 @@ def _engine(url: str) -> Engine:
 def settings() -> Settings:
     """The settings for this script run, from the environment (the page is the edge that creates them)."""
     return load_settings()
+
+
+def current_actor() -> Actor:
+    """Who is acting in this session.
+
+    Local single-user mode (no sign-in configured): the local user (`MIRA_CURATOR`, else `$USER`) as admin,
+    as before teams; sign-in replaces this with the signed-in person and their stored role.
+    """
+    return Actor(user_id=settings().curator, role=Role.admin, via="web")
 
 
 def engine() -> Engine:
