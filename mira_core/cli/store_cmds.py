@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,9 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from mira_core.cli.exposure import auth_configured, exposure_problem, is_loopback
 from mira_core.cli.progress import ProgressBar
+from mira_core.errors import ConfigError
 from mira_core.ingest import Progress, import_paths
 from mira_core.query import RecordFilter
+from mira_core.scoring.settings import SECRETS_FILE
 from mira_core.settings import PROJECT_ROOT, Settings
 from mira_core.storage import migrate, records_repo
 from mira_core.storage.engine import make_engine, read_conn
@@ -56,6 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("serve", help="serve the Streamlit app on http://localhost:8501")
     p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1",
+                   help="where to listen (default 127.0.0.1; any other address needs sign-in configured)")
+    p.add_argument("--no-auth-on-network", action="store_true",
+                   help="serve on a non-loopback address without sign-in anyway (warns on every start)")
     p.add_argument("--simulator", action="store_true",
                    help="also run the SIMULATED scorer on 127.0.0.1:8000 (a demo/test double of vLLM)")
     p.add_argument("--demo-scores", action="store_true",
@@ -133,6 +141,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run `streamlit run app/main.py`; optionally with the SIMULATED scorer and demo scores first."""
+    refusal, warning = exposure_problem(args.address, signed_in=auth_configured(SECRETS_FILE),
+                                        allow_no_auth=args.no_auth_on_network)
+    if refusal:
+        raise ConfigError(refusal)
+    if warning:
+        print(warning, file=sys.stderr)
     open_engine(args.settings)
     env = os.environ.copy()
     children: list[subprocess.Popen] = []
@@ -142,12 +156,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.demo_scores:
             _demo_scores(args.settings, env)
         app = PROJECT_ROOT / "app" / "main.py"
-        cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port)]
-        print(f"serving MIRA Curator on http://localhost:{args.port}", file=sys.stderr)
-        return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)
+        cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+               "--server.address", args.address]
+        host = "localhost" if is_loopback(args.address) else args.address
+        print(f"serving MIRA Curator on http://{host}:{args.port}", file=sys.stderr)
+        app_proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env)
+        children.append(app_proc)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped `serve` stops the app with it
+        return app_proc.wait()
     finally:
         for child in children:
             child.terminate()
+        for child in children:
+            child.wait(timeout=30)
 
 
 SIM_PORT = 8000
