@@ -7,9 +7,10 @@ data version; a slider change reruns only the preview fragment, which answers fr
 from __future__ import annotations
 
 import streamlit as st
-from ui.db import engine, settings
+from ui.db import current_actor, engine, settings
 
 from mira_core.errors import MiraError
+from mira_core.identity import Role
 from mira_core.selection import (
     BUDGET_RULES,
     CRITERIA,
@@ -194,16 +195,24 @@ def preview_panel(url: str, basis: PreviewBasis) -> None:
         st.text_input("Policy name", key="ret_name", max_chars=80)
         st.text_input("Note", key="ret_note")
         st.checkbox("Overwrite a policy of the same name", key="ret_overwrite")
-        if st.form_submit_button("Save policy"):
+        if st.form_submit_button("Save policy", disabled=_read_only(), help=_read_only_help()):
             _save(draft)
+
+
+def _read_only() -> bool:
+    """Whether the acting person may not save or export (the core refuses anyway; this only greys buttons)."""
+    return not current_actor().can(Role.curator)
+
+
+def _read_only_help() -> str | None:
+    return "Saving policies and exports needs the curator role." if _read_only() else None
 
 
 def _save(draft: RetentionDraft) -> None:
     try:
-        policy = draft.policy(ss.get("ret_name", "").strip(), note=ss.get("ret_note", ""),
-                              created_by=settings().curator)
+        policy = draft.policy(ss.get("ret_name", "").strip(), note=ss.get("ret_note", ""))
         with write_tx(engine()) as conn:
-            save_policy(conn, policy, replace=bool(ss.get("ret_overwrite")))
+            save_policy(conn, policy, actor=current_actor(), replace=bool(ss.get("ret_overwrite")))
     except MiraError as exc:
         st.error(str(exc))
         return
@@ -240,8 +249,8 @@ def _downloads(names: list[str]) -> None:
     c1, c2, c3 = st.columns([2, 1, 1])
     name = c1.selectbox("Download the keep list of", names, key="ret_dl_policy")
     fmt = c2.selectbox("Format", FORMATS, key="ret_dl_fmt")
-    if c3.button("Prepare download", key="ret_dl_go"):
-        ss["ret_dl"] = prepare_download(engine(), name=name, fmt=fmt)
+    if c3.button("Prepare download", key="ret_dl_go", disabled=_read_only(), help=_read_only_help()):
+        ss["ret_dl"] = prepare_download(engine(), name=name, fmt=fmt, actor=current_actor())
     files = ss.get("ret_dl")
     if files is not None:
         st.caption(f"{files.rows:,} records · sha256 {files.sha256}")

@@ -16,7 +16,7 @@ from mira_core.selection.diff import diff_policies
 from mira_core.selection.export import FORMATS, export_policy
 from mira_core.selection.policies import Policy
 from mira_core.settings import Settings
-from mira_core.storage import migrate, selection_repo
+from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine, read_conn, write_tx
 
 
@@ -61,7 +61,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     engine = _engine(args.settings)
     with read_conn(engine) as conn:
         policy = store.get_policy(conn, args.policy)
-    res = export_policy(engine, policy, args.fmt, args.settings, args.out)
+    res = export_policy(engine, policy, args.fmt, args.settings, args.out, actor=args.actor)
     print(f"{res.rows} records -> {res.list_path}\nmanifest -> {res.manifest_path}\nsha256 {res.sha256}")
     return 0
 
@@ -98,7 +98,7 @@ def cmd_policy_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_import(args: argparse.Namespace) -> int:
-    """Validate and save a policy from JSON."""
+    """Validate and save a policy from JSON (a new one is stored as created by the operator, not the file's author)."""
     try:
         policy = Policy.model_validate_json(args.path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -107,9 +107,8 @@ def cmd_policy_import(args: argparse.Namespace) -> int:
         first = exc.errors()[0]
         loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
         raise ConfigError(f"{args.path}: at {loc}: {first['msg']}") from exc
-    policy = policy.model_copy(update={"created_by": policy.created_by or args.settings.curator})
     with write_tx(_engine(args.settings)) as conn:
-        saved = store.save_policy(conn, policy, replace=args.replace)
+        saved = store.save_policy(conn, policy, actor=args.actor, replace=args.replace)
     print(f"saved policy {saved.name}")
     return 0
 
@@ -117,7 +116,7 @@ def cmd_policy_import(args: argparse.Namespace) -> int:
 def cmd_policy_delete(args: argparse.Namespace) -> int:
     """Delete a policy by name."""
     with write_tx(_engine(args.settings)) as conn:
-        if not selection_repo.delete_policy(conn, args.name):
+        if not store.delete_policy(conn, args.name, actor=args.actor):
             print(f"no policy named {args.name!r}")
             return 1
     print(f"deleted policy {args.name}")

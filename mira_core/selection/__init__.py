@@ -8,7 +8,14 @@ from mira_core.selection.export import FORMATS, ExportFiles, Format
 from mira_core.selection.policies import CutSpec, Policy, Recommendation, ScorerRule
 from mira_core.selection.preview import CUT_MODES, CutMode, Precomputed, PreviewSettings
 from mira_core.selection.solver import BUDGET_RULES, BudgetRule
-from mira_core.selection.store import LoadedSelection, get_policy, list_policies, save_policy
+from mira_core.selection.store import (
+    LoadedSelection,
+    delete_policy,
+    get_policy,
+    list_policies,
+    policy_revision,
+    save_policy,
+)
 
 __all__ = [
     "BUDGET_RULES",
@@ -27,7 +34,9 @@ __all__ = [
     "PreviewSettings",
     "Recommendation",
     "ScorerRule",
+    "delete_policy",
     "get_policy",
     "list_policies",
+    "policy_revision",
     "save_policy",
 ]

@@ -5,6 +5,9 @@ written with fixed formatting (6 decimals), and the manifest holds no wall-clock
 the policy's last save time, so a reader can check the list against the manifest's sha256 and both files
 can be regenerated exactly. Files are written to temporary names and renamed, so a failure leaves nothing
 partial, and only inside the export folder.
+
+Who exported is recorded in the activity log (`export.write`), never in the manifest: a name there would
+make two people's exports of the same policy differ.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ import pyarrow.parquet as pq
 
 from mira_core.dimensions import cluster_weights
 from mira_core.errors import MiraError, NotFoundError
+from mira_core.identity import Actor, Role, require
 from mira_core.selection.keep import DECISIONS, KeepList, keep_list
 from mira_core.selection.policies import Policy
 from mira_core.selection.preview import Precomputed, as_weights, precompute
-from mira_core.selection.store import load_selection_data
+from mira_core.selection.store import load_selection_data, policy_revision
 from mira_core.settings import Settings
-from mira_core.storage import Engine, read_conn, selection_repo
+from mira_core.storage import Connection, Engine, read_conn, selection_repo, write_tx
+from mira_core.team import record_change
 
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv", "parquet")
@@ -232,15 +237,30 @@ class ExportResult:
 
 
 def export_policy(engine: Engine, policy: Policy, fmt: Format, settings: Settings,
-                  out: Path | str | None = None) -> ExportResult:
-    """Write a policy's keep list and manifest inside the export folder (atomically, nothing partial)."""
+                  out: Path | str | None = None, *, actor: Actor) -> ExportResult:
+    """Write a policy's keep list and manifest inside the export folder (atomically, nothing partial).
+
+    Logged as `export.write` with the policy, its revision, the format, rows and the list's sha256; the
+    files are written inside that transaction, so a failed write leaves neither files nor a log entry.
+    """
+    require(actor, Role.curator, "writing exports")
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     target = resolve_out(out, policy.name, fmt, settings)
     files = export_files(engine, policy, fmt, target.name, cluster_weights(settings.anchors_path))
     manifest_path = target.with_name(files.manifest_name)
-    _atomic_write_all([(target, files.list_bytes), (manifest_path, files.manifest_bytes)])
+    with write_tx(engine) as conn:
+        record_export(conn, actor, "export.write", policy, fmt, files,
+                      file=target.relative_to(Path(settings.export_dir).resolve()).as_posix())
+        _atomic_write_all([(target, files.list_bytes), (manifest_path, files.manifest_bytes)])
     return ExportResult(target, manifest_path, files.rows, files.sha256)
 
 
-__all__ = ["FORMATS", "ExportError", "ExportFiles", "ExportResult", "export_files", "export_policy"]
+def record_export(conn: Connection, actor: Actor, kind: str, policy: Policy, fmt: Format, files: ExportFiles, *,
+                  file: str) -> None:
+    """Log an export (`export.write`, `export.download`) of `policy` in the caller's transaction."""
+    record_change(conn, actor, kind, target_kind="export", target_id=file, policy=policy.name,
+                  revision=policy_revision(policy), format=fmt, rows=files.rows, sha256=files.sha256)
+
+
+__all__ = ["FORMATS", "ExportError", "ExportFiles", "ExportResult", "export_files", "export_policy", "record_export"]

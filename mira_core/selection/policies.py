@@ -77,7 +77,7 @@ class Policy(BaseModel):
         description="Kept records with these scorer recommendations are downsampled.",
     )
     note: str = ""
-    created_by: str = ""
+    created_by: str = Field(default="", description="Who first saved it (`save_policy` sets it from the actor).")
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -2,15 +2,20 @@
 
 Storage (`storage.selection_repo`) returns plain columns and rows with codes as stored text; this module maps
 them to selection's types: outcome, recommendation and override codes, `Policy` from its JSON fields.
+Saving and deleting a policy check the acting person's role and append to the activity log in the same
+transaction; storage itself stays role-free.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
 import numpy as np
 
+from mira_core.errors import ConflictError, NotFoundError
+from mira_core.identity import Actor, Role, require
 from mira_core.reliability.mask_store import load_mask
 from mira_core.selection.aggregate import (
     OVERRIDE_DROP,
@@ -31,6 +36,7 @@ from mira_core.storage import Connection
 from mira_core.storage import selection_repo as repo
 from mira_core.storage.reliability_repo import active_mask_version
 from mira_core.storage.selection_repo import PolicyRow, ScorerRun
+from mira_core.team import record_change
 
 # Stored text -> code; None (no outcome, recommendation or override stored) takes the default code.
 _OUTCOMES: dict[str | None, int] = {"resolved": OUTCOME_RESOLVED, "not_resolved": OUTCOME_NOT_RESOLVED}
@@ -129,9 +135,52 @@ def _policy_from_row(row: PolicyRow) -> Policy:
     })
 
 
-def save_policy(conn: Connection, policy: Policy, *, replace: bool = False) -> Policy:
-    """Store a policy under its name; an existing name needs `replace=True` (keeps its creation time)."""
-    return _policy_from_row(repo.save_policy_row(conn, _policy_row(policy), replace=replace))
+def policy_revision(policy: Policy) -> str:
+    """A short digest of what a policy says (everything but who saved it and when).
+
+    The activity log names a policy's revision on every save, replacement, deletion and export, so a
+    keep list can be traced to the exact policy that made it; equal policies have equal revisions.
+    """
+    content = policy.model_dump(mode="json", exclude={"created_by", "created_at", "updated_at"})
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()[:12]
+
+
+def _find_policy_row(conn: Connection, name: str) -> PolicyRow | None:
+    try:
+        return repo.get_policy_row(conn, name)
+    except NotFoundError:
+        return None
+
+
+def save_policy(conn: Connection, policy: Policy, *, actor: Actor, replace: bool = False) -> Policy:
+    """Store a policy under its name; an existing name needs `replace=True`.
+
+    A new policy is stored as created by `actor`; a replaced one keeps its creator and creation time (who
+    replaced it, and the old and new revision, are in the activity log as `policy.save`).
+    """
+    require(actor, Role.curator, "saving policies")
+    old = _find_policy_row(conn, policy.name)
+    if old is not None and not replace:
+        saved_at = f" on {old.updated_at:%Y-%m-%d %H:%M} UTC" if old.updated_at else ""
+        raise ConflictError(f"policy {policy.name!r} already exists (created by {old.created_by or 'unknown'}, "
+                            f"last saved{saved_at}): choose another name or overwrite it")
+    row = _policy_row(policy.model_copy(update={"created_by": old.created_by if old else actor.user_id}))
+    saved = _policy_from_row(repo.save_policy_row(conn, row, replace=replace))
+    record_change(conn, actor, "policy.save", target_kind="policy", target_id=saved.name,
+                  old_revision=policy_revision(_policy_from_row(old)) if old else None,
+                  new_revision=policy_revision(saved))
+    return saved
+
+
+def delete_policy(conn: Connection, name: str, *, actor: Actor) -> bool:
+    """Remove a saved policy (logged as `policy.delete` with its last revision); False when there is none."""
+    require(actor, Role.curator, "deleting policies")
+    old = _find_policy_row(conn, name)
+    if old is None or not repo.delete_policy(conn, name):
+        return False
+    record_change(conn, actor, "policy.delete", target_kind="policy", target_id=name,
+                  old_revision=policy_revision(_policy_from_row(old)))
+    return True
 
 
 def get_policy(conn: Connection, name: str) -> Policy:

@@ -215,14 +215,16 @@ class RetentionDraft:
     downsample_recommendations: tuple[Recommendation, ...]
     """Kept records the scorer marked with these are downsampled."""
 
-    def policy(self, name: str = DRAFT_NAME, *, note: str = "", created_by: str = "") -> Policy:
-        """The draft as a `Policy` (ValueError, a pydantic ValidationError, when `name` is not a valid name)."""
+    def policy(self, name: str = DRAFT_NAME, *, note: str = "") -> Policy:
+        """The draft as a `Policy` (ValueError, a pydantic ValidationError, when `name` is not a valid name).
+
+        Who saves it is not part of the draft: `selection.save_policy` stores the acting person.
+        """
         b = self.basis
         return Policy(name=name, criterion=b.criterion, cuts=dict(self.cuts), global_cut=self.global_cut,
                       mask_version=b.mask_version, masked_cells=b.masked_cells, scorer=b.scorer,
                       budget_tokens=self.budget_tokens, downsample_weight=self.downsample_weight,
-                      downsample_recommendations=list(self.downsample_recommendations), note=note,
-                      created_by=created_by)
+                      downsample_recommendations=list(self.downsample_recommendations), note=note)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""The Retention screen's saved policies: one loaded back into the widgets, two diffed, one downloaded."""
+"""The Retention screen's saved policies: one loaded back into the widgets, two diffed, one downloaded.
+
+Preparing a download is the one write here: it needs the curator role and is logged as `export.download`
+(the bytes go to the browser, so who took which list is known only from the log).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
+from mira_core.identity import Actor, Role, require
 from mira_core.selection.diff import SourceDiff, diff_policies
-from mira_core.selection.export import ExportFiles, Format, export_files
+from mira_core.selection.export import ExportFiles, Format, export_files, record_export
 from mira_core.selection.policies import Policy
 from mira_core.selection.preview import CutMode
 from mira_core.selection.store import get_policy, list_policies
-from mira_core.storage import Connection, Engine, read_conn
+from mira_core.storage import Connection, Engine, read_conn, write_tx
 from mira_core.views.retention import GLOBAL_SLIDER, MODE_LABELS, slider_range
 
 
@@ -67,8 +72,15 @@ def diff_table(engine: Engine, a: str, b: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=DIFF_COLUMNS)
 
 
-def prepare_download(engine: Engine, *, name: str, fmt: Format) -> ExportFiles:
-    """A saved policy's keep list and manifest in memory (nothing is written to disk)."""
+def prepare_download(engine: Engine, *, name: str, fmt: Format, actor: Actor) -> ExportFiles:
+    """A saved policy's keep list and manifest in memory for the browser, logged as `export.download`.
+
+    Nothing is written to disk; the log entry names the policy, its revision, the format, rows and sha256.
+    """
+    require(actor, Role.curator, "downloading exports")
     with read_conn(engine) as conn:
         policy = get_policy(conn, name)
-    return export_files(engine, policy, fmt)
+    files = export_files(engine, policy, fmt)
+    with write_tx(engine) as conn:
+        record_export(conn, actor, "export.download", policy, fmt, files, file=files.list_name)
+    return files

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from mira_core.selection.store import get_policy
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine, read_conn
+from mira_core.team import list_changes
 from tests.selection.dbcorpus import seed
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app" / "screens" / "retention.py")
@@ -68,17 +69,23 @@ def test_global_mode_and_budget_solver(seeded):
     assert any("360 of 360" in c.value for c in at.caption)
 
 
-def test_save_policy_then_download(seeded):
+def test_save_policy_then_download(seeded, monkeypatch):
+    monkeypatch.setenv("MIRA_CURATOR", "ann@example.org")  # local mode: the local user, as admin
     at = _app()
     at.text_input(key="ret_name").input("half")
     next(b for b in at.button if b.label == "Save policy").click().run()
     assert not at.exception, at.exception
     with read_conn(seeded) as conn:
         saved = get_policy(conn, "half")
-    assert saved.cuts["A"].value == 5.0 and saved.criterion == "mean"
+    assert saved.cuts["A"].value == 5.0 and saved.criterion == "mean" and saved.created_by == "ann@example.org"
     at.button(key="ret_dl_go").click().run()
     assert not at.exception, at.exception
     assert any("5 records" in c.value for c in at.caption)
+    with read_conn(seeded) as conn:
+        log = list_changes(conn)
+    assert [(c.actor, c.via, c.kind, c.target_id) for c in log] == [
+        ("ann@example.org", "web", "export.download", "keep-half.jsonl"),
+        ("ann@example.org", "web", "policy.save", "half")]
 
 
 def test_load_a_saved_policy_into_the_sliders(seeded):

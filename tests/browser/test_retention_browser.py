@@ -1,4 +1,5 @@
-"""In a real browser: move a retention slider, see the preview follow, save a policy and download its keep list."""
+"""In a real browser: move a retention slider, see the preview follow, save a policy and download its keep list
+(both logged under the local user's name)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from mira_core.storage import migrate
-from mira_core.storage.engine import make_engine
+from mira_core.storage.engine import make_engine, read_conn
+from mira_core.team import list_changes
 from tests.browser.conftest import ROOT, _free_port
 from tests.selection.dbcorpus import seed
 
@@ -32,7 +34,8 @@ def scored_server(tmp_path_factory):
     seed(eng)
     eng.dispose()
     port = _free_port()
-    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports")}
+    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports"),
+           "MIRA_CURATOR": "browser@example.org"}
     cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
            "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     log = open(tmp / "server.log", "wb")  # noqa: SIM115
@@ -50,7 +53,7 @@ def scored_server(tmp_path_factory):
             proc.kill()
             pytest.fail("streamlit did not start: " + (tmp / "server.log").read_text()[-2000:])
         time.sleep(0.2)
-    yield base
+    yield base, db_url
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -64,7 +67,8 @@ def _metric(page, label: str):
 
 
 def test_slider_preview_and_keep_list_download(scored_server, page):
-    page.goto(scored_server + "/retention")
+    base, db_url = scored_server
+    page.goto(base + "/retention")
     page.wait_for_selector('[data-testid="stApp"]')
     kept = _metric(page, "Records kept")
     expect(kept).to_contain_text("5 / 9", timeout=WAIT)  # threshold 5 in both sources (first load sorts arrays)
@@ -88,3 +92,9 @@ def test_slider_preview_and_keep_list_download(scored_server, page):
     assert download.suggested_filename == "keep-browser-policy.jsonl"
     rows = [json.loads(line) for line in Path(download.path()).read_text(encoding="utf-8").splitlines()]
     assert [(r["record_id"], r["decision"]) for r in rows] == [("b1", "keep"), ("b4", "force_keep")]
+    eng = make_engine(db_url)
+    with read_conn(eng) as conn:
+        log = [(c.actor, c.kind, c.target_id) for c in list_changes(conn)]
+    eng.dispose()
+    assert log == [("browser@example.org", "export.download", "keep-browser-policy.jsonl"),
+                   ("browser@example.org", "policy.save", "browser-policy")]

@@ -5,7 +5,8 @@ import os
 
 from mira_core.cli import main
 from mira_core.storage import migrate
-from mira_core.storage.engine import make_engine
+from mira_core.storage.engine import make_engine, read_conn
+from mira_core.team import list_changes
 from tests.selection.dbcorpus import seed
 
 
@@ -39,6 +40,32 @@ def test_policy_import_list_show_diff_export(tmp_path, capsys):
     assert out.startswith("3 records -> ") and "keep-strict.csv" in out
     exported = tmp_path / "exports" / "keep-strict.csv"
     assert exported.read_text().splitlines()[1].startswith("a1,A,inst-a1,8.000000,keep,1.000000,100")
+    assert main(["--as", "Ops@Example.org", "policy", "delete", "loose"]) == 0
+    assert main(["policy", "delete", "loose"]) == 1
+
+
+def _log() -> list[tuple[str, str, str, str | None]]:
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    with read_conn(eng) as conn:
+        changes = list_changes(conn)
+    eng.dispose()
+    return [(c.actor, c.via, c.kind, c.target_id) for c in reversed(changes)]
+
+
+def test_every_change_names_the_operator(tmp_path, monkeypatch):
+    _seeded()
+    monkeypatch.setenv("MIRA_CURATOR", "ops")
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps({"name": "p", "created_by": "someone@elsewhere", "global_cut": {"mode": "threshold",
+                                                                                             "value": 5}}))
+    assert main(["policy", "import", str(p)]) == 0
+    assert main(["--as", "ann@example.org", "policy", "import", "--replace", str(p)]) == 0
+    assert main(["export", "--policy", "p"]) == 0
+    assert main(["--as", "ann@example.org", "policy", "delete", "p"]) == 0
+    assert _log() == [("ops", "cli", "policy.save", "p"), ("ann@example.org", "cli", "policy.save", "p"),
+                      ("ops", "cli", "export.write", "keep-p.jsonl"), ("ann@example.org", "cli", "policy.delete", "p")]
+    manifest = json.loads((tmp_path / "exports" / "keep-p.manifest.json").read_text())
+    assert manifest["policy"]["created_by"] == "ops"  # the importer here, not the file's author
 
 
 def test_errors_are_one_line_messages(tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""Exports: rows and decisions on the hand-made corpus, byte-identical re-exports, refusals write nothing."""
+"""Exports: rows and decisions on the hand-made corpus, byte-identical re-exports (whoever exports), refusals
+write nothing, and who wrote which list is in the activity log."""
 
 import csv
 import hashlib
@@ -10,13 +11,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from mira_core.errors import NotFoundError
+from mira_core.identity import Actor, PermissionDenied, Role
 from mira_core.selection.diff import diff_policies
 from mira_core.selection.export import ExportError, export_files, export_policy
 from mira_core.selection.policies import CutSpec, Policy
-from mira_core.selection.store import save_policy
+from mira_core.selection.store import policy_revision, save_policy
 from mira_core.settings import Settings
-from mira_core.storage.engine import write_tx
+from mira_core.storage.engine import read_conn, write_tx
+from mira_core.team import list_changes
 from tests.selection.dbcorpus import seed
+
+ANN = Actor(user_id="ann@example.org", role=Role.curator)
+BOB = Actor(user_id="bob", role=Role.admin, via="cli")
 
 POLICY = Policy(name="p1", cuts={"A": CutSpec(mode="threshold", value=6), "B": CutSpec(mode="threshold", value=5)},
                 downsample_weight=0.25)
@@ -24,7 +30,7 @@ POLICY = Policy(name="p1", cuts={"A": CutSpec(mode="threshold", value=6), "B": C
 
 def _save(engine, policy=POLICY):
     with write_tx(engine) as conn:
-        return save_policy(conn, policy)
+        return save_policy(conn, policy, actor=ANN)
 
 
 def test_jsonl_rows_decisions_and_weights(sqlite_engine):
@@ -49,14 +55,15 @@ def test_jsonl_rows_decisions_and_weights(sqlite_engine):
 def test_two_exports_are_byte_identical(sqlite_engine, tmp_path, fmt):
     seed(sqlite_engine)
     policy = _save(sqlite_engine)
-    first = export_policy(sqlite_engine, policy, fmt, Settings())
+    first = export_policy(sqlite_engine, policy, fmt, Settings(), actor=ANN)
     body, manifest = first.list_path.read_bytes(), first.manifest_path.read_bytes()
     os.remove(first.list_path)
-    second = export_policy(sqlite_engine, policy, fmt, Settings(), out=f"again/x.{fmt}")
+    second = export_policy(sqlite_engine, policy, fmt, Settings(), out=f"again/x.{fmt}", actor=ANN)
     assert second.list_path.read_bytes() == body
     assert json.loads(second.manifest_path.read_bytes())["list"]["sha256"] == json.loads(manifest)["list"]["sha256"]
-    third = export_policy(sqlite_engine, policy, fmt, Settings())
+    third = export_policy(sqlite_engine, policy, fmt, Settings(), actor=BOB)  # another person: same bytes
     assert third.manifest_path.read_bytes() == manifest  # the manifest too: its time is the policy's save time
+    assert b"bob" not in third.manifest_path.read_bytes()  # who exported is in the activity log only
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(body.decode())))
         assert rows[1]["aggregate"] == "6.000000" and rows[4]["aggregate"] == ""
@@ -69,14 +76,14 @@ def test_refusals_write_nothing(sqlite_engine, tmp_path, monkeypatch):
     export_dir = tmp_path / "exports"
     policy = _save(sqlite_engine)
     with pytest.raises(NotFoundError, match="no complete student scores"):
-        export_policy(sqlite_engine, policy, "jsonl", Settings())
+        export_policy(sqlite_engine, policy, "jsonl", Settings(), actor=ANN)
     seed(sqlite_engine)
     with pytest.raises(ExportError, match="only inside the export folder"):
-        export_policy(sqlite_engine, policy, "jsonl", Settings(), out=tmp_path / "elsewhere.jsonl")
+        export_policy(sqlite_engine, policy, "jsonl", Settings(), out=tmp_path / "elsewhere.jsonl", actor=ANN)
     with pytest.raises(ExportError, match="only inside the export folder"):
-        export_policy(sqlite_engine, policy, "jsonl", Settings(), out="../escape.jsonl")
+        export_policy(sqlite_engine, policy, "jsonl", Settings(), out="../escape.jsonl", actor=ANN)
     with pytest.raises(ExportError, match="unknown format"):
-        export_policy(sqlite_engine, policy, "xlsx", Settings())  # type: ignore[arg-type]
+        export_policy(sqlite_engine, policy, "xlsx", Settings(), actor=ANN)  # type: ignore[arg-type]
     assert not export_dir.exists() or not any(export_dir.rglob("*"))
     assert not (tmp_path / "elsewhere.jsonl").exists() and not (tmp_path / "escape.jsonl").exists()
 
@@ -85,8 +92,10 @@ def test_refusals_write_nothing(sqlite_engine, tmp_path, monkeypatch):
 
     monkeypatch.setattr("mira_core.selection.export.os.replace", boom)
     with pytest.raises(OSError):
-        export_policy(sqlite_engine, policy, "jsonl", Settings())
+        export_policy(sqlite_engine, policy, "jsonl", Settings(), actor=ANN)
     assert not any(p.is_file() for p in export_dir.rglob("*"))  # temp files removed, nothing half-written
+    with read_conn(sqlite_engine) as conn:
+        assert [c.kind for c in list_changes(conn)] == ["policy.save"]  # no export was logged
 
 
 def test_diff_two_policies(sqlite_engine):
@@ -102,3 +111,24 @@ def test_diff_two_policies(sqlite_engine):
     assert (by_source["B"].entering, by_source["B"].entering_tokens, by_source["B"].staying) == (1, 60, 2)
     with pytest.raises(NotFoundError):
         diff_policies(sqlite_engine, "p1", "missing")
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_writing_an_export_needs_a_curator_and_is_logged(engine, tmp_path, role):
+    seed(engine)
+    policy = _save(engine)
+    who = Actor(user_id=f"{role}@example.org", role=role)
+    if role is Role.viewer:
+        with pytest.raises(PermissionDenied, match="writing exports needs the curator role; viewer@"):
+            export_policy(engine, policy, "csv", Settings(), actor=who)
+        assert not (tmp_path / "exports").exists()
+        with read_conn(engine) as conn:
+            assert [c.kind for c in list_changes(conn)] == ["policy.save"]  # refused: no files, no activity
+        return
+    res = export_policy(engine, policy, "csv", Settings(), out="lists/p1.csv", actor=who)
+    assert res.list_path.is_file() and res.manifest_path.is_file()
+    with read_conn(engine) as conn:
+        log = list_changes(conn, kinds=["export.write"])
+    assert [(c.actor, c.target_kind, c.target_id) for c in log] == [(who.user_id, "export", "lists/p1.csv")]
+    assert log[0].detail == {"policy": "p1", "revision": policy_revision(policy), "format": "csv", "rows": 5,
+                             "sha256": res.sha256}

@@ -1,7 +1,11 @@
-"""Saved policies on the Retention screen: back into the sliders, diffed, downloaded."""
+"""Saved policies on the Retention screen: back into the sliders, diffed, downloaded (by a curator, logged)."""
 
-from mira_core.selection import CutSpec, Policy, save_policy
+import pytest
+
+from mira_core.identity import Actor, PermissionDenied, Role
+from mira_core.selection import CutSpec, Policy, policy_revision, save_policy
 from mira_core.storage import read_conn, write_tx
+from mira_core.team import list_changes
 from mira_core.views.retention import GLOBAL_SLIDER
 from mira_core.views.retention_policies import (
     diff_table,
@@ -11,6 +15,8 @@ from mira_core.views.retention_policies import (
     prepare_download,
 )
 from tests.selection.dbcorpus import seed
+
+ANN = Actor(user_id="ann@example.org", role=Role.curator)
 
 
 def test_saved_policy_back_into_sliders_clipped_with_a_note_for_mixed_modes():
@@ -30,7 +36,7 @@ def test_saved_policies_diff_and_download(engine):
     for name, value in (("half", 5.0), ("strict", 7.0)):
         cuts = {s: CutSpec(mode="threshold", value=value) for s in ("A", "B")}
         with write_tx(engine) as conn:
-            save_policy(conn, Policy(name=name, cuts=cuts))
+            save_policy(conn, Policy(name=name, cuts=cuts), actor=ANN)
     with read_conn(engine) as conn:
         assert policy_names(conn) == ["half", "strict"]
         assert load_policy_sliders(conn, "strict").values == {"A": 7.0, "B": 7.0}
@@ -38,6 +44,27 @@ def test_saved_policies_diff_and_download(engine):
     assert list(diff.columns) == ["entering", "entering_tokens", "leaving", "leaving_tokens", "staying"]
     assert diff.loc["A"].tolist() == [0, 0, 2, 500, 1]  # a2 and a3 leave, a1 stays
     assert diff.loc["B"].tolist() == [0, 0, 0, 0, 2]  # b1 and the forced b4 stay
-    files = prepare_download(engine, name="half", fmt="csv")
+    files = prepare_download(engine, name="half", fmt="csv", actor=ANN)
     assert (files.rows, files.list_name) == (5, "keep-half.csv")
     assert files.list_bytes.decode().splitlines()[1].startswith("a1,A,inst-a1,")
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_preparing_a_download_needs_a_curator_and_is_logged(engine, role):
+    seed(engine)
+    with write_tx(engine) as conn:
+        saved = save_policy(conn, Policy(name="half", cuts={s: CutSpec(mode="threshold", value=5.0)
+                                                            for s in ("A", "B")}), actor=ANN)
+    who = Actor(user_id=f"{role}@example.org", role=role)
+    if role is Role.viewer:
+        with pytest.raises(PermissionDenied, match="downloading exports needs the curator role"):
+            prepare_download(engine, name="half", fmt="jsonl", actor=who)
+        with read_conn(engine) as conn:
+            assert [c.kind for c in list_changes(conn)] == ["policy.save"]  # refused: nothing logged
+        return
+    files = prepare_download(engine, name="half", fmt="jsonl", actor=who)
+    with read_conn(engine) as conn:
+        log = list_changes(conn, kinds=["export.download"])
+    assert [(c.actor, c.target_kind, c.target_id) for c in log] == [(who.user_id, "export", "keep-half.jsonl")]
+    assert log[0].detail == {"policy": "half", "revision": policy_revision(saved), "format": "jsonl", "rows": 5,
+                             "sha256": files.sha256}
