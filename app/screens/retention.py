@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 from ui.db import current_actor, engine, settings
 
+from mira_core.dimensions import cluster_weights
 from mira_core.errors import MiraError
 from mira_core.identity import Role
 from mira_core.selection import (
@@ -79,15 +80,20 @@ def _mask_cells(url: str, version: str, mask_version: int | None, sources: tuple
 
 @st.cache_resource(show_spinner="Sorting aggregates…", max_entries=8)
 def _precomputed(url: str, version: str, judge: str | None, prompt: str | None, criterion: Criterion,
-                 cells_json: str) -> Precomputed:
+                 cells_json: str, weights: tuple[float, ...]) -> Precomputed:
     data = _loaded(url, version, judge, prompt).data
-    return precompute_arrays(data, criterion=criterion, cells_json=cells_json)
+    return precompute_arrays(data, criterion=criterion, cells_json=cells_json, weights=weights)
+
+
+def _weights() -> tuple[float, ...]:
+    """The `weighted` criterion's weights: cluster sizes from the anchors file in the settings."""
+    return cluster_weights(settings().anchors_path)
 
 
 def _arrays(url: str, basis: PreviewBasis) -> Precomputed:
     """The cached arrays of `basis` (the cache key is the same scalars the page always used)."""
     return _precomputed(url, basis.version, basis.scorer.judge, basis.scorer.prompt_version, basis.criterion,
-                        basis.cells_json)
+                        basis.cells_json, _weights())
 
 
 def _slider_key(mode: str, source: str, criterion: str) -> str:
@@ -250,7 +256,8 @@ def _downloads(names: list[str]) -> None:
     name = c1.selectbox("Download the keep list of", names, key="ret_dl_policy")
     fmt = c2.selectbox("Format", FORMATS, key="ret_dl_fmt")
     if c3.button("Prepare download", key="ret_dl_go", disabled=_read_only(), help=_read_only_help()):
-        ss["ret_dl"] = prepare_download(engine(), name=name, fmt=fmt, actor=current_actor())
+        ss["ret_dl"] = prepare_download(engine(), name=name, fmt=fmt, actor=current_actor(),
+                                         weights=_weights())
     files = ss.get("ret_dl")
     if files is not None:
         st.caption(f"{files.rows:,} records · sha256 {files.sha256}")
@@ -274,7 +281,7 @@ def policies_section(url: str) -> None:
     pa = a.selectbox("Policy A", names, key="ret_diff_a")
     pb = b.selectbox("Policy B", names, index=min(1, len(names) - 1), key="ret_diff_b")
     if go.button("Diff", key="ret_diff_go"):
-        st.dataframe(diff_table(engine(), pa, pb), hide_index=True)
+        st.dataframe(diff_table(engine(), pa, pb, weights=_weights()), hide_index=True)
     l1, l2 = st.columns([4, 1])
     chosen = l1.selectbox("Load a policy into the sliders", names, key="ret_load_name")
     l2.button("Load", key="ret_load_go", on_click=_load_into_sliders, args=(chosen,))

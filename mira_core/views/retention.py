@@ -14,7 +14,7 @@ import html
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -31,6 +31,7 @@ from mira_core.selection.preview import (
     Preview,
     SourceDetails,
     SourcePreview,
+    as_weights,
     details,
     precompute,
     preview,
@@ -161,9 +162,10 @@ def load_mask_cells(conn: Connection, *, sources: tuple[str, ...]) -> str:
     return json.dumps(active_mask_cells(conn, sources)[1], sort_keys=True)
 
 
-def precompute_arrays(data: SelectionData, *, criterion: Criterion, cells_json: str) -> Precomputed:
+def precompute_arrays(data: SelectionData, *, criterion: Criterion, cells_json: str,
+                      weights: Sequence[float]) -> Precomputed:
     """The preview's sorted arrays for one criterion and set of masked cells (`load_mask_cells`)."""
-    return precompute(data, mask_array(json.loads(cells_json), data.sources), criterion)
+    return precompute(data, mask_array(json.loads(cells_json), data.sources), criterion, as_weights(weights))
 
 
 # ----------------------------------------------------------------------------- the draft policy

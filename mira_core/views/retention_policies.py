@@ -6,6 +6,7 @@ Preparing a download is the one write here: it needs the curator role and is log
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import pandas as pd
@@ -66,13 +67,17 @@ DIFF_COLUMNS = [f.name for f in fields(SourceDiff) if not f.name.startswith("sam
 """The diff table's columns: counts and tokens per source (the sample record ids are left out)."""
 
 
-def diff_table(engine: Engine, a: str, b: str) -> pd.DataFrame:
-    """Records (and tokens) entering and leaving the keep list going from policy A to B, per source."""
-    rows = [{c: getattr(d, c) for c in DIFF_COLUMNS} for d in diff_policies(engine, a, b)]
+def diff_table(engine: Engine, a: str, b: str, *, weights: Sequence[float]) -> pd.DataFrame:
+    """Records (and tokens) entering and leaving the keep list going from policy A to B, per source.
+
+    `weights` are the dimensions' cluster sizes, which a `weighted` policy needs.
+    """
+    rows = [{c: getattr(d, c) for c in DIFF_COLUMNS} for d in diff_policies(engine, a, b, weights)]
     return pd.DataFrame(rows, columns=DIFF_COLUMNS)
 
 
-def prepare_download(engine: Engine, *, name: str, fmt: Format, actor: Actor) -> ExportFiles:
+def prepare_download(engine: Engine, *, name: str, fmt: Format, actor: Actor,
+                     weights: Sequence[float]) -> ExportFiles:
     """A saved policy's keep list and manifest in memory for the browser, logged as `export.download`.
 
     Nothing is written to disk; the log entry names the policy, its revision, the format, rows and sha256.
@@ -80,7 +85,7 @@ def prepare_download(engine: Engine, *, name: str, fmt: Format, actor: Actor) ->
     require(actor, Role.curator, "downloading exports")
     with read_conn(engine) as conn:
         policy = get_policy(conn, name)
-    files = export_files(engine, policy, fmt)
+    files = export_files(engine, policy, fmt, weights=weights)
     with write_tx(engine) as conn:
         record_export(conn, actor, "export.download", policy, fmt, files, file=files.list_name)
     return files

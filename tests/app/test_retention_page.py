@@ -117,3 +117,12 @@ def test_new_scores_wait_for_reload(seeded):
     assert any("changed since this view loaded" in i.value for i in at.info)
     at.button(key="ret_reload").click().run()
     assert _metric(at, "Records kept") == "6 / 9"  # b2 now scores 9 and passes
+
+
+def test_the_weighted_criterion_previews_with_the_anchors_cluster_sizes(seeded):
+    """Switching to the cluster-size weighted mean rebuilds the arrays with the anchors file's weights."""
+    at = _app()
+    at.selectbox(key="ret_criterion").set_value("weighted").run()
+    assert not at.exception, at.exception
+    assert _metric(at, "Records kept").endswith("/ 9")
+    assert any(k.startswith("ret_v_") and "weighted" in k for k in (s.key for s in at.slider))

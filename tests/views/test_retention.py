@@ -4,11 +4,13 @@ layers, the draft policy and its preview, the budget solver."""
 import numpy as np
 import pytest
 
+from mira_core.dimensions import cluster_weights
 from mira_core.reliability.mask_store import save_mask_version
 from mira_core.reliability.masks import Cell, CellDecision, Mask
 from mira_core.selection import CutSpec, ScorerRule
 from mira_core.selection.data import make_data
 from mira_core.selection.preview import Cut, PreviewSettings, details, precompute, preview
+from mira_core.settings import Settings
 from mira_core.storage import read_conn, write_tx
 from mira_core.views.retention import (
     DRAFT_NAME,
@@ -54,7 +56,8 @@ def _loaded_basis(engine, criterion="mean"):
         cells = load_mask_cells(conn, sources=loaded.data.sources)
     basis = PreviewBasis(version=version.data, scorer=ScorerRule(), criterion=criterion, cells_json=cells,
                          mask_version=version.mask_version)
-    return precompute_arrays(loaded.data, criterion=criterion, cells_json=cells), basis
+    weights = cluster_weights(Settings().anchors_path)
+    return precompute_arrays(loaded.data, criterion=criterion, cells_json=cells, weights=weights), basis
 
 
 def _draft(basis, cuts=None, global_cut=None, budget=None):

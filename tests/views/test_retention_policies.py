@@ -2,8 +2,10 @@
 
 import pytest
 
+from mira_core.dimensions import cluster_weights
 from mira_core.identity import Actor, PermissionDenied, Role
 from mira_core.selection import CutSpec, Policy, policy_revision, save_policy
+from mira_core.settings import Settings
 from mira_core.storage import read_conn, write_tx
 from mira_core.team import list_changes
 from mira_core.views.retention import GLOBAL_SLIDER
@@ -15,6 +17,8 @@ from mira_core.views.retention_policies import (
     prepare_download,
 )
 from tests.selection.dbcorpus import seed
+
+WEIGHTS = cluster_weights(Settings().anchors_path)
 
 ANN = Actor(user_id="ann@example.org", role=Role.curator)
 
@@ -40,11 +44,11 @@ def test_saved_policies_diff_and_download(engine):
     with read_conn(engine) as conn:
         assert policy_names(conn) == ["half", "strict"]
         assert load_policy_sliders(conn, "strict").values == {"A": 7.0, "B": 7.0}
-    diff = diff_table(engine, "half", "strict").set_index("source")
+    diff = diff_table(engine, "half", "strict", weights=WEIGHTS).set_index("source")
     assert list(diff.columns) == ["entering", "entering_tokens", "leaving", "leaving_tokens", "staying"]
     assert diff.loc["A"].tolist() == [0, 0, 2, 500, 1]  # a2 and a3 leave, a1 stays
     assert diff.loc["B"].tolist() == [0, 0, 0, 0, 2]  # b1 and the forced b4 stay
-    files = prepare_download(engine, name="half", fmt="csv", actor=ANN)
+    files = prepare_download(engine, name="half", fmt="csv", actor=ANN, weights=WEIGHTS)
     assert (files.rows, files.list_name) == (5, "keep-half.csv")
     assert files.list_bytes.decode().splitlines()[1].startswith("a1,A,inst-a1,")
 
@@ -58,11 +62,11 @@ def test_preparing_a_download_needs_a_curator_and_is_logged(engine, role):
     who = Actor(user_id=f"{role}@example.org", role=role)
     if role is Role.viewer:
         with pytest.raises(PermissionDenied, match="downloading exports needs the curator role"):
-            prepare_download(engine, name="half", fmt="jsonl", actor=who)
+            prepare_download(engine, name="half", fmt="jsonl", actor=who, weights=WEIGHTS)
         with read_conn(engine) as conn:
             assert [c.kind for c in list_changes(conn)] == ["policy.save"]  # refused: nothing logged
         return
-    files = prepare_download(engine, name="half", fmt="jsonl", actor=who)
+    files = prepare_download(engine, name="half", fmt="jsonl", actor=who, weights=WEIGHTS)
     with read_conn(engine) as conn:
         log = list_changes(conn, kinds=["export.download"])
     assert [(c.actor, c.target_kind, c.target_id) for c in log] == [(who.user_id, "export", "keep-half.jsonl")]
