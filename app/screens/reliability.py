@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from pydantic import ValidationError
-from ui.db import dimension_names, engine, settings
+from ui.db import current_actor, dimension_names, engine, settings
 from ui.mask_versions import render_mask_versions
 
 from mira_core.dimensions import SLOTS
@@ -232,7 +232,7 @@ def _spot_check_start(cell: CellDrillDown, judges: Judges) -> None:
                 with write_tx(engine()) as conn:
                     sid = create_spot_check(
                         conn, source=cell.source, slot=cell.slot, size=int(size), seed=random.randrange(1_000_000),
-                        created_by=settings().curator, student_judge=judges.student, teacher=judges.teacher)
+                        actor=current_actor(), student_judge=judges.student, teacher=judges.teacher)
             except (MiraError, ValueError) as exc:
                 st.error(escape_markdown(str(exc)))
                 return
@@ -250,8 +250,12 @@ def _masked_spot_checks(cells: list[Cell], judges: Judges) -> None:
     with st.popover(f"Spot-check the {len(cells)} masked cells", icon=":material/fact_check:"):
         size = st.number_input("Items per cell", 1, 200, 10, key="rel_masked_spot_size")
         if st.button("Create the spot-checks", key="rel_masked_spot_go"):
-            done = spot_check_cells(engine(), cells, size=int(size), created_by=settings().curator,
-                                    student_judge=judges.student, teacher=judges.teacher)
+            try:
+                done = spot_check_cells(engine(), cells, size=int(size), actor=current_actor(),
+                                        student_judge=judges.student, teacher=judges.teacher)
+            except MiraError as exc:  # PermissionDenied: none was made
+                st.error(escape_markdown(str(exc)))
+                return
             st.success(f"Created {done.made} spot-checks; open them on the Spot-check page.")
             for msg in done.failed[:5]:
                 st.warning(escape_markdown(msg))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 from ui.common import shortcut_table
-from ui.db import dimension_names, engine, settings
+from ui.db import current_actor, dimension_names, engine
 
 from mira_core.errors import MiraError
 from mira_core.reliability import record_review
@@ -37,11 +37,15 @@ def _pick() -> None:
 def _answer(sid: str, pos: int, n: int, score: int | None, skipped: bool) -> None:
     """Store the answer for the item at `pos`, then move on (a callback: runs before the rerun)."""
     note = ss.get(f"sc_note_{sid}_{pos}", "")
-    with write_tx(engine()) as conn:
-        record_review(conn, spot_check_id=sid, position=pos, human_score=score, skipped=skipped, note=note,
-                      reviewer=settings().curator)
-    ss[f"sc_pos_{sid}"] = min(pos + 1, n - 1)
     st.query_params["id"] = sid  # keep the spot-check in the URL across the rerun (shareable, resumable)
+    try:
+        with write_tx(engine()) as conn:
+            record_review(conn, spot_check_id=sid, position=pos, human_score=score, skipped=skipped, note=note,
+                          actor=current_actor())
+    except MiraError as exc:  # PermissionDenied, or the spot-check is gone: stay on the item
+        st.error(escape_markdown(str(exc)))
+        return
+    ss[f"sc_pos_{sid}"] = min(pos + 1, n - 1)
 
 
 def _move(sid: str, pos: int) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mira_core.errors import MiraError
 from mira_core.query import RecordFilter
 from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
-from mira_core.views.annotations import InvalidAnnotation, apply_bulk_tag, count_matches
-from ui.db import engine, settings
+from mira_core.views.annotations import apply_bulk_tag, count_matches
+from ui.db import current_actor, engine
 
 
 def render_bulk_tag(f: RecordFilter, *, n: int | None = None, key: str = "bulk_tag") -> None:
@@ -29,8 +30,8 @@ def render_bulk_tag(f: RecordFilter, *, n: int | None = None, key: str = "bulk_t
         if st.form_submit_button("Apply to all matches", icon=":material/sell:"):
             try:
                 with write_tx(engine()) as conn:
-                    result = apply_bulk_tag(conn, f, tag=tag, who=settings().curator, remove=remove, matched=n)
-            except InvalidAnnotation as exc:
+                    result = apply_bulk_tag(conn, f, tag=tag, remove=remove, matched=n, actor=current_actor())
+            except MiraError as exc:  # InvalidAnnotation, PermissionDenied: nothing was tagged
                 st.error(escape_markdown(str(exc)))
                 return
             st.session_state[f"{key}_done"] = result.message

@@ -1,7 +1,8 @@
 """The Reliability page's mask versions.
 
 Save the preview as a named version, import one from JSON, list the versions, activate one and download its
-cells.
+cells. Saving needs the curator role, activating the admin role (the core checks; for anyone else the
+"make it active" boxes start unticked and are disabled, and so is the Activate button).
 """
 
 from __future__ import annotations
@@ -9,26 +10,43 @@ from __future__ import annotations
 import streamlit as st
 
 from mira_core.errors import MiraError
+from mira_core.identity import Role
 from mira_core.reliability import Mask, MaskRules, activate_mask_version, mask_from_json, save_mask_version
 from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
 from mira_core.views.mask_versions import load_mask_version, load_mask_versions
-from ui.db import engine, settings
+from ui.db import current_actor, engine
+
+ADMIN_ONLY = "Only an admin can make a mask version active."
+
+
+def _may_activate() -> bool:
+    return current_actor().can(Role.admin)
+
+
+def _save(mask: Mask, rules: MaskRules | None, *, name: str, note: str, activate: bool) -> int | None:
+    """Save the version; None (with the message shown) when the core refuses it."""
+    try:
+        with write_tx(engine()) as conn:
+            return save_mask_version(conn, name=name, mask=mask, rules=rules, note=note, actor=current_actor(),
+                                     activate=activate)
+    except MiraError as exc:  # PermissionDenied, MaskFormatError: nothing was saved
+        st.error(escape_markdown(str(exc)))
+        return None
 
 
 def _save_form(mask: Mask, rules: MaskRules) -> None:
+    may = _may_activate()
     with st.form("rel_save_form"):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         name = c1.text_input("Name of the new version", key="rel_mask_name")
-        activate = c2.checkbox("make it active", True, key="rel_mask_activate")
+        activate = c2.checkbox("make it active", may, disabled=not may, help=None if may else ADMIN_ONLY,
+                               key="rel_mask_activate")
         note = st.text_input("Note (optional)", key="rel_mask_note")
         if st.form_submit_button("Save mask version", icon=":material/save:"):
             if not name.strip():
                 st.error("Give the version a name.")
-            else:
-                with write_tx(engine()) as conn:
-                    vid = save_mask_version(conn, name=name, mask=mask, rules=rules, note=note,
-                                            created_by=settings().curator, activate=activate)
+            elif (vid := _save(mask, rules, name=name, note=note, activate=activate)) is not None:
                 st.success(f"Saved mask version {vid}" + (" and made it active." if activate else "."))
 
 
@@ -44,10 +62,15 @@ def _versions() -> None:
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     pick = int(c1.selectbox("Version", list(names), key="rel_activate_pick",
                             format_func=lambda v: f"{v} · {names[v]}"))
-    if c2.button("Activate", key="rel_activate"):
-        with write_tx(engine()) as conn:
-            activate_mask_version(conn, pick)
-        st.rerun()
+    may = _may_activate()
+    if c2.button("Activate", key="rel_activate", disabled=not may, help=None if may else ADMIN_ONLY):
+        try:
+            with write_tx(engine()) as conn:
+                activate_mask_version(conn, pick, actor=current_actor())
+        except MiraError as exc:
+            st.error(escape_markdown(str(exc)))
+        else:
+            st.rerun()
     with read_conn(engine()) as conn:
         chosen = load_mask_version(conn, version_id=pick)
     with st.expander(f"Cells of version {pick} ({chosen.n_masked} masked)"):
@@ -61,7 +84,9 @@ def _import_mask() -> None:
     with st.expander("Import a mask from JSON"), st.form("rel_import_form", clear_on_submit=True):
         upload = st.file_uploader("Mask JSON", type=["json"], key="rel_import_file")
         name = st.text_input("Name of the new version", key="rel_import_name")
-        activate = st.checkbox("make it active", True, key="rel_import_activate")
+        may = _may_activate()
+        activate = st.checkbox("make it active", may, disabled=not may, help=None if may else ADMIN_ONLY,
+                               key="rel_import_activate")
         if st.form_submit_button("Import mask", icon=":material/upload:"):
             if upload is None or not name.strip():
                 st.error("Choose a JSON file and give the version a name.")
@@ -71,10 +96,9 @@ def _import_mask() -> None:
             except (MiraError, UnicodeDecodeError, ValueError) as exc:
                 st.error(escape_markdown(str(exc)))
                 return
-            with write_tx(engine()) as conn:
-                vid = save_mask_version(conn, name=name, mask=mask, rules=None, created_by=settings().curator,
-                                        activate=activate, note=f"imported from {upload.name}")
-            st.success(f"Imported mask version {vid}: {len(mask.masked_cells())} masked cells.")
+            vid = _save(mask, None, name=name, note=f"imported from {upload.name}", activate=activate)
+            if vid is not None:
+                st.success(f"Imported mask version {vid}: {len(mask.masked_cells())} masked cells.")
 
 
 def render_mask_versions(mask: Mask, rules: MaskRules) -> None:

@@ -9,17 +9,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mira_core.errors import ConflictError
+from mira_core.errors import ConflictError, MiraError
 from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
 from mira_core.views.annotations import (
     OVERRIDE_LABELS,
     Annotation,
-    InvalidAnnotation,
     load_annotation_panel,
     save_annotation,
 )
-from ui.db import engine, settings
+from ui.db import current_actor, engine
 
 ss = st.session_state
 
@@ -50,13 +49,13 @@ def _save(record_id: str) -> None:
             saved = save_annotation(
                 conn, record_id, expected_version=int(ss[keys["version"]]), override=ss[keys["override"]],
                 reason=ss[keys["reason"]], tags=ss[keys["tags"]], note=ss[keys["note"]],
-                who=settings().curator)
+                actor=current_actor())
     except ConflictError as exc:
         st.error(escape_markdown(str(exc)), icon=":material/sync_problem:")
         st.button("Reload their version (your edits above are discarded)", key=f"ann_reload_{record_id}",
                   on_click=_reload, args=(record_id,))
         return
-    except InvalidAnnotation as exc:
+    except MiraError as exc:  # InvalidAnnotation, PermissionDenied: nothing was saved
         st.error(escape_markdown(str(exc)))
         return
     ss[keys["version"]] = saved.version

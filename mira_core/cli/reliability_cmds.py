@@ -16,9 +16,10 @@ from mira_core.reliability.demo_teacher import DEMO_TEACHER, label_demo_corpus
 from mira_core.reliability.masks import MaskRules, build_mask, mask_from_json, mask_to_json
 from mira_core.reliability.metrics import reliability_matrix
 from mira_core.reliability.teacher import TeacherImportSummary, import_teacher_file
-from mira_core.storage import annotations_repo, spot_checks_repo
 from mira_core.storage import reliability_repo as repo
+from mira_core.storage import spot_checks_repo
 from mira_core.storage.engine import read_conn, write_tx
+from mira_core.views.annotations import tag_all_matches
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -95,13 +96,14 @@ def cmd_import_teacher(args: argparse.Namespace) -> int:
     if not args.path.is_file():
         print(f"error: {args.path}: no such file", file=sys.stderr)
         return 1
-    summary = import_teacher_file(open_engine(args.settings), args.path, teacher=args.teacher)
+    summary = import_teacher_file(open_engine(args.settings), args.path, teacher=args.teacher, actor=args.actor)
     return _print_summary(summary, args.max_rejections_shown)
 
 
 def cmd_demo_teacher(args: argparse.Namespace) -> int:
     """Label the stored student-scored records with the SIMULATED demo teacher (idempotent)."""
-    summary = label_demo_corpus(open_engine(args.settings), seed=args.seed, coverage=args.coverage, teacher=args.teacher)
+    summary = label_demo_corpus(open_engine(args.settings), seed=args.seed, coverage=args.coverage, teacher=args.teacher,
+                                actor=args.actor)
     return _print_summary(summary, 20)
 
 
@@ -113,7 +115,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
         print(f"error: --filter: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 1
     with write_tx(open_engine(args.settings)) as conn:
-        n = annotations_repo.bulk_tag(conn, f, args.tag, who=args.settings.curator, remove=args.remove)
+        n = tag_all_matches(conn, f, tag=args.tag, remove=args.remove, actor=args.actor)
     print(f"{'removed from' if args.remove else 'added to'} {n} records")
     return 0
 
@@ -170,8 +172,8 @@ def cmd_mask_import(args: argparse.Namespace) -> int:
     mask = mask_from_json(args.path.read_text(encoding="utf-8"), where=str(args.path))
     with write_tx(open_engine(args.settings)) as conn:
         version = mask_store.save_mask_version(conn, name=args.name, mask=mask, rules=None,
-                                               created_by=args.settings.curator,
-                                               note=f"imported from {args.path.name}", activate=not args.no_activate)
+                                               actor=args.actor, note=f"imported from {args.path.name}",
+                                               activate=not args.no_activate)
     state = "saved" if args.no_activate else "saved and activated"
     print(f"mask version {version} ({args.name}): {len(mask.masked_cells())} masked cells, {state}")
     return 0
@@ -180,7 +182,7 @@ def cmd_mask_import(args: argparse.Namespace) -> int:
 def cmd_mask_activate(args: argparse.Namespace) -> int:
     """Make one version active."""
     with write_tx(open_engine(args.settings)) as conn:
-        repo.activate_mask_version(conn, args.version)
+        mask_store.activate_mask_version(conn, args.version, actor=args.actor)
     print(f"mask version {args.version} is now active")
     return 0
 
@@ -195,7 +197,7 @@ def cmd_mask_from_rules(args: argparse.Namespace) -> int:
     mask = build_mask(matrix, rules)
     with write_tx(engine) as conn:
         version = mask_store.save_mask_version(conn, name=args.name, mask=mask, rules=rules,
-                                               created_by=args.settings.curator, activate=not args.no_activate)
+                                               actor=args.actor, activate=not args.no_activate)
     print(f"mask version {version} ({args.name}): {len(mask.masked_cells())} of "
           f"{int((matrix.source != 'all sources').sum())} cells masked")
     return 0

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 
 from mira_core.dimensions import SLOTS
-from mira_core.reliability.teacher import TeacherImportSummary, import_teacher_lines
+from mira_core.identity import Actor, Role, require
+from mira_core.reliability.teacher import IMPORTING, TeacherImportSummary, import_teacher_lines
 from mira_core.storage import Engine, read_conn
 from mira_core.storage import reliability_repo as repo
 
@@ -63,10 +64,15 @@ def make_demo_teacher_labels(rows: Iterable[tuple[str, str, Sequence[float | Non
         yield json.dumps({"record_id": record_id, "scores": scores})
 
 
-def label_demo_corpus(engine: Engine, *, seed: int = 7, coverage: float = 0.5,
+def label_demo_corpus(engine: Engine, *, actor: Actor, seed: int = 7, coverage: float = 0.5,
                       teacher: str = DEMO_TEACHER) -> TeacherImportSummary:
-    """Give the stored student-scored records SIMULATED teacher labels (idempotent: same labels again)."""
+    """Give the stored student-scored records SIMULATED teacher labels (idempotent: same labels again).
+
+    An import of teacher labels like any other: the curator role, and `teacher.import` in the activity log.
+    """
+    require(actor, Role.curator, IMPORTING)
     with read_conn(engine) as conn:
         pairs = repo.load_score_pairs(conn)
     rows = ((str(r), str(s), list(v)) for r, s, v in zip(pairs.record_ids, pairs.sources, pairs.student, strict=True))
-    return import_teacher_lines(engine, make_demo_teacher_labels(rows, seed=seed, coverage=coverage), teacher=teacher)
+    return import_teacher_lines(engine, make_demo_teacher_labels(rows, seed=seed, coverage=coverage), teacher=teacher,
+                                actor=actor)

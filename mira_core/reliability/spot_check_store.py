@@ -2,6 +2,8 @@
 
 The sampling and agreement maths are pure functions in `spotcheck`; storage (`spot_checks_repo`) keeps the
 queues and answers as rows. This module reads the score pairs, samples, stores, and computes agreement.
+Creating and answering spot-checks needs the curator role; both go into the activity log
+(`spot_check.create`, `spot_check.answer`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,20 +16,25 @@ import pandas as pd
 
 from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError, NotFoundError
+from mira_core.identity import Actor, Role, require
 from mira_core.reliability.masks import Cell
 from mira_core.reliability.spotcheck import human_agreement, stratified_sample
 from mira_core.storage import Connection, Engine, write_tx
 from mira_core.storage import spot_checks_repo as repo
 from mira_core.storage.reliability_repo import load_score_pairs
+from mira_core.team import record_change
+
+CREATING = "starting spot-checks"
 
 
-def create_spot_check(conn: Connection, *, source: str, slot: str, size: int, created_by: str, seed: int = 0,
+def create_spot_check(conn: Connection, *, source: str, slot: str, size: int, actor: Actor, seed: int = 0,
                       student_judge: str | None = None, teacher: str | None = None) -> str:
     """Sample a stratified spot-check of one cell and store it; returns its id.
 
-    Raises ValueError for an unknown slot or a size below 1, NotFoundError when the cell has no student
-    scores to check.
+    Raises PermissionDenied for a viewer, ValueError for an unknown slot or a size below 1, NotFoundError
+    when the cell has no student scores to check.
     """
+    require(actor, Role.curator, CREATING)
     if slot not in SLOTS:
         raise ValueError(f"unknown dimension {slot!r}: expected one of A1..A15")
     if size < 1:
@@ -39,8 +46,11 @@ def create_spot_check(conn: Connection, *, source: str, slot: str, size: int, cr
         raise NotFoundError(f"no student scores for {source} {slot}: score some records of this source first")
     rows = [repo.SpotCheckItemRow(it.record_id, it.stratum, it.student, None if math.isnan(it.teacher) else it.teacher)
             for it in items]
-    return repo.insert_spot_check(conn, source=source, slot=slot, created_by=created_by, seed=seed,
-                                  student_judge=student_judge, teacher=teacher, items=rows)
+    sid = repo.insert_spot_check(conn, source=source, slot=slot, created_by=actor.user_id, seed=seed,
+                                 student_judge=student_judge, teacher=teacher, items=rows)
+    record_change(conn, actor, "spot_check.create", target_kind="spot_check", target_id=sid, source=source,
+                  slot=slot, items=len(rows), seed=seed)
+    return sid
 
 
 def agreement(conn: Connection) -> pd.DataFrame:
@@ -52,14 +62,17 @@ def agreement(conn: Connection) -> pd.DataFrame:
 
 
 def record_review(conn: Connection, *, spot_check_id: str, position: int, human_score: int | None,
-                  skipped: bool = False, note: str = "", reviewer: str) -> None:
-    """Store one reviewer's answer for the item at `position`: a 0-10 score, or a skip (last answer wins).
+                  skipped: bool = False, note: str = "", actor: Actor) -> None:
+    """Store `actor`'s answer for the item at `position`: a 0-10 score, or a skip (last answer wins).
 
-    The spot-check is marked done once every item is answered. Raises ValueError for a score outside 0-10,
-    NotFoundError for an unknown spot-check or position.
+    The spot-check is marked done once every item is answered. Raises PermissionDenied for a viewer,
+    ValueError for a score outside 0-10, NotFoundError for an unknown spot-check or position.
     """
-    repo.record_review(conn, spot_check_id, position, human_score=human_score, skipped=skipped, note=note,
-                       reviewer=reviewer)
+    require(actor, Role.curator, "answering spot-checks")
+    record_id = repo.record_review(conn, spot_check_id, position, human_score=human_score, skipped=skipped,
+                                   note=note, reviewer=actor.user_id)
+    record_change(conn, actor, "spot_check.answer", target_kind="spot_check", target_id=spot_check_id,
+                  record_id=record_id, position=position, score=None if skipped else human_score, skipped=skipped)
 
 
 class CellSpotChecks(NamedTuple):
@@ -69,20 +82,21 @@ class CellSpotChecks(NamedTuple):
     failed: list[str]
 
 
-def spot_check_cells(engine: Engine, cells: Sequence[Cell], *, size: int, created_by: str,
+def spot_check_cells(engine: Engine, cells: Sequence[Cell], *, size: int, actor: Actor,
                      student_judge: str | None = None, teacher: str | None = None) -> CellSpotChecks:
     """One spot-check of `size` items per cell (a review queue over, e.g., every masked cell).
 
     Each cell is sampled and stored in its own transaction, so a cell that cannot be checked (no student
     scores, or a database error) is reported in `failed` without undoing the others. Seeds are 0, 1, 2, ...
-    in the order the spot-checks are created.
+    in the order the spot-checks are created. Raises PermissionDenied for a viewer before any is made.
     """
+    require(actor, Role.curator, CREATING)  # up front: a refusal is not one failed cell per cell
     made, failed = 0, []
     for cell in cells:
         try:
             with write_tx(engine) as conn:
                 create_spot_check(conn, source=cell.source, slot=cell.slot, size=size, seed=made,
-                                  created_by=created_by, student_judge=student_judge, teacher=teacher)
+                                  actor=actor, student_judge=student_judge, teacher=teacher)
             made += 1
         except (MiraError, ValueError) as exc:
             failed.append(str(exc))

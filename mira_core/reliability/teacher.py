@@ -3,7 +3,9 @@
 A line carries either the teacher's raw output text (read by the same parser as the student's) or
 structured per-slot scores `{"A1": {"score": 7, "rationale": "..."}}` (a bare number is also accepted).
 A bad line is a reported rejection with its line number; the other lines go through. Storing replaces
-this teacher's earlier label for the record, so re-importing the same file changes nothing.
+this teacher's earlier label for the record, so re-importing the same file changes nothing. Importing needs
+the curator role; each stored batch adds a `teacher.import` entry (teacher, labels stored) to the activity log
+in its own transaction.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 
 from mira_core.dimensions import COLUMNS, SLOTS
+from mira_core.identity import Actor, Role, require
 from mira_core.storage import Engine, read_conn, write_tx
 from mira_core.storage import reliability_repo as repo
+from mira_core.team import record_change
 from mira_core.text_rules import make_storable
 
 BATCH = 2000
+IMPORTING = "importing teacher labels"
 
 
 class SlotLabel(BaseModel):
@@ -134,9 +139,13 @@ def _message(exc: Exception) -> str:
     return str(exc)
 
 
-def import_teacher_lines(engine: Engine, lines: Iterable[str | bytes], *, teacher: str,
+def import_teacher_lines(engine: Engine, lines: Iterable[str | bytes], *, teacher: str, actor: Actor,
                          progress: Callable[[TeacherImportSummary], None] | None = None) -> TeacherImportSummary:
-    """Match, parse and store teacher labels, a batch per transaction; returns what happened."""
+    """Match, parse and store teacher labels, a batch per transaction; returns what happened.
+
+    Raises PermissionDenied for a viewer before anything is read or stored.
+    """
+    require(actor, Role.curator, IMPORTING)
     if not teacher.strip():
         raise ValueError("a teacher name is required (e.g. --teacher kimi-k2.6)")
     summary = TeacherImportSummary()
@@ -144,25 +153,26 @@ def import_teacher_lines(engine: Engine, lines: Iterable[str | bytes], *, teache
     for item in _read(lines, summary):
         batch.append(item)
         if len(batch) >= BATCH:
-            _store_batch(engine, teacher, batch, summary)
+            _store_batch(engine, teacher, batch, summary, actor)
             batch = []
             if progress:
                 progress(summary)
     if batch:
-        _store_batch(engine, teacher, batch, summary)
+        _store_batch(engine, teacher, batch, summary, actor)
     summary.rejections.sort()
     return summary
 
 
-def import_teacher_file(engine: Engine, path: Path, *, teacher: str,
+def import_teacher_file(engine: Engine, path: Path, *, teacher: str, actor: Actor,
                         progress: Callable[[TeacherImportSummary], None] | None = None) -> TeacherImportSummary:
     """`import_teacher_lines` over a UTF-8 JSONL file (streamed, bounded memory)."""
+    require(actor, Role.curator, IMPORTING)
     with path.open("rb") as fh:  # decoded per line, so one bad line is a rejection, not a failed import
-        return import_teacher_lines(engine, fh, teacher=teacher, progress=progress)
+        return import_teacher_lines(engine, fh, teacher=teacher, actor=actor, progress=progress)
 
 
 def _store_batch(engine: Engine, teacher: str, batch: list[tuple[int, TeacherLine, str]],
-                 summary: TeacherImportSummary) -> None:
+                 summary: TeacherImportSummary, actor: Actor) -> None:
     with read_conn(engine) as conn:
         direct = repo.existing_record_ids(conn, [ln.record_id for _, ln, _ in batch if ln.record_id])
         keys = [(ln.source, ln.instance_id, ln.run_id) for _, ln, _ in batch
@@ -198,4 +208,5 @@ def _store_batch(engine: Engine, teacher: str, batch: list[tuple[int, TeacherLin
     if labels:
         with write_tx(engine) as conn:
             repo.store_teacher_labels(conn, teacher, labels)
+            record_change(conn, actor, "teacher.import", target_kind="teacher", target_id=teacher, labels=len(labels))
         summary.stored += len(labels)

@@ -112,8 +112,11 @@ def spot_check_items_frame(conn: Connection, spot_check_id: str) -> pd.DataFrame
 
 
 def record_review(conn: Connection, spot_check_id: str, position: int, *, human_score: int | None,
-                  skipped: bool = False, note: str = "", reviewer: str) -> None:
-    """Store a reviewer's 0-10 score (or a skip) for one item; closes the spot-check when all are done."""
+                  skipped: bool = False, note: str = "", reviewer: str) -> str:
+    """Store a reviewer's 0-10 score (or a skip) for one item; closes the spot-check when all are done.
+
+    Returns the id of the record the item asks about.
+    """
     if not skipped and (human_score is None or not 0 <= int(human_score) <= 10):
         raise ValueError(f"a human score must be 0-10 (got {human_score!r}); or mark the item skipped")
     res = conn.execute(
@@ -128,6 +131,8 @@ def record_review(conn: Connection, spot_check_id: str, position: int, *, human_
     prog = conn.execute(_progress().where(spot_check_items.c.spot_check_id == spot_check_id)).first()
     status = "done" if prog and int(prog.done or 0) >= int(prog.total) else "open"
     conn.execute(update(spot_checks).where(spot_checks.c.spot_check_id == spot_check_id).values(status=status))
+    return str(conn.execute(select(spot_check_items.c.record_id).where(
+        spot_check_items.c.spot_check_id == spot_check_id, spot_check_items.c.position == position)).scalar_one())
 
 
 SCORE_COLUMNS = ("source", "slot", "human_score", "skipped", "student_score", "teacher_score")

@@ -11,6 +11,7 @@ from mira_core.storage import annotations_repo as ann
 from mira_core.storage import migrate, scores_repo
 from mira_core.storage.engine import make_engine, read_conn, write_tx
 from tests.app.builders import import_messages, messages_row
+from tests.reliability.builders import person
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
@@ -141,7 +142,7 @@ def test_anchor_columns_show_latest_scores_and_blank_masked_cells(sixty):
     assert table["A3"].tolist() == [9.5, 9.0, 8.5, 8.0] and table["A1"].isna().all()
     eng = make_engine(os.environ["MIRA_DATABASE_URL"])
     with write_tx(eng) as conn:
-        save_mask_version(conn, name="m", rules=None, created_by="ann", mask=Mask(
+        save_mask_version(conn, name="m", rules=None, actor=person("ann"), mask=Mask(
             cells={Cell("swe_qa", "A3"): CellDecision(masked=True, reason="MAE too high")}))
     eng.dispose()
     at.run()

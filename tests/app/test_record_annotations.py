@@ -5,10 +5,11 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mira_core.identity import Role
 from mira_core.storage import annotations_repo as ann
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine, read_conn
-from tests.reliability.builders import make_records
+from tests.reliability.builders import make_records, person
 
 
 def _panel(record_id: str):
@@ -87,7 +88,7 @@ def test_judgements_show_student_and_teacher_rationales_with_masked_dims(rid):
     add_scores(engine, [rid], np.full((1, 15), 8.0), kind="teacher", judge="kimi")
     with write_tx(engine) as conn:
         source = conn.exec_driver_sql("SELECT source FROM records").scalar()
-        save_mask_version(conn, name="m", created_by="ann", rules=None, mask=Mask(
+        save_mask_version(conn, name="m", actor=person("ann"), rules=None, mask=Mask(
             cells={Cell(source, "A7"): CellDecision(masked=True, reason="rho 0.10 < 0.30")}))
     engine.dispose()
     at = AppTest.from_function(_judgements, args=(rid,), default_timeout=60)
@@ -119,4 +120,27 @@ def test_bulk_tag_form_tags_every_match(rid):
     assert at.success[0].value.endswith("added to 3 records (0 already had it).")
     with read_conn(engine) as conn:
         assert ann.tag_counts(conn).records.tolist() == [3]
+    engine.dispose()
+
+
+def test_a_viewer_is_told_which_role_saving_and_tagging_need(rid, monkeypatch):
+    import ui.bulk_tag
+    import ui.record_annotations
+
+    viewer = person("vi@example.org", Role.viewer)
+    monkeypatch.setattr(ui.record_annotations, "current_actor", lambda: viewer)
+    monkeypatch.setattr(ui.bulk_tag, "current_actor", lambda: viewer)
+    at = _open(rid)
+    at.text_area(key=f"ann_note_{rid}").input("my note")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert "annotating records needs the curator role" in at.error[0].value and not at.success
+    bulk = AppTest.from_function(_bulk, args=(["src_a"],), default_timeout=60)
+    bulk.run()
+    bulk.text_input(key="bulk_tag_tag").input("needs review")
+    bulk.button[0].click().run()
+    assert "tagging records needs the curator role" in bulk.error[0].value and not bulk.success
+    engine = make_engine(os.environ["MIRA_DATABASE_URL"])
+    with read_conn(engine) as conn:
+        assert ann.get_annotation(conn, rid).version == 0 and ann.tag_counts(conn).empty
     engine.dispose()

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mira_core.identity import Role
 from mira_core.reliability.demo_teacher import label_demo_corpus
 from mira_core.reliability.mask_store import active_mask
 from mira_core.storage import migrate
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import make_engine, read_conn
-from tests.reliability.builders import add_scores, make_records
+from tests.reliability.builders import add_scores, make_records, person
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
@@ -25,7 +26,7 @@ def scored():
     ids = make_records(eng, 300, sources=("src_a", "src_b", "src_c"))
     rng = np.random.default_rng(0)
     add_scores(eng, ids, rng.integers(0, 11, (300, 15)).astype(float), judge="mira-SIMULATED")
-    label_demo_corpus(eng, coverage=0.8)
+    label_demo_corpus(eng, actor=person(), coverage=0.8)
     yield eng
     eng.dispose()
 
@@ -132,3 +133,23 @@ def test_page_without_teacher_labels_says_how_to_import(tmp_path):
     eng.dispose()
     at = _page()
     assert any("import-teacher" in i.value for i in at.info)
+
+
+def test_a_curator_saves_a_version_but_only_an_admin_activates_it(scored, monkeypatch):
+    import ui.db
+    import ui.mask_versions
+
+    curator = person("cy@example.org", Role.curator)
+    monkeypatch.setattr(ui.db, "current_actor", lambda: curator)  # the page script imports it on every run
+    monkeypatch.setattr(ui.mask_versions, "current_actor", lambda: curator)
+    at = _page()
+    box = at.checkbox(key="rel_mask_activate")
+    assert box.disabled and not box.value  # unticked: saving as the active one would be refused
+    at.text_input(key="rel_mask_name").input("draft")
+    at.button[[b.label for b in at.button].index("Save mask version")].click().run()
+    assert not at.exception, at.exception
+    assert any(s.value == "Saved mask version 1." for s in at.success)
+    assert at.button(key="rel_activate").disabled
+    with read_conn(scored) as conn:
+        versions = repo.list_mask_versions(conn)
+    assert versions[["name", "active", "created_by"]].values.tolist() == [["draft", False, "cy@example.org"]]

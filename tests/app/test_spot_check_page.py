@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mira_core.identity import Role
 from mira_core.reliability import spot_check_store
 from mira_core.reliability.demo_teacher import label_demo_corpus
 from mira_core.storage import migrate
 from mira_core.storage import spot_checks_repo as spot
 from mira_core.storage.engine import make_engine, read_conn, write_tx
-from tests.reliability.builders import add_scores, make_records
+from tests.reliability.builders import add_scores, make_records, person
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
@@ -23,10 +24,10 @@ def check():
     migrate.upgrade(eng)
     ids = make_records(eng, 40)
     add_scores(eng, ids, np.random.default_rng(0).integers(0, 11, (40, 15)).astype(float), judge="mira")
-    label_demo_corpus(eng, coverage=1.0)
+    label_demo_corpus(eng, actor=person(), coverage=1.0)
     with write_tx(eng) as conn:
         sid = spot_check_store.create_spot_check(conn, source="src_a", slot="A7", size=4, seed=0,
-                                                 created_by="ann", teacher="kimi-k2.6-SIMULATED")
+                                                 actor=person("ann"), teacher="kimi-k2.6-SIMULATED")
     yield eng, sid
     eng.dispose()
 
@@ -81,3 +82,17 @@ def test_without_id_lists_spot_checks(check):
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Spot-checks"
+
+
+def test_a_viewer_reads_but_cannot_answer(check, monkeypatch):
+    import ui.db
+
+    eng, sid = check
+    monkeypatch.setattr(ui.db, "current_actor", lambda: person("vi@example.org", Role.viewer))
+    at = _open(sid)
+    at.button(key="sc_score_7").click().run()
+    assert not at.exception, at.exception
+    assert any(e.value.startswith("answering spot\\-checks needs the curator role") for e in at.error)
+    assert _caption(at, "item ").startswith("item 1 of 4")  # it stays on the item
+    with read_conn(eng) as conn:
+        assert not spot.spot_check_items_frame(conn, sid).answered.any()

@@ -12,7 +12,7 @@ from mira_core.reliability.mask_store import active_mask
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine, read_conn
 from tests.browser.conftest import serve_app
-from tests.reliability.builders import add_scores, make_records
+from tests.reliability.builders import add_scores, make_records, person
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def rel_server(tmp_path_factory):
     ids = make_records(eng, 120, sources=("src_a", "src_b"))
     rng = np.random.default_rng(1)
     add_scores(eng, ids, rng.integers(0, 11, (120, 15)).astype(float), judge="mira-SIMULATED")
-    label_demo_corpus(eng, coverage=0.9)
+    label_demo_corpus(eng, actor=person(), coverage=0.9)
     with serve_app(url, tmp) as base:
         yield base, eng, tmp
     eng.dispose()

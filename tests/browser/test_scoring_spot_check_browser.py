@@ -16,7 +16,7 @@ from mira_core.storage import migrate
 from mira_core.storage import spot_checks_repo as spot
 from mira_core.storage.engine import make_engine, read_conn, write_tx
 from tests.browser.conftest import press_shortcut, serve_app
-from tests.reliability.builders import add_scores, make_records
+from tests.reliability.builders import add_scores, make_records, person
 
 pytestmark = pytest.mark.browser
 N_RECORDS = 12
@@ -30,9 +30,9 @@ def scoring_server(tmp_path_factory):
     migrate.upgrade(eng)
     ids = make_records(eng, N_RECORDS, sources=("src_a",))
     add_scores(eng, ids, np.random.default_rng(0).integers(0, 11, (N_RECORDS, 15)).astype(float), judge="mira")
-    label_demo_corpus(eng, coverage=1.0)
+    label_demo_corpus(eng, actor=person(), coverage=1.0)
     with write_tx(eng) as conn:
-        sid = create_spot_check(conn, source="src_a", slot="A7", size=4, seed=0, created_by="ann",
+        sid = create_spot_check(conn, source="src_a", slot="A7", size=4, seed=0, actor=person("ann"),
                                 teacher="kimi-k2.6-SIMULATED")
     simulator, _ = start_in_thread(SimulatorConfig(latency=0.05, concurrency=8, seed=3), port=0)
     env = {"MIRA_SCORER_BASE_URL": simulator.base_url, "MIRA_SCORER_CONFIG": str(tmp / "scorer.toml"),

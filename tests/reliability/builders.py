@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy import Engine, insert
 
 from mira_core.dimensions import COLUMNS
+from mira_core.identity import Actor, Role
 from mira_core.records import Outcome, Record, Step, StepKind, make_record_id
 from mira_core.storage.engine import write_tx
 from mira_core.storage.records_repo import StoredItem, insert_items
@@ -64,3 +65,8 @@ def scored_corpus(engine: Engine) -> tuple[Engine, list[str], np.ndarray, np.nda
     teacher = np.clip(new + 1, 0, 10)
     add_scores(engine, ids[:8], teacher[:8], kind="teacher", judge="kimi")
     return engine, ids, new, teacher
+
+
+def person(user_id: str = "ann", role: Role = Role.admin) -> Actor:
+    """Someone acting in a test: an admin unless said otherwise (the role tests build each role)."""
+    return Actor(user_id=user_id, role=role)

@@ -9,7 +9,7 @@ from mira_core.cli import main
 from mira_core.dimensions import SLOTS
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine
-from tests.reliability.builders import add_scores, make_records
+from tests.reliability.builders import add_scores, make_records, person
 
 
 def _corpus():
@@ -76,7 +76,7 @@ def test_export_reviews_per_reviewer(tmp_path, capsys):
     _corpus()
     eng = make_engine(os.environ["MIRA_DATABASE_URL"])
     with write_tx(eng) as conn:
-        sid = create_spot_check(conn, source="src_a", slot="A3", size=3, created_by="ann")
+        sid = create_spot_check(conn, source="src_a", slot="A3", size=3, actor=person("ann"))
         spot.record_review(conn, sid, 0, human_score=4, reviewer="ann", note="ok")
         spot.record_review(conn, sid, 1, human_score=None, skipped=True, reviewer="bob")
     with read_conn(eng) as conn:
@@ -90,3 +90,25 @@ def test_export_reviews_per_reviewer(tmp_path, capsys):
     assert rows[0]["student_score"] is not None and rows[0]["reviewed_at"].endswith("+00:00")
     assert main(["export-reviews"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_the_operator_is_named_on_tags_mask_versions_and_teacher_imports(tmp_path, capsys):
+    from mira_core.storage.engine import read_conn
+    from mira_core.team import list_changes
+
+    ids = _corpus()
+    (tmp_path / "mask.json").write_text('{"*": {"A7": {"masked": true, "reason": "paper Fig. 3"}}}')
+    (tmp_path / "t.jsonl").write_text(json.dumps({"record_id": ids[0], "scores": dict.fromkeys(SLOTS, 5)}) + "\n")
+    assert main(["--as", "Ops@Example.org", "tag", "review-me", "--filter", '{"sources": ["src_b"]}']) == 0
+    assert main(["--as", "ops@example.org", "mask", "import", str(tmp_path / "mask.json"), "--name", "paper"]) == 0
+    assert main(["--as", "ops@example.org", "mask", "activate", "1"]) == 0
+    assert main(["--as", "ops@example.org", "import-teacher", str(tmp_path / "t.jsonl"), "--teacher", "kimi"]) == 0
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    with read_conn(eng) as conn:
+        log = list_changes(conn)
+    eng.dispose()
+    assert {(c.actor, c.via) for c in log} == {("ops@example.org", "cli")}
+    assert [(c.kind, c.target_id) for c in log] == [("teacher.import", "kimi"), ("mask.activate", "1"),
+                                                    ("mask.activate", "1"), ("mask.save", "1"),
+                                                    ("tag.bulk_add", None)]
+    assert log[-1].detail == {"tag": "review-me", "filter": {"sources": ["src_b"]}, "count": 40}

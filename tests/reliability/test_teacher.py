@@ -6,12 +6,20 @@ import numpy as np
 import pytest
 
 from mira_core.dimensions import SLOTS
-from mira_core.reliability.demo_teacher import cell_difficulty, make_demo_teacher_labels
+from mira_core.identity import PermissionDenied, Role
+from mira_core.reliability import teacher as teacher_module
+from mira_core.reliability.demo_teacher import (
+    DEMO_TEACHER,
+    cell_difficulty,
+    label_demo_corpus,
+    make_demo_teacher_labels,
+)
 from mira_core.reliability.metrics import reliability_matrix
 from mira_core.reliability.teacher import import_teacher_file, import_teacher_lines
 from mira_core.storage import reliability_repo as repo
 from mira_core.storage.engine import read_conn
-from tests.reliability.builders import add_scores, make_records
+from mira_core.team import list_changes
+from tests.reliability.builders import add_scores, make_records, person
 
 
 def full(score, rationale="r"):
@@ -42,7 +50,7 @@ def test_import_matches_by_id_and_by_source_instance_and_reports_bad_lines(corpu
     ]
     path = tmp_path / "teacher.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    summary = import_teacher_file(engine, path, teacher="kimi")
+    summary = import_teacher_file(engine, path, teacher="kimi", actor=person())
     assert (summary.lines, summary.stored, summary.partial) == (11, 2, 1)
     reasons = dict(summary.rejections)
     assert sorted(reasons) == [4, 5, 6, 7, 8, 9, 10, 11]
@@ -64,11 +72,11 @@ def test_import_matches_by_id_and_by_source_instance_and_reports_bad_lines(corpu
 def test_reimport_is_idempotent_and_teachers_coexist(corpus):
     engine, ids = corpus
     lines = [json.dumps({"record_id": rid, "scores": full(6)}) for rid in ids]
-    import_teacher_lines(engine, lines, teacher="kimi")
+    import_teacher_lines(engine, lines, teacher="kimi", actor=person())
     with read_conn(engine) as conn:
         version = repo.data_version(conn)
-    import_teacher_lines(engine, lines, teacher="kimi")
-    import_teacher_lines(engine, [json.dumps({"record_id": ids[0], "scores": full(2)})], teacher="other")
+    import_teacher_lines(engine, lines, teacher="kimi", actor=person())
+    import_teacher_lines(engine, [json.dumps({"record_id": ids[0], "scores": full(2)})], teacher="other", actor=person())
     with read_conn(engine) as conn:
         assert repo.data_version(conn).split(":")[0] == str(int(version.split(":")[0]) + 1)  # +1 row: other
         assert repo.list_judges(conn, "teacher") == ["kimi", "other"]
@@ -89,7 +97,7 @@ def test_ambiguous_instance_needs_run_id(sqlite_engine):
     summary = import_teacher_lines(sqlite_engine, [
         json.dumps({"source": "s", "instance_id": "same", "scores": {"A1": 1}}),
         json.dumps({"source": "s", "instance_id": "same", "run_id": "run1", "scores": {"A1": 1}}),
-    ], teacher="kimi")
+    ], teacher="kimi", actor=person())
     assert summary.stored == 1
     assert summary.rejections[0][0] == 1 and "ambiguous: 2 records" in summary.rejections[0][1]
 
@@ -103,7 +111,7 @@ def test_raw_output_is_parsed_with_the_student_parser(corpus):
     summary = import_teacher_lines(engine, [
         json.dumps({"record_id": ids[0], "raw_output": text}),
         json.dumps({"record_id": ids[1], "raw_output": "I refuse to score this."}),
-    ], teacher="kimi")
+    ], teacher="kimi", actor=person())
     assert summary.stored == 1 and summary.rejections[0][0] == 2
     assert summary.rejections[0][1].startswith("unparseable")
     with read_conn(engine) as conn:
@@ -139,8 +147,40 @@ def test_bad_bytes_and_unstorable_text_do_not_stop_the_import(engine, tmp_path):
     good = json.dumps({"record_id": ids[0], "scores": {"A1": {"score": 4, "rationale": "nul\u0000 and \ud800 here"}}})
     path = tmp_path / "t.jsonl"
     path.write_bytes(b'{"record_id": "\xff\xfe"}\n' + good.encode() + b"\n")
-    summary = import_teacher_file(engine, path, teacher="kimi")
+    summary = import_teacher_file(engine, path, teacher="kimi", actor=person())
     assert summary.stored == 1 and summary.rejections == [(1, "not valid UTF-8 (byte 15)")]
     with read_conn(engine) as conn:
         rationale = repo.label_rationales(conn, ids[0], "A1")
     assert "nul\u2400 and \ufffd here" in set(rationale.rationale)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_importing_teacher_labels_needs_a_curator_and_each_batch_names_them(engine, role, tmp_path, monkeypatch):
+    ids = make_records(engine, 4)
+    add_scores(engine, ids, np.full((4, 15), 5.0))
+    monkeypatch.setattr(teacher_module, "BATCH", 3)  # 4 lines: two batches, two transactions
+    path = tmp_path / "teacher.jsonl"
+    path.write_text("".join(json.dumps({"record_id": rid, "scores": full(6)}) + "\n" for rid in ids))
+    who = person(f"{role}@example.org", role)
+    if role is Role.viewer:
+        for run in (lambda: import_teacher_file(engine, path, teacher="kimi", actor=who),
+                    lambda: import_teacher_lines(engine, [], teacher="kimi", actor=who),
+                    lambda: label_demo_corpus(engine, actor=who)):
+            with pytest.raises(PermissionDenied, match="importing teacher labels needs the curator role; viewer@"):
+                run()
+    else:
+        assert import_teacher_file(engine, path, teacher="kimi", actor=who).stored == 4
+        assert label_demo_corpus(engine, actor=who, coverage=1.0).stored == 4
+    with read_conn(engine) as conn:
+        teachers = repo.list_judges(conn, "teacher")
+        log = list_changes(conn)
+    if role is Role.viewer:
+        assert (teachers, log) == ([], [])
+        return
+    assert sorted(teachers) == sorted(["kimi", DEMO_TEACHER])
+    assert [(c.kind, c.actor, c.target_kind, c.target_id, c.detail) for c in log] == [
+        ("teacher.import", who.user_id, "teacher", DEMO_TEACHER, {"labels": 1}),
+        ("teacher.import", who.user_id, "teacher", DEMO_TEACHER, {"labels": 3}),
+        ("teacher.import", who.user_id, "teacher", "kimi", {"labels": 1}),
+        ("teacher.import", who.user_id, "teacher", "kimi", {"labels": 3}),
+    ]

@@ -22,6 +22,7 @@ from mira_core.selection.store import (
 )
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.team import list_changes
+from tests.reliability.builders import person
 from tests.selection.dbcorpus import score, seed
 
 ANN = Actor(user_id="ann@example.org", role=Role.curator)
@@ -65,7 +66,7 @@ def test_active_mask_cells_frozen_per_source(engine):
                        Cell("A", "A1"): CellDecision(masked=True, reason="r")})
     with write_tx(engine) as conn:
         assert active_mask_cells(conn, ("A", "B")) == (None, {})
-        vid = save_mask_version(conn, name="m1", mask=mask, rules=None, created_by="t")
+        vid = save_mask_version(conn, name="m1", mask=mask, rules=None, actor=person("t"))
     with read_conn(engine) as conn:
         version, cells = active_mask_cells(conn, ("A", "B"))
     assert version == vid

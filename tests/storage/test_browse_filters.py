@@ -12,6 +12,7 @@ from mira_core.storage import records_repo as repo
 from mira_core.storage import spot_checks_repo as spots
 from mira_core.storage.engine import read_conn, write_tx
 from tests.app.builders import import_messages, messages_row
+from tests.reliability.builders import person
 
 
 def _score(rid: str, overall: int, *, complete: bool = True, kind: str = "student", a3: float = 5.0,
@@ -100,7 +101,7 @@ def test_unknown_dimension_or_overall_out_of_range_is_refused():
 
 def test_spot_check_status(engine, ids):
     with write_tx(engine) as conn:
-        sid = create_spot_check(conn, source="swe_qa", slot="A3", size=10, created_by="ann")
+        sid = create_spot_check(conn, source="swe_qa", slot="A3", size=10, actor=person("ann"))
         items = spots.spot_check_items_frame(conn, sid)
         spots.record_review(conn, sid, int(items.position[0]), human_score=5, reviewer="ann")
         spots.record_review(conn, sid, int(items.position[1]), human_score=None, skipped=True, reviewer="ann")

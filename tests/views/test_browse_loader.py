@@ -9,7 +9,7 @@ from mira_core.reliability.masks import Cell, CellDecision, Mask
 from mira_core.storage import read_conn, write_tx
 from mira_core.views.browse import load_browse_page
 from mira_core.views.browse_params import BrowseView
-from tests.reliability.builders import add_scores, make_records
+from tests.reliability.builders import add_scores, make_records, person
 
 
 def _view(**kw) -> BrowseView:
@@ -32,7 +32,7 @@ def test_anchor_columns_blank_masked_cells_and_overall_comes_from_the_latest_sco
     with write_tx(engine) as conn:
         conn.execute(text("UPDATE scores SET overall = 61"))
         mask = Mask(cells={Cell("src_a", "A3"): CellDecision(masked=True, reason="MAE too high")})
-        save_mask_version(conn, name="m", mask=mask, rules=None, created_by="t")
+        save_mask_version(conn, name="m", mask=mask, rules=None, actor=person("t"))
     with read_conn(engine) as conn:
         page = load_browse_page(conn, _view(anchors=True), store_has_synthetic=False)
         plain = load_browse_page(conn, _view(), store_has_synthetic=False)

@@ -11,6 +11,7 @@ from mira_core.views.mask_versions import (
     load_mask_version,
     load_mask_versions,
 )
+from tests.reliability.builders import person
 
 RULED = Mask(cells={Cell("src_a", "A2"): CellDecision(masked=True, reason="MAE 2.50 > 2.00"),
                     Cell("src_a", "A1"): CellDecision(masked=False, reason="checked", by="curator")})
@@ -20,8 +21,8 @@ FORCED = Mask(cells={Cell("src_b", "A7"): CellDecision(masked=True, reason="teac
 
 def test_versions_newest_first_and_one_versions_cells(engine):
     with write_tx(engine) as conn:
-        first = save_mask_version(conn, name="first", mask=RULED, rules=None, created_by="ann")
-        second = save_mask_version(conn, name="second", mask=FORCED, rules=None, created_by="bob", activate=False)
+        first = save_mask_version(conn, name="first", mask=RULED, rules=None, actor=person("ann"))
+        second = save_mask_version(conn, name="second", mask=FORCED, rules=None, actor=person("bob"), activate=False)
     with read_conn(engine) as conn:
         versions = load_mask_versions(conn)
         chosen = load_mask_version(conn, version_id=first)
@@ -39,8 +40,8 @@ def test_a_new_preview_starts_from_the_active_versions_curator_decisions(engine)
     with read_conn(engine) as conn:
         assert load_curator_overrides(conn) == []  # nothing saved yet
     with write_tx(engine) as conn:
-        save_mask_version(conn, name="first", mask=RULED, rules=None, created_by="ann")
-        save_mask_version(conn, name="second", mask=FORCED, rules=None, created_by="bob")
+        save_mask_version(conn, name="first", mask=RULED, rules=None, actor=person("ann"))
+        save_mask_version(conn, name="second", mask=FORCED, rules=None, actor=person("bob"))
     with read_conn(engine) as conn:
         carried = load_curator_overrides(conn)
     assert carried == [Override(source="src_b", slot="A7", masked=True, reason="teacher misreads it")]

@@ -7,7 +7,7 @@ from mira_core.reliability.mask_store import save_mask_version
 from mira_core.reliability.masks import Cell, CellDecision, Mask
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.views.record_judgements import load_record_judgements
-from tests.reliability.builders import make_records, scored_corpus
+from tests.reliability.builders import make_records, person, scored_corpus
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def test_record_judgements_side_by_side_with_the_active_mask(scored):
     engine, ids, new, teacher = scored
     mask = Mask(cells={Cell("src_a", "A2"): CellDecision(masked=True, reason="MAE 3.10 > 2.00")})
     with write_tx(engine) as conn:
-        save_mask_version(conn, name="m", mask=mask, rules=None, created_by="ann")
+        save_mask_version(conn, name="m", mask=mask, rules=None, actor=person("ann"))
     with read_conn(engine) as conn:
         got = load_record_judgements(conn, record_id=ids[0])  # ids[0] is src_a and has a teacher label
         unlabelled = load_record_judgements(conn, record_id=ids[9], teacher="kimi")

@@ -23,7 +23,7 @@ from mira_core.views.reliability import (
     load_score_pairs,
     preview_mask,
 )
-from tests.reliability.builders import add_scores, make_records
+from tests.reliability.builders import add_scores, make_records, person
 
 RULES = MaskRules(max_mae=1.5, min_rho=0.3, min_n=2)
 
@@ -85,8 +85,8 @@ def test_cell_drill_down_joins_titles_and_human_agreement(corpus):
     matrix = agreement_matrix(pairs, where=PairFilter(), min_n=2)
     mask = preview_mask(matrix, rules=RULES).mask
     with write_tx(engine) as conn:
-        sid = create_spot_check(conn, source="src_a", slot="A1", size=1, created_by="ann", teacher="kimi")
-        record_review(conn, spot_check_id=sid, position=0, human_score=4, reviewer="ann")
+        sid = create_spot_check(conn, source="src_a", slot="A1", size=1, actor=person("ann"), teacher="kimi")
+        record_review(conn, spot_check_id=sid, position=0, human_score=4, actor=person("ann"))
     with read_conn(engine) as conn:
         cell = load_cell(conn, pairs=pairs, matrix=matrix, mask=mask, source="src_a", slot="A1", max_points=2)
         everyone = load_cell(conn, pairs=pairs, matrix=matrix, mask=mask, source=ALL_SOURCES, slot="A1")

@@ -29,6 +29,7 @@ from mira_core.views.retention import (
     solve_sliders,
     summary_table,
 )
+from tests.reliability.builders import person
 from tests.selection.dbcorpus import seed
 
 
@@ -72,7 +73,7 @@ def test_cached_layers_read_versions_choices_arrays_and_the_mask(engine):
         choices = load_scorer_choices(conn)
     assert before.mask_version is None and (choices.judges, choices.prompts) == (["mira-student"], ["v1"])
     with write_tx(engine) as conn:
-        save_mask_version(conn, name="m", created_by="t", rules=None,
+        save_mask_version(conn, name="m", actor=person("t"), rules=None,
                           mask=Mask(cells={Cell("A", "A3"): CellDecision(masked=True, reason="MAE too high")}))
     pre, basis = _loaded_basis(engine)
     assert basis.mask_version is not None and basis.masked_cells == {"*": [], "A": ["A3"], "B": []}

@@ -8,7 +8,7 @@ from mira_core.reliability import create_spot_check, record_review
 from mira_core.storage import read_conn, write_tx
 from mira_core.views import spot_check as view
 from mira_core.views.spot_check import load_spot_check_item, load_spot_checks
-from tests.reliability.builders import add_scores, make_records
+from tests.reliability.builders import add_scores, make_records, person
 
 
 @pytest.fixture
@@ -19,15 +19,15 @@ def check(engine):
     add_scores(engine, ids, np.full((6, 15), 9.0), kind="teacher", judge="kimi")
     add_scores(engine, ids, np.full((6, 15), 1.0), kind="teacher", judge="later")  # newest teacher label
     with write_tx(engine) as conn:
-        sid = create_spot_check(conn, source="src_a", slot="A3", size=4, seed=0, created_by="ann", teacher="kimi")
+        sid = create_spot_check(conn, source="src_a", slot="A3", size=4, seed=0, actor=person("ann"), teacher="kimi")
     return engine, sid
 
 
 def test_a_review_resumes_at_the_first_unanswered_item(check):
     engine, sid = check
     with write_tx(engine) as conn:
-        record_review(conn, spot_check_id=sid, position=0, human_score=6, reviewer="ann", note="fine")
-        record_review(conn, spot_check_id=sid, position=1, human_score=None, skipped=True, reviewer="bob")
+        record_review(conn, spot_check_id=sid, position=0, human_score=6, actor=person("ann"), note="fine")
+        record_review(conn, spot_check_id=sid, position=1, human_score=None, skipped=True, actor=person("bob"))
     with read_conn(engine) as conn:
         fresh = load_spot_check_item(conn, spot_check_id=sid)
         first = load_spot_check_item(conn, spot_check_id=sid, position=0)
@@ -44,7 +44,7 @@ def test_skips_count_as_answered_and_a_finished_check_reopens_at_the_start(check
     engine, sid = check
     with write_tx(engine) as conn:
         for pos in range(4):
-            record_review(conn, spot_check_id=sid, position=pos, human_score=None, skipped=True, reviewer="ann")
+            record_review(conn, spot_check_id=sid, position=pos, human_score=None, skipped=True, actor=person("ann"))
     with read_conn(engine) as conn:
         done = load_spot_check_item(conn, spot_check_id=sid)
         listing = load_spot_checks(conn, source="src_a", slot="A3")
