@@ -1,7 +1,8 @@
 """Scoring: endpoint settings, start a job over the Browse filter (or everything), live job progress.
 
 Jobs run in a worker process (`mira-curator worker`), never in this script: reruns and closed tabs do
-not stop or duplicate them. The page only writes job rows and reads progress.
+not stop or duplicate them. The page only writes job rows and reads progress. Every write passes the
+acting person; the core checks the role (buttons a role may not use are only greyed out here as a hint).
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 from ui.common import current_params, show_problems
-from ui.db import engine, settings
+from ui.db import current_actor, engine, settings
 
 from mira_core.errors import MiraError
+from mira_core.identity import Role
 from mira_core.scoring import (
     JobProgress,
     ModelInfo,
@@ -32,7 +34,14 @@ from mira_core.scoring import (
 )
 from mira_core.storage import read_conn
 from mira_core.views import escape_markdown, view_from_params
-from mira_core.views.scoring import JobsPanel, ScoreChoice, load_jobs_panel, load_scoring_choices, requeueable
+from mira_core.views.scoring import (
+    JobsPanel,
+    ScoreChoice,
+    load_jobs_panel,
+    load_scoring_choices,
+    may_cancel,
+    requeueable,
+)
 
 ss = st.session_state
 ss.setdefault("scoring_autostart", True)
@@ -66,7 +75,9 @@ def _settings_form(current: ScorerSettings) -> None:
             max_model_len = c2.number_input("max_model_len", 1024, 1_048_576, current.max_model_len)
             concurrency = c1.number_input("Concurrency (requests in flight)", 1, 4096, current.concurrency)
             timeout = c2.number_input("Request timeout (s)", 1.0, 3600.0, current.request_timeout)
-            saved = st.form_submit_button("Save settings")
+            admin = current_actor().can(Role.admin)
+            saved = st.form_submit_button("Save settings", disabled=not admin,
+                                          help=None if admin else "Endpoint settings are changed by an admin.")
         st.caption(f"API key: {escape_markdown(api_key_source()[1])}. It is never shown, stored in the "
                    "database or written to logs.")
         st.caption(f"Saved to {escape_markdown(str(config_path()))}; `MIRA_SCORER_*` environment variables override it.")
@@ -77,11 +88,13 @@ def _settings_form(current: ScorerSettings) -> None:
                 "max_tokens": int(max_tokens), "max_model_len": int(max_model_len),
                 "concurrency": int(concurrency), "request_timeout": float(timeout)})
             ScorerSettings.model_validate(new.public_dict())
-            save_scorer_settings(new)
-        except (ValueError, OSError) as exc:
+            result = save_scorer_settings(engine(), new, actor=current_actor())
+        except (ValueError, OSError, MiraError) as exc:
             st.error(escape_markdown(f"settings not saved: {exc}"))
         else:
-            st.success("Settings saved; new jobs use them (running jobs keep the settings they started with).")
+            what = f" ({', '.join(result.changed)} changed)" if result.changed else " (nothing changed)"
+            st.success(f"Settings saved{what}; new jobs use them (running jobs keep the settings they started "
+                       "with).")
 
 
 def _start_section(current: ScorerSettings) -> None:
@@ -92,11 +105,17 @@ def _start_section(current: ScorerSettings) -> None:
     choice: ScoreChoice = st.radio("Score", choices.options, format_func=choices.label, key="scoring_selection",
                                    horizontal=True)
     st.toggle("Start a worker if none is running", key="scoring_autostart")
-    if st.button("Start scoring job", type="primary", icon=":material/play_arrow:"):
-        with st.spinner("freezing the selection…"):
-            # The id is chosen before the click is handled, so a replayed click returns the same job.
-            job_id = start_job(engine(), current, record_filter=choices.record_filter(choice),
-                               created_by=settings().curator, job_id=ss.scoring_next_job)
+    actor = current_actor()
+    if st.button("Start scoring job", type="primary", icon=":material/play_arrow:",
+                 disabled=not actor.can(Role.curator)):
+        try:
+            with st.spinner("freezing the selection…"):
+                # The id is chosen before the click is handled, so a replayed click returns the same job.
+                job_id = start_job(engine(), current, actor=actor, record_filter=choices.record_filter(choice),
+                                   job_id=ss.scoring_next_job)
+        except MiraError as exc:
+            st.error(escape_markdown(str(exc)))
+            return
         ss.scoring_next_job = new_job_id()
         st.toast(f"job {job_id} queued")
         _start_worker_if_wanted()
@@ -136,16 +155,17 @@ def _worker_line(panel: JobsPanel) -> None:
 
 
 def _control(action: str, job_id: str) -> None:
+    actor = current_actor()
     try:
         if action == "pause":
-            pause_job(engine(), job_id)
+            pause_job(engine(), job_id, actor=actor)
         elif action == "resume":
-            resume_job(engine(), job_id)
+            resume_job(engine(), job_id, actor=actor)
             _start_worker_if_wanted()
         elif action == "cancel":
-            cancel_job(engine(), job_id)
+            cancel_job(engine(), job_id, actor=actor)
         elif action == "requeue":
-            n = requeue_failed(engine(), job_id)
+            n = requeue_failed(engine(), job_id, actor=actor)
             st.toast(f"{n} items re-queued")
             _start_worker_if_wanted()
     except MiraError as exc:
@@ -165,15 +185,20 @@ def _job_detail(p: JobProgress) -> None:
                    icon=":material/science:")
     if p.last_event:
         st.caption(escape_markdown(p.last_event))
+    if p.created_by:
+        st.caption(f"Started by {escape_markdown(p.created_by)}.")
+    actor = current_actor()
+    curator, cancel_ok = actor.can(Role.curator), may_cancel(actor, p)
     with st.container(horizontal=True):
-        st.button("Pause", key="scoring_pause", disabled=p.status not in ("queued", "running"),
+        st.button("Pause", key="scoring_pause", disabled=not curator or p.status not in ("queued", "running"),
                   on_click=_control, args=("pause", p.job_id))
-        st.button("Resume", key="scoring_resume", disabled=p.status != "paused", on_click=_control,
-                  args=("resume", p.job_id))
-        st.button("Cancel", key="scoring_cancel", disabled=p.status in ("cancelled", "done"), on_click=_control,
-                  args=("cancel", p.job_id))
+        st.button("Resume", key="scoring_resume", disabled=not curator or p.status != "paused",
+                  on_click=_control, args=("resume", p.job_id))
+        st.button("Cancel", key="scoring_cancel", disabled=not cancel_ok or p.status in ("cancelled", "done"),
+                  on_click=_control, args=("cancel", p.job_id),
+                  help=None if cancel_ok else f"Only an admin cancels {escape_markdown(p.created_by)}'s job.")
         n = requeueable(p)
-        st.button(f"Re-queue failed ({n})", key="scoring_requeue", disabled=not n,
+        st.button(f"Re-queue failed ({n})", key="scoring_requeue", disabled=not curator or not n,
                   on_click=_control, args=("requeue", p.job_id))
 
 

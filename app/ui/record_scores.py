@@ -12,11 +12,12 @@ from __future__ import annotations
 import streamlit as st
 
 from mira_core.errors import MiraError
+from mira_core.identity import Role
 from mira_core.scoring import ensure_worker, load_scorer_settings, new_job_id, start_job
 from mira_core.storage import read_conn
 from mira_core.views import escape_markdown
 from mira_core.views.scoring import RecordScores, ScoreSummary, load_record_scores
-from ui.db import dimension_names, engine, settings
+from ui.db import current_actor, dimension_names, engine, settings
 
 
 def _slot_names() -> dict[str, str]:
@@ -25,11 +26,13 @@ def _slot_names() -> dict[str, str]:
 
 def _score_button(record_id: str) -> None:
     nonce = st.session_state.setdefault(f"score_record_job_{record_id}", new_job_id())
-    if st.button("Score this record", key=f"score_record_{record_id}", icon=":material/play_arrow:"):
+    actor = current_actor()
+    if st.button("Score this record", key=f"score_record_{record_id}", icon=":material/play_arrow:",
+                 disabled=not actor.can(Role.curator)):
         try:
             # A replayed click (reconnect) finds the same job id and creates nothing new.
-            job_id = start_job(engine(), load_scorer_settings(), record_ids=[record_id],
-                               created_by=settings().curator, job_id=nonce)
+            job_id = start_job(engine(), load_scorer_settings(), actor=actor, record_ids=[record_id],
+                               job_id=nonce)
             st.session_state[f"score_record_job_{record_id}"] = new_job_id()
             ensure_worker(engine(), settings().database_url)
         except MiraError as exc:

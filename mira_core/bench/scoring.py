@@ -111,13 +111,15 @@ def _job(base_url: str, records: int, concurrency: int, app_settings: Settings) 
     from mira_core.scoring.worker import Worker, WorkerOptions
     from mira_core.storage import migrate
     from mira_core.storage.engine import make_engine
+    from mira_core.team import cli_operator
 
     with tempfile.TemporaryDirectory(prefix="mira-bench-scoring-") as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
         migrate.upgrade(engine)
         load_demo(engine, records, seed=1)
         settings = ScorerSettings(base_url=base_url, concurrency=concurrency, request_timeout=60)
-        job_id = jobs.start_job(engine, settings, record_filter=RecordFilter())
+        operator = cli_operator(app_settings.curator)
+        job_id = jobs.start_job(engine, settings, actor=operator, record_filter=RecordFilter())
         cpu, t = time.process_time(), time.perf_counter()
         Worker(engine, app_settings, WorkerOptions(idle_exit=0.0, poll=0.01)).run()
         wall, cpu = time.perf_counter() - t, time.process_time() - cpu

@@ -1,4 +1,7 @@
-"""Scoring commands: score, jobs, job (pause/resume/cancel/requeue-failed), worker, reparse, simulate-scorer."""
+"""Scoring commands: score, jobs, job (pause/resume/cancel/requeue-failed), worker, reparse, simulate-scorer.
+
+Changes are made as the operator (`args.actor`: admin, named by `--as` or the local user).
+"""
 
 from __future__ import annotations
 
@@ -82,8 +85,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     engine = open_engine(args.settings)
     settings = load_scorer_settings()
     f = _filter(args.filter) if args.filter is not None else None
-    job_id = jobs.start_job(engine, settings, record_filter=f, record_ids=args.ids, label=args.label,
-                            created_by=args.settings.curator, job_id=args.job_id)
+    job_id = jobs.start_job(engine, settings, actor=args.actor, record_filter=f, record_ids=args.ids,
+                            label=args.label, job_id=args.job_id)
     prog = jobs.job_progress(engine, job_id)
     print(f"job {job_id}: {prog.total} records queued ({prog.label}) against {settings.base_url}")
     alive = worker_state(engine).alive
@@ -124,13 +127,13 @@ def cmd_job(args: argparse.Namespace) -> int:
     """Pause, resume, cancel, requeue failed items of, or show one job."""
     engine = open_engine(args.settings)
     if args.action == "pause":
-        jobs.pause_job(engine, args.job_id)
+        jobs.pause_job(engine, args.job_id, actor=args.actor)
     elif args.action == "resume":
-        jobs.resume_job(engine, args.job_id)
+        jobs.resume_job(engine, args.job_id, actor=args.actor)
     elif args.action == "cancel":
-        jobs.cancel_job(engine, args.job_id)
+        jobs.cancel_job(engine, args.job_id, actor=args.actor)
     elif args.action == "requeue-failed":
-        n = jobs.requeue_failed(engine, args.job_id, include_too_long=args.include_too_long)
+        n = jobs.requeue_failed(engine, args.job_id, actor=args.actor, include_too_long=args.include_too_long)
         print(f"{n} items re-queued")
     print(_line(jobs.job_progress(engine, args.job_id)))
     return 0
@@ -152,7 +155,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_reparse(args: argparse.Namespace) -> int:
     """Re-parse stored outputs."""
     engine = open_engine(args.settings)
-    s = jobs.reparse_scores(engine, batch=args.batch)
+    s = jobs.reparse_scores(engine, actor=args.actor, batch=args.batch)
     print(json.dumps({"scores": s.scores, "complete_before": s.complete_before, "complete_after": s.complete_after}))
     return 0
 

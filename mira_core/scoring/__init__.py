@@ -1,9 +1,10 @@
 """Scoring against the MIRA-Agent-Group4 scorer.
 
 Rubric, prompt, token budget and output parser (the pure core), and around them the client, jobs and worker.
-This face also holds what pages use to drive scoring: settings, the endpoint probe, job control and the
-worker. Importing it loads the client and worker modules; the spawned worker (`worker_main`) loads them
-anyway, and `worker_main` itself is left out so `python -m mira_core.scoring.worker_main` runs it fresh.
+This face also holds what pages use to drive scoring: settings (the admin's checked save), the endpoint
+probe, job control (each write takes the acting person) and the worker. Importing it loads the client and
+worker modules; the spawned worker (`worker_main`) loads them anyway, and `worker_main` itself is left out
+so `python -m mira_core.scoring.worker_main` runs it fresh.
 """
 
 from mira_core.scoring.budget import estimate_tokens, shorten_record_text
@@ -26,8 +27,8 @@ from mira_core.scoring.settings import (
     api_key_source,
     config_path,
     load_scorer_settings,
-    save_scorer_settings,
 )
+from mira_core.scoring.settings_save import SavedSettings, save_scorer_settings
 from mira_core.scoring.worker_lock import WorkerState
 from mira_core.scoring.worker_process import ensure_worker, worker_log_path
 
@@ -41,6 +42,7 @@ __all__ = [
     "Problem",
     "Prompt",
     "Rubric",
+    "SavedSettings",
     "ScorerSettings",
     "WorkerState",
     "api_key_source",

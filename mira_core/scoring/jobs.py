@@ -1,5 +1,9 @@
 """Scoring jobs: start (freeze the selection), control (pause/resume/cancel/requeue), progress, reparse.
 
+Every change names its person: a curator starts, pauses, resumes and re-queues jobs; cancelling is the
+curator's own job or an admin's decision; re-parsing rewrites every stored score, so it is an admin's. Each
+change is appended to the activity log in the transaction that makes it.
+
 A job's selection is the filter at the time it started, frozen to record ids as its items, so records
 imported later never slip in. Items are written in batches in their own transactions (a 232K-record
 selection never holds the write lock for long); the job stays `preparing` until all are in.
@@ -16,10 +20,12 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from mira_core.errors import ConfigError, NotFoundError
+from mira_core.identity import Actor, Role, normalize_user_id, require
 from mira_core.query import RecordFilter
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import is_simulated
 from mira_core.storage import Connection, Engine, read_conn, records_repo, scores_repo, write_tx
+from mira_core.team import record_change
 
 FREEZE_BATCH = 5000
 FINAL = ("done", "failed", "too_long", "incomplete")
@@ -81,6 +87,7 @@ class JobProgress(BaseModel):
     created_at: datetime
     finished_at: datetime | None = None
     last_event: str | None = None
+    created_by: str = Field(default="", description="Who started the job.")
     model: str
     base_url: str
     judge: str | None = Field(default=None, description="The model name the endpoint reported, once scores exist.")
@@ -92,14 +99,16 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def start_job(engine: Engine, settings: ScorerSettings, *, record_filter: RecordFilter | None = None,
-              record_ids: list[str] | None = None, label: str | None = None, created_by: str = "curator",
-              job_id: str | None = None) -> str:
-    """Create a job over a filter or explicit ids (frozen now) and queue it; returns the job id.
+def start_job(engine: Engine, settings: ScorerSettings, *, actor: Actor,
+              record_filter: RecordFilter | None = None, record_ids: list[str] | None = None,
+              label: str | None = None, job_id: str | None = None) -> str:
+    """Create a job over a filter or explicit ids (frozen now) and queue it; returns the job id (curator).
 
     With `job_id` the call is idempotent: a page that replays a click after a reconnect passes the same id,
-    gets the same job back, and an interrupted freeze (job still `preparing`) is completed, not duplicated.
+    gets the same job back, and an interrupted freeze (job still `preparing`) is completed, not duplicated;
+    only the call that creates the job records `job.start`.
     """
+    require(actor, Role.curator, "starting scoring jobs")
     if record_ids is not None:
         record_filter = RecordFilter(record_ids=list(dict.fromkeys(record_ids)))
     record_filter = record_filter or RecordFilter()
@@ -109,7 +118,9 @@ def start_job(engine: Engine, settings: ScorerSettings, *, record_filter: Record
         existing = scores_repo.get_job(conn, job_id)
         if existing is None:
             scores_repo.create_job(conn, job_id=job_id, label=label, filter_json=record_filter.model_dump_json(),
-                                   settings_json=json.dumps(settings.public_dict()), created_by=created_by)
+                                   settings_json=json.dumps(settings.public_dict()), created_by=actor.user_id)
+            record_change(conn, actor, "job.start", target_kind="job", target_id=job_id, label=label,
+                          model=settings.model, base_url=settings.base_url)
         elif existing["status"] != "preparing":
             return job_id
         else:
@@ -150,42 +161,63 @@ def _require(conn: Connection, job_id: str) -> Job:
     return Job.from_row(row)
 
 
-def pause_job(engine: Engine, job_id: str) -> None:
-    """Stop claiming new items (in-flight ones finish and are kept)."""
+def pause_job(engine: Engine, job_id: str, *, actor: Actor) -> None:
+    """Stop claiming new items (in-flight ones finish and are kept); a curator's decision."""
+    require(actor, Role.curator, "pausing scoring jobs")
     with write_tx(engine) as conn:
         job = _require(conn, job_id)
         if not scores_repo.set_job_status(conn, job_id, "paused", from_statuses=("queued", "running", "paused"),
-                                          pause_reason="user", event="paused by a curator"):
+                                          pause_reason="user", event=f"paused by {actor.label}"):
             raise JobError(f"job {job_id} is {job.status}: only queued or running jobs can be paused")
+        record_change(conn, actor, "job.pause", target_kind="job", target_id=job_id, from_status=job.status)
 
 
-def resume_job(engine: Engine, job_id: str) -> None:
-    """Queue a paused job again (whatever paused it)."""
+def resume_job(engine: Engine, job_id: str, *, actor: Actor) -> None:
+    """Queue a paused job again (whatever paused it); a curator's decision."""
+    require(actor, Role.curator, "resuming scoring jobs")
     with write_tx(engine) as conn:
         job = _require(conn, job_id)
-        if not scores_repo.set_job_status(conn, job_id, "queued", from_statuses=("paused",), event="resumed"):
+        if not scores_repo.set_job_status(conn, job_id, "queued", from_statuses=("paused",),
+                                          event=f"resumed by {actor.label}"):
             raise JobError(f"job {job_id} is {job.status}: only a paused job can be resumed")
+        record_change(conn, actor, "job.resume", target_kind="job", target_id=job_id,
+                      pause_reason=job.pause_reason)
 
 
-def cancel_job(engine: Engine, job_id: str) -> None:
-    """Stop the job for good; stored scores stay, pending items are left unscored."""
+def cancel_job(engine: Engine, job_id: str, *, actor: Actor) -> None:
+    """Stop the job for good; stored scores stay, pending items are left unscored.
+
+    A curator cancels the jobs they started; someone else's job needs an admin, and the refusal names the
+    person who started it.
+    """
+    require(actor, Role.curator, "cancelling scoring jobs")
     with write_tx(engine) as conn:
         job = _require(conn, job_id)
+        if normalize_user_id(job.created_by) != normalize_user_id(actor.user_id):
+            require(actor, Role.admin, f"cancelling {job.created_by}'s job {job_id}")
         if not scores_repo.set_job_status(conn, job_id, "cancelled",
                                           from_statuses=("preparing", "queued", "running", "paused"),
-                                          event="cancelled by a curator"):
+                                          event=f"cancelled by {actor.label}"):
             raise JobError(f"job {job_id} is already {job.status}")
+        record_change(conn, actor, "job.cancel", target_kind="job", target_id=job_id, from_status=job.status,
+                      started_by=job.created_by)
 
 
-def requeue_failed(engine: Engine, job_id: str, *, include_too_long: bool = False) -> int:
-    """Failed and incomplete items (and too_long if asked) back to pending; the job is queued again."""
+def requeue_failed(engine: Engine, job_id: str, *, actor: Actor, include_too_long: bool = False) -> int:
+    """Failed and incomplete items (and too_long if asked) back to pending; the job is queued again (curator).
+
+    Returns how many items went back; nothing is recorded when there were none.
+    """
+    require(actor, Role.curator, "re-queueing failed items")
     statuses = ["failed", "incomplete"] + (["too_long"] if include_too_long else [])
     with write_tx(engine) as conn:
         _require(conn, job_id)
         n = scores_repo.requeue(conn, job_id, statuses)
         if n:
             scores_repo.set_job_status(conn, job_id, "queued", from_statuses=("done", "paused", "cancelled"),
-                                       event=f"{n} items re-queued")
+                                       event=f"{n} items re-queued by {actor.label}")
+            record_change(conn, actor, "job.requeue", target_kind="job", target_id=job_id, items=n,
+                          include_too_long=include_too_long)
     return n
 
 
@@ -216,6 +248,7 @@ def summarize(job: Job, counts: dict[str, int], throughput: float, errors: list[
         throughput_per_s=throughput,
         eta_seconds=remaining / throughput if throughput > 0 and active and remaining else None,
         errors=errors, created_at=job.created_at, finished_at=job.finished_at, last_event=job.last_event,
+        created_by=job.created_by,
         model=str(settings.get("model", "")), base_url=str(settings.get("base_url", "")), judge=judge,
         simulated=is_simulated(judge),
     )
@@ -244,8 +277,14 @@ class ReparseSummary:
     complete_after: int
 
 
-def reparse_scores(engine: Engine, *, batch: int = 500) -> ReparseSummary:
-    """Re-apply the current parser to every stored raw output, a batch per transaction (no model calls)."""
+def reparse_scores(engine: Engine, *, actor: Actor, batch: int = 500) -> ReparseSummary:
+    """Re-apply the current parser to every stored raw output, a batch per transaction (no model calls; admin).
+
+    The batches commit one by one (a long rewrite never holds the write lock), so `scores.reparse` is recorded
+    once at the end with the counts; an interrupted run leaves rows the current parser would write anyway,
+    and running it again completes it and records it.
+    """
+    require(actor, Role.admin, "re-parsing stored scores")
     from mira_core.scoring.parse import parse_scorer_output
     from mira_core.scoring.results import parsed_columns
 
@@ -266,4 +305,9 @@ def reparse_scores(engine: Engine, *, batch: int = 500) -> ReparseSummary:
             scores_repo.update_parsed(conn, updates)
         seen += len(rows)
         after = rows[-1][0]
-    return ReparseSummary(scores=seen, complete_before=before, complete_after=now_complete)
+    summary = ReparseSummary(scores=seen, complete_before=before, complete_after=now_complete)
+    if seen:
+        with write_tx(engine) as conn:
+            record_change(conn, actor, "scores.reparse", target_kind="scores", scores=seen,
+                          complete_before=before, complete_after=now_complete)
+    return summary

@@ -121,8 +121,25 @@ def load_scorer_settings(path: Path | None = None, *, secrets_file: Path | None 
     return settings
 
 
-def save_scorer_settings(settings: ScorerSettings, path: Path | None = None) -> Path:
-    """Write the settings (without the API key) as `[scorer]` TOML; returns the path written."""
+def saved_config_values(path: Path | None = None) -> dict[str, object]:
+    """What the config file holds, over the defaults, as written (no environment overrides, no key).
+
+    The "before" of a settings change: values are not validated, so a file with a bad value can still be
+    compared with (and replaced by) good ones.
+    """
+    path = path or config_path()
+    values: dict[str, object] = ScorerSettings().public_dict()
+    if path.is_file():
+        data = _read_toml(path)
+        values.update({k: v for k, v in data.get("scorer", data).items() if k in values})
+    return values
+
+
+def write_scorer_config(settings: ScorerSettings, path: Path | None = None) -> Path:
+    """Write the settings (without the API key) as `[scorer]` TOML; returns the path written.
+
+    No role check here: `mira_core.scoring.save_scorer_settings` is the admin's checked and recorded save.
+    """
     path = path or config_path()
     lines = ["# MIRA Curator scorer settings (the API key never goes here: use MIRA_SCORER_API_KEY).", "[scorer]"]
     for key, value in settings.public_dict().items():

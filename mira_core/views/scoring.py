@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from mira_core.dimensions import COLUMNS, SLOTS
+from mira_core.identity import Actor, Role, normalize_user_id
 from mira_core.query import RecordFilter
 from mira_core.scoring.jobs import JobProgress, list_progress
 from mira_core.scoring.simulator import is_simulated
@@ -112,10 +113,10 @@ def progress_rows(jobs: list[JobProgress]) -> pd.DataFrame:
             "progress": (p.done + p.failed) / p.total if p.total else 1.0,
             "per second": round(p.throughput_per_s, 2),
             "eta (s)": None if p.eta_seconds is None else round(p.eta_seconds),
-            "model": p.judge or p.model, "created": p.created_at,
+            "model": p.judge or p.model, "created": p.created_at, "started by": p.created_by,
         })
     return pd.DataFrame(out, columns=["job", "label", "status", "done", "failed", "remaining", "total", "progress",
-                                      "per second", "eta (s)", "model", "created"])
+                                      "per second", "eta (s)", "model", "created", "started by"])
 
 
 # ----------------------------------------------------------------------------- Record page: Scores tab
@@ -211,3 +212,12 @@ def load_jobs_panel(engine: Engine, *, limit: int = 20) -> JobsPanel:
 def requeueable(p: JobProgress) -> int:
     """Items that "Re-queue failed" would put back: failed and incomplete (too_long stays)."""
     return p.counts.get("failed", 0) + p.counts.get("incomplete", 0)
+
+
+def may_cancel(actor: Actor, p: JobProgress) -> bool:
+    """Whether the Cancel button is offered: a curator's own job, or any job for an admin.
+
+    Only a hint for the page; `cancel_job` checks the same rule itself.
+    """
+    own = normalize_user_id(p.created_by) == normalize_user_id(actor.user_id)
+    return actor.can(Role.admin) or (own and actor.can(Role.curator))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mira_core.identity import Actor, Role
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
 from mira_core.scoring.settings import ScorerSettings
@@ -15,9 +16,12 @@ from mira_core.scoring.worker import Worker, WorkerOptions
 from mira_core.settings import Settings
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine
+from mira_core.team import cli_operator
+from mira_core.views import escape_markdown
 
 MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 SECRET = "sk-test-never-shown-123"
+OPS = cli_operator("ops")
 
 
 def _free_port() -> int:
@@ -51,7 +55,8 @@ def _all_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_start_a_job_for_the_browse_filter_and_see_it_listed(corpus):
+def test_start_a_job_for_the_browse_filter_and_see_it_listed(corpus, monkeypatch):
+    monkeypatch.setenv("MIRA_CURATOR", "ann@example.org")  # local mode: the local user, as admin
     at = _page({"source": "swe_qa"})
     radio = at.radio(key="scoring_selection")
     assert radio.options[0].startswith("current Browse filter (3 records)")
@@ -59,9 +64,10 @@ def test_start_a_job_for_the_browse_filter_and_see_it_listed(corpus):
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert list(table["total"]) == [3] and list(table["status"]) == ["queued"]
-    assert "sources=['swe_qa']" in table["label"][0]
+    assert "sources=['swe_qa']" in table["label"][0] and list(table["started by"]) == ["ann@example.org"]
     at.button(key="scoring_pause").click().run()
     assert list(at.dataframe[0].value["status"]) == ["paused (user)"]
+    assert escape_markdown("paused by ann@example.org") in [c.value for c in at.caption]
     assert any("No scoring worker is running" in w.value for w in at.warning)
     assert any("does not answer: jobs will wait" in w.value for w in at.warning)
 
@@ -93,6 +99,44 @@ def test_settings_form_saves_without_the_key(corpus, tmp_path):
     assert 'base_url = "http://127.0.0.1:9/v1"' in saved and SECRET not in saved
 
 
+def _acting_as(monkeypatch, actor: Actor) -> None:
+    """Sign the page in as `actor` (the pages ask `ui.db.current_actor` on every run)."""
+    import ui.db
+
+    monkeypatch.setattr(ui.db, "current_actor", lambda: actor)
+
+
+def _disabled(at: AppTest) -> dict[str, bool]:
+    return {b.label: b.disabled for b in at.button}
+
+
+def test_a_viewer_sees_the_controls_greyed_out(corpus, monkeypatch):
+    _eng_job(corpus)
+    _acting_as(monkeypatch, Actor(user_id="vi@example.org", role=Role.viewer))
+    at = _page()
+    disabled = _disabled(at)
+    assert disabled["Start scoring job"] and disabled["Save settings"]
+    assert disabled["Pause"] and disabled["Cancel"]
+    assert list(at.dataframe[0].value["started by"]) == ["ops"]
+
+
+def test_a_curator_may_pause_but_not_cancel_someone_else_s_job(corpus, monkeypatch):
+    _eng_job(corpus)
+    _acting_as(monkeypatch, Actor(user_id="cy@example.org", role=Role.curator))
+    at = _page()
+    disabled = _disabled(at)
+    assert not disabled["Start scoring job"] and not disabled["Pause"]
+    assert disabled["Cancel"] and disabled["Save settings"]
+    assert any(c.value == "Started by ops." for c in at.caption)
+
+
+def _eng_job(record_id: str) -> None:
+    """One queued job over the record, started by the operator `ops`."""
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    jobs.start_job(eng, ScorerSettings(), actor=OPS, record_ids=[record_id])
+    eng.dispose()
+
+
 def _render(record_id: str) -> None:
     from ui.record_scores import render_record_scores
 
@@ -105,8 +149,8 @@ def _score_twice(record_id: str) -> None:
         eng = make_engine(os.environ["MIRA_DATABASE_URL"])
         migrate.upgrade(eng)
         settings = ScorerSettings(base_url=server.base_url, concurrency=2)
-        jobs.start_job(eng, settings, record_ids=[record_id])
-        jobs.start_job(eng, settings, record_filter=RecordFilter(record_ids=[record_id]))
+        jobs.start_job(eng, settings, actor=OPS, record_ids=[record_id])
+        jobs.start_job(eng, settings, actor=OPS, record_filter=RecordFilter(record_ids=[record_id]))
         Worker(eng, Settings(), WorkerOptions(idle_exit=0.0, poll=0.01)).run()
         eng.dispose()
     finally:
@@ -145,3 +189,13 @@ def test_record_without_scores_offers_the_button(corpus):
     assert not at.exception, at.exception
     assert at.info[0].value == "This record has no score yet."
     assert [b.label for b in at.button] == ["Score this record"]
+
+
+def test_a_viewer_cannot_score_a_record_from_its_page(corpus, monkeypatch):
+    import ui.record_scores
+
+    monkeypatch.setattr(ui.record_scores, "current_actor", lambda: Actor(user_id="vi@example.org", role=Role.viewer))
+    at = AppTest.from_function(_render, args=(corpus,), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert _disabled(at) == {"Score this record": True}

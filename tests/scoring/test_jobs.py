@@ -13,6 +13,7 @@ import time
 import pytest
 
 from mira_core.errors import NotFoundError
+from mira_core.identity import Actor, Role
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
 from mira_core.scoring.settings import ScorerSettings
@@ -22,9 +23,12 @@ from mira_core.scoring.worker_lock import worker_state
 from mira_core.settings import Settings
 from mira_core.storage import reliability_repo, scores_repo, selection_repo
 from mira_core.storage.engine import read_conn, write_tx
+from mira_core.team import list_changes
 from tests.app.builders import import_messages, messages_row
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CY = Actor(user_id="cy@example.org", role=Role.curator)
+ADMIN = Actor(user_id="ann@example.org", role=Role.admin)
 
 
 
@@ -34,6 +38,11 @@ def _corpus(engine, tmp_path, n: int) -> list[str]:
     import_messages(engine, tmp_path, rows)
     with read_conn(engine) as conn:
         return sorted(conn.exec_driver_sql("SELECT record_id FROM records").scalars())
+
+
+def _start(engine, settings: ScorerSettings, **kw) -> str:
+    """Start a job as the curator CY."""
+    return jobs.start_job(engine, settings, actor=CY, **kw)
 
 
 def _settings(base_url: str, **kw) -> ScorerSettings:
@@ -56,7 +65,7 @@ def _scores(engine, job_id: str) -> list[dict]:
 def test_job_scores_each_frozen_record_once_with_a_labelled_judge(engine, tmp_path, sim):
     ids = _corpus(engine, tmp_path, 6)
     server = sim()
-    job_id = jobs.start_job(engine, _settings(server.base_url), record_filter=RecordFilter())
+    job_id = _start(engine, _settings(server.base_url), record_filter=RecordFilter())
     (tmp_path / "later").mkdir()
     import_messages(engine, tmp_path / "later", [messages_row(99)], source="davinc_dev")  # after the freeze
     _work(engine)
@@ -85,7 +94,7 @@ def scores_repo_job(engine, job_id):
 def test_transient_faults_are_retried_until_done(sqlite_engine, tmp_path, sim, knobs, status, stat):
     _corpus(sqlite_engine, tmp_path, 8)
     server = sim(seed=2, **knobs)
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url, down_after=100), record_filter=RecordFilter())
+    job_id = _start(sqlite_engine, _settings(server.base_url, down_after=100), record_filter=RecordFilter())
     _work(sqlite_engine)
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert (prog.status, prog.done) == (status, 8)
@@ -96,7 +105,7 @@ def test_transient_faults_are_retried_until_done(sqlite_engine, tmp_path, sim, k
 def test_context_length_is_too_long_and_not_retried(sqlite_engine, tmp_path, sim):
     _corpus(sqlite_engine, tmp_path, 3)
     server = sim(reject_above=200)
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    job_id = _start(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
     _work(sqlite_engine)
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert prog.counts["too_long"] == 3 and prog.done == 0 and prog.status == "done"
@@ -108,7 +117,7 @@ def test_context_length_is_too_long_and_not_retried(sqlite_engine, tmp_path, sim
 def test_truncated_output_is_incomplete_kept_but_never_a_score(sqlite_engine, tmp_path, sim):
     _corpus(sqlite_engine, tmp_path, 3)
     server = sim(rate_truncated=1.0)
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    job_id = _start(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
     _work(sqlite_engine)
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert prog.counts["incomplete"] == 3 and prog.done == 0
@@ -118,7 +127,7 @@ def test_truncated_output_is_incomplete_kept_but_never_a_score(sqlite_engine, tm
     assert all(i["error_kind"] == "length" and i["last_output"].startswith("[A1]") for i in items)
     # A re-queue gives them another chance; with the fault gone they become scores.
     server.config.rate_truncated = 0.0
-    assert jobs.requeue_failed(sqlite_engine, job_id) == 3
+    assert jobs.requeue_failed(sqlite_engine, job_id, actor=CY) == 3
     _work(sqlite_engine)
     assert jobs.job_progress(sqlite_engine, job_id).done == 3
 
@@ -126,7 +135,7 @@ def test_truncated_output_is_incomplete_kept_but_never_a_score(sqlite_engine, tm
 def test_malformed_output_is_stored_with_its_problems(sqlite_engine, tmp_path, sim):
     _corpus(sqlite_engine, tmp_path, 4)
     server = sim(rate_malformed=1.0)
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    job_id = _start(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
     _work(sqlite_engine)
     rows = _scores(sqlite_engine, job_id)
     assert len(rows) == 4 and not any(r["complete"] for r in rows)
@@ -146,7 +155,7 @@ def _free_port() -> int:
 def test_endpoint_down_pauses_the_job_and_it_resumes_later(sqlite_engine, tmp_path, sim):
     _corpus(sqlite_engine, tmp_path, 5)
     port = _free_port()
-    job_id = jobs.start_job(sqlite_engine, _settings(f"http://127.0.0.1:{port}/v1", down_after=3),
+    job_id = _start(sqlite_engine, _settings(f"http://127.0.0.1:{port}/v1", down_after=3),
                             record_filter=RecordFilter())
     _work(sqlite_engine)
     prog = jobs.job_progress(sqlite_engine, job_id)
@@ -161,7 +170,7 @@ def test_endpoint_down_pauses_the_job_and_it_resumes_later(sqlite_engine, tmp_pa
 def test_endpoint_dying_mid_job_pauses_instead_of_failing(sqlite_engine, tmp_path, sim):
     _corpus(sqlite_engine, tmp_path, 6)
     server = sim(rate_500=1.0)  # an engine that died but still answers 500
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url, down_after=5), record_filter=RecordFilter())
+    job_id = _start(sqlite_engine, _settings(server.base_url, down_after=5), record_filter=RecordFilter())
     _work(sqlite_engine)
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert (prog.status, prog.pause_reason, prog.failed) == ("paused", "endpoint_down", 0)
@@ -170,40 +179,40 @@ def test_endpoint_dying_mid_job_pauses_instead_of_failing(sqlite_engine, tmp_pat
 def test_pause_resume_cancel_and_one_record_jobs(sqlite_engine, tmp_path, sim):
     ids = _corpus(sqlite_engine, tmp_path, 3)
     server = sim()
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_ids=[ids[1]])
+    job_id = _start(sqlite_engine, _settings(server.base_url), record_ids=[ids[1]])
     assert jobs.job_progress(sqlite_engine, job_id).label == f"record {ids[1]}"
-    jobs.pause_job(sqlite_engine, job_id)
+    jobs.pause_job(sqlite_engine, job_id, actor=CY)
     _work(sqlite_engine)  # a paused job is not run
     assert jobs.job_progress(sqlite_engine, job_id).counts["pending"] == 1
-    jobs.resume_job(sqlite_engine, job_id)
+    jobs.resume_job(sqlite_engine, job_id, actor=CY)
     assert jobs.job_progress(sqlite_engine, job_id).status == "queued"
-    jobs.cancel_job(sqlite_engine, job_id)
+    jobs.cancel_job(sqlite_engine, job_id, actor=CY)
     with pytest.raises(jobs.JobError, match="only a paused job can be resumed"):
-        jobs.resume_job(sqlite_engine, job_id)
+        jobs.resume_job(sqlite_engine, job_id, actor=CY)
     with pytest.raises(jobs.JobError):
-        jobs.pause_job(sqlite_engine, job_id)
+        jobs.pause_job(sqlite_engine, job_id, actor=CY)
     with pytest.raises(NotFoundError, match="job nope not found"):
-        jobs.pause_job(sqlite_engine, "nope")
+        jobs.pause_job(sqlite_engine, "nope", actor=CY)
     assert jobs.job_progress(sqlite_engine, job_id).status == "cancelled"
-    other = jobs.start_job(sqlite_engine, _settings(server.base_url), record_ids=[ids[0]])
+    other = _start(sqlite_engine, _settings(server.base_url), record_ids=[ids[0]])
     _work(sqlite_engine)
     assert jobs.job_progress(sqlite_engine, other).done == 1
     assert jobs.job_progress(sqlite_engine, job_id).done == 0  # cancelled stays unscored
-    empty = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter(sources=["none"]))
+    empty = _start(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter(sources=["none"]))
     assert jobs.job_progress(sqlite_engine, empty).status == "done"
 
 
 def test_reparse_rewrites_parsed_columns_without_model_calls(sqlite_engine, tmp_path, sim):
     _corpus(sqlite_engine, tmp_path, 3)
     server = sim()
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    job_id = _start(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
     _work(sqlite_engine)
     with sqlite_engine.begin() as conn:
         conn.exec_driver_sql("UPDATE scores SET a1 = NULL, complete = 0, overall = NULL")
     calls = server.stats.counts["ok"]
     with sqlite_engine.connect() as conn:
         before = (reliability_repo.data_version(conn), selection_repo.selection_version(conn))
-    summary = jobs.reparse_scores(sqlite_engine, batch=2)
+    summary = jobs.reparse_scores(sqlite_engine, actor=ADMIN, batch=2)
     assert (summary.scores, summary.complete_before, summary.complete_after) == (3, 0, 3)
     assert all(r["a1"] is not None and r["overall"] is not None for r in _scores(sqlite_engine, job_id))
     assert server.stats.counts["ok"] == calls
@@ -226,7 +235,7 @@ def test_killing_the_worker_at_random_points_loses_and_duplicates_nothing(sqlite
     server = SimulatorServer(config=SimulatorConfig(latency=0.4, concurrency=2, seed=7))
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     settings = _settings(server.base_url).model_copy(update={"concurrency": 2})
-    job_id = jobs.start_job(sqlite_engine, settings, record_filter=RecordFilter())
+    job_id = _start(sqlite_engine, settings, record_filter=RecordFilter())
     env = {**os.environ, "MIRA_DATABASE_URL": str(sqlite_engine.url)}
     cmd = [sys.executable, "-m", "mira_core.scoring.worker_main", "--poll", "0.05", "--idle-exit", "5"]
     rng = random.Random(11)
@@ -267,7 +276,7 @@ def test_an_invalid_rubric_pauses_the_job_with_the_reason(sqlite_engine, tmp_pat
     bad.write_text('{"slot": "A1"}\n')
     monkeypatch.setenv("MIRA_ANCHORS_PATH", str(bad))
     server = sim()
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
+    job_id = _start(sqlite_engine, _settings(server.base_url), record_filter=RecordFilter())
     _work(sqlite_engine)
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert (prog.status, prog.pause_reason, prog.counts["pending"]) == ("paused", "error", 2)
@@ -282,7 +291,8 @@ def test_cli_score_wait_jobs_control_and_reparse(sqlite_engine, tmp_path, sim, m
     monkeypatch.setenv("MIRA_DATABASE_URL", str(sqlite_engine.url))
     monkeypatch.setenv("MIRA_SCORER_CONFIG", str(tmp_path / "scorer.toml"))
     monkeypatch.setenv("MIRA_SCORER_BASE_URL", server.base_url)
-    assert main(["score", "--ids", ids[0], ids[1], "--wait"]) == 0
+    monkeypatch.setenv("MIRA_CURATOR", "local-op")
+    assert main(["--as", "ops@example.org", "score", "--ids", ids[0], ids[1], "--wait"]) == 0
     out = capsys.readouterr().out
     job_id = out.split()[1].rstrip(":")
     assert "2 records queued" in out and "done 2/2" in out
@@ -295,12 +305,15 @@ def test_cli_score_wait_jobs_control_and_reparse(sqlite_engine, tmp_path, sim, m
     assert "--filter: source: Extra inputs are not permitted" in capsys.readouterr().err
     assert main(["reparse"]) == 0
     assert json.loads(capsys.readouterr().out) == {"scores": 2, "complete_before": 2, "complete_after": 2}
+    with read_conn(sqlite_engine) as conn:  # the operator's changes, under --as or the local user
+        changes = [(c.actor, c.via, c.kind, c.target_id) for c in list_changes(conn)]
+    assert changes == [("local-op", "cli", "scores.reparse", None), ("ops@example.org", "cli", "job.start", job_id)]
 
 
 def test_pausing_a_running_job_stops_claiming_and_keeps_finished_results(sqlite_engine, tmp_path, sim):
     _corpus(sqlite_engine, tmp_path, 16)
     server = sim(latency=0.1, concurrency=2)
-    job_id = jobs.start_job(sqlite_engine, _settings(server.base_url).model_copy(update={"concurrency": 2}),
+    job_id = _start(sqlite_engine, _settings(server.base_url).model_copy(update={"concurrency": 2}),
                             record_filter=RecordFilter())
     worker = threading.Thread(target=_work, args=(sqlite_engine,))
     worker.start()
@@ -308,13 +321,13 @@ def test_pausing_a_running_job_stops_claiming_and_keeps_finished_results(sqlite_
         if jobs.job_progress(sqlite_engine, job_id).done >= 2:
             break
         time.sleep(0.01)
-    jobs.pause_job(sqlite_engine, job_id)
+    jobs.pause_job(sqlite_engine, job_id, actor=CY)
     worker.join(timeout=30)
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert (prog.status, prog.counts["running"]) == ("paused", 0)
     assert 2 <= prog.done < 16 and prog.done + prog.counts["pending"] == 16
     assert len(_scores(sqlite_engine, job_id)) == prog.done
-    jobs.resume_job(sqlite_engine, job_id)
+    jobs.resume_job(sqlite_engine, job_id, actor=CY)
     _work(sqlite_engine)
     assert jobs.job_progress(sqlite_engine, job_id).done == 16
 
@@ -326,7 +339,7 @@ def test_a_record_over_the_endpoint_budget_is_shortened_never_rejected(sqlite_en
     insert_records(sqlite_engine, [big])
     server = sim(max_model_len=6000)  # reported by /v1/models; the 400 comes above the same length
     settings = _settings(server.base_url, max_tokens=512)  # settings say 65536: the endpoint's figure wins
-    job_id = jobs.start_job(sqlite_engine, settings, record_ids=[big.record_id])
+    job_id = _start(sqlite_engine, settings, record_ids=[big.record_id])
     _work(sqlite_engine)
     assert jobs.job_progress(sqlite_engine, job_id).done == 1
     [row] = _scores(sqlite_engine, job_id)
@@ -337,8 +350,8 @@ def test_a_record_over_the_endpoint_budget_is_shortened_never_rejected(sqlite_en
 def test_starting_with_the_same_job_id_is_idempotent(sqlite_engine, tmp_path):
     ids = _corpus(sqlite_engine, tmp_path, 4)
     settings = _settings("http://127.0.0.1:9/v1")
-    first = jobs.start_job(sqlite_engine, settings, record_filter=RecordFilter(), job_id="click-1")
-    again = jobs.start_job(sqlite_engine, settings, record_ids=ids[:1], job_id="click-1")
+    first = _start(sqlite_engine, settings, record_filter=RecordFilter(), job_id="click-1")
+    again = _start(sqlite_engine, settings, record_ids=ids[:1], job_id="click-1")
     assert first == again == "click-1"
     assert jobs.job_progress(sqlite_engine, "click-1").total == 4  # the first selection, not the replay's
     # An interrupted freeze (still preparing, half the items in) is completed by the replay.
@@ -346,6 +359,6 @@ def test_starting_with_the_same_job_id_is_idempotent(sqlite_engine, tmp_path):
         scores_repo.create_job(conn, job_id="click-2", label="t", filter_json=RecordFilter().model_dump_json(),
                                settings_json="{}", created_by="me")
         scores_repo.add_job_items(conn, "click-2", ids[:2])
-    jobs.start_job(sqlite_engine, settings, record_filter=RecordFilter(), job_id="click-2")
+    _start(sqlite_engine, settings, record_filter=RecordFilter(), job_id="click-2")
     prog = jobs.job_progress(sqlite_engine, "click-2")
     assert (prog.status, prog.total) == ("queued", 4)

@@ -7,7 +7,7 @@ from mira_core.scoring.settings import (
     ScorerSettings,
     api_key_source,
     load_scorer_settings,
-    save_scorer_settings,
+    write_scorer_config,
 )
 
 
@@ -40,7 +40,7 @@ def test_key_from_secrets_or_env_and_never_saved_or_shown(tmp_path, monkeypatch)
     assert str(secrets) in api_key_source(secrets)[1]
     monkeypatch.setenv("MIRA_SCORER_API_KEY", "sk-env")
     assert api_key_source(secrets) == ("sk-env", "environment variable MIRA_SCORER_API_KEY")
-    path = save_scorer_settings(s, tmp_path / "out.toml")
+    path = write_scorer_config(s, tmp_path / "out.toml")
     text = path.read_text()
     assert "sk-secret" not in text
     assert load_scorer_settings(path, secrets_file=tmp_path / "none").public_dict() == s.public_dict()

@@ -5,12 +5,15 @@ import json
 
 import numpy as np
 
+from mira_core.identity import Actor, Role
 from mira_core.query import RecordFilter
 from mira_core.scoring import ScorerSettings, pause_job, start_job
 from mira_core.storage import read_conn, scores_repo, write_tx
 from mira_core.views.scoring import load_jobs_panel, load_record_scores, load_scoring_choices, requeueable
 from tests.reliability.builders import add_scores, make_records
 from tests.selection.dbcorpus import score
+
+CY = Actor(user_id="cy@example.org", role=Role.curator)
 
 
 def test_record_scores_show_the_latest_run_in_detail_and_every_run(engine):
@@ -60,9 +63,9 @@ def test_scoring_choices_offer_the_browse_filter_only_when_it_narrows(engine):
 
 def test_jobs_panel_lists_recent_jobs_newest_first_with_their_state(engine):
     ids = make_records(engine, 4)
-    first = start_job(engine, ScorerSettings(), record_ids=ids[:1], job_id="job-a")
-    second = start_job(engine, ScorerSettings(), record_filter=RecordFilter(), job_id="job-b")
-    pause_job(engine, first)
+    first = start_job(engine, ScorerSettings(), actor=CY, record_ids=ids[:1], job_id="job-a")
+    second = start_job(engine, ScorerSettings(), actor=CY, record_filter=RecordFilter(), job_id="job-b")
+    pause_job(engine, first, actor=CY)
     panel = load_jobs_panel(engine, limit=20)
     assert not panel.worker.alive  # no worker has ever run here
     assert panel.table["job"].tolist() == [second, first]
