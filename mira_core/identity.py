@@ -32,6 +32,8 @@ class Role(StrEnum):
 
 
 Via = Literal["web", "cli"]
+MAX_ID_CHARS = 100
+"""The longest person id: the `created_by` / `updated_by` / `reviewer` columns that name people hold 100."""
 
 
 class PermissionDenied(MiraError):
@@ -43,7 +45,7 @@ class Actor(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    user_id: str = Field(min_length=1, max_length=320, description="Verified email, or the provider's `sub`.")
+    user_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="Verified email, or the provider's `sub`.")
     role: Role = Field(description="The role stored for this person (the CLI operator acts as admin).")
     via: Via = Field(default="web", description="Signed in to the app, or the operator's command line.")
 
@@ -75,6 +77,11 @@ def require(actor: Actor, role: Role, action: str) -> None:
 
 
 def normalize_user_id(value: str) -> str:
-    """The stored form of a person's id: trimmed, and lower-cased when it is an email."""
+    """The stored form of a person's id: trimmed, and lower-cased when it is an email.
+
+    Raises MiraError for an id longer than MAX_ID_CHARS (it could not be stored beside the changes it makes).
+    """
     value = value.strip()
+    if len(value) > MAX_ID_CHARS:
+        raise MiraError(f"person id {value[:40]!r}... is {len(value)} characters long; at most {MAX_ID_CHARS} are kept")
     return value.lower() if "@" in value else value

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mira_core.errors import ConflictError, NotFoundError
+from mira_core.errors import ConflictError, MiraError, NotFoundError
 from mira_core.identity import Actor, PermissionDenied, Role, require
 from mira_core.storage import read_conn, write_tx
 from mira_core.team import (
@@ -86,3 +86,11 @@ def test_roles_include_the_ones_below():
     with pytest.raises(PermissionDenied, match="tagging needs the curator role"):
         require(_as(Role.viewer), Role.curator, "tagging")
     assert OPS.role is Role.admin and OPS.label == "ops (cli)"
+
+
+def test_an_id_too_long_to_store_beside_changes_is_refused_with_a_message(engine):
+    long_id = "x" * 95 + "@example.org"
+    with write_tx(engine) as conn, pytest.raises(MiraError, match="at most 100 are kept"):
+        add_user(conn, OPS, long_id, Role.curator)
+    with pytest.raises(MiraError, match="at most 100"):
+        cli_operator(long_id)
