@@ -11,6 +11,7 @@ PAGES = [
     st.Page("screens/reliability.py", title="Reliability", icon=":material/grid_on:", url_path="reliability"),
     st.Page("screens/spot_check.py", title="Spot-check", icon=":material/fact_check:", url_path="spot_check"),
     st.Page("screens/scoring.py", title="Scoring", icon=":material/speed:", url_path="scoring"),
+    st.Page("screens/activity.py", title="Activity", icon=":material/history:", url_path="activity"),
 ]
 
 st.navigation(PAGES).run()

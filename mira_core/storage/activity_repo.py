@@ -47,3 +47,11 @@ def list_activity(conn: Connection, *, actors: Sequence[str] = (), kinds: Sequen
         stmt = stmt.where(activity.c.activity_id < before_id)
     stmt = stmt.order_by(activity.c.activity_id.desc()).limit(limit)
     return [ActivityRow(r[0], as_utc(r[1]) or r[1], *r[2:]) for r in conn.execute(stmt)]
+
+
+def distinct_values(conn: Connection, column: str) -> list[str]:
+    """The distinct people (`actor`) or kinds (`kind`) in the log, sorted (for the Activity filters)."""
+    if column not in ("actor", "kind"):
+        raise ValueError(f"activity has no filter column {column!r}")
+    col = activity.c[column]
+    return [str(v) for v in conn.execute(select(col).distinct().order_by(col)).scalars()]
