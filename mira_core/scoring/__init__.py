@@ -1,14 +1,21 @@
 """Scoring against the MIRA-Agent-Group4 scorer.
 
 Rubric, prompt, token budget and output parser (the pure core), and around them the client, jobs and worker.
-This face also holds what pages use to drive scoring: settings (the admin's checked save), the endpoint
-probe, job control (each write takes the acting person) and the worker. Importing it loads the client and
-worker modules; the spawned worker (`worker_main`) loads them anyway, and `worker_main` itself is left out
-so `python -m mira_core.scoring.worker_main` runs it fresh.
+This face also holds what pages use to drive scoring: settings (the admin's checked save, which fields the
+environment overrides), the endpoint probe, where the API key may go (`endpoint_trust`), job control (each
+write takes the acting person) and the worker. Importing it loads the client and worker modules; the spawned
+worker (`worker_main`) loads them anyway, and `worker_main` itself is left out so
+`python -m mira_core.scoring.worker_main` runs it fresh.
 """
 
 from mira_core.scoring.budget import estimate_tokens, shorten_record_text
 from mira_core.scoring.client import ModelInfo, probe_endpoint
+from mira_core.scoring.endpoint_trust import (
+    ConnectionCheck,
+    check_connection,
+    confirm_job_endpoint,
+    same_endpoint,
+)
 from mira_core.scoring.jobs import (
     JobError,
     JobProgress,
@@ -25,7 +32,9 @@ from mira_core.scoring.rubric import CalibrationRef, Rubric, load_calibration, l
 from mira_core.scoring.settings import (
     ScorerSettings,
     api_key_source,
+    checked_settings,
     config_path,
+    env_overrides,
     load_scorer_settings,
 )
 from mira_core.scoring.settings_save import SavedSettings, save_scorer_settings
@@ -34,6 +43,7 @@ from mira_core.scoring.worker_process import ensure_worker, worker_log_path
 
 __all__ = [
     "CalibrationRef",
+    "ConnectionCheck",
     "DimScore",
     "JobError",
     "JobProgress",
@@ -48,8 +58,12 @@ __all__ = [
     "api_key_source",
     "build_prompt",
     "cancel_job",
+    "check_connection",
+    "checked_settings",
     "config_path",
+    "confirm_job_endpoint",
     "ensure_worker",
+    "env_overrides",
     "estimate_tokens",
     "load_calibration",
     "load_rubric",
@@ -62,6 +76,7 @@ __all__ = [
     "render_scorer_output",
     "requeue_failed",
     "resume_job",
+    "same_endpoint",
     "save_scorer_settings",
     "shorten_record_text",
     "start_job",

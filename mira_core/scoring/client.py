@@ -8,6 +8,9 @@ The openai client's own retries are off (`max_retries=0`) so every rule here is 
 - `finish_reason == "length"` or an empty message is `incomplete`: kept for inspection, never a score;
 - after `down_after` connection/5xx/timeout failures in a row (across all requests) the endpoint counts as
   down and calls return `endpoint_down` at once, so the job pauses instead of failing every item.
+
+Without an API key no `Authorization` header is sent at all (not even a placeholder): the worker withholds
+the key from a Base URL nobody trusted (`endpoint_trust`), and such an endpoint must not see one.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ class ScorerClient:
             base_url=settings.base_url, api_key=settings.api_key or "EMPTY",
             max_retries=0, timeout=settings.request_timeout,
         )
+        # The placeholder key above only satisfies the constructor; the header itself is left out per request.
+        self.headers: dict[str, str | openai.Omit] = {} if settings.api_key else {"Authorization": openai.Omit()}
         self.semaphore = asyncio.Semaphore(settings.concurrency)
         self.rng = rng or random.Random()
         self.sleep = sleep
@@ -103,7 +108,7 @@ class ScorerClient:
     async def probe(self) -> ModelInfo | None:
         """Ask `/v1/models`; None when the endpoint does not answer. An answer clears the down state."""
         try:
-            page = await self.client.models.list()
+            page = await self.client.models.list(extra_headers=self.headers)
         except openai.APIError:
             return None
         self.down_streak = 0
@@ -128,6 +133,7 @@ class ScorerClient:
                         model=s.model,
                         messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
                         temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
+                        extra_headers=self.headers,
                     )
                     resp = raw.parse()
             except (openai.APIStatusError, openai.APIConnectionError) as exc:

@@ -33,6 +33,8 @@ class JobRun:
     prompts: PromptBuilder
     read_lock: threading.Lock
     """records_repo shares one zstd decompressor, which is not thread-safe: one reader at a time."""
+    note: str = ""
+    """Appended to the job's events of this run (e.g. that the API key was withheld, and why)."""
     endpoint_down: bool = False
     errors: list[str] = field(default_factory=list)
     """Errors of this run, latest last (the last one is the reason an endpoint_down pause gives)."""

@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from mira_core.errors import ConfigError, NotFoundError
 from mira_core.identity import Actor, Role, normalize_user_id, require
 from mira_core.query import RecordFilter
-from mira_core.scoring.settings import ScorerSettings
+from mira_core.scoring.endpoint_trust import CONFIRMED_KEY, job_endpoint_trust
+from mira_core.scoring.settings import ScorerSettings, checked_settings
 from mira_core.scoring.simulator import is_simulated
 from mira_core.storage import Connection, Engine, read_conn, records_repo, scores_repo, write_tx
 from mira_core.team import record_change
@@ -90,6 +91,8 @@ class JobProgress(BaseModel):
     created_by: str = Field(default="", description="Who started the job.")
     model: str
     base_url: str
+    endpoint_confirmed_by: str | None = Field(
+        default=None, description="The admin who confirmed this job's Base URL for the API key (None: not confirmed).")
     judge: str | None = Field(default=None, description="The model name the endpoint reported, once scores exist.")
     simulated: bool = Field(default=False, description="The scores come from the SIMULATED scorer.")
 
@@ -250,6 +253,7 @@ def summarize(job: Job, counts: dict[str, int], throughput: float, errors: list[
         errors=errors, created_at=job.created_at, finished_at=job.finished_at, last_event=job.last_event,
         created_by=job.created_by,
         model=str(settings.get("model", "")), base_url=str(settings.get("base_url", "")), judge=judge,
+        endpoint_confirmed_by=job_endpoint_trust(job.settings_json, "").confirmed_by,
         simulated=is_simulated(judge),
     )
 
@@ -262,8 +266,17 @@ def list_progress(engine: Engine, *, limit: int = 20) -> list[JobProgress]:
 
 
 def job_settings(job: Job, api_key: str) -> ScorerSettings:
-    """The settings frozen in the job, with today's API key (keys are never stored)."""
-    settings = ScorerSettings.model_validate(json.loads(job.settings_json))
+    """The settings frozen in the job, with the API key the worker decided to send (keys are never stored).
+
+    A stored value today's rules refuse (a Base URL without a host) is a JobError naming the job and field,
+    so the worker pauses the job instead of crashing.
+    """
+    data = json.loads(job.settings_json)
+    data.pop(CONFIRMED_KEY, None)
+    try:
+        settings = checked_settings(data)
+    except ConfigError as exc:
+        raise JobError(f"job {job.job_id}: {exc}; start a new job with valid settings") from exc
     settings.api_key = api_key
     return settings
 

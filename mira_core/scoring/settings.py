@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mira_core.errors import ConfigError
@@ -45,6 +47,21 @@ class ScorerSettings(BaseModel):
     )
     pause_seconds: float = Field(default=30.0, ge=0, description="How long a job waits after the endpoint went down.")
     max_item_attempts: int = Field(default=3, gt=0, description="Rounds of retries before an item is failed.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url_with_host(cls, value: str) -> str:
+        """A Base URL must say how (http/https) and where (a host): 'not a url' is refused here, not at a job."""
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- raises on a port that is not a number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"base_url must be an http:// or https:// URL with a host, such as "
+                             f"http://127.0.0.1:8000/v1 (got {value!r})")
+        return value
 
     def public_dict(self) -> dict[str, object]:
         """Everything but the API key (what jobs store and pages show)."""
@@ -114,11 +131,41 @@ def load_scorer_settings(path: Path | None = None, *, secrets_file: Path | None 
         loaded = _ScorerEnvironment(**values)
         settings = ScorerSettings.model_validate(loaded.model_dump())
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"scorer setting {where}: {first['msg']} (check {path} and MIRA_SCORER_* variables)") from exc
+        raise ConfigError(f"{setting_problem(exc)} (check {path} and MIRA_SCORER_* variables)") from exc
     settings.api_key = api_key_source(secrets_file)[0]
     return settings
+
+
+def setting_problem(exc: ValidationError) -> str:
+    """The first problem of a settings validation as one line naming the field: 'scorer setting base_url: ...'."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    return f"scorer setting {where}: {msg}"
+
+
+def checked_settings(values: Mapping[str, object]) -> ScorerSettings:
+    """`ScorerSettings` from form or CLI values; a bad value is a ConfigError naming the field (no API key)."""
+    try:
+        return ScorerSettings.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ConfigError(setting_problem(exc)) from exc
+
+
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Which saved fields a `MIRA_SCORER_<FIELD>` variable overrides: {field: variable name}.
+
+    Pure over `environ` (default `os.environ`). Names match case-insensitively and empty values are ignored,
+    as the loader does; the API key is not a saved field, so `MIRA_SCORER_API_KEY` is not listed.
+    """
+    environ = os.environ if environ is None else environ
+    present = {name.upper(): name for name, value in environ.items() if value != ""}
+    out: dict[str, str] = {}
+    for field in ScorerSettings.model_fields:
+        var = f"MIRA_SCORER_{field.upper()}"
+        if field != "api_key" and var in present:
+            out[field] = present[var]
+    return out
 
 
 def saved_config_values(path: Path | None = None) -> dict[str, object]:

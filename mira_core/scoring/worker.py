@@ -3,6 +3,10 @@
 It holds the database's worker lock (`worker_lock`) and keeps its heartbeat fresh, picks the oldest
 runnable job, and keeps a bounded number of its items in flight (each scored by `job_run.JobRun`),
 checking the job's status (pause/cancel from a page) as it goes.
+
+The API key goes only to a trusted Base URL (`endpoint_trust`). The trusted URL is read at each job start
+(`load_scorer_settings()`: the admin-saved config file, or `MIRA_SCORER_BASE_URL`), so an admin's change of
+the settings counts from the next job run without restarting the worker.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from datetime import timedelta
 
 from mira_core.errors import MiraError
 from mira_core.scoring.client import ScorerClient, TokenCounter
+from mira_core.scoring.endpoint_trust import job_endpoint_trust, withheld_note
 from mira_core.scoring.job_run import JobRun
 from mira_core.scoring.jobs import Job, job_settings
 from mira_core.scoring.prompt import PromptBuilder
 from mira_core.scoring.rubric import load_calibration, load_rubric
+from mira_core.scoring.settings import load_scorer_settings
 from mira_core.scoring.worker_lock import acquire, release
 from mira_core.settings import Settings
 from mira_core.storage import Engine, read_conn, scores_repo, write_tx
@@ -37,6 +43,8 @@ class WorkerOptions:
     """Seconds between checks of the job's status (pause/cancel from the UI)."""
     api_key: str = field(default="", repr=False)
     """The endpoint's key, read once by the process that starts the worker (never stored or logged)."""
+    trusted_base_url: str | None = None
+    """The Base URL that may receive the key; None: `load_scorer_settings().base_url`, read at each job start."""
 
 
 class Worker:
@@ -107,14 +115,24 @@ class Worker:
                 scores_repo.set_job_status(conn, job.job_id, "paused", pause_reason="error", event=f"paused: {exc}")
             return "error"
 
+    def key_for(self, job: Job) -> tuple[str, str]:
+        """(the key to send for this job, a note for its events): no key for a Base URL nobody trusted."""
+        key = self.options.api_key
+        if not key:
+            return "", ""
+        trusted_url = self.options.trusted_base_url or load_scorer_settings().base_url
+        trust = job_endpoint_trust(job.settings_json, trusted_url)
+        return (key, "") if trust.trusted else ("", "; " + withheld_note(trust.base_url, trusted_url))
+
     async def run_job(self, job: Job) -> str:
         """Run one job until it is finished, paused, cancelled or the endpoint goes down."""
-        settings = job_settings(job, self.options.api_key)
+        key, note = self.key_for(job)
+        settings = job_settings(job, key)
         client = ScorerClient(settings)
         try:
             info = await client.probe()
             if info is None:
-                self._pause_down(job.job_id, settings.pause_seconds, "endpoint did not answer /v1/models")
+                self._pause_down(job.job_id, settings.pause_seconds, "endpoint did not answer /v1/models" + note)
                 return "endpoint_down"
             mml = min(settings.max_model_len, info.max_model_len or settings.max_model_len)
             counter = TokenCounter(settings, exact_above=(mml - settings.max_tokens) // 2)
@@ -122,11 +140,11 @@ class Worker:
                                     load_calibration(self.settings.calibration_path),
                                     max_model_len=mml, max_tokens=settings.max_tokens, count_tokens=counter)
             assert self.token is not None
-            run = JobRun(self.engine, job, self.token, client, prompts, self._read_lock)
+            run = JobRun(self.engine, job, self.token, client, prompts, self._read_lock, note=note)
             with write_tx(self.engine) as conn:
                 scores_repo.set_job_status(conn, job.job_id, "running",
                                            from_statuses=("queued", "running", "paused"),
-                                           event=f"running against {info.id}")
+                                           event=f"running against {info.id}{note}")
             return await self._drive(run)
         finally:
             await client.aclose()
@@ -178,11 +196,13 @@ class Worker:
         with write_tx(self.engine) as conn:
             scores_repo.reset_running(conn, job_id=job_id, token=run.token)
         if run.endpoint_down:
-            self._pause_down(job_id, run.client.settings.pause_seconds, "; ".join(run.errors[-1:]) or "no answer")
+            self._pause_down(job_id, run.client.settings.pause_seconds,
+                             ("; ".join(run.errors[-1:]) or "no answer") + run.note)
             return "endpoint_down"
         with write_tx(self.engine) as conn:
             counts = scores_repo.item_counts(conn, job_id)
             if status == "running" and counts["pending"] == 0 and counts["running"] == 0:
-                scores_repo.set_job_status(conn, job_id, "done", from_statuses=("running",), event="finished")
+                scores_repo.set_job_status(conn, job_id, "done", from_statuses=("running",),
+                                           event="finished" + run.note)
                 return "done"
         return status

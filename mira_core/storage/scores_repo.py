@@ -86,6 +86,12 @@ def create_job(conn: Connection, *, job_id: str, label: str, filter_json: str, s
     ))
 
 
+def set_job_settings(conn: Connection, job_id: str, settings_json: str) -> None:
+    """Replace a job's stored settings JSON (an admin's endpoint confirmation is kept there)."""
+    conn.execute(update(score_jobs).where(score_jobs.c.job_id == job_id)
+                 .values(settings_json=settings_json, updated_at=utcnow()))
+
+
 def add_job_items(conn: Connection, job_id: str, record_ids: Iterable[str]) -> None:
     """Freeze record ids into the job as pending items (repeat-safe)."""
     now = utcnow()

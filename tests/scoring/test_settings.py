@@ -6,6 +6,8 @@ from mira_core.errors import ConfigError
 from mira_core.scoring.settings import (
     ScorerSettings,
     api_key_source,
+    checked_settings,
+    env_overrides,
     load_scorer_settings,
     write_scorer_config,
 )
@@ -55,3 +57,31 @@ def test_bad_values_name_the_setting(tmp_path, monkeypatch):
     monkeypatch.delenv("MIRA_SCORER_CONCURRENCY")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_scorer_settings(bad)
+
+
+@pytest.mark.parametrize("url", ["not a url", "127.0.0.1:8000/v1", "ftp://host/v1", "http:///v1", "http://h:x/v1"])
+def test_a_base_url_needs_an_http_scheme_and_a_host(url):
+    with pytest.raises(ConfigError, match=r"scorer setting base_url: base_url must be an http:// or https:// URL"):
+        checked_settings({"base_url": url})
+    with pytest.raises(ValueError, match="base_url"):
+        ScorerSettings(base_url=url)
+
+
+def test_numbers_out_of_range_name_the_field():
+    with pytest.raises(ConfigError, match="scorer setting concurrency: Input should be less than or equal to 4096"):
+        checked_settings({"concurrency": 10_000})
+    assert checked_settings({"base_url": " https://vllm.internal:8443/v1 "}).base_url == "https://vllm.internal:8443/v1"
+
+
+def test_env_overrides_name_the_variable_of_each_overridden_field():
+    environ = {"MIRA_SCORER_BASE_URL": "http://x/v1", "mira_scorer_concurrency": "8", "MIRA_SCORER_MODEL": "",
+               "MIRA_SCORER_API_KEY": "sk", "MIRA_SCORER_CONFIG": "/tmp/s.toml", "OTHER": "1"}
+    assert env_overrides(environ) == {"base_url": "MIRA_SCORER_BASE_URL", "concurrency": "mira_scorer_concurrency"}
+    assert env_overrides({}) == {}
+
+
+def test_a_bad_base_url_in_the_file_is_refused_naming_the_field(tmp_path):
+    cfg = tmp_path / "scorer.toml"
+    cfg.write_text('[scorer]\nbase_url = "not a url"\n')
+    with pytest.raises(ConfigError, match=r"scorer setting base_url: .*got 'not a url'.*check "):
+        load_scorer_settings(cfg)

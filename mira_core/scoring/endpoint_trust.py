@@ -1,0 +1,108 @@
+"""Where the scorer's API key may go: the Base URL an admin or the operator set, or one an admin confirmed.
+
+Any curator may start a job, and a job keeps the settings it was started with; through the core API those
+can hold any Base URL. The key belongs to the operator, so the worker sends it only when the job's Base URL
+is the trusted one (`load_scorer_settings().base_url`: the admin-saved config file, or the operator's
+`MIRA_SCORER_BASE_URL`), or when an admin confirmed that URL for that job (`confirm_job_endpoint`, recorded
+as `job.confirm_endpoint` and kept in the job's settings JSON under `endpoint_confirmed`). Anything else is
+called without an `Authorization` header, and the job's last event says so and how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from mira_core.errors import NotFoundError
+from mira_core.identity import Actor, Role, require
+from mira_core.scoring.client import ModelInfo, probe_endpoint
+from mira_core.scoring.settings import ScorerSettings
+from mira_core.storage import Engine, scores_repo, write_tx
+from mira_core.team import record_change
+
+CONFIRMED_KEY = "endpoint_confirmed"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _canonical(url: str) -> tuple[str, str, int | None, str]:
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port, parts.path.rstrip("/")
+
+
+def same_endpoint(a: str, b: str) -> bool:
+    """Whether two Base URLs name one endpoint: scheme, host and port (default filled in) and path alike.
+
+    Scheme and host compare without case and a trailing slash is ignored; userinfo, query and fragment are
+    not part of the comparison, so `http://evil@host/v1` is not smuggled past it as `host` (its host is `host`,
+    which is what a request goes to).
+    """
+    return bool(a.strip() and b.strip()) and _canonical(a) == _canonical(b)
+
+
+class EndpointTrust(NamedTuple):
+    """Whether a job's Base URL may receive the key, and why (for the job's event and the page)."""
+
+    trusted: bool
+    base_url: str
+    confirmed_by: str | None
+    """The admin who confirmed this job's Base URL (None when it was not confirmed)."""
+
+
+def job_endpoint_trust(settings_json: str, trusted_url: str) -> EndpointTrust:
+    """Pure: a job's stored settings against the trusted Base URL (a confirmation counts for its URL only)."""
+    data = json.loads(settings_json or "{}")
+    url = str(data.get("base_url", ""))
+    confirmed = data.get(CONFIRMED_KEY) or {}
+    confirmed_by = str(confirmed.get("by")) if same_endpoint(str(confirmed.get("base_url", "")), url) else None
+    return EndpointTrust(same_endpoint(url, trusted_url) or confirmed_by is not None, url, confirmed_by)
+
+
+class ConnectionCheck(NamedTuple):
+    """What "Test connection" found: the served model (None: no answer) and whether the key went along."""
+
+    info: ModelInfo | None
+    key_sent: bool
+
+
+def check_connection(settings: ScorerSettings, trusted_url: str, *, timeout: float = 5.0) -> ConnectionCheck:
+    """Ask `settings.base_url` for `/v1/models`; the key goes along only when that is the trusted Base URL.
+
+    So an admin can try a new URL before saving it without handing the key to it.
+    """
+    key_sent = bool(settings.api_key) and same_endpoint(settings.base_url, trusted_url)
+    probe = settings if key_sent else settings.model_copy(update={"api_key": ""})
+    return ConnectionCheck(probe_endpoint(probe, timeout=timeout), key_sent)
+
+
+def withheld_note(base_url: str, trusted_url: str) -> str:
+    """What a job's event says when its requests go without the key."""
+    return (f"API key not sent to {base_url}: it is not the Base URL set by an admin ({trusted_url}); "
+            "an admin must confirm this endpoint for the job before it gets the key")
+
+
+def confirm_job_endpoint(engine: Engine, job_id: str, *, actor: Actor) -> bool:
+    """Let the worker send the API key to this job's Base URL (admin); recorded as `job.confirm_endpoint`.
+
+    Returns False (and records nothing) when the URL was already confirmed. A job paused because its
+    endpoint refused the keyless call retries on its own after `pause_seconds`.
+    """
+    require(actor, Role.admin, "confirming a job's scorer endpoint")
+    with write_tx(engine) as conn:
+        row = scores_repo.get_job(conn, job_id)
+        if row is None:
+            raise NotFoundError(f"job {job_id} not found: `mira-curator jobs` lists the jobs")
+        data = json.loads(str(row["settings_json"]))
+        url = str(data.get("base_url", ""))
+        if same_endpoint(str((data.get(CONFIRMED_KEY) or {}).get("base_url", "")), url):
+            return False
+        data[CONFIRMED_KEY] = {"base_url": url, "by": actor.user_id}
+        scores_repo.set_job_settings(conn, job_id, json.dumps(data))
+        record_change(conn, actor, "job.confirm_endpoint", target_kind="job", target_id=job_id, base_url=url,
+                      started_by=row["created_by"])
+    return True
