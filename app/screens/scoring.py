@@ -20,8 +20,12 @@ from mira_core.scoring import (
     ScorerSettings,
     api_key_source,
     cancel_job,
+    check_connection,
+    checked_settings,
     config_path,
+    confirm_job_endpoint,
     ensure_worker,
+    env_overrides,
     load_scorer_settings,
     new_job_id,
     pause_job,
@@ -37,6 +41,7 @@ from mira_core.views import escape_markdown, view_from_params
 from mira_core.views.scoring import (
     JobsPanel,
     ScoreChoice,
+    key_withheld,
     load_jobs_panel,
     load_scoring_choices,
     may_cancel,
@@ -67,34 +72,61 @@ def _settings_form(current: ScorerSettings) -> None:
     with st.expander("Endpoint settings", icon=":material/settings:"):
         with st.form("scoring_settings"):
             c1, c2 = st.columns(2)
-            base_url = c1.text_input("Base URL", current.base_url)
-            model = c2.text_input("Model", current.model)
-            temperature = c1.number_input("Temperature", 0.0, 2.0, current.temperature, 0.05)
-            top_p = c2.number_input("top_p", 0.01, 1.0, current.top_p, 0.01)
-            max_tokens = c1.number_input("max_tokens", 1, 65536, current.max_tokens)
-            max_model_len = c2.number_input("max_model_len", 1024, 1_048_576, current.max_model_len)
-            concurrency = c1.number_input("Concurrency (requests in flight)", 1, 4096, current.concurrency)
-            timeout = c2.number_input("Request timeout (s)", 1.0, 3600.0, current.request_timeout)
+            values = {
+                "base_url": c1.text_input("Base URL", current.base_url).strip(),
+                "model": c2.text_input("Model", current.model).strip(),
+                "temperature": c1.number_input("Temperature", 0.0, 2.0, current.temperature, 0.05),
+                "top_p": c2.number_input("top_p", 0.01, 1.0, current.top_p, 0.01),
+                "max_tokens": int(c1.number_input("max_tokens", 1, 65536, current.max_tokens)),
+                "max_model_len": int(c2.number_input("max_model_len", 1024, 1_048_576, current.max_model_len)),
+                "concurrency": int(c1.number_input("Concurrency (requests in flight)", 1, 4096, current.concurrency)),
+                "request_timeout": float(c2.number_input("Request timeout (s)", 1.0, 3600.0, current.request_timeout)),
+            }
             admin = current_actor().can(Role.admin)
-            saved = st.form_submit_button("Save settings", disabled=not admin,
-                                          help=None if admin else "Endpoint settings are changed by an admin.")
+            hint = None if admin else "Endpoint settings are changed and tested by an admin."
+            with st.container(horizontal=True):
+                saved = st.form_submit_button("Save settings", disabled=not admin, help=hint)
+                tested = st.form_submit_button("Test connection", disabled=not admin, help=hint)
         st.caption(f"API key: {escape_markdown(api_key_source()[1])}. It is never shown, stored in the "
-                   "database or written to logs.")
-        st.caption(f"Saved to {escape_markdown(str(config_path()))}; `MIRA_SCORER_*` environment variables override it.")
-    if saved:
+                   "database or written to logs, and is sent only to the saved Base URL (or one an admin "
+                   "confirmed for a job).")
+        overrides = env_overrides()
+        st.caption(f"Saved to {escape_markdown(str(config_path()))}; "
+                   + (escape_markdown(", ".join(f"{v} overrides {k}" for k, v in overrides.items())) + "."
+                      if overrides else "no `MIRA_SCORER_*` environment variable overrides it."))
+    if saved or tested:
         try:
-            new = current.model_copy(update={
-                "base_url": base_url.strip(), "model": model.strip(), "temperature": temperature, "top_p": top_p,
-                "max_tokens": int(max_tokens), "max_model_len": int(max_model_len),
-                "concurrency": int(concurrency), "request_timeout": float(timeout)})
-            ScorerSettings.model_validate(new.public_dict())
-            result = save_scorer_settings(engine(), new, actor=current_actor())
-        except (ValueError, OSError, MiraError) as exc:
-            st.error(escape_markdown(f"settings not saved: {exc}"))
-        else:
-            what = f" ({', '.join(result.changed)} changed)" if result.changed else " (nothing changed)"
-            st.success(f"Settings saved{what}; new jobs use them (running jobs keep the settings they started "
-                       "with).")
+            new = checked_settings({**current.public_dict(), **values})
+            if tested:
+                _show_connection(new.model_copy(update={"api_key": current.api_key}), current.base_url)
+            else:
+                _save(current, new)
+        except (OSError, MiraError) as exc:
+            st.error(escape_markdown(f"settings not {'tested' if tested else 'saved'}: {exc}"))
+
+
+def _save(current: ScorerSettings, new: ScorerSettings) -> None:
+    result = save_scorer_settings(engine(), new, actor=current_actor())
+    what = f" ({', '.join(result.changed)} changed)" if result.changed else " (nothing changed)"
+    st.success(f"Settings saved{what}; new jobs use them (running jobs keep the settings they started with).")
+    overrides = env_overrides()
+    for name in [f for f in result.changed if f in overrides]:
+        st.warning(escape_markdown(
+            f"{name}: saved to the file, but the environment variable {overrides[name]} overrides it, so jobs "
+            f"still use {getattr(current, name)!r}. Unset {overrides[name]} (and restart) for the saved value "
+            "to count."), icon=":material/warning:")
+
+
+def _show_connection(candidate: ScorerSettings, trusted_url: str) -> None:
+    check = check_connection(candidate, trusted_url)
+    where = escape_markdown(candidate.base_url)
+    key = "" if check.key_sent or not candidate.api_key else (
+        " The API key was not sent: this is not the saved Base URL (save it first).")
+    if check.info is None:
+        st.error(f"{where}/models did not answer with a model list.{key}")
+        return
+    mml = f"max_model_len {check.info.max_model_len:,}" if check.info.max_model_len else "no max_model_len reported"
+    st.success(f"{where} serves {escape_markdown(check.info.id)} ({mml}).{key}")
 
 
 def _start_section(current: ScorerSettings) -> None:
@@ -164,6 +196,8 @@ def _control(action: str, job_id: str) -> None:
             _start_worker_if_wanted()
         elif action == "cancel":
             cancel_job(engine(), job_id, actor=actor)
+        elif action == "confirm":
+            confirm_job_endpoint(engine(), job_id, actor=actor)
         elif action == "requeue":
             n = requeue_failed(engine(), job_id, actor=actor)
             st.toast(f"{n} items re-queued")
@@ -187,6 +221,7 @@ def _job_detail(p: JobProgress) -> None:
         st.caption(escape_markdown(p.last_event))
     if p.created_by:
         st.caption(f"Started by {escape_markdown(p.created_by)}.")
+    _endpoint_trust(p)
     actor = current_actor()
     curator, cancel_ok = actor.can(Role.curator), may_cancel(actor, p)
     with st.container(horizontal=True):
@@ -200,6 +235,21 @@ def _job_detail(p: JobProgress) -> None:
         n = requeueable(p)
         st.button(f"Re-queue failed ({n})", key="scoring_requeue", disabled=not curator or not n,
                   on_click=_control, args=("requeue", p.job_id))
+
+
+def _endpoint_trust(p: JobProgress) -> None:
+    """Say when the job's Base URL does not get the API key, and let an admin confirm it."""
+    where = escape_markdown(p.base_url)
+    if p.endpoint_confirmed_by:
+        st.caption(f"Endpoint {where} confirmed for this job by {escape_markdown(p.endpoint_confirmed_by)}.")
+    if not key_withheld(p, scorer_settings.base_url):
+        return
+    with st.container(horizontal=True):
+        st.warning(f"This job's Base URL {where} is not the saved one ({escape_markdown(scorer_settings.base_url)}): "
+                   "the API key is not sent to it until an admin confirms it.", icon=":material/key_off:")
+        admin = current_actor().can(Role.admin)
+        st.button("Confirm endpoint", key="scoring_confirm", disabled=not admin, on_click=_control,
+                  args=("confirm", p.job_id), help=None if admin else "An admin confirms a job's endpoint.")
 
 
 @st.fragment(run_every=2.0)

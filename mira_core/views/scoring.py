@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.identity import Actor, Role, normalize_user_id
 from mira_core.query import RecordFilter
+from mira_core.scoring.endpoint_trust import same_endpoint
 from mira_core.scoring.jobs import JobProgress, list_progress
 from mira_core.scoring.simulator import is_simulated
 from mira_core.scoring.worker_lock import WorkerState, worker_state
@@ -221,3 +222,11 @@ def may_cancel(actor: Actor, p: JobProgress) -> bool:
     """
     own = normalize_user_id(p.created_by) == normalize_user_id(actor.user_id)
     return actor.can(Role.admin) or (own and actor.can(Role.curator))
+
+
+def key_withheld(p: JobProgress, trusted_url: str) -> bool:
+    """Whether the worker keeps the API key from this job: its Base URL is not the trusted one, unconfirmed.
+
+    The same rule the worker applies (`endpoint_trust.job_endpoint_trust`), for the page's warning.
+    """
+    return p.endpoint_confirmed_by is None and not same_endpoint(p.base_url, trusted_url)

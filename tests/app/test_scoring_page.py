@@ -199,3 +199,57 @@ def test_a_viewer_cannot_score_a_record_from_its_page(corpus, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert _disabled(at) == {"Score this record": True}
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    at.button[[b.label for b in at.button].index(label)].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_base_url_that_is_not_a_url_is_refused_naming_the_field(corpus, tmp_path):
+    at = _page()
+    at.text_input[0].set_value("not a url")
+    _click(at, "Save settings")
+    [error] = [e.value for e in at.error]
+    assert "settings not saved\\: scorer setting base\\_url\\: base\\_url must be an http" in error
+    assert not (tmp_path / "scorer.toml").exists() and not at.success
+
+
+def test_saving_a_field_the_environment_overrides_warns_naming_the_variable(corpus, tmp_path):
+    at = _page()
+    assert any("MIRA\\_SCORER\\_BASE\\_URL overrides base\\_url" in c.value for c in at.caption)
+    at.text_input[0].set_value("http://127.0.0.1:9/v1")
+    _click(at, "Save settings")
+    assert any("(base_url changed)" in s.value for s in at.success)
+    [warning] = [w.value for w in at.warning if "saved to the file" in w.value]
+    assert "environment variable MIRA\\_SCORER\\_BASE\\_URL overrides it" in warning
+
+
+def test_test_connection_shows_the_model_and_max_model_len(corpus, monkeypatch):
+    server, _ = start_in_thread(SimulatorConfig(latency=0.0, max_model_len=32768))
+    try:
+        monkeypatch.setenv("MIRA_SCORER_BASE_URL", server.base_url)
+        at = _click(_page(), "Test connection")
+    finally:
+        server.shutdown()
+        server.server_close()
+    [ok] = [s.value for s in at.success]
+    assert escape_markdown("whw06/MIRA-Agent-Group4-SIMULATED") in ok and "(max_model_len 32,768)" in ok
+    assert "not sent" not in ok
+
+
+def test_a_job_on_another_base_url_waits_for_an_admin_s_confirmation(corpus, monkeypatch):
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    jobs.start_job(eng, ScorerSettings(base_url="http://127.0.0.1:9/v1"), actor=OPS, record_ids=[corpus])
+    eng.dispose()
+    _acting_as(monkeypatch, Actor(user_id="cy@example.org", role=Role.curator))
+    at = _page()
+    assert any("is not the saved one" in w.value and "until an admin confirms it" in w.value for w in at.warning)
+    assert _disabled(at)["Confirm endpoint"]
+    _acting_as(monkeypatch, Actor(user_id="ann@example.org", role=Role.admin))
+    at.run()
+    _click(at, "Confirm endpoint")
+    assert "Confirm endpoint" not in _disabled(at)
+    by = escape_markdown("ann@example.org")
+    assert any(c.value.endswith(f"confirmed for this job by {by}.") for c in at.caption)
