@@ -1,4 +1,4 @@
-"""Scoring commands: score, jobs, job (pause/resume/cancel/requeue-failed), worker, reparse, simulate-scorer.
+"""Scoring commands: score, jobs, job (pause/resume/cancel/requeue-failed/confirm-endpoint), worker, reparse, simulate-scorer.
 
 Changes are made as the operator (`args.actor`: admin, named by `--as` or the local user).
 """
@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("job", help="control a scoring job")
-    p.add_argument("action", choices=["pause", "resume", "cancel", "requeue-failed", "show"])
+    p.add_argument("action", choices=["pause", "resume", "cancel", "requeue-failed", "confirm-endpoint", "show"],
+                   help="confirm-endpoint (admin): let the worker send the API key to this job's Base URL")
     p.add_argument("job_id")
     p.add_argument("--include-too-long", action="store_true", help="requeue-failed: also too_long items")
     p.set_defaults(func=cmd_job)
@@ -135,6 +136,11 @@ def cmd_job(args: argparse.Namespace) -> int:
     elif args.action == "requeue-failed":
         n = jobs.requeue_failed(engine, args.job_id, actor=args.actor, include_too_long=args.include_too_long)
         print(f"{n} items re-queued")
+    elif args.action == "confirm-endpoint":
+        from mira_core.scoring.endpoint_trust import confirm_job_endpoint
+
+        done = confirm_job_endpoint(engine, args.job_id, actor=args.actor)
+        print("endpoint confirmed: the worker sends the API key to it" if done else "endpoint was already confirmed")
     print(_line(jobs.job_progress(engine, args.job_id)))
     return 0
 
