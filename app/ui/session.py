@@ -27,8 +27,9 @@ def ask_admin_page(gate: SessionGate) -> None:
         st.warning("Your sign-in provider gave neither an email nor an id: ask an admin to check the provider.")
     else:
         st.warning(f"You are signed in but not on the users list: ask an admin to add you "
-                   f"(your id: `{escape_markdown(gate.person_id)}`).")
-        st.caption(f"An admin runs `mira-curator users add {escape_markdown(gate.person_id)} --role viewer`.")
+                   f"(your id: {escape_markdown(gate.person_id)}).")
+        st.caption("An admin runs:")
+        st.code(f"mira-curator users add {gate.person_id} --role viewer", language=None)
     if st.button("Sign out", key="session_sign_out_waiting"):
         st.logout()
 
