@@ -6,10 +6,11 @@ import streamlit as st
 
 from mira_core.dimensions import Dimension
 from mira_core.dimensions import dimension_names as _dimension_names
-from mira_core.identity import Actor, Role
+from mira_core.identity import Actor, PermissionDenied, Role
 from mira_core.settings import Settings, load_settings
 from mira_core.storage import Engine, open_store, read_conn
 from mira_core.views import browse as browse_view
+from mira_core.views import session as session_view
 
 
 @st.cache_resource(show_spinner=False)
@@ -22,13 +23,39 @@ def settings() -> Settings:
     return load_settings()
 
 
+def local_actor() -> Actor:
+    """Local single-user mode (no sign-in configured): the local user (`MIRA_CURATOR`, else `$USER`) as admin."""
+    return Actor(user_id=settings().curator, role=Role.admin, via="web")
+
+
+def session_gate() -> session_view.SessionGate:
+    """Which screen this session gets, from `[auth]` in the secrets and the signed-in person's claims.
+
+    Looked up on every call (one indexed read when someone is signed in), so a role change or a removal
+    takes effect on the person's next rerun.
+    """
+    table = st.secrets.get("auth") if st.secrets.load_if_toml_exists() else None
+    configured = session_view.sign_in_configured(table)
+    claims = dict(st.user.to_dict()) if configured and st.user.is_logged_in else None
+    if claims is None:
+        return session_view.session_gate(None, configured=configured, claims=None, local_actor=local_actor())
+    with read_conn(engine()) as conn:
+        return session_view.session_gate(conn, configured=True, claims=claims, local_actor=local_actor())
+
+
 def current_actor() -> Actor:
     """Who is acting in this session.
 
-    Local single-user mode (no sign-in configured): the local user (`MIRA_CURATOR`, else `$USER`) as admin,
-    as before teams; sign-in replaces this with the signed-in person and their stored role.
+    The signed-in person with their stored role when sign-in is configured, else the local user as admin
+    (local single-user mode, as before teams).
+
+    Raises PermissionDenied when sign-in is configured and nobody on the users list is signed in (the
+    entrypoint shows no page then, so this only guards a mistake).
     """
-    return Actor(user_id=settings().curator, role=Role.admin, via="web")
+    gate = session_gate()
+    if gate.actor is None:
+        raise PermissionDenied("sign in first: this server needs a signed-in person on the users list")
+    return gate.actor
 
 
 def engine() -> Engine:

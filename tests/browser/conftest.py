@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,15 +41,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_app(db_url: str, tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def serve_app(db_url: str, tmp: Path, extra_env: dict[str, str] | None = None, *, port: int | None = None,
+              extra_args: Sequence[str] = ()) -> Iterator[str]:
     """Run `streamlit run app/main.py` on `db_url` until the block ends; yields its base URL once healthy.
 
-    Other browser tests can reuse it with their own database (log in `tmp/server.log`).
+    Other browser tests can reuse it with their own database (log in `tmp/server.log`); `port` when the
+    test must know it beforehand (a sign-in redirect URI), `extra_args` for more `streamlit run` options.
     """
-    port = _free_port()
+    port = port or _free_port()
     env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports"), **(extra_env or {})}
     cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-           "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+           "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra_args]
     with open(tmp / "server.log", "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
