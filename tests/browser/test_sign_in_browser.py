@@ -21,6 +21,7 @@ from tests.browser.conftest import _free_port, serve_app, wait_idle
 pytestmark = pytest.mark.browser
 
 CURATOR, VIEWER, STRANGER_SUB = "curator@example.org", "viewer@example.org", "stranger-sub-42"
+CURATOR2 = "second.curator@example.org"
 
 
 @dataclass
@@ -29,6 +30,7 @@ class SignInServer:
     eng: Engine
     record_id: str
     instance_ids: list[str]
+    other_record_id: str
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +45,11 @@ def signin_server(tmp_path_factory):
     with write_tx(eng) as conn:
         add_user(conn, cli_operator("ops"), CURATOR, Role.curator)
         add_user(conn, cli_operator("ops"), VIEWER, Role.viewer)
+        add_user(conn, cli_operator("ops"), CURATOR2, Role.curator)
     with read_conn(eng) as conn:
         rows = conn.execute(text("SELECT record_id, instance_id FROM records ORDER BY instance_id")).all()
     people = [oidc_provider_mock.User(sub=who, claims={"email": who, "email_verified": True})
-              for who in (CURATOR, VIEWER)]
+              for who in (CURATOR, VIEWER, CURATOR2)]
     people.append(oidc_provider_mock.User(sub=STRANGER_SUB, claims={}))  # no email: known by its sub
     with oidc_provider_mock.run_server_in_thread(user_claims=people) as oidc:
         port = _free_port()
@@ -59,7 +62,7 @@ def signin_server(tmp_path_factory):
             f'server_metadata_url = "http://127.0.0.1:{oidc.server_port}/.well-known/openid-configuration"\n')
         with serve_app(db_url, tmp, port=port, extra_args=["--secrets.files", str(secrets_file)]):
             # The browser must use the redirect URI's host, or the sign-in cookie is not sent back.
-            yield SignInServer(f"http://localhost:{port}", eng, rows[0][0], [r[1] for r in rows])
+            yield SignInServer(f"http://localhost:{port}", eng, rows[0][0], [r[1] for r in rows], rows[1][0])
     eng.dispose()
 
 
@@ -142,6 +145,45 @@ def test_sign_out_returns_to_the_sign_in_page(signin_server, page):
     _open(page, signin_server.url + "/")  # a new session: the identity cookie is gone
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     expect(page.get_by_text(re.compile(r"matching records"))).to_have_count(0)
+
+
+def test_two_curators_edit_one_record_and_the_second_is_told_who_saved_first(signin_server, page, browser):
+    from playwright.sync_api import expect
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        second = other.new_page()
+        second.set_default_timeout(20_000)
+        _sign_in(page, signin_server, CURATOR)
+        _sign_in(second, signin_server, CURATOR2)
+        rid = signin_server.other_record_id
+        _open_annotation(page, signin_server, rid)  # both read version 0
+        _open_annotation(second, signin_server, rid)
+        _tag_and_save(second, "second-first")
+        expect(second.get_by_text(re.compile(r"Saved \(version 1\)"))).to_be_visible()
+        _tag_and_save(page, "first-late")
+        conflict = page.get_by_text(re.compile(r"was changed by"))
+        expect(conflict).to_be_visible()
+        assert f"was changed by {CURATOR2}" in conflict.inner_text().replace("\u2060", "")
+    finally:
+        other.close()
+    with read_conn(signin_server.eng) as conn:
+        saved = get_annotation(conn, rid)
+        assert (saved.tags, saved.updated_by) == (["second-first"], CURATOR2)  # the late save wrote nothing
+        assert [c.actor for c in list_changes(conn, record_id=rid, kinds=["tag.add"])] == [CURATOR2]
+
+
+def _open_annotation(page, server: SignInServer, record_id: str) -> None:
+    _open(page, f"{server.url}/record?id={record_id}")
+    page.get_by_role("tab", name="Annotation").click()
+
+
+def _tag_and_save(page, tag: str) -> None:
+    tags = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Tags").locator("input")
+    tags.fill(tag)
+    tags.press("Enter")
+    tags.press("Escape")
+    page.get_by_role("button", name=re.compile("Save annotation")).click()
 
 
 def _sidebar_text(page) -> str:
