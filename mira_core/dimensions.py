@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
@@ -61,8 +62,13 @@ class Dimension(BaseModel):
     description: str = Field(default="", description="What the dimension judges, for curators.")
 
 
-def _slot_problem(d: Dimension) -> str | None:
-    return None if is_slot(d.slot) else f"field 'slot': {d.slot!r} is not one of A1..A15"
+class _HasSlot(Protocol):
+    slot: str
+
+
+def slot_problem(item: _HasSlot) -> str | None:
+    """The line problem for an item (anchor or calibration reference) whose slot is not A1..A15."""
+    return None if is_slot(item.slot) else f"field 'slot': {item.slot!r} is not one of A1..A15"
 
 
 def _read(path: Path) -> tuple[Dimension, ...]:
@@ -71,7 +77,7 @@ def _read(path: Path) -> tuple[Dimension, ...]:
     by_name: dict[str, int] = {}
     for no, obj in object_lines(path, errors):
         where = f"{path}:{no}"
-        dim = validate_line(Dimension, obj, where, errors, _slot_problem)
+        dim = validate_line(Dimension, obj, where, errors, slot_problem)
         if dim is None:
             continue
         if dim.slot in by_slot:

@@ -20,12 +20,11 @@ def _reset_paging() -> None:
     ss.activity_before = []
 
 
-def _filters(choices: ActivityPage) -> tuple[list[str], list[str], str]:
+def _filters(page: ActivityPage) -> None:
     c1, c2, c3 = st.columns([2, 2, 2])
-    people = c1.multiselect("Person", choices.people, key="activity_people", on_change=_reset_paging)
-    kinds = c2.multiselect("Kind", choices.kinds, key="activity_kinds", on_change=_reset_paging)
-    record = c3.text_input("Record id", key="activity_record", on_change=_reset_paging).strip()
-    return people, kinds, record
+    c1.multiselect("Person", page.people, key="activity_people", on_change=_reset_paging)
+    c2.multiselect("Kind", page.kinds, key="activity_kinds", on_change=_reset_paging)
+    c3.text_input("Record id", key="activity_record", on_change=_reset_paging)
 
 
 def _load(people: list[str], kinds: list[str], record: str) -> ActivityPage:
@@ -42,12 +41,14 @@ def main() -> None:
     """Render the page: filters, one page of changes, newer / older."""
     st.title("Activity")
     ss.setdefault("activity_before", [])
-    with read_conn(engine()) as conn:
-        choices = load_activity(conn, limit=0)
-    people, kinds, record = _filters(choices)
-    page = _load(people, kinds, record)
+    # The filters' values are in the session already (a change reruns the page), so one read gives the rows
+    # and the filters' choices.
+    people, kinds = list(ss.get("activity_people", [])), list(ss.get("activity_kinds", []))
+    page = _load(people, kinds, (ss.get("activity_record") or "").strip())
+    _filters(page)
     if page.rows.empty:
-        st.info("No changes match." if (people or kinds or record) else "No changes recorded yet.")
+        filtered = people or kinds or ss.get("activity_record")
+        st.info("No changes match." if filtered else "No changes recorded yet.")
         return
     st.dataframe(page.rows, hide_index=True, width="stretch", column_config={
         "when": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),

@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 from mira_core.errors import ConfigError
+from mira_core.views.session import sign_in_configured
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -32,7 +33,11 @@ def is_loopback(address: str) -> bool:
 
 
 def auth_configured(secrets_file: Path) -> bool:
-    """Whether `secrets_file` has an `[auth]` table with the keys Streamlit's OIDC sign-in needs."""
+    """Whether `secrets_file` has an `[auth]` table, by the rule the app's sign-in gate uses.
+
+    The gate fails closed (an incomplete table still keeps everyone out), so the same table is enough for
+    `serve` to listen on the network.
+    """
     if not secrets_file.is_file():
         return False
     try:
@@ -40,9 +45,7 @@ def auth_configured(secrets_file: Path) -> bool:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{secrets_file}: invalid TOML ({exc}); fix it before serving") from exc
-    auth = data.get("auth")
-    needed = ("redirect_uri", "cookie_secret")
-    return isinstance(auth, dict) and all(auth.get(k) for k in needed)
+    return sign_in_configured(data.get("auth"))
 
 
 def exposure_problem(address: str, *, signed_in: bool, allow_no_auth: bool) -> tuple[str | None, str | None]:

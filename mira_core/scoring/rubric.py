@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mira_core.dimensions import Dimension, is_slot, load_dimensions
+from mira_core.dimensions import Dimension, load_dimensions, slot_problem
 from mira_core.jsonl_config import object_lines, raise_all, validate_line
 
 
@@ -31,10 +31,6 @@ class Rubric(BaseModel):
             if a.slot == slot:
                 return a.name
         return slot
-
-
-def _slot_problem(ref: CalibrationRef) -> str | None:
-    return None if is_slot(ref.slot) else f"field 'slot': {ref.slot!r} is not one of A1..A15"
 
 
 class CalibrationRef(BaseModel):
@@ -66,7 +62,7 @@ def load_calibration(path: Path) -> list[CalibrationRef]:
     ids: dict[str, int] = {}
     for no, obj in object_lines(path, errors):
         where = f"{path}:{no}"
-        ref = validate_line(CalibrationRef, obj, where, errors, _slot_problem)
+        ref = validate_line(CalibrationRef, obj, where, errors, slot_problem)
         if ref is None:
             continue
         if ref.id is not None:

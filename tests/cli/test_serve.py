@@ -35,8 +35,10 @@ def test_auth_is_configured_only_by_a_complete_auth_table(tmp_path):
     assert not auth_configured(f)
     f.write_text('[scorer]\napi_key = "k"\n')
     assert not auth_configured(f)
+    f.write_text('[auth]\n')
+    assert not auth_configured(f)  # an empty table configures nothing
     f.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\n')
-    assert not auth_configured(f)  # no cookie secret
+    assert auth_configured(f)  # incomplete, but the app's gate already keeps everyone out (fails closed)
     f.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\ncookie_secret = "s"\n')
     assert auth_configured(f)
 
