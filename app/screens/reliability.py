@@ -182,11 +182,36 @@ def _cell_numbers(stats: CellStats | None, human: HumanCheck | None) -> None:
         st.caption("No human spot-checks of this cell yet.")
         return
     st.markdown(
-        f"**Human spot-checks:** {human.reviewed} reviewed ({human.skipped} skipped) · "
-        f"human vs student MAE {human.human_student_mae:.2f}, ρ {human.human_student_rho:.2f} · "
-        f"human vs teacher MAE {human.human_teacher_mae:.2f}, ρ {human.human_teacher_rho:.2f} (n={human.n_teacher})"
-        .replace("nan", "–")
+        f"**Human spot-checks:** {human.reviewed} scores of {human.items} items by {human.reviewers} "
+        f"reviewer{'' if human.reviewers == 1 else 's'} ({human.skipped} skipped) · "
+        f"human vs student MAE {_num(human.human_student_mae)}, ρ {_num(human.human_student_rho)} (n={human.reviewed}) · "
+        f"human vs teacher MAE {_num(human.human_teacher_mae)}, ρ {_num(human.human_teacher_rho)} (n={human.n_teacher})"
     )
+    if human.iaa_items:
+        st.markdown(
+            f"**Between reviewers:** Krippendorff's α (interval) {_num(human.iaa_alpha)}, mean absolute difference "
+            f"{_num(human.iaa_mad)} (n={human.iaa_items} items answered by two or more, {human.iaa_pairs} pairs)")
+    else:
+        st.caption("Between reviewers: no item has answers from two reviewers yet.")
+
+
+AGREEMENT_LABELS = {
+    "reviewed": st.column_config.NumberColumn("human scores"),
+    "items": st.column_config.NumberColumn("items scored"),
+    "human_student_mae": st.column_config.NumberColumn("human–student MAE", format="%.2f"),
+    "human_student_rho": st.column_config.NumberColumn("human–student ρ", format="%.2f"),
+    "human_teacher_mae": st.column_config.NumberColumn("human–teacher MAE", format="%.2f"),
+    "human_teacher_rho": st.column_config.NumberColumn("human–teacher ρ", format="%.2f"),
+    "n_teacher": st.column_config.NumberColumn("n with teacher"),
+    "iaa_items": st.column_config.NumberColumn("items by 2+ reviewers"),
+    "iaa_pairs": st.column_config.NumberColumn("reviewer pairs"),
+    "iaa_alpha": st.column_config.NumberColumn("Krippendorff α", format="%.2f"),
+    "iaa_mad": st.column_config.NumberColumn("reviewer MAD", format="%.2f"),
+}
+
+
+def _num(x: float) -> str:
+    return "–" if math.isnan(x) else f"{x:.2f}"
 
 
 def _cell_charts(cell: CellDrillDown) -> None:
@@ -316,7 +341,9 @@ def main() -> None:
     agreement = _agreement(url)
     if not agreement.empty:
         with st.expander(f"Human spot-check agreement ({len(agreement)} cells checked)"):
-            st.dataframe(agreement, hide_index=True, key="rel_agreement")
+            st.dataframe(agreement, hide_index=True, key="rel_agreement", column_config=AGREEMENT_LABELS)
+            st.caption("Each reviewer's answer counts; the last four columns compare reviewers who scored the "
+                       "same items (Krippendorff's α for interval data and the mean absolute difference).")
     st.divider()
     _cell_section(url, version, judges, where, matrix, preview)
     st.divider()

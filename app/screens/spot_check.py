@@ -1,7 +1,8 @@
 """Spot-check review: one item at a time, keyboard-first (0-9 and T for 10, J/K next/previous, S skip).
 
-Every answer is stored at once, so a spot-check can be left and resumed later by anyone; it reopens
-at the first item nobody has answered yet.
+Every answer is stored at once and is the reviewer's own: several curators can review one spot-check,
+each resuming at the first item they have not answered. Review is blind: another reviewer's answer shows
+only after you have answered the item yourself.
 """
 
 from __future__ import annotations
@@ -23,15 +24,20 @@ SCORE_KEYS = {**{i: str(i) for i in range(10)}, 10: "T"}
 def _pick() -> None:
     st.title("Spot-checks")
     with read_conn(engine()) as conn:
-        checks = load_spot_checks(conn)
+        checks = load_spot_checks(conn, reviewer=current_actor().user_id)
     if checks.empty:
         st.info("No spot-checks yet: start one from a cell on the Reliability page.")
         st.page_link("screens/reliability.py", label="Reliability", icon=":material/grid_on:")
         return
     for row in checks.itertuples():
         st.page_link("screens/spot_check.py", query_params={"id": row.spot_check_id},
-                     label=f"{escape_markdown(str(row.source))} · {row.slot} · {row.done}/{row.size} done · "
-                           f"{row.status} · by {escape_markdown(str(row.created_by))} {row.created_at:%Y-%m-%d %H:%M}")
+                     label=f"{escape_markdown(str(row.source))} · {row.slot} · {row.mine}/{row.size} answered by you"
+                           f" · {_people(row.reviewers)} · {row.done}/{row.size} answered by anyone · {row.status}"
+                           f" · by {escape_markdown(str(row.created_by))} {row.created_at:%Y-%m-%d %H:%M}")
+
+
+def _people(n: int) -> str:
+    return f"{n} reviewer{'' if n == 1 else 's'}"
 
 
 def _answer(sid: str, pos: int, n: int, score: int | None, skipped: bool) -> None:
@@ -69,7 +75,8 @@ def _item(item: SpotCheckItem) -> None:
     """The dimension, the record's issue and both judges."""
     dim = dimension_names()[item.slot]
     st.title(f"Spot-check · {escape_markdown(item.source)} · {item.slot}")
-    st.progress(item.n_answered / max(item.n_items, 1), text=f"{item.n_answered} of {item.n_items} answered")
+    st.progress(item.n_answered / max(item.n_items, 1),
+                text=f"{item.n_answered} of {item.n_items} answered by you ({escape_markdown(item.reviewer)})")
     st.markdown(f"**{item.slot} · {escape_markdown(dim.name)}**")
     if dim.description:
         st.caption(escape_markdown(dim.description, max_chars=500))
@@ -85,10 +92,10 @@ def _item(item: SpotCheckItem) -> None:
 def _answer_controls(item: SpotCheckItem) -> None:
     """The stored answer, the note and the score / move / skip buttons."""
     sid, pos, n = item.spot_check_id, item.position, item.n_items
-    if item.skipped:
-        st.caption("This item was skipped.")
-    elif item.human_score is not None:
-        st.caption(f"Answered {item.human_score} by {escape_markdown(str(item.reviewer))}.")
+    if item.answered:
+        mine = "skipped" if item.skipped else f"{item.human_score}"
+        earlier = f" (earlier: {', '.join(item.earlier)})" if item.earlier else ""
+        st.caption(f"Your answer: {mine}{earlier}. Answering again keeps the earlier one in the history.")
     st.text_input("Note (optional)", value=item.note, key=f"sc_note_{sid}_{pos}")
     with st.container(horizontal=True):
         for score, key in SCORE_KEYS.items():
@@ -103,6 +110,20 @@ def _answer_controls(item: SpotCheckItem) -> None:
                   icon=":material/skip_next:")
 
 
+def _other_reviewers(item: SpotCheckItem) -> None:
+    """How many others answered; what they answered only once this reviewer has (blind review)."""
+    if item.others_hidden:
+        st.caption(f"{_people(item.others_hidden)} answered this item already; their answers show after yours "
+                   "(blind review).")
+    elif not item.others.empty:
+        st.markdown("**Other reviewers' answers**")
+        shown = item.others.assign(answer=[("skipped" if r.skipped else f"{int(r.human_score)}")
+                                           for r in item.others.itertuples()])
+        st.dataframe(shown[["reviewer", "answer", "note", "reviewed_at"]], hide_index=True, key="sc_others")
+    elif item.answered:
+        st.caption("No other reviewer has answered this item yet.")
+
+
 def main() -> None:
     """Render the page: the list without `?id=`, else the item where this session is (or the review resumes)."""
     sid = (st.query_params.get("id") or "").strip()
@@ -112,15 +133,17 @@ def main() -> None:
     pos_key = f"sc_pos_{sid}"
     try:
         with read_conn(engine()) as conn:
-            item = load_spot_check_item(conn, spot_check_id=sid, position=ss.get(pos_key))
+            item = load_spot_check_item(conn, spot_check_id=sid, position=ss.get(pos_key),
+                                        reviewer=current_actor().user_id)
     except MiraError as exc:
         st.error(escape_markdown(str(exc)))
         return
     ss.setdefault(pos_key, item.resume_at)
     _item(item)
     _answer_controls(item)
+    _other_reviewers(item)
     if item.all_answered:
-        st.success("Every item is answered: the agreement shows on the Reliability page.")
+        st.success("You have answered every item: the agreement shows on the Reliability page.")
     if not item.reviewers.empty:
         st.caption("By reviewer: " + " · ".join(
             f"{escape_markdown(str(r.reviewer))} {int(r.scored)} scored, {int(r.skipped)} skipped"

@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("export-reviews", help="write human spot-check answers as JSONL (per reviewer, filtered)")
     p.add_argument("--reviewer", default=None)
+    p.add_argument("--history", action="store_true",
+                   help="every answer, earlier ones included (current: true marks each reviewer's latest)")
     p.add_argument("--source", default=None)
     p.add_argument("--slot", default=None, help="A1..A15")
     p.add_argument("-o", "--out", type=Path, default=None, help="file to write (default: stdout)")
@@ -121,13 +123,13 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_export_reviews(args: argparse.Namespace) -> int:
-    """Stream answered spot-check items as JSON lines, with the judges' scores snapshotted at sampling."""
+    """Stream spot-check answers as JSON lines, one per reviewer and item, with the judges' snapshot scores."""
     out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
     n = 0
     try:
         with read_conn(open_engine(args.settings)) as conn:
             for row in spot_checks_repo.iter_reviews(conn, reviewer=args.reviewer, source=args.source,
-                                                     slot=args.slot):
+                                                     slot=args.slot, history=args.history):
                 row["reviewed_at"] = row["reviewed_at"].isoformat() if row["reviewed_at"] else None
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 n += 1

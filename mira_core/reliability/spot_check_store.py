@@ -54,25 +54,29 @@ def create_spot_check(conn: Connection, *, source: str, slot: str, size: int, ac
 
 
 def agreement(conn: Connection) -> pd.DataFrame:
-    """Human-vs-student and human-vs-teacher agreement per source x slot over all spot-checks.
+    """Human-vs-student, human-vs-teacher and reviewer-vs-reviewer agreement per source x slot.
 
-    Columns `spotcheck.AGREEMENT_COLUMNS`; a cell whose items are all unreviewed has reviewed = 0 and NaN metrics.
+    Every reviewer's current answer counts. Columns `spotcheck.AGREEMENT_COLUMNS`; a cell whose items are all
+    unreviewed has reviewed = 0 and NaN metrics.
     """
     return human_agreement(repo.item_scores(conn))
 
 
 def record_review(conn: Connection, *, spot_check_id: str, position: int, human_score: int | None,
                   skipped: bool = False, note: str = "", actor: Actor) -> None:
-    """Store `actor`'s answer for the item at `position`: a 0-10 score, or a skip (last answer wins).
+    """Store `actor`'s answer for the item at `position`: a 0-10 score, or a skip.
 
-    The spot-check is marked done once every item is answered. Raises PermissionDenied for a viewer,
+    Answers are per reviewer: another curator's answer to the item is left alone, and `actor`'s earlier
+    answer stays in the history (the new one becomes current). The spot-check is marked done once every
+    item has someone's answer. The activity log names the answer, not the score: it is readable by every
+    reviewer, and review is blind. Raises PermissionDenied for a viewer,
     ValueError for a score outside 0-10, NotFoundError for an unknown spot-check or position.
     """
     require(actor, Role.curator, "answering spot-checks")
     record_id = repo.record_review(conn, spot_check_id, position, human_score=human_score, skipped=skipped,
                                    note=note, reviewer=actor.user_id)
     record_change(conn, actor, "spot_check.answer", target_kind="spot_check", target_id=spot_check_id,
-                  record_id=record_id, position=position, score=None if skipped else human_score, skipped=skipped)
+                  record_id=record_id, position=position, skipped=skipped)
 
 
 class CellSpotChecks(NamedTuple):

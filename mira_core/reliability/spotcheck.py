@@ -12,11 +12,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from mira_core.reliability.interannotator import inter_annotator
 from mira_core.reliability.metrics import mae, spearman
 
 BANDS: tuple[tuple[str, float, float], ...] = (("low", 0, 3), ("mid", 4, 6), ("high", 7, 10))
-AGREEMENT_COLUMNS = ("source", "slot", "reviewed", "skipped", "human_student_mae", "human_student_rho",
-                     "human_teacher_mae", "human_teacher_rho", "n_teacher")
+AGREEMENT_COLUMNS = ("source", "slot", "reviewed", "items", "reviewers", "skipped", "human_student_mae",
+                     "human_student_rho", "human_teacher_mae", "human_teacher_rho", "n_teacher", "iaa_items",
+                     "iaa_pairs", "iaa_alpha", "iaa_mad")
 
 
 class SampledItem(NamedTuple):
@@ -67,10 +69,14 @@ def stratified_sample(record_ids: np.ndarray, student: np.ndarray, teacher: np.n
 
 
 def human_agreement(items: pd.DataFrame) -> pd.DataFrame:
-    """Per source x slot agreement of human scores with the student's and the teacher's (AGREEMENT_COLUMNS).
+    """Per source x slot agreement of human scores with the student, the teacher and each other.
 
-    `items` has columns source, slot, human_score, skipped, student_score, teacher_score; unreviewed
-    items (no human score, not skipped) are ignored. Empty cells give NaN metrics.
+    `items` has one row per item and reviewer's answer (`spot_checks_repo.SCORE_COLUMNS`: source, slot,
+    spot_check_id, position, reviewer, human_score, skipped, student_score, teacher_score); rows without a
+    human score (unanswered or skipped) are left out of the metrics. Each reviewer's answer counts: two
+    curators scoring one item make two human-vs-student pairs. Where two or more reviewers scored the same
+    items, `iaa_*` give Krippendorff's alpha (interval) and the mean absolute difference between them, over
+    `iaa_items` items and `iaa_pairs` pairs of answers. Columns AGREEMENT_COLUMNS; empty cells give NaN.
     """
     rows = []
     for (source, slot), g in items.groupby(["source", "slot"], sort=True):
@@ -78,6 +84,9 @@ def human_agreement(items: pd.DataFrame) -> pd.DataFrame:
         h = done["human_score"].to_numpy(dtype=float)
         st = done["student_score"].to_numpy(dtype=float)
         te = done["teacher_score"].to_numpy(dtype=float)
-        rows.append((source, slot, len(done), int(g["skipped"].sum()), mae(h, st), spearman(h, st),
-                     mae(h, te), spearman(h, te), int(np.isfinite(te).sum())))
+        units = [u.to_numpy(dtype=float) for _, u in done.groupby(["spot_check_id", "position"])["human_score"]]
+        iaa = inter_annotator(units)
+        rows.append((source, slot, len(done), len(units), int(done["reviewer"].nunique()), int(g["skipped"].sum()),
+                     mae(h, st), spearman(h, st), mae(h, te), spearman(h, te), int(np.isfinite(te).sum()),
+                     iaa.items, iaa.pairs, iaa.alpha, iaa.mad))
     return pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS))

@@ -12,7 +12,8 @@ from sqlalchemy.sql.selectable import FromClause, NamedFromClause
 from mira_core.dimensions import column_of
 from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
-from mira_core.storage.tables import annotations_table, record_tags, records, scores, spot_check_items
+from mira_core.storage.spot_checks_repo import spot_checked_ids
+from mira_core.storage.tables import annotations_table, record_tags, records, scores
 
 
 def text_condition(conn: Connection, query: str) -> ColumnElement:
@@ -100,12 +101,8 @@ def _curation_conditions(f: RecordFilter) -> list:
             cond.append(records.c.record_id.in_(overridden) if f.override == "any"
                         else records.c.record_id.not_in(overridden))
     if f.spot_check is not None:
-        item = spot_check_items.c
-        checked = select(item.record_id)
-        if f.spot_check == "reviewed":
-            checked = checked.where(item.human_score.is_not(None))
-        elif f.spot_check == "not_reviewed":
-            checked = checked.where(item.human_score.is_(None), item.skipped.is_(False))
+        reviewed = {"reviewed": True, "not_reviewed": False}.get(f.spot_check)
+        checked = spot_checked_ids(reviewed=reviewed)
         cond.append(records.c.record_id.in_(checked))
     return cond
 

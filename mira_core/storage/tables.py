@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -219,13 +220,28 @@ spot_check_items = Table(
     Column("stratum", String(20), nullable=False, doc="'low'/'mid'/'high' student band, or 'gap'."),
     Column("student_score", Float, doc="Snapshot at sampling time, so agreement stays reproducible."),
     Column("teacher_score", Float),
-    Column("human_score", Integer),
-    Column("skipped", Boolean, nullable=False),
-    Column("note", Text, nullable=False),
-    Column("reviewer", String(100)),
-    Column("reviewed_at", DateTime(timezone=True)),
     UniqueConstraint("spot_check_id", "record_id"),
     Index(None, "record_id"),
+)
+
+spot_check_answers = Table(
+    "spot_check_answers",
+    metadata,
+    Column("answer_id", Integer, primary_key=True, autoincrement=True),
+    Column("spot_check_id", String(32), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("reviewer", String(100), nullable=False),
+    Column("revision", Integer, nullable=False, doc="1, 2, ... per reviewer and item: a changed answer is a new row."),
+    Column("is_current", Boolean, nullable=False, doc="The reviewer's latest answer to the item (one per reviewer)."),
+    Column("human_score", Integer, doc="0-10; null when skipped."),
+    Column("skipped", Boolean, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["spot_check_id", "position"],
+                         ["spot_check_items.spot_check_id", "spot_check_items.position"], ondelete="CASCADE"),
+    UniqueConstraint("spot_check_id", "position", "reviewer", "revision"),
+    Index(None, "spot_check_id", "position", "is_current"),
+    Index(None, "reviewer", "is_current"),
 )
 
 annotations_table = Table(

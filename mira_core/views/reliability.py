@@ -278,19 +278,31 @@ class HumanCheck:
     """How human spot-check answers of the cell agree with the student's and the teacher's scores."""
 
     reviewed: int
-    """Items a human scored."""
+    """Human scores: each reviewer's answer counts, so two curators on one item make two."""
+    items: int
+    """Items with at least one human score."""
+    reviewers: int
+    """People who scored items of the cell."""
     skipped: int
-    """Items a human skipped (not counted in the metrics)."""
+    """Answers that skipped an item (not counted in the metrics)."""
     human_student_mae: float
-    """Mean |human − student| over the scored items."""
+    """Mean |human − student| over the human scores."""
     human_student_rho: float
     """Spearman ρ of human and student scores."""
     human_teacher_mae: float
-    """Mean |human − teacher| over scored items with a teacher score."""
+    """Mean |human − teacher| over human scores of items with a teacher score."""
     human_teacher_rho: float
     """Spearman ρ of human and teacher scores."""
     n_teacher: int
-    """Reviewed items that also have a teacher score."""
+    """Human scores of items that also have a teacher score."""
+    iaa_items: int
+    """Items two or more reviewers scored: the n of the inter-annotator figures."""
+    iaa_pairs: int
+    """Pairs of answers to one item behind the mean absolute difference."""
+    iaa_alpha: float
+    """Krippendorff's alpha (interval) among reviewers; NaN below two such items or without variation."""
+    iaa_mad: float
+    """Mean |reviewer − reviewer| over those pairs."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -334,9 +346,13 @@ def _human_check(conn: Connection, source: str, slot: str) -> HumanCheck | None:
     if row.empty:
         return None
     h = row.iloc[0]
-    return HumanCheck(reviewed=int(h.reviewed), skipped=int(h.skipped), human_student_mae=float(h.human_student_mae),
-                      human_student_rho=float(h.human_student_rho), human_teacher_mae=float(h.human_teacher_mae),
-                      human_teacher_rho=float(h.human_teacher_rho), n_teacher=int(h.n_teacher))
+    n = {k: int(h[k]) for k in ("reviewed", "items", "reviewers", "skipped", "n_teacher", "iaa_items", "iaa_pairs")}
+    return HumanCheck(
+        reviewed=n["reviewed"], items=n["items"], reviewers=n["reviewers"], skipped=n["skipped"],
+        human_student_mae=float(h.human_student_mae), human_student_rho=float(h.human_student_rho),
+        human_teacher_mae=float(h.human_teacher_mae), human_teacher_rho=float(h.human_teacher_rho),
+        n_teacher=n["n_teacher"], iaa_items=n["iaa_items"], iaa_pairs=n["iaa_pairs"], iaa_alpha=float(h.iaa_alpha),
+        iaa_mad=float(h.iaa_mad))
 
 
 def _with_titles(conn: Connection, top: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,8 @@
-"""The Spot-check screen's loaders: the spot-checks to pick from, and one item to review with both judges."""
+"""The Spot-check screen's loaders: the spot-checks to pick from, and one item to review with both judges.
+
+Review is blind, as in Argilla and Label Studio: a reviewer sees how many others answered an item, but
+not what they answered, until they have answered it themselves.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,14 @@ ISSUE_CHARS = 4000
 """How much of the issue the review shows; the full record is one link away."""
 
 
-def load_spot_checks(conn: Connection, *, source: str | None = None, slot: str | None = None) -> pd.DataFrame:
+def load_spot_checks(conn: Connection, *, source: str | None = None, slot: str | None = None,
+                     reviewer: str | None = None) -> pd.DataFrame:
     """Spot-checks, newest first, optionally of one cell.
 
-    Columns spot_check_id, source, slot, size, done (answered items), status, created_by, created_at, teacher.
+    Columns spot_check_id, source, slot, size, done (items answered by anyone), reviewers (people who
+    answered), mine (items `reviewer` answered), status, created_by, created_at, teacher.
     """
-    return spot_checks_repo.list_spot_checks(conn, source=source, slot=slot)
+    return spot_checks_repo.list_spot_checks(conn, source=source, slot=slot, reviewer=reviewer)
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,9 @@ class SpotCheckItem:
     n_items: int
     """Items in the spot-check."""
     n_answered: int
-    """Items scored or skipped by anyone."""
+    """Items this reviewer scored or skipped."""
     resume_at: int
-    """Where a review resumes: the first item nobody has answered (0 once all are)."""
+    """Where this reviewer's review resumes: the first item they have not answered (0 once all are)."""
     record_id: str
     """The record this item asks about."""
     title: str
@@ -60,24 +66,40 @@ class SpotCheckItem:
     """Why the item was sampled: 'gap' (student and teacher far apart) or a student score band."""
     issue: str
     """The record's issue, cut after ISSUE_CHARS characters (an ellipsis marks the cut)."""
+    reviewer: str
+    """Who is reviewing: the answer fields below are theirs."""
     human_score: int | None
-    """The stored answer, None when the item is unanswered or skipped."""
+    """This reviewer's current answer, None when they have not answered or skipped."""
     skipped: bool
-    """Whether the item was skipped (no score stored)."""
+    """Whether this reviewer skipped the item (no score stored)."""
     note: str
-    """The reviewer's note ('' when none)."""
-    reviewer: str | None
-    """Who answered last, None before anyone did."""
+    """This reviewer's note ('' when none)."""
+    earlier: tuple[str, ...]
+    """This reviewer's earlier answers to the item, oldest first ('7', 'skipped'): a change keeps the old one."""
+    n_reviewers: int
+    """People who answered this item, this reviewer included."""
+    others: pd.DataFrame
+    """Other reviewers' current answers (`spot_checks_repo.ANSWER_COLUMNS`); empty until this reviewer answered."""
     student: JudgeLabel | None
     """The spot-check's student judge (the latest student score when it names none); None: no score."""
     teacher: JudgeLabel | None
     """The spot-check's teacher (the latest teacher label when it names none); None: no label."""
     reviewers: pd.DataFrame
-    """Answers per reviewer of this spot-check (columns reviewer, scored, skipped)."""
+    """Answers per reviewer of this spot-check (columns reviewer, scored, skipped): counts, never scores."""
+
+    @property
+    def answered(self) -> bool:
+        """Whether this reviewer answered (scored or skipped) the item."""
+        return self.skipped or self.human_score is not None
+
+    @property
+    def others_hidden(self) -> int:
+        """Other reviewers' answers held back because this reviewer has not answered yet (blind review)."""
+        return 0 if self.answered else self.n_reviewers
 
     @property
     def all_answered(self) -> bool:
-        """Whether every item of the spot-check is answered."""
+        """Whether this reviewer answered every item of the spot-check."""
         return self.n_answered == self.n_items
 
 
@@ -102,13 +124,19 @@ def _excerpt(issue: str) -> str:
     return issue[:ISSUE_CHARS] + ("…" if len(issue) > ISSUE_CHARS else "")
 
 
-def load_spot_check_item(conn: Connection, *, spot_check_id: str, position: int | None = None) -> SpotCheckItem:
-    """One item to review: the one at `position` (clamped), or where the review resumes when None.
+def _answer_word(score: object, skipped: object) -> str:
+    return "skipped" if bool(skipped) else f"{int(float(str(score)))}"
 
+
+def load_spot_check_item(conn: Connection, *, spot_check_id: str, reviewer: str,
+                         position: int | None = None) -> SpotCheckItem:
+    """One item for `reviewer`: the one at `position` (clamped), or where their review resumes when None.
+
+    Other reviewers' answers are included only once `reviewer` has answered the item (blind review).
     Raises NotFoundError for an unknown spot-check (or one without items) and for a record that is gone.
     """
     check = spot_checks_repo.get_spot_check(conn, spot_check_id)
-    items = spot_checks_repo.spot_check_items_frame(conn, spot_check_id)
+    items = spot_checks_repo.spot_check_items_frame(conn, spot_check_id, reviewer=reviewer)
     if items.empty:
         raise NotFoundError(f"spot-check {spot_check_id} has no items: start a new one from the Reliability page")
     open_at = np.flatnonzero(~items.answered.to_numpy(dtype=bool))
@@ -117,12 +145,17 @@ def load_spot_check_item(conn: Connection, *, spot_check_id: str, position: int 
     item = items.iloc[pos]
     labels = reliability_repo.label_rationales(conn, str(item.record_id), check["slot"])
     human = None if item.human_score is None or pd.isna(item.human_score) else int(item.human_score)
+    history = spot_checks_repo.answer_history(conn, spot_check_id, pos, reviewer)
+    answers = spot_checks_repo.item_answers(conn, spot_check_id, pos)
+    others = answers[answers.reviewer != reviewer].reset_index(drop=True)
     return SpotCheckItem(
         spot_check_id=spot_check_id, source=check["source"], slot=check["slot"], position=pos,
         n_items=len(items), n_answered=int(items.answered.sum()), resume_at=resume_at,
         record_id=str(item.record_id), title=str(item.title), stratum=str(item.stratum),
         issue=_excerpt(records_repo.get_record(conn, str(item.record_id)).issue),
-        human_score=human, skipped=bool(item.skipped), note=_text(item.note) or "", reviewer=_text(item.reviewer),
+        reviewer=reviewer, human_score=human, skipped=bool(item.skipped), note=_text(item.note) or "",
+        earlier=tuple(_answer_word(r.human_score, r.skipped) for r in history.iloc[:-1].itertuples()),
+        n_reviewers=int(item.n_reviewers), others=others if bool(item.answered) else others.iloc[0:0],
         student=_label(labels, "student", check.get("student_judge")),
         teacher=_label(labels, "teacher", check.get("teacher")),
         reviewers=spot_checks_repo.reviewer_progress(conn, spot_check_id),

@@ -46,8 +46,15 @@ def _caption(at: AppTest, prefix: str) -> str:
     return next(c.value for c in at.caption if c.value.startswith(prefix))
 
 
-def test_review_with_buttons_skip_back_and_resume(check):
+def _as(monkeypatch, who: str, role: Role = Role.curator) -> None:
+    import ui.db
+
+    monkeypatch.setattr(ui.db, "current_actor", lambda: person(who, role))
+
+
+def test_review_with_buttons_skip_back_and_resume(check, monkeypatch):
     eng, sid = check
+    _as(monkeypatch, "ann@example.org")
     at = _open(sid)
     assert _caption(at, "item ").startswith("item 1 of 4")
     assert any(m.value.startswith("**A7 · Error Recovery**") for m in at.markdown)
@@ -59,20 +66,42 @@ def test_review_with_buttons_skip_back_and_resume(check):
     assert _caption(at, "item ").startswith("item 3 of 4")
     at.button(key="sc_prev").click().run()
     assert _caption(at, "item ").startswith("item 2 of 4")
-    assert any(c.value == "This item was skipped." for c in at.caption)
+    assert _caption(at, "Your answer: ").startswith("Your answer: skipped.")
     with read_conn(eng) as conn:
-        items = spot.spot_check_items_frame(conn, sid)
+        items = spot.spot_check_items_frame(conn, sid, reviewer="ann@example.org")
     assert items.human_score.iloc[0] == 7 and items.note.iloc[0] == "clear case" and bool(items.skipped.iloc[1])
-    # Someone else opens it later: it resumes at the first unanswered item.
+    # The same reviewer opens it later: it resumes at the first item they have not answered.
     later = _open(sid)
     assert _caption(later, "item ").startswith("item 3 of 4")
     later.button(key="sc_score_10").click().run()
     later.button(key="sc_score_0").click().run()
-    assert any("Every item is answered" in s.value for s in later.success)
+    assert any("You have answered every item" in s.value for s in later.success)
     with read_conn(eng) as conn:
         assert spot.get_spot_check(conn, sid)["status"] == "done"
         agreement = spot_check_store.agreement(conn)
     assert agreement.iloc[0].reviewed == 3
+
+
+def test_a_second_reviewer_answers_blind_then_sees_the_first(check, monkeypatch):
+    eng, sid = check
+    with write_tx(eng) as conn:
+        spot_check_store.record_review(conn, spot_check_id=sid, position=0, human_score=7, note="ann was here",
+                                       actor=person("ann@example.org"))
+    _as(monkeypatch, "bob@example.org")
+    at = _open(sid)
+    assert _caption(at, "item ").startswith("item 1 of 4")  # bob starts at the start: ann's answer is not his
+    assert _caption(at, "1 reviewer answered this item already")
+    assert not any("ann was here" in str(d.value) for d in at.dataframe)  # blind: not before bob answers
+    at.button(key="sc_score_2").click().run()
+    at.button(key="sc_prev").click().run()
+    others = next(d.value for d in at.dataframe if "reviewer" in d.value.columns)
+    assert others[["reviewer", "answer", "note"]].values.tolist() == [["ann@example.org", "7", "ann was here"]]
+    at.button(key="sc_score_3").click().run()  # bob changes his mind: the history keeps his 2
+    with read_conn(eng) as conn:
+        history = spot.answer_history(conn, sid, 0, "bob@example.org")
+        row = spot_check_store.agreement(conn).iloc[0]
+    assert history.human_score.tolist() == [2, 3]
+    assert (row.reviewed, row["items"], row.reviewers, row.iaa_items, row.iaa_pairs, row.iaa_mad) == (2, 1, 2, 1, 1, 4.0)
 
 
 def test_without_id_lists_spot_checks(check):
@@ -85,14 +114,12 @@ def test_without_id_lists_spot_checks(check):
 
 
 def test_a_viewer_reads_but_cannot_answer(check, monkeypatch):
-    import ui.db
-
     eng, sid = check
-    monkeypatch.setattr(ui.db, "current_actor", lambda: person("vi@example.org", Role.viewer))
+    _as(monkeypatch, "vi@example.org", Role.viewer)
     at = _open(sid)
     at.button(key="sc_score_7").click().run()
     assert not at.exception, at.exception
     assert any(e.value.startswith("answering spot\\-checks needs the curator role") for e in at.error)
     assert _caption(at, "item ").startswith("item 1 of 4")  # it stays on the item
     with read_conn(eng) as conn:
-        assert not spot.spot_check_items_frame(conn, sid).answered.any()
+        assert not spot.spot_check_items_frame(conn, sid).n_reviewers.any()

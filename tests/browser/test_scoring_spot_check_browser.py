@@ -78,12 +78,12 @@ def test_spot_check_answered_from_the_keyboard(scoring_server, page):
     page.goto(f"{base}/spot_check?id={sid}")
     expect(page.get_by_text("item 1 of 4")).to_be_visible()
     press_shortcut(page, "7", "^7", page.get_by_text("item 2 of 4"))
-    expect(page.get_by_text("1 of 4 answered")).to_be_visible()
+    expect(page.get_by_text("1 of 4 answered by you")).to_be_visible()
     press_shortcut(page, "s", "^Skip", page.get_by_text("item 3 of 4"))
     press_shortcut(page, "k", "^Previous", page.get_by_text("item 2 of 4"))
-    expect(page.get_by_text("This item was skipped.")).to_be_visible()
+    expect(page.get_by_text("Your answer: skipped.")).to_be_visible()
     with read_conn(eng) as conn:  # the page showed "skipped" read back from the store: it is written
-        items = spot.spot_check_items_frame(conn, sid)
-    assert int(items.human_score.iloc[0]) == 7 and items.reviewer.iloc[0] == "bob"
+        items = spot.spot_check_items_frame(conn, sid, reviewer="bob")
+    assert int(items.human_score.iloc[0]) == 7 and items.answered.iloc[0]
     assert bool(items.skipped.iloc[1]) and items.human_score.iloc[1] != items.human_score.iloc[1]  # NaN
     assert not items.skipped.iloc[2] and items.human_score.iloc[2:].isna().all()

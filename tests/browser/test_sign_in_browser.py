@@ -7,16 +7,19 @@ import re
 import secrets
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from sqlalchemy import text
 
 from mira_core.identity import Role
-from mira_core.storage import migrate
+from mira_core.reliability import create_spot_check
+from mira_core.storage import migrate, spot_checks_repo
 from mira_core.storage.annotations_repo import get_annotation
 from mira_core.storage.engine import Engine, make_engine, read_conn, write_tx
 from mira_core.team import add_user, cli_operator, list_changes
 from tests.app.builders import import_messages, messages_row
 from tests.browser.conftest import _free_port, serve_app, wait_idle
+from tests.reliability.builders import add_scores
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +34,7 @@ class SignInServer:
     record_id: str
     instance_ids: list[str]
     other_record_id: str
+    spot_check_id: str
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +52,9 @@ def signin_server(tmp_path_factory):
         add_user(conn, cli_operator("ops"), CURATOR2, Role.curator)
     with read_conn(eng) as conn:
         rows = conn.execute(text("SELECT record_id, instance_id FROM records ORDER BY instance_id")).all()
+    add_scores(eng, [r[0] for r in rows], np.full((len(rows), 15), 5.0), judge="stud")
+    with write_tx(eng) as conn:
+        sid = create_spot_check(conn, source="swe_qa", slot="A3", size=2, actor=cli_operator("ops"))
     people = [oidc_provider_mock.User(sub=who, claims={"email": who, "email_verified": True})
               for who in (CURATOR, VIEWER, CURATOR2)]
     people.append(oidc_provider_mock.User(sub=STRANGER_SUB, claims={}))  # no email: known by its sub
@@ -62,7 +69,8 @@ def signin_server(tmp_path_factory):
             f'server_metadata_url = "http://127.0.0.1:{oidc.server_port}/.well-known/openid-configuration"\n')
         with serve_app(db_url, tmp, port=port, extra_args=["--secrets.files", str(secrets_file)]):
             # The browser must use the redirect URI's host, or the sign-in cookie is not sent back.
-            yield SignInServer(f"http://localhost:{port}", eng, rows[0][0], [r[1] for r in rows], rows[1][0])
+            yield SignInServer(f"http://localhost:{port}", eng, rows[0][0], [r[1] for r in rows], rows[1][0],
+                               sid)
     eng.dispose()
 
 
@@ -171,6 +179,44 @@ def test_two_curators_edit_one_record_and_the_second_is_told_who_saved_first(sig
         saved = get_annotation(conn, rid)
         assert (saved.tags, saved.updated_by) == (["second-first"], CURATOR2)  # the late save wrote nothing
         assert [c.actor for c in list_changes(conn, record_id=rid, kinds=["tag.add"])] == [CURATOR2]
+
+
+def test_two_curators_review_one_spot_check_blind(signin_server, page, browser):
+    """Each answers under their own name; the second sees that someone answered, not what, until they have."""
+    from playwright.sync_api import expect
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    url = f"{signin_server.url}/spot_check?id={signin_server.spot_check_id}"
+    try:
+        second = other.new_page()
+        second.set_default_timeout(20_000)
+        _sign_in(page, signin_server, CURATOR)
+        _open(page, url)
+        page.get_by_label("Note (optional)").fill("first-reviewer-note")
+        page.get_by_label("Note (optional)").press("Enter")
+        wait_idle(page)
+        page.get_by_role("button", name=re.compile("^8")).first.click()
+        expect(page.get_by_text("1 of 2 answered by you")).to_be_visible()
+        frames: list[bytes | str] = []
+        second.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f)))
+        _sign_in(second, signin_server, CURATOR2)
+        _open(second, url)
+        expect(second.get_by_text("1 reviewer answered this item already")).to_be_visible()
+        expect(second.get_by_text("0 of 2 answered by you")).to_be_visible()
+        received = b"".join(f if isinstance(f, bytes) else f.encode() for f in frames)
+        assert b"first-reviewer-note" not in received and "first-reviewer-note" not in second.content()
+        second.get_by_role("button", name=re.compile("^3")).first.click()
+        expect(second.get_by_text("1 of 2 answered by you")).to_be_visible()
+        second.get_by_role("button", name=re.compile("^Previous")).click()
+        expect(second.get_by_text("Other reviewers' answers")).to_be_visible()
+        expect(second.get_by_text("Your answer: 3.")).to_be_visible()
+    finally:
+        other.close()
+    with read_conn(signin_server.eng) as conn:
+        answers = sorted(c.actor for c in list_changes(conn, kinds=["spot_check.answer"]))
+        scores = spot_checks_repo.item_answers(conn, signin_server.spot_check_id, 0)
+    assert answers == [CURATOR, CURATOR2]
+    assert scores[["reviewer", "human_score"]].values.tolist() == [[CURATOR, 8], [CURATOR2, 3]]
 
 
 def _open_annotation(page, server: SignInServer, record_id: str) -> None:

@@ -31,7 +31,7 @@ def test_spot_check_sampling_review_and_agreement(scored):
         again = create_spot_check(conn, source="src_a", slot="A2", size=4, seed=1, actor=person("ann"),
                                   teacher="kimi")
     with read_conn(engine) as conn:
-        items = spot.spot_check_items_frame(conn, sid)
+        items = spot.spot_check_items_frame(conn, sid, reviewer="ann")
         same = spot.spot_check_items_frame(conn, again)
     assert len(items) == 4 and items.record_id.tolist() == same.record_id.tolist()  # seeded
     assert items.record_id.isin(ids[0::2]).all()  # src_a only
@@ -132,12 +132,12 @@ def test_answering_a_spot_check_needs_a_curator_and_names_them(scored, role):
             record_review(conn, spot_check_id=sid, position=0, human_score=5, note="looks right", actor=who)
             record_review(conn, spot_check_id=sid, position=1, human_score=None, skipped=True, actor=who)
     with read_conn(engine) as conn:
-        items = spot.spot_check_items_frame(conn, sid)
+        items = spot.spot_check_items_frame(conn, sid, reviewer=who.user_id)
         mine = list_changes(conn, actors=[who.user_id])
     if role is Role.viewer:
-        assert (int(items.answered.sum()), mine) == (0, [])
+        assert (int(items.n_reviewers.sum()), mine) == (0, [])
         return
-    assert items.reviewer.tolist() == [who.user_id] * 2
-    assert [(c.kind, c.target_kind, c.target_id, c.record_id, c.detail) for c in mine] == [  # the note is not logged
-        ("spot_check.answer", "spot_check", sid, items.record_id[1], {"position": 1, "score": None, "skipped": True}),
-        ("spot_check.answer", "spot_check", sid, items.record_id[0], {"position": 0, "score": 5, "skipped": False})]
+    assert items.answered.tolist() == [True, True] and items.n_reviewers.tolist() == [1, 1]
+    assert [(c.kind, c.target_kind, c.target_id, c.record_id, c.detail) for c in mine] == [  # no note, no score
+        ("spot_check.answer", "spot_check", sid, items.record_id[1], {"position": 1, "skipped": True}),
+        ("spot_check.answer", "spot_check", sid, items.record_id[0], {"position": 0, "skipped": False})]

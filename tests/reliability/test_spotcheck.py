@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mira_core.reliability.spotcheck import band_of, human_agreement, stratified_sample
 
@@ -36,6 +37,9 @@ def test_human_agreement_per_cell():
     items = pd.DataFrame({
         "source": ["a"] * 4 + ["b"],
         "slot": ["A1"] * 4 + ["A2"],
+        "spot_check_id": ["s1"] * 4 + ["s2"],
+        "position": [0, 1, 2, 3, 0],
+        "reviewer": ["ann", "ann", "ann", None, "ann"],
         "human_score": [5, 7, np.nan, np.nan, 3],
         "skipped": [False, False, True, False, False],
         "student_score": [5, 9, 1, 1, 4],
@@ -46,5 +50,20 @@ def test_human_agreement_per_cell():
     # Reviewed pairs (5,5) and (7,9) with the student: MAE (0 + 2) / 2 = 1; with the teacher (5,6), (7,7): 0.5.
     assert (a.reviewed, a.skipped, a.human_student_mae, a.human_teacher_mae, a.n_teacher) == (2, 1, 1.0, 0.5, 2)
     assert a.human_student_rho == 1.0  # two pairs in the same order
+    assert (a["items"], a.reviewers, a.iaa_items, a.iaa_pairs) == (2, 1, 0, 0) and math.isnan(a.iaa_alpha)
     b = out.loc[("b", "A2")]
     assert b.reviewed == 1 and math.isnan(b.human_teacher_mae) and math.isnan(b.human_student_rho)
+
+
+def test_each_reviewer_counts_and_reviewers_are_compared_with_each_other():
+    # Three items of one cell: ann and bob scored all three, cat only the first; the student said 5 each time.
+    human = {("ann", 0): 4, ("bob", 0): 6, ("cat", 0): 5, ("ann", 1): 8, ("bob", 1): 8, ("ann", 2): 1, ("bob", 2): 2}
+    items = pd.DataFrame([{"source": "a", "slot": "A3", "spot_check_id": "s", "position": pos, "reviewer": who,
+                           "human_score": float(h), "skipped": False, "student_score": 5.0, "teacher_score": np.nan}
+                          for (who, pos), h in human.items()])
+    row = human_agreement(items).iloc[0]
+    assert (row.reviewed, row["items"], row.reviewers) == (7, 3, 3)
+    assert row.human_student_mae == pytest.approx((1 + 1 + 0 + 3 + 3 + 4 + 3) / 7)  # every answer is a pair
+    # Pairs on item 0: |4-6|, |4-5|, |6-5| = 2, 1, 1; item 1: 0; item 2: 1 -> 5 pairs, mean 1.0.
+    assert (row.iaa_items, row.iaa_pairs, row.iaa_mad) == (3, 5, 1.0)
+    assert 0.7 < row.iaa_alpha < 1.0  # close but not identical answers over a wide spread of scores

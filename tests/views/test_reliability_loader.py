@@ -87,13 +87,16 @@ def test_cell_drill_down_joins_titles_and_human_agreement(corpus):
     with write_tx(engine) as conn:
         sid = create_spot_check(conn, source="src_a", slot="A1", size=1, actor=person("ann"), teacher="kimi")
         record_review(conn, spot_check_id=sid, position=0, human_score=4, actor=person("ann"))
+        record_review(conn, spot_check_id=sid, position=0, human_score=7, actor=person("bob"))
     with read_conn(engine) as conn:
         cell = load_cell(conn, pairs=pairs, matrix=matrix, mask=mask, source="src_a", slot="A1", max_points=2)
         everyone = load_cell(conn, pairs=pairs, matrix=matrix, mask=mask, source=ALL_SOURCES, slot="A1")
         agreement = load_agreement(conn)
     assert cell.decision is not None and cell.decision.masked and cell.decision.by == "rule"
     assert cell.stats is not None and (cell.stats.n, cell.stats.mae, cell.stats.rho) == (3, 2.0, 1.0)
-    assert cell.human is not None and (cell.human.reviewed, cell.human.n_teacher) == (1, 1)
+    h = cell.human
+    assert h is not None and (h.reviewed, h.items, h.reviewers, h.n_teacher) == (2, 1, 2, 2)  # each reviewer counts
+    assert (h.iaa_items, h.iaa_pairs, h.iaa_mad) == (1, 1, 3.0) and math.isnan(h.iaa_alpha)  # alpha needs 2 items
     assert cell.n_pairs == 3 and len(cell.scatter) == 2  # capped at max_points; the histogram counts all
     assert cell.histogram.set_index("error").records[-2] == 3
     top = cell.disagreements
