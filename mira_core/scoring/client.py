@@ -223,15 +223,14 @@ def _result(resp: ChatCompletion, *, simulated: bool, attempts: int) -> CallResu
 class TokenCounter:
     """Counts prompt tokens with the endpoint's `/tokenize` (vLLM has it), else `budget.estimate_tokens`.
 
-    Texts whose estimate is below `exact_above` tokens are not sent: far from the budget the estimate (with
-    its safety margin) decides the same, and large prompts would cost a round trip each.
+    Every call asks the endpoint: the prompt builder calls it only for texts that could exceed the budget at
+    one token per byte (`budget.worst_case_tokens`), so small prompts cost no round trip.
     """
 
-    def __init__(self, settings: ScorerSettings, *, exact_above: int | None = None, timeout: float = 30.0):
+    def __init__(self, settings: ScorerSettings, *, timeout: float = 30.0):
         self.url = settings.server_root + "/tokenize"
         self.model = settings.model
         self.api_key = settings.api_key
-        self.exact_above = exact_above if exact_above is not None else (settings.max_model_len - settings.max_tokens) // 2
         self.timeout = timeout
         self.available: bool | None = None
 
@@ -239,11 +238,8 @@ class TokenCounter:
         """Tokens in `text`."""
         from mira_core.scoring.budget import estimate_tokens
 
-        estimate = estimate_tokens(text)
-        if estimate < self.exact_above or self.available is False:
-            return estimate
-        exact = self.remote_count(text)
-        return estimate if exact is None else exact
+        exact = None if self.available is False else self.remote_count(text)
+        return estimate_tokens(text) if exact is None else exact
 
     def remote_count(self, text: str) -> int | None:
         """The endpoint's count, or None (and stop asking) when it has no /tokenize."""
