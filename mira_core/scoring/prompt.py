@@ -42,7 +42,7 @@ RENDER_VERSION = "record-render-1"
 CHAT_TEMPLATE_MARGIN = 64
 _MAX_SHORTEN_ROUNDS = 6  # counts of shortened texts (each may be a /tokenize round trip)
 REFIT_SAFETY = 1.03
-"""After a context-length rejection, counts are scaled by (endpoint's count / ours) times this."""
+"""After a context-length refusal, the estimate is scaled by (endpoint's count / estimate) times this."""
 
 
 class Prompt(BaseModel):
@@ -149,17 +149,19 @@ class PromptBuilder:
               reported_max_len: int | None = None) -> Prompt | None:
         """The prompt again, after the endpoint refused `sent` as `reported_tokens` long; None if it would not change.
 
-        Counts are scaled by how much ours fell short (`REFIT_SAFETY` on top); when the endpoint gave only a lower
-        bound (`at_least`), every text is counted at one token per byte, an upper bound. Raises ConfigError when
-        nothing fits.
+        The user message is counted by the estimate scaled to what the endpoint found in `sent` (its count
+        less our system count, over the estimate of `sent.user`, times REFIT_SAFETY), so no round trip is
+        needed; when the endpoint gave only a lower bound (`at_least`), at one token per byte, an upper bound.
+        Raises ConfigError when nothing fits.
         """
+        sys_tokens = self.fixed.system_tokens
         if at_least:
             count: Callable[[str], int] = worst_case_tokens
         else:
-            count = _scaled(self.count_tokens or estimate_tokens, REFIT_SAFETY * reported_tokens
-                            / max(1, sent.prompt_tokens))
+            scale = REFIT_SAFETY * max(1, reported_tokens - sys_tokens) / estimate_tokens(sent.user)
+            count = _scaled(estimate_tokens, scale)
         mml = min(self.max_model_len, reported_max_len or self.max_model_len)
-        again = self._build(record, count, count(sent.system), mml, trust_worst_case=False)
+        again = self._build(record, count, sys_tokens, mml, trust_worst_case=False)
         return None if again.user == sent.user else again
 
     def _build(self, record: Record, count: Callable[[str], int], sys_tokens: int, max_model_len: int,
