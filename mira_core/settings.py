@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ANCHORS_PATH = PROJECT_ROOT / "anchors" / "group_D_dim_anchors.jsonl"
 DEFAULT_PROMPT_TEMPLATE = PROJECT_ROOT / "anchors" / "group_D_prompt.j2"
 
 
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024,
         description="An input record larger than this is rejected (bounded memory on import).",
     )
-    anchors_path: Path = Field(default=PROJECT_ROOT / "anchors" / "group_D_dim_anchors.jsonl")
+    anchors_path: Path = Field(default=DEFAULT_ANCHORS_PATH)
     calibration_path: Path = Field(default=PROJECT_ROOT / "anchors" / "group_D_calibration.jsonl")
     prompt_template: Path = Field(
         default=DEFAULT_PROMPT_TEMPLATE,

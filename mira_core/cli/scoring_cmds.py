@@ -13,6 +13,7 @@ import time
 from pydantic import ValidationError
 
 from mira_core.cli.store_cmds import open_engine
+from mira_core.dimensions import slot_names
 from mira_core.errors import ConfigError
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
@@ -164,7 +165,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_reparse(args: argparse.Namespace) -> int:
     """Re-parse stored outputs."""
     engine = open_engine(args.settings)
-    s = jobs.reparse_scores(engine, actor=args.actor, batch=args.batch)
+    s = jobs.reparse_scores(engine, actor=args.actor, batch=args.batch, names=slot_names(args.settings.anchors_path))
     print(json.dumps({"scores": s.scores, "complete_before": s.complete_before, "complete_after": s.complete_after}))
     return 0
 

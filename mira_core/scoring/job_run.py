@@ -86,7 +86,8 @@ class JobRun:
         action = result_action(result, attempt=attempt, max_attempts=settings.max_item_attempts,
                                endpoint_down=self.client.down)
         if action == "store":
-            score = new_score(record_id, job_id, prompt, result, settings.model)
+            score = new_score(record_id, job_id, prompt, result, settings.model,
+                              names={a.slot: a.name for a in self.prompts.rubric.anchors})
             self._finish(record_id, "done", None, None, score=score)
         elif action == "keep_output":
             self._finish(record_id, result.status, result.error_kind, result.error, output=result.text)
