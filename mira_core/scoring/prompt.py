@@ -55,6 +55,18 @@ class Prompt(BaseModel):
     elided_tokens: int = Field(description="Tokens the elision markers stand for (0 when not shortened).")
     prompt_tokens: int = Field(description="Our count of system + user (chat-template tokens excluded): the "
                                            "endpoint's tokenizer near the budget, else the estimate.")
+    fixed_tokens: int = Field(default=0, description="Tokens of the prompt that are not the record: the system "
+                                                     "message and the user message of an empty record.")
+
+    def record_tokens(self, usage_prompt_tokens: int | None) -> int | None:
+        """The record's own tokens as the scorer measured them; None without the endpoint's usage count.
+
+        The usage count less the fixed part, plus what the elision markers stand for when shortened (the
+        chat template's few role markers stay in: it errs a little high, like the estimate).
+        """
+        if usage_prompt_tokens is None:
+            return None
+        return max(0, usage_prompt_tokens - self.fixed_tokens) + self.elided_tokens
 
 
 def _fixed_variables(rubric: Rubric, calibration: Sequence[CalibrationRef]) -> dict[str, object]:
@@ -108,6 +120,8 @@ class _Fixed(NamedTuple):
     system: str
     system_tokens: int
     version: str
+    fixed_tokens: int
+    """System tokens plus those of an empty record's user message: what a usage count holds besides the record."""
 
 
 def _scaled(count: Callable[[str], int], scale: float) -> Callable[[str], int]:
@@ -134,8 +148,10 @@ class PromptBuilder:
         variables = _fixed_variables(self.rubric, self.calibration)
         system = template.render("system", variables)
         count = self.count_tokens or estimate_tokens
-        return _Fixed(template, variables, system, count(system),
-                      prompt_version(self.rubric, self.calibration, template))
+        system_tokens = count(system)
+        empty_user = template.render("user", {**variables, "record": EMPTY_RECORD})
+        return _Fixed(template, variables, system, system_tokens,
+                      prompt_version(self.rubric, self.calibration, template), system_tokens + count(empty_user))
 
     def build(self, record: Record) -> Prompt:
         """The prompt for `record`, fitted to max_model_len − max_tokens − system − CHAT_TEMPLATE_MARGIN.
@@ -173,11 +189,12 @@ class PromptBuilder:
         user = render(original)
         if trust_worst_case and worst_case_tokens(user) <= budget:  # fits even at 1 byte/token: no round trip
             return Prompt(system=fixed.system, user=user, prompt_version=fixed.version, shortened=False,
-                          elided_tokens=0, prompt_tokens=sys_tokens + estimate_tokens(user))
+                          elided_tokens=0, prompt_tokens=sys_tokens + estimate_tokens(user),
+                          fixed_tokens=fixed.fixed_tokens)
         user_tokens = count(user)
         if user_tokens <= budget:
             return Prompt(system=fixed.system, user=user, prompt_version=fixed.version, shortened=False,
-                          elided_tokens=0, prompt_tokens=sys_tokens + user_tokens)
+                          elided_tokens=0, prompt_tokens=sys_tokens + user_tokens, fixed_tokens=fixed.fixed_tokens)
         fitted = _fit(render, original, count, budget, user, user_tokens)
         if fitted is None:
             raise ConfigError(
@@ -186,7 +203,8 @@ class PromptBuilder:
                 "lower max_tokens"
             )
         return Prompt(system=fixed.system, user=fitted.user, prompt_version=fixed.version, shortened=True,
-                      elided_tokens=fitted.elided, prompt_tokens=sys_tokens + fitted.tokens)
+                      elided_tokens=fitted.elided, prompt_tokens=sys_tokens + fitted.tokens,
+                      fixed_tokens=fixed.fixed_tokens)
 
 
 def build_prompt(record: Record, rubric: Rubric, calibration: list[CalibrationRef], *, max_model_len: int = 65536,

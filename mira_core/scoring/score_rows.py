@@ -58,6 +58,7 @@ def new_score(record_id: str, job_id: str, prompt: Prompt, result: CallResult,
         prompt_version=prompt.prompt_version, raw_output=text, complete=cols["complete"],
         overall=cols["overall"], recommendation=cols["recommendation"], domain_tag=cols["domain_tag"],
         brief=cols["brief"], shortened=prompt.shortened, elided_tokens=prompt.elided_tokens,
-        prompt_tokens=result.prompt_tokens or prompt.prompt_tokens,
-        parsed_json=cols["parsed"], slots=slots,
+        prompt_tokens=prompt.prompt_tokens, usage_prompt_tokens=result.prompt_tokens,
+        record_tokens=prompt.record_tokens(result.prompt_tokens), parsed_json=cols["parsed"], slots=slots,
     )
+

@@ -219,7 +219,7 @@ def test_the_tokenizer_is_asked_whenever_one_byte_per_token_could_exceed_the_bud
 
     builder = PromptBuilder(RUBRIC, CALIBRATION, max_model_len=12_000, max_tokens=1000, count_tokens=counting)
     builder.build(make_record(obs_len=10))
-    assert len(calls) == 1  # the system message, once per builder; the small record fits at 1 byte/token
+    assert len(calls) == 2  # the fixed part (system, empty record), once per builder; the record fits at 1 byte/token
     digits = make_record(obs_len=0)
     digits.steps[2].content = "1234567890" * 700  # 7,000 bytes: estimate ~2,600 tokens, really 7,000
     assert estimate_tokens(build_prompt(digits, RUBRIC, CALIBRATION, max_model_len=10**6).user) < 12_000 // 2
