@@ -17,6 +17,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from mira_core.errors import ConfigError
 from mira_core.jsonl_config import object_lines, raise_all, validate_line
+from mira_core.settings import DEFAULT_ANCHORS_PATH
 
 N_SLOTS = 15
 SLOTS: tuple[str, ...] = tuple(f"A{i}" for i in range(1, N_SLOTS + 1))
@@ -121,6 +122,18 @@ def dimension_names(path: Path) -> dict[str, Dimension]:
     except ConfigError:
         found = {}
     return {s: found.get(s) or Dimension(slot=s, name=s, cluster_size=0) for s in SLOTS}
+
+
+def slot_names(path: Path | None = None) -> dict[str, str]:
+    """{slot: name} from an anchors file (default: the project's own); {} when the file cannot be read.
+
+    What the parser checks a slot line's name against; an unreadable file turns the check off rather than
+    failing every parse (loading the rubric for a job reports the file's problems).
+    """
+    try:
+        return {d.slot: d.name for d in load_dimensions(path or DEFAULT_ANCHORS_PATH)}
+    except ConfigError:
+        return {}
 
 
 def cluster_weights(path: Path) -> tuple[float, ...]:

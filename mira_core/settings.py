@@ -9,6 +9,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ANCHORS_PATH = PROJECT_ROOT / "anchors" / "group_D_dim_anchors.jsonl"
+DEFAULT_PROMPT_TEMPLATE = PROJECT_ROOT / "anchors" / "group_D_prompt.j2"
 
 
 class Settings(BaseSettings):
@@ -28,8 +30,14 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024,
         description="An input record larger than this is rejected (bounded memory on import).",
     )
-    anchors_path: Path = Field(default=PROJECT_ROOT / "anchors" / "group_D_dim_anchors.jsonl")
+    anchors_path: Path = Field(default=DEFAULT_ANCHORS_PATH)
     calibration_path: Path = Field(default=PROJECT_ROOT / "anchors" / "group_D_calibration.jsonl")
+    prompt_template: Path = Field(
+        default=DEFAULT_PROMPT_TEMPLATE,
+        description="Jinja2 template of the scorer's system and user messages (`MIRA_PROMPT_TEMPLATE`); an "
+                    "environment setting only, not a per-job one: a path a curator could set would let a job "
+                    "read any file on the worker's machine and send it to an endpoint of their choice.",
+    )
     export_dir: Path = Field(default=PROJECT_ROOT / "exports")
     curator: str = Field(default_factory=lambda: os.environ.get("USER", "curator"))
 

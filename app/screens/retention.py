@@ -149,6 +149,7 @@ def _totals(view: RetentionPreview) -> None:
     m1.metric("Records kept", f"{total.kept:,} / {total.records:,}")
     m2.metric("Tokens kept", f"{total.kept_tokens:,} / {total.tokens:,}")
     m3.metric("Unscored (never kept unless forced)", f"{total.unscored:,}")
+    st.caption(view.token_figures)
     st.dataframe(view.summary, hide_index=True, key="ret_summary",
                  column_config={"kept %": st.column_config.NumberColumn(format="%.1f"),
                                 "tokens kept %": st.column_config.NumberColumn(format="%.1f"),

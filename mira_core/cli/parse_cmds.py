@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from mira_core.dimensions import slot_names
 from mira_core.errors import NotFoundError
 from mira_core.scoring.parse import parse_scorer_output
 
@@ -34,6 +35,6 @@ def read_output(name: str) -> str:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     """Print {"dimensions", "overall", "training_recommendation", "domain_tag", "brief", "complete", "problems"}."""
-    parsed = parse_scorer_output(read_output(args.file))
+    parsed = parse_scorer_output(read_output(args.file), names=slot_names(args.settings.anchors_path))
     print(json.dumps(parsed.model_dump(mode="json"), ensure_ascii=False, indent=None if args.compact else 2))
     return 0

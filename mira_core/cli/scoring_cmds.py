@@ -13,6 +13,7 @@ import time
 from pydantic import ValidationError
 
 from mira_core.cli.store_cmds import open_engine
+from mira_core.dimensions import slot_names
 from mira_core.errors import ConfigError
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
@@ -64,6 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate-drop", type=float, default=0.0, help="share of connections dropped unanswered")
     p.add_argument("--rate-truncated", type=float, default=0.0, help='share of answers cut with finish_reason "length"')
     p.add_argument("--rate-malformed", type=float, default=0.0, help="share of answers with a broken slot line")
+    p.add_argument("--digit-tokens", action="store_true",
+                   help="count every digit as one token (as Qwen's tokenizer), in /tokenize and the length check")
+    p.add_argument("--no-tokenize", action="store_true", help="answer /tokenize with 404 (a server without it)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_simulate)
 
@@ -161,7 +165,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_reparse(args: argparse.Namespace) -> int:
     """Re-parse stored outputs."""
     engine = open_engine(args.settings)
-    s = jobs.reparse_scores(engine, actor=args.actor, batch=args.batch)
+    s = jobs.reparse_scores(engine, actor=args.actor, batch=args.batch, names=slot_names(args.settings.anchors_path))
     print(json.dumps({"scores": s.scores, "complete_before": s.complete_before, "complete_after": s.complete_after}))
     return 0
 
@@ -174,7 +178,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         latency=args.latency, concurrency=args.concurrency, max_model_len=args.max_model_len,
         reject_above=args.reject_above, rate_429=args.rate_429, retry_after=args.retry_after, rate_500=args.rate_500,
         rate_drop=args.rate_drop, rate_truncated=args.rate_truncated, rate_malformed=args.rate_malformed,
-        seed=args.seed,
+        digit_tokens=args.digit_tokens, tokenize=not args.no_tokenize, seed=args.seed,
     )
     server = SimulatorServer(args.host, args.port, cfg)
     print(f"SIMULATED scorer (no model) serving {server.model_id} on http://{args.host}:{server.port}/v1",

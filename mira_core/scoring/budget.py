@@ -25,7 +25,8 @@ from dataclasses import dataclass, field, replace
 
 # Bytes of UTF-8 per token assumed by the estimate. Byte-level BPE tokenizers (Qwen's included) average
 # ~4 chars/token on English and ~3.5 on code; dense identifiers or hashes approach ~3, CJK ~1 token per
-# 3-byte char. 2.7 bytes/token over-counts ordinary text by ~30% and is about right for the dense cases.
+# 3-byte char. 2.7 bytes/token over-counts ordinary text by ~30% and is about right for dense identifiers;
+# Qwen tokenizers split digits one per token, so numbers, hashes and timing logs run near 1 byte/token.
 ESTIMATE_BYTES_PER_TOKEN = 2.7
 ESTIMATE_SLACK_TOKENS = 4
 
@@ -36,11 +37,22 @@ _MARKER_CHARS = len(ELISION_MARKER) + 16  # what a marker adds back, for plannin
 def estimate_tokens(text: str) -> int:
     """Tokens in `text`, erring high: ceil(UTF-8 bytes / 2.7) + 4.
 
-    Used when the endpoint has no `/tokenize` and for prompts far from the budget; the safety margin is
-    the ~30% over-count on ordinary prose and code (see ESTIMATE_BYTES_PER_TOKEN).
+    Used when the endpoint has no `/tokenize` and for prompts that fit even at one token per byte
+    (`worst_case_tokens`); on ordinary prose and code it over-counts by ~30% (see ESTIMATE_BYTES_PER_TOKEN),
+    on digit-dense text it under-counts, which is why it never decides alone near the budget.
     """
     nbytes = len(text.encode("utf-8", "surrogatepass"))
     return math.ceil(nbytes / ESTIMATE_BYTES_PER_TOKEN) + ESTIMATE_SLACK_TOKENS
+
+
+def worst_case_tokens(text: str) -> int:
+    """Tokens in `text` at most: one per UTF-8 byte, + 4.
+
+    Byte-level BPE tokens are at least one byte each; digit-by-digit tokenizers (Qwen's) come close on
+    numbers, hashes and timing logs, where the 2.7-byte estimate counts less than half the real tokens.
+    A text whose worst case fits the budget needs no `/tokenize` round trip.
+    """
+    return len(text.encode("utf-8", "surrogatepass")) + ESTIMATE_SLACK_TOKENS
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 The openai client's own retries are off (`max_retries=0`) so every rule here is ours and testable:
 - connection errors, timeouts, 429 (Retry-After honoured) and 5xx are retried with exponential backoff and
   full jitter;
-- a 400 whose message speaks of the context length is `too_long` and never retried (vLLM's wording changes
-  between versions, so we match a pattern, not a sentence);
+- a 400 whose message speaks of the context length is `too_long`, never retried as is (vLLM's wording changes
+  between versions, so we match a pattern, not a sentence); the token count it reports is read
+  (`context_report`) so the worker can shorten the prompt and send it once more (`too_long_retry`);
 - `finish_reason == "length"` or an empty message is `incomplete`: kept for inspection, never a score;
 - after `down_after` connection/5xx/timeout failures in a row (across all requests) the endpoint counts as
   down and calls return `endpoint_down` at once, so the job pauses instead of failing every item.
@@ -34,6 +35,19 @@ from mira_core.scoring.simulator import SIM_HEADER, is_simulated
 CallStatus = Literal["ok", "incomplete", "too_long", "failed", "endpoint_down"]
 _CONTEXT = re.compile(r"context length|context window|maximum context|input tokens|too long|max_model_len",
                       re.IGNORECASE)
+# The prompt's token count in every wording vLLM has used for a context-length 400, most specific first:
+# "... However, you requested N tokens (M in the messages, C in the completion)" (older servers),
+# "your prompt contains [at least ]M input tokens" (the current renderer, which stops counting at the limit),
+# "your request has M input tokens", "The decoder prompt (length M) is longer than ..." (V1 engine), and
+# OpenAI's "your messages resulted in M tokens".
+_REPORTED_PROMPT = (
+    re.compile(r"\((?P<n>\d+) in the messages", re.IGNORECASE),
+    re.compile(r"prompt contains (?P<least>at least )?(?P<n>\d+) input tokens", re.IGNORECASE),
+    re.compile(r"request has (?P<n>\d+) input tokens", re.IGNORECASE),
+    re.compile(r"prompt \(length (?P<n>\d+)\)", re.IGNORECASE),
+    re.compile(r"messages resulted in (?P<n>\d+) tokens", re.IGNORECASE),
+)
+_REPORTED_MAX = re.compile(r"maximum (?:context length is|model length of) (?P<n>\d+)", re.IGNORECASE)
 
 
 @dataclass
@@ -52,6 +66,28 @@ class CallResult:
     """rate_limited, server_error, timeout, connection, context_length, length, empty, bad_request, http_NNN."""
     error: str | None = None
     prompt_tokens: int | None = None
+    """The endpoint's count of the prompt, from the response's `usage` (None when it gave none)."""
+    context: ContextReport | None = None
+    """For `too_long`: what the endpoint's message says about the prompt's length."""
+
+
+class ContextReport(NamedTuple):
+    """What a context-length 400 says: the prompt's tokens (a lower bound when `at_least`) and the limit."""
+
+    prompt_tokens: int
+    at_least: bool
+    max_model_len: int | None
+
+
+def context_report(message: str) -> ContextReport | None:
+    """The prompt token count a context-length message reports, or None when it gives none."""
+    for pattern in _REPORTED_PROMPT:
+        m = pattern.search(message)
+        if m:
+            limit = _REPORTED_MAX.search(message)
+            return ContextReport(int(m.group("n")), bool(m.groupdict().get("least")),
+                                 int(limit.group("n")) if limit else None)
+    return None
 
 
 @dataclass
@@ -178,7 +214,8 @@ def classify_error(exc: openai.APIStatusError | openai.APIConnectionError, attem
     if isinstance(exc, openai.BadRequestError):
         msg = _message(exc)
         if _CONTEXT.search(msg):
-            return CallResult("too_long", attempts=attempts, error_kind="context_length", error=msg)
+            return CallResult("too_long", attempts=attempts, error_kind="context_length", error=msg,
+                              context=context_report(msg))
         return CallResult("failed", attempts=attempts, error_kind="bad_request", error=msg)
     if isinstance(exc, openai.RateLimitError):
         return RetryableError("rate_limited", _message(exc), retry_after_seconds(exc.response.headers.get("retry-after")),
@@ -223,15 +260,14 @@ def _result(resp: ChatCompletion, *, simulated: bool, attempts: int) -> CallResu
 class TokenCounter:
     """Counts prompt tokens with the endpoint's `/tokenize` (vLLM has it), else `budget.estimate_tokens`.
 
-    Texts whose estimate is below `exact_above` tokens are not sent: far from the budget the estimate (with
-    its safety margin) decides the same, and large prompts would cost a round trip each.
+    Every call asks the endpoint: the prompt builder calls it only for texts that could exceed the budget at
+    one token per byte (`budget.worst_case_tokens`), so small prompts cost no round trip.
     """
 
-    def __init__(self, settings: ScorerSettings, *, exact_above: int | None = None, timeout: float = 30.0):
+    def __init__(self, settings: ScorerSettings, *, timeout: float = 30.0):
         self.url = settings.server_root + "/tokenize"
         self.model = settings.model
         self.api_key = settings.api_key
-        self.exact_above = exact_above if exact_above is not None else (settings.max_model_len - settings.max_tokens) // 2
         self.timeout = timeout
         self.available: bool | None = None
 
@@ -239,11 +275,8 @@ class TokenCounter:
         """Tokens in `text`."""
         from mira_core.scoring.budget import estimate_tokens
 
-        estimate = estimate_tokens(text)
-        if estimate < self.exact_above or self.available is False:
-            return estimate
-        exact = self.remote_count(text)
-        return estimate if exact is None else exact
+        exact = None if self.available is False else self.remote_count(text)
+        return estimate_tokens(text) if exact is None else exact
 
     def remote_count(self, text: str) -> int | None:
         """The endpoint's count, or None (and stop asking) when it has no /tokenize."""

@@ -12,10 +12,12 @@ import threading
 from dataclasses import dataclass, field
 
 from mira_core.errors import NotFoundError
+from mira_core.records import Record
 from mira_core.scoring.client import CallResult, ScorerClient
 from mira_core.scoring.jobs import Job
 from mira_core.scoring.prompt import Prompt, PromptBuilder
 from mira_core.scoring.score_rows import new_score, result_action
+from mira_core.scoring.too_long_retry import retry_too_long
 from mira_core.storage import Engine, read_conn, records_repo, scores_repo, write_tx
 
 logger = logging.getLogger(__name__)
@@ -63,12 +65,15 @@ class JobRun:
                                     f"{type(exc).__name__}: {exc}")
             return
         result = await self.client.complete(prompt.system, prompt.user)
+        prompt, result = await retry_too_long(self.client, self.prompts, prompt, result, lambda: self._read(record_id))
         await asyncio.to_thread(self._store, record_id, attempt, prompt, result)
 
     def _prepare(self, record_id: str) -> Prompt:
+        return self.prompts.build(self._read(record_id))
+
+    def _read(self, record_id: str) -> Record:
         with self.read_lock, read_conn(self.engine) as conn:
-            record = records_repo.get_record(conn, record_id)
-        return self.prompts.build(record)
+            return records_repo.get_record(conn, record_id)
 
     def _finish(self, record_id: str, status: str, kind: str | None, error: str | None,
                 output: str | None = None, score: scores_repo.NewScore | None = None) -> None:
@@ -81,7 +86,8 @@ class JobRun:
         action = result_action(result, attempt=attempt, max_attempts=settings.max_item_attempts,
                                endpoint_down=self.client.down)
         if action == "store":
-            score = new_score(record_id, job_id, prompt, result, settings.model)
+            score = new_score(record_id, job_id, prompt, result, settings.model,
+                              names={a.slot: a.name for a in self.prompts.rubric.anchors})
             self._finish(record_id, "done", None, None, score=score)
         elif action == "keep_output":
             self._finish(record_id, result.status, result.error_kind, result.error, output=result.text)

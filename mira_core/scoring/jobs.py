@@ -290,12 +290,14 @@ class ReparseSummary:
     complete_after: int
 
 
-def reparse_scores(engine: Engine, *, actor: Actor, batch: int = 500) -> ReparseSummary:
+def reparse_scores(engine: Engine, *, actor: Actor, batch: int = 500,
+                   names: Mapping[str, str] | None = None) -> ReparseSummary:
     """Re-apply the current parser to every stored raw output, a batch per transaction (no model calls; admin).
 
     The batches commit one by one (a long rewrite never holds the write lock), so `scores.reparse` is recorded
     once at the end with the counts; an interrupted run leaves rows the current parser would write anyway,
-    and running it again completes it and records it.
+    and running it again completes it and records it. `names` ({slot: name}) are what the parser checks
+    slot lines against (default: the project's anchors file).
     """
     require(actor, Role.admin, "re-parsing stored scores")
     from mira_core.scoring.parse import parse_scorer_output
@@ -310,7 +312,7 @@ def reparse_scores(engine: Engine, *, actor: Actor, batch: int = 500) -> Reparse
             break
         updates = []
         for score_id, raw in rows:
-            cols = parsed_columns(parse_scorer_output(raw))
+            cols = parsed_columns(parse_scorer_output(raw, names=names))
             updates.append({"score_id": score_id, **cols})
             before += int(bool(old.get(score_id)))
             now_complete += int(bool(cols["complete"]))

@@ -7,20 +7,20 @@ outside keep/downsample/drop makes that field invalid (None) with a problem; not
 
 Only a line that *starts* with `[Ai]` (after bullets/emphasis) is a slot line, and only a line that starts
 with a summary key is a summary line: a rationale quoting `[A3] ...: 9/10` can never change a score.
-`parse_scorer_output` never raises.
+The name on a slot line is checked against its slot (`name_problem`). `parse_scorer_output` never raises.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
-from mira_core.dimensions import SLOTS
+from mira_core.dimensions import SLOTS, slot_names
 
 if TYPE_CHECKING:
     from mira_core.scoring.rubric import Rubric
@@ -34,8 +34,9 @@ Recommendation = Literal["keep", "downsample", "drop"]
 class Problem(BaseModel):
     """Why a field is missing or invalid.
 
-    kind: missing, duplicate, out_of_range, not_a_number, unknown_slot, invalid_overall,
-    invalid_recommendation, missing_field, empty_field, duplicate_field, unclosed_think, parser_error.
+    kind: missing, duplicate, out_of_range, not_a_number, unknown_slot, wrong_name, unexpected_name,
+    invalid_overall, invalid_recommendation, missing_field, empty_field, duplicate_field, unclosed_think,
+    parser_error.
     """
 
     slot: str | None = Field(description="The slot concerned; None for summary fields and whole-output issues.")
@@ -128,20 +129,54 @@ def _read_score(tok: str) -> tuple[float | None, str | None, str]:
     return None, "not_a_number", f"score {_short(tok)!r} is not a plain number (ASCII digits, optional decimals)"
 
 
-def _split_slot_rest(rest: str) -> tuple[str | None, str]:
-    """(score token or None, rationale) from the text after `[Ai]` (name, separator, score, rationale)."""
+class _SlotRest(NamedTuple):
+    """The text after `[Ai]`: the name written before the score, the score token (None: none) and the rest."""
+
+    name: str
+    token: str | None
+    tail: str
+
+
+def _split_slot_rest(rest: str) -> _SlotRest:
+    """Name, score token and rationale from the text after `[Ai]` (name, separator, score, rationale)."""
     for sep in _SEP.finditer(rest):
         m = _TOKEN.match(rest, sep.end())
         if m and (m.group("den") or _NUMBERISH.match(m.group("tok")) or m.group("tok").lower().lstrip("+-")
                   in ("nan", "inf", "infinity")):
-            return m.group("tok"), rest[m.end():]
+            return _SlotRest(rest[:sep.start()], m.group("tok"), rest[m.end():])
         if sep.group() == ":":  # `name:` not followed by a score: a number later in the rationale is not taken
             bare = _BARE_SCORE.search(rest, sep.end())
-            return (bare.group("tok"), rest[bare.end():]) if bare else (None, rest[sep.end():])
+            return _SlotRest(rest[:sep.start()], bare.group("tok") if bare else None,
+                             rest[bare.end():] if bare else rest[sep.end():])
     bare = _BARE_SCORE.search(rest)
     if bare:
-        return bare.group("tok"), rest[bare.end():]
-    return None, rest
+        return _SlotRest(rest[:bare.start()], bare.group("tok"), rest[bare.end():])
+    return _SlotRest("", None, rest)
+
+
+def _name_key(text: str) -> str:
+    """A name as compared: no emphasis or table bars around it, spaces collapsed, case folded."""
+    return " ".join(text.replace("*", " ").replace("`", " ").strip(" \t|:—–-_").split()).casefold()
+
+
+def name_problem(slot: str, written: str, names: Mapping[str, str]) -> tuple[str, str] | None:
+    """(kind, detail) when the name written on a slot line does not fit the slot, else None.
+
+    `wrong_name`: it is another slot's name (`[A14] Error Recovery` when A14 is Tool Selection): the line
+    answers another dimension, so its score is not taken for this slot. `unexpected_name`: neither this
+    slot's name, a leading part of it (`[A4] Plan Quality`), nor another's: reported, the score kept.
+    No name at all (`[A4]: 7/10`) is fine.
+    """
+    key, expected = _name_key(written), names.get(slot)
+    if not key or expected is None or key == _name_key(expected):
+        return None
+    other = next((s for s, n in names.items() if s != slot and _name_key(n) == key), None)
+    if other is not None:
+        return "wrong_name", f"[{slot}] is {expected!r}, the line names {other} ({names[other]!r})"
+    full = _name_key(expected)
+    if full.startswith(key) and (len(full) == len(key) or not full[len(key)].isalnum()):
+        return None
+    return "unexpected_name", f"[{slot}] is {expected!r}, the line says {_short(written.strip(), 60)!r}"
 
 
 def _as_recommendation(word: str) -> Recommendation:
@@ -161,8 +196,8 @@ def _rationale(tail: str, em: str, table_row: bool) -> str:
     return text
 
 
-def _parse_slot_line(m: re.Match[str], line: str, slots: Sequence[str], out: ParsedScore,
-                     seen: dict[str, int], no: int) -> None:
+def _parse_slot_line(m: re.Match[str], line: str, slots: Sequence[str], names: Mapping[str, str],
+                     out: ParsedScore, seen: dict[str, int], no: int) -> None:
     num = m.group("num")
     slot = f"A{num}"
     if num.startswith("0") or slot not in slots:
@@ -173,13 +208,18 @@ def _parse_slot_line(m: re.Match[str], line: str, slots: Sequence[str], out: Par
                                     detail=f"line {no}: {slot} appears again (first at line {seen[slot]}); first kept"))
         return
     seen[slot] = no
-    tok, tail = _split_slot_rest(line[m.end():])
+    written_name, tok, tail = _split_slot_rest(line[m.end():])
     rationale = _rationale(tail, m.group("em"), m.group("bullet") == "|")
     if tok is None:
         out.dimensions[slot] = DimScore(score=None, rationale=rationale)
         out.problems.append(Problem(slot=slot, kind="not_a_number", detail=f"line {no}: no score found"))
         return
     score, kind, detail = _read_score(tok)
+    named = name_problem(slot, written_name, names)
+    if named:
+        out.problems.append(Problem(slot=slot, kind=named[0], detail=f"line {no}: {named[1]}"))
+        if named[0] == "wrong_name":
+            score = None
     out.dimensions[slot] = DimScore(score=score, rationale=rationale)
     if kind:
         out.problems.append(Problem(slot=slot, kind=kind, detail=f"line {no}: {detail}"))
@@ -223,7 +263,7 @@ def _parse_summary(key: str, value: str, out: ParsedScore, no: int) -> None:
             out.problems.append(Problem(slot=None, kind="empty_field", detail=f"line {no}: {key} is empty"))
 
 
-def _parse(text: str, slots: Sequence[str]) -> ParsedScore:
+def _parse(text: str, slots: Sequence[str], names: Mapping[str, str]) -> ParsedScore:
     out = ParsedScore()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     answer = _answer_part(text, out.problems)
@@ -233,7 +273,7 @@ def _parse(text: str, slots: Sequence[str]) -> ParsedScore:
     for no, line in enumerate(answer.split("\n"), start=first_line):
         m = _SLOT_HEAD.match(line)
         if m:
-            _parse_slot_line(m, line, slots, out, seen, no)
+            _parse_slot_line(m, line, slots, names, out, seen, no)
             continue
         s = _SUMMARY_HEAD.match(line)
         if s:
@@ -260,12 +300,15 @@ def _parse(text: str, slots: Sequence[str]) -> ParsedScore:
     return out
 
 
-def parse_scorer_output(text: str, slots: Sequence[str] = SLOTS) -> ParsedScore:
-    """Parse one raw output. Never raises: an unexpected failure becomes a `parser_error` problem."""
+def parse_scorer_output(text: str, slots: Sequence[str] = SLOTS, names: Mapping[str, str] | None = None) -> ParsedScore:
+    """Parse one raw output. Never raises: an unexpected failure becomes a `parser_error` problem.
+
+    `names` ({slot: name}, default: the project's anchors file) are what slot lines' names are checked against.
+    """
     if not isinstance(text, str):
         text = ""
     try:
-        return _parse(text, tuple(slots))
+        return _parse(text, tuple(slots), slot_names() if names is None else names)
     except Exception as exc:
         return ParsedScore(problems=[Problem(slot=None, kind="parser_error", detail=f"{type(exc).__name__}: {exc}")])
 

@@ -5,6 +5,7 @@ Pure functions over the call result and the prompt; the worker does the writes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from mira_core.dimensions import COLUMNS, SLOTS
@@ -41,10 +42,13 @@ def result_action(result: CallResult, *, attempt: int, max_attempts: int, endpoi
 
 
 def new_score(record_id: str, job_id: str, prompt: Prompt, result: CallResult,
-              fallback_model: str) -> scores_repo.NewScore:
-    """The score row for a successful call: parse the output, keep the raw text, label simulated judges."""
+              fallback_model: str, names: Mapping[str, str] | None = None) -> scores_repo.NewScore:
+    """The score row for a successful call: parse the output, keep the raw text, label simulated judges.
+
+    `names` ({slot: name}, the prompt's) are what the parser checks each slot line's name against.
+    """
     text = result.text or ""
-    cols = parsed_columns(parse_scorer_output(text))
+    cols = parsed_columns(parse_scorer_output(text, names=names))
     judge = result.model or fallback_model
     if result.simulated and not judge.endswith(SIMULATED_SUFFIX):
         judge += SIMULATED_SUFFIX
@@ -54,6 +58,7 @@ def new_score(record_id: str, job_id: str, prompt: Prompt, result: CallResult,
         prompt_version=prompt.prompt_version, raw_output=text, complete=cols["complete"],
         overall=cols["overall"], recommendation=cols["recommendation"], domain_tag=cols["domain_tag"],
         brief=cols["brief"], shortened=prompt.shortened, elided_tokens=prompt.elided_tokens,
-        prompt_tokens=result.prompt_tokens or prompt.prompt_tokens,
-        parsed_json=cols["parsed"], slots=slots,
+        prompt_tokens=prompt.prompt_tokens, usage_prompt_tokens=result.prompt_tokens,
+        record_tokens=prompt.record_tokens(result.prompt_tokens), parsed_json=cols["parsed"], slots=slots,
     )
+

@@ -51,6 +51,15 @@ def count_tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
+def count_tokens_digits(text: str) -> int:
+    """The `--digit-tokens` tokenizer: every ASCII digit one token (as Qwen's), the rest 4 characters a token.
+
+    Digit-dense records (arrays, hashes, timing logs) then run near one token per byte, as on the real model.
+    """
+    digits = sum(text.count(d) for d in "0123456789")
+    return digits + (len(text) - digits + 3) // 4
+
+
 @dataclass
 class SimulatorConfig:
     """Knobs of the simulated endpoint (CLI flags of `mira-curator simulate-scorer`)."""
@@ -73,6 +82,10 @@ class SimulatorConfig:
     """Share of answers cut in half with finish_reason "length"."""
     rate_malformed: float = 0.0
     """Share of answers with one broken slot line."""
+    digit_tokens: bool = False
+    """Count each digit as one token (`count_tokens_digits`), in /tokenize and in the length check."""
+    tokenize: bool = True
+    """Serve /tokenize (False: 404, as an OpenAI-compatible server without it)."""
     seed: int = 0
     model: str = DEFAULT_MODEL
 
@@ -236,9 +249,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"no route {self.path}", "NotFoundError")
 
     def _tokenize(self, body: dict) -> None:
+        if not self.server.config.tokenize:
+            self._error(404, "no route /tokenize (SIMULATED server without a tokenizer endpoint)", "NotFoundError")
+            return
         prompt = body.get("prompt")
         text = prompt if isinstance(prompt, str) else _messages_text(body.get("messages"))
-        n = count_tokens(text)
+        n = self.server.count_tokens(text)
         self.server.stats.add("tokenize")
         self._send(200, {"count": n, "max_model_len": self.server.config.max_model_len, "tokens": list(range(n))})
 
@@ -266,7 +282,7 @@ class _Handler(BaseHTTPRequestHandler):
         messages = body.get("messages") or []
         user = next((str(m.get("content") or "") for m in reversed(messages)
                      if isinstance(m, dict) and m.get("role") == "user"), "")
-        prompt_tokens = count_tokens(_messages_text(messages))
+        prompt_tokens = srv.count_tokens(_messages_text(messages))
         max_tokens = int(body.get("max_tokens") or 0)
         key = _digest(user)
         attempt = srv.next_attempt(key)
@@ -297,7 +313,7 @@ class _Handler(BaseHTTPRequestHandler):
             text = _malform(text, _unit(cfg.seed, "malform", key))
             srv.stats.add("malformed")
         srv.stats.add("ok")
-        completion_tokens = count_tokens(text)
+        completion_tokens = srv.count_tokens(text)
         self._send(200, {
             "id": f"chatcmpl-sim-{attempt}-{key[:12]}",
             "object": "chat.completion", "created": int(time.time()), "model": srv.model_id,
@@ -326,6 +342,7 @@ class SimulatorServer(ThreadingHTTPServer):
         self.stats = SimulatorStats()
         self.slots = threading.BoundedSemaphore(self.config.concurrency)
         self.model_id = self.config.model + SIMULATED_SUFFIX
+        self.count_tokens = count_tokens_digits if self.config.digit_tokens else count_tokens
         self._attempts: dict[str, int] = {}
         self._attempts_lock = threading.Lock()
 

@@ -23,6 +23,7 @@ from mira_core.scoring.endpoint_trust import job_endpoint_trust, withheld_note
 from mira_core.scoring.job_run import JobRun
 from mira_core.scoring.jobs import Job, job_settings
 from mira_core.scoring.prompt import PromptBuilder
+from mira_core.scoring.prompt_template import load_template
 from mira_core.scoring.rubric import load_calibration, load_rubric
 from mira_core.scoring.settings import load_scorer_settings
 from mira_core.scoring.worker_lock import acquire, release
@@ -135,10 +136,11 @@ class Worker:
                 self._pause_down(job.job_id, settings.pause_seconds, "endpoint did not answer /v1/models" + note)
                 return "endpoint_down"
             mml = min(settings.max_model_len, info.max_model_len or settings.max_model_len)
-            counter = TokenCounter(settings, exact_above=(mml - settings.max_tokens) // 2)
             prompts = PromptBuilder(load_rubric(self.settings.anchors_path),
                                     load_calibration(self.settings.calibration_path),
-                                    max_model_len=mml, max_tokens=settings.max_tokens, count_tokens=counter)
+                                    max_model_len=mml, max_tokens=settings.max_tokens,
+                                    count_tokens=TokenCounter(settings),
+                                    template=load_template(self.settings.prompt_template))
             assert self.token is not None
             run = JobRun(self.engine, job, self.token, client, prompts, self._read_lock, note=note)
             with write_tx(self.engine) as conn:

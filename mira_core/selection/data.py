@@ -34,12 +34,17 @@ class SelectionData:
     overall: np.ndarray
     recommendation: np.ndarray
     override: np.ndarray
+    tokens_measured: np.ndarray | None = None
+    """True where `tokens` was measured by the scorer (its usage count), False where estimated; None: all
+    estimated (generated data)."""
 
     def __post_init__(self) -> None:
         n = len(self.record_ids)
         for name in ("source_codes", "tokens", "outcome", "complete", "overall", "recommendation", "override"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"SelectionData.{name} has {len(getattr(self, name))} entries, expected {n}")
+        if self.tokens_measured is not None and len(self.tokens_measured) != n:
+            raise ValueError(f"SelectionData.tokens_measured has {len(self.tokens_measured)} entries, expected {n}")
         if self.scores.shape != (n, N_SLOTS):
             raise ValueError(f"SelectionData.scores must be [{n}, {N_SLOTS}], got {self.scores.shape}")
 
@@ -47,6 +52,12 @@ class SelectionData:
     def n(self) -> int:
         """Number of records."""
         return len(self.record_ids)
+
+    def token_figures(self) -> str:
+        """Where the token figures come from: 'Token figures: 1,234 records measured by the scorer, 5,678 estimated'."""
+        measured = 0 if self.tokens_measured is None else int(self.tokens_measured.sum())
+        return (f"Token figures: {measured:,} records measured by the scorer, {self.n - measured:,} estimated "
+                "(characters ÷ 4)")
 
     def record_id(self, i: int) -> str:
         """The id of record `i` as text."""
@@ -89,4 +100,5 @@ def make_data(
         overall=fields["overall"][order],
         recommendation=fields["recommendation"][order],
         override=fields["override"][order],
+        tokens_measured=None if "tokens_measured" not in fields else np.asarray(fields["tokens_measured"], bool)[order],
     )

@@ -69,6 +69,7 @@ def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> Loa
         overall=cols.overall,
         recommendation=np.array([_REC_CODES.get(r, REC_NONE) for r in cols.recommendations], dtype=np.int8),
         override=np.array([_OVERRIDES.get(o, OVERRIDE_NONE) for o in cols.overrides], dtype=np.int8),
+        **({} if cols.tokens_measured is None else {"tokens_measured": cols.tokens_measured}),
     )
     return LoadedSelection(data, cols.runs)
 

@@ -47,6 +47,10 @@ class NewScore:
     prompt_tokens: int | None
     parsed_json: str
     slots: dict[str, float | None] = field(default_factory=dict)
+    usage_prompt_tokens: int | None = None
+    """The endpoint's own count of the prompt (`usage.prompt_tokens`)."""
+    record_tokens: int | None = None
+    """The record's tokens measured from the usage count (see the `scores` table)."""
 
     def row(self) -> dict[str, object]:
         """The `scores` row for this score."""

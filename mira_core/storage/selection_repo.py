@@ -41,7 +41,8 @@ class SelectionColumns:
     'keep' / 'downsample' / 'drop', `overrides` 'force_keep' / 'force_drop'; None where there is none).
     `complete` is True where the record has a chosen (complete) score; `scores` is [n, 15] float32 with NaN
     where a slot is missing; `overall` is float32 with NaN for none. `runs` counts the chosen scores per
-    model and prompt version.
+    model and prompt version. `tokens` is the chosen score's measured `record_tokens` where it has one,
+    else the records' `token_estimate`.
     """
 
     record_ids: Sequence[str]
@@ -54,6 +55,9 @@ class SelectionColumns:
     overrides: Sequence[str | None]
     scores: np.ndarray
     runs: tuple[ScorerRun, ...] = ()
+    tokens_measured: np.ndarray | None = None
+    """True where `tokens` is the scorer's measured count of the record (the chosen score's `record_tokens`),
+    False where it is the import's estimate (characters / 4)."""
 
 
 def selection_version(conn: Connection) -> str:
@@ -91,21 +95,24 @@ def load_selection_columns(conn: Connection, *, judge: str | None = None,
     stmt = (
         select(records.c.record_id, records.c.source, records.c.token_estimate, records.c.outcome,
                scores.c.record_id.label("scored"), scores.c.judge, scores.c.prompt_version, scores.c.overall,
-               scores.c.recommendation, annotations_table.c.override, *[scores.c[c] for c in COLUMNS])
+               scores.c.recommendation, annotations_table.c.override, scores.c.record_tokens,
+               *[scores.c[c] for c in COLUMNS])
         .select_from(records.outerjoin(scores, scores.c.score_id == pick)
                      .outerjoin(annotations_table, annotations_table.c.record_id == records.c.record_id))
         .order_by(records.c.record_id)
     )
     rows = fetch_tuples(conn, stmt)
     n = len(rows)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * (10 + N_SLOTS)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * (11 + N_SLOTS)
     runs = Counter((j, p) for j, p in zip(cols[5], cols[6], strict=True) if j is not None)
+    measured = np.array([t is not None for t in cols[10]], dtype=bool)
+    tokens = np.array([e if t is None else t for e, t in zip(cols[2], cols[10], strict=True)], dtype=np.int64)
     return SelectionColumns(
-        record_ids=cols[0], sources=cols[1], tokens=np.array(cols[2], dtype=np.int64), outcomes=cols[3],
+        record_ids=cols[0], sources=cols[1], tokens=tokens, tokens_measured=measured, outcomes=cols[3],
         complete=np.array([v is not None for v in cols[4]], dtype=bool),
         # numpy turns None into NaN for float dtypes
         overall=np.array(cols[7], dtype=np.float32), recommendations=cols[8], overrides=cols[9],
-        scores=np.array([r[10:] for r in rows], dtype=np.float32).reshape(n, N_SLOTS),
+        scores=np.array([r[11:] for r in rows], dtype=np.float32).reshape(n, N_SLOTS),
         runs=tuple(ScorerRun(j, p, c) for (j, p), c in sorted(runs.items())),
     )
 

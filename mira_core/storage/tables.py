@@ -115,7 +115,11 @@ scores = Table(
     Column("brief", Text),
     Column("shortened", Boolean, nullable=False, doc="The record was shortened to fit the token budget."),
     Column("elided_tokens", Integer, nullable=False),
-    Column("prompt_tokens", Integer),
+    Column("prompt_tokens", Integer, doc="Our count of the prompt (tokenizer near the budget, else estimate)."),
+    Column("usage_prompt_tokens", Integer, doc="The endpoint's count (`usage.prompt_tokens`); null without usage."),
+    Column("record_tokens", Integer,
+           doc="The record's own tokens as the scorer measured them: usage minus the prompt's fixed part "
+               "(system message, headers, answer template), plus what was elided; null without usage."),
     *[Column(col, Float) for col in COLUMNS],
     Column("parsed", Text, nullable=False, doc="JSON: rationales per slot and parse problems."),
     UniqueConstraint("job_id", "record_id"),

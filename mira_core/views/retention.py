@@ -290,6 +290,8 @@ class RetentionPreview:
     """Kept tokens against the budget; None without a budget."""
     sources: tuple[SourceView, ...]
     """One view per source, in the arrays' source order."""
+    token_figures: str = ""
+    """Where the token figures come from: how many records the scorer measured, how many are estimated."""
 
     @property
     def over_budget(self) -> bool:
@@ -313,7 +315,7 @@ def load_preview(pre: Precomputed, draft: RetentionDraft) -> RetentionPreview:
     p = preview(pre, policy.preview_settings())
     views = tuple(_source_view(d, policy.criterion, policy.global_cut or policy.cuts.get(d.source))
                   for d in details(pre, p.counts))
-    return RetentionPreview(policy, p, summary_table(p), budget_line(p), views)
+    return RetentionPreview(policy, p, summary_table(p), budget_line(p), views, pre.data.token_figures())
 
 
 @dataclass(frozen=True)
@@ -334,6 +336,7 @@ def solve_sliders(pre: Precomputed, *, amount: float, unit: str | None, rule: Bu
     sol = solve_budget(pre, budget, rule)
     cuts = ", ".join(f"{s} top {c.value:.2f}% (cut at {sol.thresholds[s]:.3f})" for s, c in sol.cuts.items())
     message = (f"Solver: {sol.kept_tokens:,} of {budget:,} tokens · {cuts}"
-               + ("" if sol.feasible else " — forced keeps alone exceed the budget"))
+               + ("" if sol.feasible else " — forced keeps alone exceed the budget")
+               + f" · {pre.data.token_figures().lower()}")
     return SolvedSliders(budget, {s: float(c.value) for s, c in sol.cuts.items()}, message)
 

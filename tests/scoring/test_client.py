@@ -110,19 +110,16 @@ def test_backoff_and_retry_after_rules():
     assert retry_after_seconds(None) is None
 
 
-def test_token_counter_asks_tokenize_only_near_the_budget(sim):
+def test_token_counter_asks_tokenize(sim):
     server = sim()
-    counter = TokenCounter(ScorerSettings(base_url=server.base_url, max_model_len=2000, max_tokens=1),
-                           exact_above=100)
-    small = counter("short text")
-    assert "tokenize" not in server.stats.counts and small > 0
+    counter = TokenCounter(ScorerSettings(base_url=server.base_url))
     assert counter("y" * 4000) == 1000  # the simulator's exact count: 4 chars per token
     assert server.stats.counts["tokenize"] == 1
 
 
 def test_token_counter_falls_back_without_tokenize():
     url = f"http://127.0.0.1:{_free_port()}/v1"
-    counter = TokenCounter(ScorerSettings(base_url=url), exact_above=0)
+    counter = TokenCounter(ScorerSettings(base_url=url))
     assert counter("z" * 400) > 0
 
 

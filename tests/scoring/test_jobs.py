@@ -110,7 +110,7 @@ def test_context_length_is_too_long_and_not_retried(sqlite_engine, tmp_path, sim
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert prog.counts["too_long"] == 3 and prog.done == 0 and prog.status == "done"
     assert [e.error_kind for e in prog.errors] == ["context_length"]
-    assert server.stats.counts == {"too_long": 3}
+    assert server.stats.counts == {"too_long": 3, "tokenize": 2}  # the fixed part (system, template), once per run
     assert _scores(sqlite_engine, job_id) == []
 
 

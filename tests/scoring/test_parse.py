@@ -328,6 +328,7 @@ def _run_parse_cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parse_cmds.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
+    args.settings = Settings()  # what the CLI entry sets on every command
     return args.func(args)
 
 

@@ -11,9 +11,15 @@ from hypothesis import strategies as st
 from mira_core.errors import ConfigError
 from mira_core.records import Outcome, Record, Step, StepKind
 from mira_core.records import TestReport as ReportCounts
-from mira_core.scoring.budget import estimate_tokens
+from mira_core.scoring.budget import estimate_tokens, worst_case_tokens
 from mira_core.scoring.parse import parse_scorer_output
-from mira_core.scoring.prompt import _MAX_SHORTEN_ROUNDS, CHAT_TEMPLATE_MARGIN, build_prompt, prompt_version
+from mira_core.scoring.prompt import (
+    _MAX_SHORTEN_ROUNDS,
+    CHAT_TEMPLATE_MARGIN,
+    PromptBuilder,
+    build_prompt,
+    prompt_version,
+)
 from mira_core.scoring.rubric import CalibrationRef, load_calibration, load_rubric
 from mira_core.settings import Settings
 
@@ -175,8 +181,12 @@ def test_returned_prompt_always_fits(rec, max_model_len, count):
     counter = count or estimate_tokens
     p = build_prompt(rec, RUBRIC, CALIBRATION, max_model_len=max_model_len, max_tokens=2048, count_tokens=count)
     total = counter(p.system) + counter(p.user)
-    assert total <= max_model_len - 2048 - CHAT_TEMPLATE_MARGIN
-    assert p.prompt_tokens == total
+    limit = max_model_len - 2048 - CHAT_TEMPLATE_MARGIN
+    assert total <= limit
+    if not p.shortened and counter(p.system) + worst_case_tokens(p.user) <= limit:
+        assert p.prompt_tokens == counter(p.system) + estimate_tokens(p.user)  # fits at 1 byte/token: not counted
+    else:
+        assert p.prompt_tokens == total
     full = build_prompt(rec, RUBRIC, CALIBRATION, max_model_len=10**9, count_tokens=count)
     assert p.shortened == (p.user != full.user)
     assert (p.elided_tokens > 0) == p.shortened
@@ -197,3 +207,22 @@ def test_simulated_scorer_answers_our_prompt_in_a_format_the_parser_reads_comple
     assert parsed.complete, parsed.problems
     for a in RUBRIC.anchors:  # the simulator read the exact names from our template
         assert f"[{a.slot}] {a.name}: " in answer
+
+
+def test_the_tokenizer_is_asked_whenever_one_byte_per_token_could_exceed_the_budget():
+    """Digit-dense text is ~1 byte/token on Qwen: the 2.7-byte estimate must not decide alone near the budget."""
+    calls: list[int] = []
+
+    def counting(text: str) -> int:
+        calls.append(len(text))
+        return len(text.encode())  # a tokenizer at exactly 1 byte per token (digits one by one)
+
+    builder = PromptBuilder(RUBRIC, CALIBRATION, max_model_len=12_000, max_tokens=1000, count_tokens=counting)
+    builder.build(make_record(obs_len=10))
+    assert len(calls) == 2  # the fixed part (system, empty record), once per builder; the record fits at 1 byte/token
+    digits = make_record(obs_len=0)
+    digits.steps[2].content = "1234567890" * 700  # 7,000 bytes: estimate ~2,600 tokens, really 7,000
+    assert estimate_tokens(build_prompt(digits, RUBRIC, CALIBRATION, max_model_len=10**6).user) < 12_000 // 2
+    p = builder.build(digits)
+    assert len(calls) >= 3 and p.shortened  # counted, found too long, shortened by the rule
+    assert counting(p.system) + counting(p.user) <= 12_000 - 1000 - CHAT_TEMPLATE_MARGIN
