@@ -20,10 +20,10 @@ def _columns(eng) -> set[str]:
 
 def test_0011_from_the_previous_schema_and_back(db_url):
     eng = make_engine(db_url)
-    migrate.upgrade(eng, "0008")
+    migrate.upgrade(eng, "0009")
     assert "record_tokens" not in _columns(eng)
     rec = Record(record_id="r1", source="s", format="f", issue="x" * 40, origin="test")
-    with write_tx(eng) as conn:  # the records table is unchanged since 0008
+    with write_tx(eng) as conn:  # the records table is unchanged since 0008 (0009 is the one before 0011)
         insert_items(conn, [StoredItem(rec, rec.model_dump_json().encode())])
         conn.execute(text(SCORE))
     migrate.upgrade(eng)
@@ -32,6 +32,6 @@ def test_0011_from_the_previous_schema_and_back(db_url):
         row = conn.execute(text("SELECT prompt_tokens, usage_prompt_tokens, record_tokens FROM scores")).one()
     assert tuple(row) == (1234, None, None)  # older scores have no usage count: their records stay estimated
     migrate.check(eng)
-    migrate.downgrade(eng, "0008")
+    migrate.downgrade(eng, "0009")
     assert "record_tokens" not in _columns(eng) and "usage_prompt_tokens" not in _columns(eng)
     eng.dispose()
