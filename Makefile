@@ -11,7 +11,7 @@ export MIRA_REAL_DATA ?= $(abspath ../shared/data/real)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,ray]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -7,6 +7,9 @@
 - `client_cpu_ms_per_request`: CPU time of this (client) process per request;
 - `job_rps`, `job_cpu_ms_per_record`: a whole job over `--job-records` demo records through the worker
   (record loading, prompt building, the call, parsing, one commit per result);
+- `ray_throughput_rps`, `ray_fraction_of_ideal`: the same kind of job over `--ray-records` records on a
+  local Ray instance (`score --engine ray`, Ray start-up not counted), against `ray_ideal_rps` = request
+  actors / latency (each actor keeps one request in flight); skipped without the ray extra;
 - `overhead_ms_per_request`: mean time a request held a slot beyond the simulated latency (HTTP, JSON,
   waiting for a CPU); throughput ≈ concurrency / (latency + overhead);
 - `simulator_cpu_ms_per_request`: the simulator process's CPU per request (start-up included), and the
@@ -129,6 +132,44 @@ def _job(base_url: str, records: int, concurrency: int, app_settings: Settings) 
             "job_cpu_ms_per_record": round(cpu / max(prog.total, 1) * 1000, 2)}
 
 
+def _ray_job(base_url: str, records: int, actors: int, app_settings: Settings) -> dict[str, float]:
+    """The same kind of job run on a local Ray instance (`score --engine ray`); {} without the ray extra."""
+    import tempfile
+    from pathlib import Path
+
+    try:
+        import ray
+    except ImportError:
+        return {}
+    from mira_core.demo.load import load_demo
+    from mira_core.query import RecordFilter
+    from mira_core.scoring import jobs
+    from mira_core.scoring.ray_engine import RayOptions, run_stored_job_on_ray
+    from mira_core.storage import migrate
+    from mira_core.storage.engine import make_engine
+    from mira_core.team import cli_operator
+
+    with tempfile.TemporaryDirectory(prefix="ray", dir="/tmp") as tmp:
+        ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, _node_ip_address="127.0.0.1",
+                 _temp_dir=tmp, log_to_driver=False, configure_logging=False)
+        try:
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
+            migrate.upgrade(engine)
+            load_demo(engine, records, seed=1)
+            operator = cli_operator(app_settings.curator)
+            job_id = jobs.start_job(engine, ScorerSettings(base_url=base_url, request_timeout=60), actor=operator,
+                                    record_filter=RecordFilter(), runner="ray")
+            t = time.perf_counter()
+            summary = run_stored_job_on_ray(engine, app_settings, job_id, actor=operator, api_key="",
+                                            options=RayOptions(concurrency=actors, batch_size=8, chunk=records))
+            wall = time.perf_counter() - t
+            engine.dispose()
+        finally:
+            ray.shutdown()
+    return {"ray_records": records, "ray_actors": actors, "ray_stored": summary.stored,
+            "ray_throughput_rps": round(summary.stored / wall, 2)}
+
+
 def run(args: argparse.Namespace) -> Figures:
     """Measure concurrent and sequential throughput against a simulator process."""
     children_cpu = _children_cpu()
@@ -139,6 +180,7 @@ def run(args: argparse.Namespace) -> Figures:
         wall, cpu, ok, held = asyncio.run(_concurrent(settings, prompts))
         seq_wall = _sequential(base, settings.model, prompts[: args.sequential_requests])
         job = _job(base, args.job_records, args.concurrency, load_settings()) if args.job_records else {}
+        ray_job = _ray_job(base, args.ray_records, args.ray_actors, load_settings()) if args.ray_records else {}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -156,6 +198,9 @@ def run(args: argparse.Namespace) -> Figures:
         "overhead_ms_per_request": round((held - args.latency) * 1000, 1),
         "simulator_cpu_ms_per_request": round(server_cpu / (args.requests + args.sequential_requests) * 1000, 3),
         **job, **({"job_fraction_of_ideal": round(job["job_rps"] / ideal, 3)} if job else {}),
+        **ray_job, **({"ray_ideal_rps": round(args.ray_actors / args.latency, 2),
+                       "ray_fraction_of_ideal": round(ray_job["ray_throughput_rps"] * args.latency / args.ray_actors, 3)}
+                      if ray_job else {}),
         "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
@@ -177,6 +222,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt-chars", type=int, default=20_000, help="characters per user prompt (~4 per token)")
     p.add_argument("--job-records", type=int, default=1000,
                    help="also run a whole job over this many demo records (0: skip)")
+    p.add_argument("--ray-records", type=int, default=400,
+                   help="also run a job of this many records on a local Ray instance (0 or no ray extra: skip)")
+    p.add_argument("--ray-actors", type=int, default=16,
+                   help="Ray request actors (each keeps one request in flight); ideal = actors / latency")
 
 
 BENCHMARK = Benchmark(

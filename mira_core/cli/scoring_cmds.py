@@ -12,34 +12,33 @@ import time
 
 from pydantic import ValidationError
 
+from mira_core.cli.progress import ProgressBar
 from mira_core.cli.store_cmds import open_engine
 from mira_core.dimensions import slot_names
 from mira_core.errors import ConfigError
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
+from mira_core.scoring.ray_engine import RayOptions, RaySummary, check_ray_installed, run_stored_job_on_ray
 from mira_core.scoring.settings import api_key_source, load_scorer_settings
+from mira_core.storage import Engine
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the scoring commands."""
-    p = sub.add_parser("score", help="start a scoring job over a filter or record ids")
-    sel = p.add_mutually_exclusive_group(required=True)
-    sel.add_argument("--filter", help='RecordFilter JSON, e.g. \'{"sources": ["swe_qa"]}\' ({} = all records)')
-    sel.add_argument("--ids", nargs="+", metavar="ID", help="record ids")
-    p.add_argument("--label", default=None, help="a name for the job")
-    p.add_argument("--job-id", default=None, help="make the call idempotent: the same id returns the same job")
-    p.add_argument("--wait", action="store_true", help="wait for the job to finish (runs a worker if none is alive)")
-    p.set_defaults(func=cmd_score)
-
+    _register_score(sub)
     p = sub.add_parser("jobs", help="list scoring jobs with their progress")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("job", help="control a scoring job")
-    p.add_argument("action", choices=["pause", "resume", "cancel", "requeue-failed", "confirm-endpoint", "show"],
-                   help="confirm-endpoint (admin): let the worker send the API key to this job's Base URL")
+    p.add_argument("action", choices=["pause", "resume", "cancel", "requeue-failed", "confirm-endpoint", "show",
+                                      "run-ray"],
+                   help="confirm-endpoint (admin): let the worker send the API key to this job's Base URL; "
+                        "run-ray: run (or continue) a job started with --engine ray, here")
     p.add_argument("job_id")
+    p.add_argument("--ray-address", default=None, help="run-ray: Ray cluster address (default: a local Ray)")
+    p.add_argument("--ray-concurrency", type=int, default=2, help="run-ray: Ray request actors")
     p.add_argument("--include-too-long", action="store_true", help="requeue-failed: also too_long items")
     p.set_defaults(func=cmd_job)
 
@@ -72,6 +71,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_simulate)
 
 
+def _register_score(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="start a scoring job over a filter or record ids")
+    sel = p.add_mutually_exclusive_group(required=True)
+    sel.add_argument("--filter", help='RecordFilter JSON, e.g. \'{"sources": ["swe_qa"]}\' ({} = all records)')
+    sel.add_argument("--ids", nargs="+", metavar="ID", help="record ids")
+    p.add_argument("--label", default=None, help="a name for the job")
+    p.add_argument("--job-id", default=None, help="make the call idempotent: the same id returns the same job")
+    p.add_argument("--wait", action="store_true", help="wait for the job to finish (runs a worker if none is alive)")
+    p.add_argument("--engine", choices=["worker", "ray"], default="worker",
+                   help="ray: run the job here on a Ray cluster with Ray Data (needs the ray extra)")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
+    p.add_argument("--ray-concurrency", type=int, default=2, help="Ray request actors (requests in flight)")
+    p.set_defaults(func=cmd_score)
+
+
+
 def _filter(text: str) -> RecordFilter:
     try:
         return RecordFilter.model_validate_json(text)
@@ -90,10 +105,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     engine = open_engine(args.settings)
     settings = load_scorer_settings()
     f = _filter(args.filter) if args.filter is not None else None
+    if args.engine == "ray":
+        check_ray_installed()  # before a job exists that nothing would run
     job_id = jobs.start_job(engine, settings, actor=args.actor, record_filter=f, record_ids=args.ids,
-                            label=args.label, job_id=args.job_id)
+                            label=args.label, job_id=args.job_id, runner=args.engine)
     prog = jobs.job_progress(engine, job_id)
     print(f"job {job_id}: {prog.total} records queued ({prog.label}) against {settings.base_url}")
+    if args.engine == "ray":
+        return _score_on_ray(engine, args, job_id)
     alive = worker_state(engine).alive
     if not args.wait:
         if not alive:
@@ -109,6 +128,28 @@ def cmd_score(args: argparse.Namespace) -> int:
             time.sleep(1.0)
     prog = jobs.job_progress(engine, job_id)
     print(_line(prog))
+    return 0 if prog.status == "done" and prog.failed == 0 else 1
+
+
+def _score_on_ray(engine: Engine, args: argparse.Namespace, job_id: str) -> int:
+    """Run the job here on Ray with a progress bar; the same command re-runs it (`--job-id`) after a failure."""
+    total = jobs.job_progress(engine, job_id).total
+    bar = ProgressBar(f"Ray {job_id}")
+
+    def show(s: RaySummary) -> None:
+        bar.update(s.stored + s.failed, total, note=f"sent {s.sent}, retried {s.retried}")
+
+    options = RayOptions(address=args.ray_address, concurrency=args.ray_concurrency)
+    try:
+        summary = run_stored_job_on_ray(engine, args.settings, job_id, actor=args.actor,
+                                        api_key=api_key_source()[0], options=options, progress=show)
+    finally:
+        bar.close()
+    prog = jobs.job_progress(engine, job_id)
+    print(_line(prog))
+    print(f"Ray run: {summary.sent} sent, {summary.stored} stored, {summary.retried} back to pending, "
+          f"{summary.failed} failed" + ("" if prog.status == "done" else
+                                         f"; continue it with `mira-curator job run-ray {job_id}`"))
     return 0 if prog.status == "done" and prog.failed == 0 else 1
 
 
@@ -129,8 +170,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
-    """Pause, resume, cancel, requeue failed items of, or show one job."""
+    """Pause, resume, cancel, requeue failed items of, show, or run on Ray one job."""
     engine = open_engine(args.settings)
+    if args.action == "run-ray":
+        return _score_on_ray(engine, args, args.job_id)
     if args.action == "pause":
         jobs.pause_job(engine, args.job_id, actor=args.actor)
     elif args.action == "resume":

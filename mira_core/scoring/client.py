@@ -29,6 +29,7 @@ from typing import Literal, NamedTuple
 import openai
 from openai.types.chat import ChatCompletion
 
+from mira_core.scoring.request import chat_request
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SIM_HEADER, is_simulated
 
@@ -166,17 +167,13 @@ class ScorerClient:
             try:
                 async with self.semaphore:
                     raw = await self.client.chat.completions.with_raw_response.create(
-                        model=s.model,
-                        messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-                        temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
-                        extra_headers=self.headers,
-                    )
+                        **chat_request(s, system, user), extra_headers=self.headers)
                     resp = raw.parse()
             except (openai.APIStatusError, openai.APIConnectionError) as exc:
                 outcome = classify_error(exc, attempt + 1, s.request_timeout)
             else:
                 self.down_streak = 0
-                return _result(resp, simulated=raw.headers.get(SIM_HEADER) == "1", attempts=attempt + 1)
+                return call_result(resp, simulated=raw.headers.get(SIM_HEADER) == "1", attempts=attempt + 1)
             if isinstance(outcome, CallResult):
                 self.down_streak = 0
                 return outcome
@@ -240,7 +237,8 @@ def _message(exc: openai.APIStatusError) -> str:
     return str(exc.message)
 
 
-def _result(resp: ChatCompletion, *, simulated: bool, attempts: int) -> CallResult:
+def call_result(resp: ChatCompletion, *, simulated: bool, attempts: int) -> CallResult:
+    """A completion as a CallResult: `incomplete` when cut at max_tokens or empty (also for Ray runs)."""
     choice = resp.choices[0] if resp.choices else None
     text = (choice.message.content if choice and choice.message else None) or ""
     finish = choice.finish_reason if choice else None

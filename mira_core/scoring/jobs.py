@@ -55,6 +55,7 @@ class Job(BaseModel):
     total: int
     created_by: str
     last_event: str | None = None
+    runner: str = Field(default="worker", description="'worker' (built-in workers) or 'ray' (score --engine ray).")
 
     @classmethod
     def from_row(cls, row: Mapping[str, object]) -> Job:
@@ -104,8 +105,10 @@ def new_job_id() -> str:
 
 def start_job(engine: Engine, settings: ScorerSettings, *, actor: Actor,
               record_filter: RecordFilter | None = None, record_ids: list[str] | None = None,
-              label: str | None = None, job_id: str | None = None) -> str:
+              label: str | None = None, job_id: str | None = None, runner: str = "worker") -> str:
     """Create a job over a filter or explicit ids (frozen now) and queue it; returns the job id (curator).
+
+    `runner` 'ray' marks a job that `ray_engine.run_job_on_ray` runs; the built-in workers leave it alone.
 
     With `job_id` the call is idempotent: a page that replays a click after a reconnect passes the same id,
     gets the same job back, and an interrupted freeze (job still `preparing`) is completed, not duplicated;
@@ -121,9 +124,11 @@ def start_job(engine: Engine, settings: ScorerSettings, *, actor: Actor,
         existing = scores_repo.get_job(conn, job_id)
         if existing is None:
             scores_repo.create_job(conn, job_id=job_id, label=label, filter_json=record_filter.model_dump_json(),
-                                   settings_json=json.dumps(settings.public_dict()), created_by=actor.user_id)
+                                   settings_json=json.dumps(settings.public_dict()), created_by=actor.user_id,
+                                   runner=runner)
             record_change(conn, actor, "job.start", target_kind="job", target_id=job_id, label=label,
-                          model=settings.model, base_url=settings.base_url)
+                          model=settings.model, base_url=settings.base_url,
+                          **({"runner": runner} if runner != "worker" else {}))
         elif existing["status"] != "preparing":
             return job_id
         else:

@@ -81,12 +81,12 @@ def insert_score(conn: Connection, score: NewScore) -> bool:
 
 
 def create_job(conn: Connection, *, job_id: str, label: str, filter_json: str, settings_json: str,
-               created_by: str) -> None:
+               created_by: str, runner: str = "worker") -> None:
     """A job in 'preparing' state; the worker ignores it until `finish_job_prep` freezes its items."""
     now = utcnow()
     conn.execute(insert(score_jobs).values(
         job_id=job_id, created_at=now, updated_at=now, status="preparing", label=label,
-        filter_json=filter_json, settings_json=settings_json, total=0, created_by=created_by,
+        filter_json=filter_json, settings_json=settings_json, total=0, created_by=created_by, runner=runner,
     ))
 
 
@@ -150,11 +150,12 @@ def set_job_status(conn: Connection, job_id: str, status: str, *, from_statuses:
 
 
 def next_runnable_job(conn: Connection, now: datetime) -> dict | None:
-    """The oldest queued/running job, or a job the endpoint paused whose wait is over."""
+    """The oldest queued/running job, or a job the endpoint paused whose wait is over (worker jobs only)."""
     runnable = score_jobs.c.status.in_(["queued", "running"])
     auto = and_(score_jobs.c.status == "paused", score_jobs.c.pause_reason == "endpoint_down",
                 score_jobs.c.resume_after <= now)
-    row = conn.execute(select(score_jobs).where(runnable | auto).order_by(score_jobs.c.created_at).limit(1))
+    row = conn.execute(select(score_jobs).where(runnable | auto, score_jobs.c.runner == "worker")
+                       .order_by(score_jobs.c.created_at).limit(1))
     found = row.mappings().first()
     return _job_dict(found) if found else None
 
@@ -220,10 +221,15 @@ def release_item(conn: Connection, job_id: str, record_id: str, token: str, *, e
 
 
 def reset_running(conn: Connection, *, job_id: str | None = None, token: str | None = None) -> int:
-    """Running items back to pending: all (a new worker took over), one job's, or one claimer's."""
+    """Running items back to pending: all worker jobs' (a new worker took over), one job's, or one claimer's.
+
+    Without a job or a token, items of Ray jobs are left alone: a Ray run holds them, not a worker.
+    """
     cond = [score_job_items.c.status == "running"]
     if job_id is not None:
         cond.append(score_job_items.c.job_id == job_id)
+    elif token is None:
+        cond.append(score_job_items.c.job_id.in_(select(score_jobs.c.job_id).where(score_jobs.c.runner == "worker")))
     if token is not None:
         cond.append(score_job_items.c.claim_token == token)
     res = conn.execute(update(score_job_items).where(*cond).values(

@@ -143,6 +143,8 @@ score_jobs = Table(
     Column("total", Integer, nullable=False),
     Column("created_by", String(100), nullable=False),
     Column("last_event", Text, doc="Latest job-level note (endpoint down, resumed...)."),
+    Column("runner", String(10), nullable=False, server_default="worker",
+           doc="'worker' (the built-in workers run it) or 'ray' (`score --engine ray` runs it; workers leave it)."),
     Index(None, "status", "created_at"),
 )
 
