@@ -1,7 +1,7 @@
 """Scoring jobs name what runs them: the built-in workers, or a Ray Data run (`score --engine ray`).
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

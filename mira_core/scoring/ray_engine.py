@@ -29,6 +29,7 @@ from mira_core.scoring.endpoint_trust import job_endpoint_trust
 from mira_core.scoring.jobs import Job, job_settings
 from mira_core.scoring.parse import parse_scorer_output
 from mira_core.scoring.prompt import Prompt, PromptBuilder
+from mira_core.scoring.prompt_template import load_template
 from mira_core.scoring.request import chat_request
 from mira_core.scoring.rubric import load_calibration, load_rubric
 from mira_core.scoring.score_rows import new_score, result_action
@@ -222,7 +223,8 @@ class RayJobRun:
                                endpoint_down=False)
         prompt = self._prompts[record_id]
         if action == "store":
-            score = new_score(record_id, self.job.job_id, prompt, result, self.scorer.model)
+            score = new_score(record_id, self.job.job_id, prompt, result, self.scorer.model,
+                              names={a.slot: a.name for a in self.prompts.rubric.anchors})
             self._finish_item(record_id, result, status="done", score=score)
             self.summary.stored += 1
         elif action == "keep_output":
@@ -333,8 +335,8 @@ def run_stored_job_on_ray(engine: Engine, settings: Settings, job_id: str, *, ac
                           "— start the endpoint, then run the same command again")
     mml = min(scorer.max_model_len, info.max_model_len or scorer.max_model_len)
     prompts = PromptBuilder(load_rubric(settings.anchors_path), load_calibration(settings.calibration_path),
-                            max_model_len=mml, max_tokens=scorer.max_tokens,
-                            count_tokens=TokenCounter(scorer, exact_above=(mml - scorer.max_tokens) // 2))
+                            max_model_len=mml, max_tokens=scorer.max_tokens, count_tokens=TokenCounter(scorer),
+                            template=load_template(settings.prompt_template))
     with write_tx(engine) as conn:
         record_change(conn, actor, "job.run_ray", target_kind="job", target_id=job_id,
                       address=(options.address if options else None) or "local")
