@@ -93,6 +93,9 @@ def normalize_item(
         raise ImportRejected(item.origin, f"{layout.name}: cannot read this item ({type(exc).__name__}: {exc})") from None
     if isinstance(out, Record) and altered:
         out.altered_fields = sorted(altered)
+    if isinstance(out, list) and not out:
+        raise ImportRejected(item.origin, f"{layout.name}: no instance id with an outcome or model in this item; "
+                                          "is it a file of that format?")
     return out
 
 

@@ -212,17 +212,29 @@ def _sniff_document_or_lines(path: Path, max_bytes: int, first: RawItem | Import
 
 
 def choose_layout(sniffed: Sniffed, path: Path, fmt: str | None) -> Layout:
-    """The layout named by `fmt`, else the first whose sniffer claims the first item."""
+    """The layout named by `fmt`, else the first whose sniffer claims the first item.
+
+    A forced layout that does not claim the file while another one does is refused: that is a file of
+    another kind passed along with the ones `--format` was meant for (trajectories beside a results file).
+    """
+    claimed = next((lay for lay in LAYOUTS if _claims(lay, sniffed.first, path)), None)
     if fmt:
-        return layout_by_name(fmt)
-    for layout in LAYOUTS:
-        try:
-            if layout.sniff(sniffed.first, path):
-                return layout
-        except Exception:  # a sniffer must never stop the import; treat as "not mine"
-            continue
+        forced = layout_by_name(fmt)
+        if claimed is not None and claimed is not forced and not _claims(forced, sniffed.first, path):
+            raise ImportRejected(str(path), f"--format {fmt} does not fit this file: it is {claimed.name} "
+                                            f"({claimed.description}); import it without --format, or separately")
+        return forced
+    if claimed is not None:
+        return claimed
     known = ", ".join(lay.name for lay in LAYOUTS)
     raise ImportRejected(str(path), f"unknown layout (known: {known}); pass --format to choose one")
+
+
+def _claims(layout: Layout, first: JSONValue, path: Path) -> bool:
+    try:
+        return bool(layout.sniff(first, path))
+    except Exception:  # a sniffer must never stop the import; treat as "not mine"
+        return False
 
 
 def detect(path: Path, max_bytes: int, fmt: str | None = None) -> tuple[Layout, Container]:
