@@ -93,10 +93,30 @@ def normalize_item(
         raise ImportRejected(item.origin, f"{layout.name}: cannot read this item ({type(exc).__name__}: {exc})") from None
     if isinstance(out, Record) and altered:
         out.altered_fields = sorted(altered)
+    if isinstance(out, Record) and not out.steps and (held := _events_held(obj)):
+        raise ImportRejected(item.origin, f"{layout.name}: {held} but no step could be read from them: not imported")
     if isinstance(out, list) and not out:
         raise ImportRejected(item.origin, f"{layout.name}: no instance id with an outcome or model in this item; "
                                           "is it a file of that format?")
     return out
+
+
+_EVENT_KEYS = ("history", "trajectory", "messages", "events")
+
+
+def _events_held(obj: JSONValue) -> str | None:
+    """What an item held that should have become steps ("12 entries in 'history'"), or None when it held none.
+
+    A record from a non-empty event list or trajectory with no steps is a failed read, not an empty success.
+    """
+    if isinstance(obj, list):
+        return f"{len(obj)} entries" if obj else None
+    if isinstance(obj, dict):
+        for key in _EVENT_KEYS:
+            value = obj.get(key)
+            if isinstance(value, list) and value:
+                return f"{len(value)} entries in {key!r}"
+    return None
 
 
 @dataclass(frozen=True)
