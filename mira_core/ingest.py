@@ -206,6 +206,7 @@ class Importer:
         self._reports: list[OutcomeReport] = []
         self._done = 0
         self._in_file = 0  # bytes of the current file consumed so far (approximate: items + separators)
+        self._file_size = 0  # on disk: a compressed file's items add up to more, and must not move the bar past it
         self._total = 0
 
     def run(self, paths: list[Path]) -> ImportSummary:
@@ -224,6 +225,7 @@ class Importer:
         self._total = sum(f.size for f in files)
         try:
             for f in files:
+                self._file_size = f.size
                 self._import_file_safely(f)
                 self._done += f.size
                 self._in_file = 0
@@ -359,7 +361,7 @@ class Importer:
 
     def _report_progress(self) -> None:
         if self.progress:
-            done = min(self._done + self._in_file, self._total)
+            done = min(self._done + min(self._in_file, self._file_size), self._total)
             self.progress(Progress(done, self._total, self.summary.imported, len(self.summary.rejected)))
 
 

@@ -250,3 +250,19 @@ def test_a_single_record_over_the_limit_is_rejected_for_its_size(engine, tmp_pat
     assert reasons[str(doc)].startswith(f"file is {doc.stat().st_size:,} bytes, over the 1,000-byte limit")
     assert "a single JSON document this large cannot be imported" in reasons[str(doc)]
     assert not any("unknown layout" in r for r in reasons.values())
+
+
+def test_progress_of_a_compressed_file_stays_within_it(sqlite_engine, tmp_path):
+    """Decompressed items add up to more than the file on disk; the bar never runs ahead into the next file."""
+    packed = tmp_path / "a.jsonl.gz"
+    packed.write_bytes(gzip.compress(_rows(*range(1, 41))))
+    plain = tmp_path / "b.jsonl"
+    plain.write_bytes(_rows(*range(41, 241)))
+    seen: list[tuple[int, int]] = []
+    Importer(sqlite_engine, source="swe_qa", batch_size=5,
+             progress=lambda p: seen.append((p.bytes_done, p.imported))).run([packed, plain])
+    size = packed.stat().st_size
+    assert len(_rows(1, 2, 3, 4, 5)) > size  # five decompressed rows already outweigh the whole file
+    during_first = [b for b, n in seen if n <= 40]
+    assert len(during_first) >= 8 and max(during_first) <= size
+    assert [b for b, _ in seen] == sorted(b for b, _ in seen) and seen[-1][0] == size + plain.stat().st_size
