@@ -21,20 +21,29 @@ import multiprocessing
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
 
 from mira_core.errors import ImportRejected, MiraError, StorageError
 from mira_core.importers import ItemContext, Layout, layout_by_name
 from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
-from mira_core.input_files import choose_layout, file_items, iter_input_files, sniff_file
+from mira_core.importers.summary import ImportSummary, Progress, ProgressFn, Rejection, SummaryDict
+from mira_core.input_files import (
+    FileProblem,
+    InputFile,
+    choose_layout,
+    file_items,
+    iter_input_files,
+    sniff_file,
+)
 from mira_core.jsonstream import (
+    READ_ERRORS,
     JSONValue,
     LineSpan,
     RawItem,
+    compression_of,
     iter_line_spans,
     parse_json,
     read_span,
@@ -49,6 +58,8 @@ from mira_core.storage.records_repo import PreparedRow, StoredItem, insert_prepa
 # less SQLite time per record than 500 on a large store (fewer commits, FTS segments and checkpoints).
 BATCH_SIZE = 1000
 BATCH_BYTES = 128 << 20
+__all__ = ["ImportSummary", "Importer", "Progress", "ProgressFn", "Rejection", "SummaryDict", "import_paths"]
+
 # Outcome reports are stored in batches too; they join onto records stored before or after them.
 REPORT_BATCH = 5000
 # Files at least this big go through the worker pool (smaller ones are not worth starting processes).
@@ -59,67 +70,6 @@ PARALLEL_MIN_BYTES = 16 << 20
 CHUNK_ITEMS = 64
 CHUNK_BYTES = 4 << 20
 IN_FLIGHT_PER_WORKER = 4
-
-
-@dataclass
-class Rejection:
-    """One item that was not imported."""
-
-    where: str
-    reason: str
-
-
-class SummaryDict(TypedDict):
-    """`ImportSummary.as_dict()`: the counts, JSON-ready."""
-
-    files: int
-    imported: int
-    already_present: int
-    rejected: int
-    skipped: int
-    reports: int
-    outcomes_joined: int
-    layouts: dict[str, int]
-
-
-@dataclass
-class ImportSummary:
-    """What an import did; printed by the CLI and shown by pages."""
-
-    files: int = 0
-    imported: int = 0
-    present: int = 0
-    reports: int = 0
-    outcomes_joined: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    skipped: list[Rejection] = field(default_factory=list)  # understood, nothing to import (with the reason)
-    layouts: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> SummaryDict:
-        """JSON-ready summary."""
-        return {
-            "files": self.files,
-            "imported": self.imported,
-            "already_present": self.present,
-            "rejected": len(self.rejected),
-            "skipped": len(self.skipped),
-            "reports": self.reports,
-            "outcomes_joined": self.outcomes_joined,
-            "layouts": self.layouts,
-        }
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Progress of an import in bytes of input read."""
-
-    bytes_done: int
-    bytes_total: int
-    imported: int
-    rejected: int
-
-
-ProgressFn = Callable[[Progress], None]
 
 
 def normalize_item(
@@ -143,7 +93,30 @@ def normalize_item(
         raise ImportRejected(item.origin, f"{layout.name}: cannot read this item ({type(exc).__name__}: {exc})") from None
     if isinstance(out, Record) and altered:
         out.altered_fields = sorted(altered)
+    if isinstance(out, Record) and not out.steps and (held := _events_held(obj)):
+        raise ImportRejected(item.origin, f"{layout.name}: {held} but no step could be read from them: not imported")
+    if isinstance(out, list) and not out:
+        raise ImportRejected(item.origin, f"{layout.name}: no instance id with an outcome or model in this item; "
+                                          "is it a file of that format?")
     return out
+
+
+_EVENT_KEYS = ("history", "trajectory", "messages", "events")
+
+
+def _events_held(obj: JSONValue) -> str | None:
+    """What an item held that should have become steps ("12 entries in 'history'"), or None when it held none.
+
+    A record from a non-empty event list or trajectory with no steps is a failed read, not an empty success.
+    """
+    if isinstance(obj, list):
+        return f"{len(obj)} entries" if obj else None
+    if isinstance(obj, dict):
+        for key in _EVENT_KEYS:
+            value = obj.get(key)
+            if isinstance(value, list) and value:
+                return f"{len(value)} entries in {key!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -233,16 +206,28 @@ class Importer:
         self._reports: list[OutcomeReport] = []
         self._done = 0
         self._in_file = 0  # bytes of the current file consumed so far (approximate: items + separators)
+        self._file_size = 0  # on disk: a compressed file's items add up to more, and must not move the bar past it
         self._total = 0
 
     def run(self, paths: list[Path]) -> ImportSummary:
-        """Import every file under `paths`; returns the summary."""
-        files = list(iter_input_files(paths))
-        self._total = sum(f.stat().st_size for f in files)
+        """Import every file under `paths`; returns the summary.
+
+        A path that cannot be read (broken link, FIFO or device, no permission) or is passed over (its name)
+        is listed with its reason, and the other files still go through.
+        """
+        files: list[InputFile] = []
+        for entry in iter_input_files(paths):
+            if isinstance(entry, FileProblem):
+                (self.summary.skipped if entry.skipped else self.summary.rejected).append(
+                    Rejection(str(entry.path), entry.reason))
+            else:
+                files.append(entry)
+        self._total = sum(f.size for f in files)
         try:
-            for path in files:
-                self._import_file(path)
-                self._done += path.stat().st_size
+            for f in files:
+                self._file_size = f.size
+                self._import_file_safely(f)
+                self._done += f.size
                 self._in_file = 0
                 self._report_progress()
         finally:
@@ -253,7 +238,19 @@ class Importer:
         self._flush_reports()
         return self.summary
 
-    def _import_file(self, path: Path) -> None:
+    def _import_file_safely(self, f: InputFile) -> None:
+        """Import one file; a read error (permissions changed, corrupt gzip/zstd, file vanished) is its rejection.
+
+        Items read before the error are kept.
+        """
+        try:
+            self._import_file(f)
+        except READ_ERRORS as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            self.summary.rejected.append(Rejection(str(f.path), f"cannot read the rest of this file: {reason}"))
+
+    def _import_file(self, f: InputFile) -> None:
+        path = f.path
         self.summary.files += 1
         try:
             sniffed = sniff_file(path, self.max_bytes)
@@ -271,8 +268,9 @@ class Importer:
             items = iter([sniffed.whole])  # already read and parsed while sniffing
         else:
             items = file_items(path, layout, sniffed.container, self.max_bytes)
-        if not reuse and self.workers > 1 and path.stat().st_size >= self.parallel_min_bytes and _can_spawn():
-            if layout.framing == "rows" and sniffed.container == "lines":
+        if not reuse and self.workers > 1 and f.size >= self.parallel_min_bytes and _can_spawn():
+            # workers read a plain JSON Lines file's lines themselves; a compressed one's are sent to them
+            if layout.framing == "rows" and sniffed.container == "lines" and compression_of(path) is None:
                 self._run_parallel(iter_line_spans(path, self.max_bytes), layout, path)
             else:
                 self._run_parallel(items, layout, path)
@@ -363,7 +361,7 @@ class Importer:
 
     def _report_progress(self) -> None:
         if self.progress:
-            done = min(self._done + self._in_file, self._total)
+            done = min(self._done + min(self._in_file, self._file_size), self._total)
             self.progress(Progress(done, self._total, self.summary.imported, len(self.summary.rejected)))
 
 

@@ -2,11 +2,14 @@
 
 Three framings: JSON Lines (one item per line), a JSON array (one item per element, found by a byte
 scanner so a multi-GB array never sits in memory), and a whole file (one item). Items larger than
-`max_bytes` are reported as too large without being read whole.
+`max_bytes` are reported as too large without being read whole. gzip and zstd files (told by their first
+bytes, whatever their name) are decompressed while they are read, never whole.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import re
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, NoReturn, TypeAlias
 
 import orjson
+import zstandard
 
 from mira_core.errors import ImportRejected
 
@@ -35,22 +39,66 @@ class RawItem:
     origin: str
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+READ_ERRORS = (OSError, EOFError, zstandard.ZstdError)
+"""What reading an input file can raise: I/O errors, a truncated gzip stream, a corrupt zstd frame."""
+
+
+def compression_of(path: Path) -> str | None:
+    """"gzip", "zstd" or None, from the file's first bytes (a .jsonl that is really gzip is read too)."""
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic.startswith(_GZIP_MAGIC):
+        return "gzip"
+    if magic.startswith(_ZSTD_MAGIC):
+        return "zstd"
+    return None
+
+
+def open_input(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed on the fly when it is gzip or zstd (streaming: bounded memory)."""
+    kind = compression_of(path)
+    if kind == "gzip":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if kind == "zstd":
+        raw = path.open("rb")
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+        return io.BufferedReader(reader, CHUNK)
+    return path.open("rb")
+
+
+def too_large(size: int, max_bytes: int, what: str = "line") -> str:
+    """The reason given for an item over the limit."""
+    return f"{what} is {size:,} bytes, over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)"
+
+
+def iter_bounded_lines(fh: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | int]]:
+    """(line number, line without its line break) for every line; (line number, size) for one over `max_bytes`.
+
+    A long line is measured while it is skipped, never held whole (a 50 MB line costs one `max_bytes` buffer).
+    """
+    lineno = 0
+    while True:
+        line = fh.readline(max_bytes + 1)
+        if not line:
+            return
+        lineno += 1
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            yield lineno, len(line) + _skip_rest_of_line(fh)
+            continue
+        yield lineno, line.rstrip(b"\r\n")
+
+
 def iter_lines(path: Path, max_bytes: int) -> Iterator[RawItem | ImportRejected]:
     """Yield each non-blank line; a line over `max_bytes` becomes a rejection and is skipped unread."""
-    with path.open("rb") as fh:
-        lineno = 0
-        while True:
-            line = fh.readline(max_bytes + 1)
-            if not line:
-                return
-            lineno += 1
+    with open_input(path) as fh:
+        for lineno, line in iter_bounded_lines(fh, max_bytes):
             where = f"{path}:{lineno}"
-            if len(line) > max_bytes and not line.endswith(b"\n"):
-                size = len(line) + _skip_rest_of_line(fh)
-                yield ImportRejected(where, f"line is {size:,} bytes, over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)")
-                continue
-            if line.strip():
-                yield RawItem(line.rstrip(b"\r\n"), where)
+            if isinstance(line, int):
+                yield ImportRejected(where, too_large(line, max_bytes))
+            elif line.strip():
+                yield RawItem(line, where)
 
 
 @dataclass(frozen=True)
@@ -92,7 +140,7 @@ def iter_line_spans(path: Path, max_bytes: int, block: int = 4 << 20) -> Iterato
             length = end - start
             if length > max_bytes:
                 size = length + (1 if newline else 0)
-                return ImportRejected(f"{path}:{lineno}", f"line is {size:,} bytes, over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)")
+                return ImportRejected(f"{path}:{lineno}", too_large(size, max_bytes))
             if length == 0:
                 return None
             if byte_at(start) in _ASCII_SPACE or byte_at(end - 1) in _ASCII_SPACE:
@@ -146,7 +194,7 @@ def iter_array_elements(path: Path, max_bytes: int) -> Iterator[RawItem | Import
 
     A depth/string-aware byte scanner: an element is what lies between two separators at depth 0.
     """
-    with path.open("rb") as fh:
+    with open_input(path) as fh:
         pending = _skip_leading_space(fh)
         if pending[:1] != b"[":
             yield ImportRejected(str(path), "not a JSON array")
@@ -214,13 +262,28 @@ def _skip_leading_space(fh: BinaryIO) -> bytearray:
         pending = bytearray(more)
 
 
+def read_limited(path: Path, max_bytes: int) -> bytes | int:
+    """The whole (decompressed) file, or its size when that is over `max_bytes` (read in chunks, not kept)."""
+    if compression_of(path) is None and (size := path.stat().st_size) > max_bytes:
+        return size
+    with open_input(path) as fh:
+        data = fh.read(max_bytes + 1)
+        if len(data) <= max_bytes:
+            return data
+        size = len(data)
+        del data
+        while chunk := fh.read(CHUNK):
+            size += len(chunk)
+        return size
+
+
 def read_whole(path: Path, max_bytes: int) -> Iterator[RawItem | ImportRejected]:
     """Yield the whole file as one item (a .traj or report.json is one JSON object)."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        yield ImportRejected(str(path), f"file is {size:,} bytes, over the {max_bytes:,}-byte limit (MIRA_MAX_RECORD_BYTES)")
+    data = read_limited(path, max_bytes)
+    if isinstance(data, int):
+        yield ImportRejected(str(path), too_large(data, max_bytes, "file"))
         return
-    yield RawItem(path.read_bytes(), str(path))
+    yield RawItem(data, str(path))
 
 
 def _reject_constant(name: str) -> NoReturn:

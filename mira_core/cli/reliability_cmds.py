@@ -98,7 +98,8 @@ def cmd_import_teacher(args: argparse.Namespace) -> int:
     if not args.path.is_file():
         print(f"error: {args.path}: no such file", file=sys.stderr)
         return 1
-    summary = import_teacher_file(open_engine(args.settings), args.path, teacher=args.teacher, actor=args.actor)
+    summary = import_teacher_file(open_engine(args.settings), args.path, teacher=args.teacher, actor=args.actor,
+                                  max_bytes=args.settings.max_record_bytes)
     return _print_summary(summary, args.max_rejections_shown)
 
 

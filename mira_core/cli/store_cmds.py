@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", required=True, help="source name, e.g. agent_openhands, davinc_dev, swe_qa")
     p.add_argument("--format", dest="fmt", default=None, help="override layout auto-detection")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--max-rejections-shown", type=int, default=50)
+    p.add_argument("--max-rejections-shown", type=int, default=50, help="rejected and skipped paths listed (each)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("list", help="print stored records' metadata")
@@ -93,10 +93,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     if bar:
         bar.update(1, 1, f"{summary.imported:,} imported", force=True)
         bar.close()
-    for rej in summary.rejected[: args.max_rejections_shown]:
-        print(f"rejected {rej.where}: {rej.reason}", file=sys.stderr)
-    if len(summary.rejected) > args.max_rejections_shown:
-        print(f"... and {len(summary.rejected) - args.max_rejections_shown} more rejections", file=sys.stderr)
+    for label, entries in (("rejected", summary.rejected), ("skipped", summary.skipped)):
+        for rej in entries[: args.max_rejections_shown]:
+            print(f"{label} {rej.where}: {rej.reason}", file=sys.stderr)
+        if len(entries) > args.max_rejections_shown:
+            print(f"... and {len(entries) - args.max_rejections_shown} more {label}", file=sys.stderr)
     d = summary.as_dict()
     print(
         f"imported {d['imported']}, already present {d['already_present']}, rejected {d['rejected']}, "

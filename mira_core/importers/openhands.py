@@ -24,7 +24,8 @@ from mira_core.importers.common import (
     require,
     text_of,
 )
-from mira_core.importers.openhands_events import event_steps, looks_like_event
+from mira_core.importers.openhands_events import looks_like_event
+from mira_core.importers.openhands_v1 import is_v1_event, read_event_list
 from mira_core.jsonstream import JSONValue
 from mira_core.records import Record, make_record_id
 
@@ -53,7 +54,7 @@ def _sniff_output(obj: JSONValue, path: Path) -> bool:
 def _normalize_output(obj: JSONValue, ctx: ItemContext) -> Record:
     obj = object_of(obj, ctx.origin)
     history = require(obj, "history", list, ctx.origin)
-    ev = event_steps(history, ctx.origin)
+    ev = read_event_list(history, ctx.origin)
     instance = as_dict(obj.get("instance"))
     meta = as_dict(obj.get("metadata"))
     test_result = as_dict(obj.get("test_result"))
@@ -75,7 +76,8 @@ def _normalize_output(obj: JSONValue, ctx: ItemContext) -> Record:
         patch=text_of(test_result.get("git_patch")),
         outcome=outcome_of(resolved),
         agent=opt_str(meta.get("agent_class")) or ev.agent or FALLBACK_AGENT,
-        model=opt_str(as_dict(meta.get("llm_config")).get("model")) or ev.model,
+        model=opt_str(as_dict(meta.get("llm_config")).get("model")) or opt_str(as_dict(meta.get("llm")).get("model"))
+        or ev.model,
         exit_status=_exit_status(obj.get("error"), ev.finished),
         origin=ctx.origin,
     )
@@ -101,7 +103,7 @@ def _normalize_resolver(obj: JSONValue, ctx: ItemContext) -> Record:
     obj = object_of(obj, ctx.origin)
     history = require(obj, "history", list, ctx.origin)
     issue = require(obj, "issue", dict, ctx.origin)
-    ev = event_steps(history, ctx.origin)
+    ev = read_event_list(history, ctx.origin)
     owner, repo, number = opt_str(issue.get("owner")), opt_str(issue.get("repo")), opt_str(issue.get("number"))
     title, body = text_of(issue.get("title")), text_of(issue.get("body"))
     return Record(
@@ -134,18 +136,43 @@ RESOLVER = Layout(
 
 
 def _sniff_events(obj: JSONValue, path: Path) -> bool:
-    return looks_like_event(obj)
+    return looks_like_event(obj) or is_v1_event(obj)
+
+
+_GENERIC_NAMES = frozenset({"events", "trajectory", "traj", "history", "output", "conversation"})
+_NAME_PREFIXES = ("traj_", "trajectory_", "events_", "history_")
+
+
+def instance_from_file(path: Path) -> str | None:
+    """An instance id for a bare event list, from where the file sits.
+
+    The file name without extension, compression and a `traj_`-like prefix (OpenHands benchmarks write
+    `traj_<instance>.json`), or the folder's name for a generic file name (`events.json`).
+    """
+    name = path.name
+    for suffix in (".gz", ".zst", ".json", ".jsonl"):
+        name = name.removesuffix(suffix)
+    for prefix in _NAME_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            name = name[len(prefix):]
+            break
+    if name.lower() in _GENERIC_NAMES:
+        name = path.parent.name
+    return name or None
 
 
 def _normalize_events(obj: JSONValue, ctx: ItemContext) -> Record:
     if not isinstance(obj, list):
         raise ImportRejected(ctx.origin, f"expected a JSON array of OpenHands events, got {type(obj).__name__}")
-    ev = event_steps(obj, ctx.origin)
+    ev = read_event_list(obj, ctx.origin)
+    instance_id = instance_from_file(ctx.path)
     return Record(
         record_id=make_record_id(ctx.source, ctx.raw),
         source=ctx.source,
         format="openhands_events",
-        issue=ev.first_user.strip(),
+        instance_id=instance_id,
+        repo=repo_from_instance_id(instance_id),
+        issue=issue_from_prompt(ev.first_user),
         steps=ev.steps,
         agent=ev.agent or FALLBACK_AGENT,
         model=ev.model,
@@ -159,7 +186,7 @@ EVENTS = Layout(
     framing="whole",
     sniff=_sniff_events,
     normalize=_normalize_events,
-    description="a bare JSON array of OpenHands events (tests/runtime/trajs/*.json)",
+    description="a bare JSON array of OpenHands events, V0 (tests/runtime/trajs/*.json) or V1 (traj_<id>.json)",
 )
 
 
@@ -173,7 +200,7 @@ def _sniff_feedback(obj: JSONValue, path: Path) -> bool:
 def _normalize_feedback(obj: JSONValue, ctx: ItemContext) -> Record:
     obj = object_of(obj, ctx.origin)
     events = require(obj, "trajectory", list, ctx.origin)
-    ev = event_steps(events, ctx.origin)
+    ev = read_event_list(events, ctx.origin)
     feedback = opt_str(obj.get("feedback"))
     return Record(
         record_id=make_record_id(ctx.source, ctx.raw),

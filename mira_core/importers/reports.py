@@ -3,8 +3,11 @@
 - SWE-bench harness `report.json` per instance (FORMATS.md 2c), flat (SWE-smith) or keyed by instance id;
   a flat one takes its instance id from the folder it sits in (`run_evaluation/<id>/report.json`).
 - Multi-SWE-bench per-instance report (1c): `{instance_id, resolved, FAIL_TO_PASS{success, failure}, …}`.
-- Run-level summaries: SWE-bench `{ids_resolved, ids_unresolved}` / `{resolved_ids, unresolved_ids, …}`
-  and Multi-SWE-bench `results.json` `{success_ids, failure_ids, error_ids, empty_patch_ids}`.
+- Run-level summaries: SWE-bench `{ids_resolved, ids_unresolved}` / `{resolved_ids, unresolved_ids, …}`,
+  Multi-SWE-bench `results.json` `{success_ids, failure_ids, error_ids, empty_patch_ids}`, and the
+  SWE-bench-java / Multi-SWE-bench experiment summaries whose resolved ids are a list under `resolved`
+  beside `unresolved_ids`, `empty_patch_ids` (unresolved: nothing to test) and `incomplete_ids` (no verdict:
+  never evaluated; the id is recorded without an outcome).
 - Predictions: `all_preds.jsonl` rows and `preds.json`-style objects `{id: {model_name_or_path, model_patch}}`
   give the model only (resolved unknown).
 - A SWE-bench task instance (`{instance_id, problem_statement, patch, FAIL_TO_PASS…}`) is the task, not a
@@ -22,8 +25,10 @@ from mira_core.importers.common import as_dict, object_of, opt_str, require
 from mira_core.jsonstream import JSONObject, JSONValue
 from mira_core.records import OutcomeReport, TestReport
 
-_RESOLVED_KEYS = ("ids_resolved", "resolved_ids", "success_ids")
+_RESOLVED_KEYS = ("ids_resolved", "resolved_ids", "success_ids", "resolved")  # "resolved" only as a list
 _UNRESOLVED_KEYS = ("ids_unresolved", "unresolved_ids", "failure_ids", "error_ids", "empty_patch_ids")
+_NO_VERDICT_KEYS = ("incomplete_ids",)
+_COUNT_OR_IDS = frozenset({"resolved"})  # a count in SWE-bench's report.json, the id list in SWE-bench-java's
 
 
 def _count(group: JSONValue, key: str) -> int | None:
@@ -127,11 +132,12 @@ def _is_id_list(value: JSONValue) -> TypeGuard[list[str]]:
 def _normalize_summary(obj: JSONValue, ctx: ItemContext) -> list[OutcomeReport]:
     if not isinstance(obj, dict):
         raise ImportRejected(ctx.origin, "a run summary must be a JSON object")
-    verdicts: dict[str, bool] = {}
-    for keys, resolved in ((_UNRESOLVED_KEYS, False), (_RESOLVED_KEYS, True)):  # resolved wins a conflict
+    verdicts: dict[str, bool | None] = {}
+    # a later group wins a conflict: a verdict over none, resolved over unresolved
+    for keys, resolved in ((_NO_VERDICT_KEYS, None), (_UNRESOLVED_KEYS, False), (_RESOLVED_KEYS, True)):
         for key in keys:
             ids = obj.get(key)
-            if ids is None:
+            if ids is None or (key in _COUNT_OR_IDS and not isinstance(ids, list)):
                 continue
             if not _is_id_list(ids):
                 raise ImportRejected(ctx.origin, f"field {key!r} must be a list of instance ids")
@@ -145,7 +151,8 @@ RUN_SUMMARY = Layout(
     framing="whole",
     sniff=_sniff_summary,
     normalize=_normalize_summary,
-    description="run-level report.json / results.json: ids_resolved, ids_unresolved, success_ids, failure_ids…",
+    description="run-level report.json / results.json: ids_resolved, resolved_ids, resolved: [ids], success_ids, "
+                "unresolved_ids, empty_patch_ids, incomplete_ids (no verdict)…",
 )
 
 

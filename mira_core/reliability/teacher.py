@@ -2,8 +2,10 @@
 
 A line carries either the teacher's raw output text (read by the same parser as the student's) or
 structured per-slot scores `{"A1": {"score": 7, "rationale": "..."}}` (a bare number is also accepted).
-A bad line is a reported rejection with its line number; the other lines go through. Storing replaces
-this teacher's earlier label for the record, so re-importing the same file changes nothing. Importing needs
+A bad line is a reported rejection with its line number; the other lines go through. A line over the size
+limit is measured while skipped, never read whole. Storing replaces this teacher's earlier label for the
+record, so re-importing the same file changes nothing; a second line for the same record within one file
+is a reported duplicate (the first line's label is kept). Importing needs
 the curator role; each stored batch adds a `teacher.import` entry (teacher, labels stored) to the activity log
 in its own transaction.
 """
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Valid
 
 from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.identity import Actor, Role, require
+from mira_core.jsonstream import iter_bounded_lines, too_large
 from mira_core.storage import Engine, read_conn, write_tx
 from mira_core.storage import reliability_repo as repo
 from mira_core.team import record_change
@@ -108,9 +111,17 @@ def _parsed_label(record_id: str, text: str) -> repo.TeacherLabel:
                              brief=cols.get("brief"))
 
 
-def _read(lines: Iterable[str | bytes], summary: TeacherImportSummary) -> Iterator[tuple[int, TeacherLine, str]]:
-    for no, line in enumerate(lines, start=1):
+NumberedLine = tuple[int, "str | bytes | int"]
+"""(line number, the line) or (line number, its size) for a line over the limit."""
+
+
+def _read(lines: Iterable[NumberedLine], summary: TeacherImportSummary,
+          max_bytes: int) -> Iterator[tuple[int, TeacherLine, str]]:
+    for no, line in lines:
         summary.lines = no
+        if isinstance(line, int):
+            summary.rejections.append((no, too_large(line, max_bytes)))
+            continue
         try:
             text = line.decode("utf-8") if isinstance(line, bytes) else line
         except UnicodeDecodeError as exc:
@@ -145,34 +156,58 @@ def import_teacher_lines(engine: Engine, lines: Iterable[str | bytes], *, teache
 
     Raises PermissionDenied for a viewer before anything is read or stored.
     """
+    return _import_numbered(engine, enumerate(lines, start=1), teacher=teacher, actor=actor, progress=progress)
+
+
+def _import_numbered(engine: Engine, lines: Iterable[NumberedLine], *, teacher: str, actor: Actor,
+                     progress: Callable[[TeacherImportSummary], None] | None = None,
+                     max_bytes: int = 0) -> TeacherImportSummary:
     require(actor, Role.curator, IMPORTING)
     if not teacher.strip():
         raise ValueError("a teacher name is required (e.g. --teacher kimi-k2.6)")
     summary = TeacherImportSummary()
+    first_line: dict[str, int] = {}  # record id -> the line that labelled it (duplicates are reported)
     batch: list[tuple[int, TeacherLine, str]] = []
-    for item in _read(lines, summary):
+    for item in _read(lines, summary, max_bytes):
         batch.append(item)
         if len(batch) >= BATCH:
-            _store_batch(engine, teacher, batch, summary, actor)
+            _store_batch(engine, teacher, batch, summary, actor, first_line)
             batch = []
             if progress:
                 progress(summary)
     if batch:
-        _store_batch(engine, teacher, batch, summary, actor)
+        _store_batch(engine, teacher, batch, summary, actor, first_line)
     summary.rejections.sort()
     return summary
 
 
-def import_teacher_file(engine: Engine, path: Path, *, teacher: str, actor: Actor,
+def import_teacher_file(engine: Engine, path: Path, *, teacher: str, actor: Actor, max_bytes: int = 32 << 20,
                         progress: Callable[[TeacherImportSummary], None] | None = None) -> TeacherImportSummary:
-    """`import_teacher_lines` over a UTF-8 JSONL file (streamed, bounded memory)."""
+    """`import_teacher_lines` over a UTF-8 JSONL file (streamed; a line over `max_bytes` is rejected unread)."""
     require(actor, Role.curator, IMPORTING)
     with path.open("rb") as fh:  # decoded per line, so one bad line is a rejection, not a failed import
-        return import_teacher_lines(engine, fh, teacher=teacher, actor=actor, progress=progress)
+        return _import_numbered(engine, iter_bounded_lines(fh, max_bytes), teacher=teacher, actor=actor,
+                                progress=progress, max_bytes=max_bytes)
+
+
+def _match(line: TeacherLine, direct: set[str],
+           by_key: dict[tuple, list[str]]) -> tuple[str | None, str]:
+    """(the record id a line labels, "") or (None, why it matches none or several)."""
+    if line.record_id:
+        if line.record_id not in direct:
+            return None, f"unmatched: no record with id {line.record_id}"
+        return line.record_id, ""
+    found = by_key.get((line.source, line.instance_id, line.run_id), [])
+    where = f"source {line.source!r}, instance {line.instance_id!r}" + (f", run {line.run_id!r}" if line.run_id else "")
+    if not found:
+        return None, f"unmatched: no record for {where}"
+    if len(set(found)) > 1:
+        return None, f"ambiguous: {len(set(found))} records for {where}; add run_id or record_id"
+    return found[0], ""
 
 
 def _store_batch(engine: Engine, teacher: str, batch: list[tuple[int, TeacherLine, str]],
-                 summary: TeacherImportSummary, actor: Actor) -> None:
+                 summary: TeacherImportSummary, actor: Actor, first_line: dict[str, int]) -> None:
     with read_conn(engine) as conn:
         direct = repo.existing_record_ids(conn, [ln.record_id for _, ln, _ in batch if ln.record_id])
         keys = [(ln.source, ln.instance_id, ln.run_id) for _, ln, _ in batch
@@ -180,29 +215,21 @@ def _store_batch(engine: Engine, teacher: str, batch: list[tuple[int, TeacherLin
         by_key = repo.resolve_record_ids(conn, keys)
     labels = []
     for no, line, raw in batch:
-        if line.record_id:
-            if line.record_id not in direct:
-                summary.rejections.append((no, f"unmatched: no record with id {line.record_id}"))
-                continue
-            rid = line.record_id
-        else:
-            found = by_key.get((line.source, line.instance_id, line.run_id), [])
-            where = f"source {line.source!r}, instance {line.instance_id!r}" + (
-                f", run {line.run_id!r}" if line.run_id else "")
-            if not found:
-                summary.rejections.append((no, f"unmatched: no record for {where}"))
-                continue
-            if len(set(found)) > 1:
-                summary.rejections.append((no, f"ambiguous: {len(set(found))} records for {where}; add run_id "
-                                               "or record_id"))
-                continue
-            rid = found[0]
+        rid, problem = _match(line, direct, by_key)
+        if rid is None:
+            summary.rejections.append((no, problem))
+            continue
+        if rid in first_line:
+            summary.rejections.append((no, f"duplicate: record {rid} is already labelled on line {first_line[rid]} "
+                                           "of this file; this line is ignored (one label per record and teacher)"))
+            continue
         try:
             label = _parsed_label(rid, line.raw_output) if line.raw_output is not None else _structured_label(
                 rid, line, raw)
         except (ValueError, ImportError) as exc:
             summary.rejections.append((no, f"unparseable: {exc}"))
             continue
+        first_line[rid] = no
         labels.append(label)
         summary.partial += int(not label.complete)
     if labels:

@@ -24,7 +24,12 @@ from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome, Record
 from mira_core.storage import record_filter as rf
-from mira_core.storage.outcomes_repo import ReportColumns, apply_known_outcomes, report_columns
+from mira_core.storage.outcomes_repo import (
+    ReportColumns,
+    apply_known_outcomes,
+    report_columns,
+    report_from_columns,
+)
 from mira_core.storage.search_index import SearchRow, index_search
 from mira_core.storage.tables import record_bodies, records, scores
 
@@ -281,9 +286,14 @@ def get_record(conn: Connection, record_id: str) -> Record:
     data = json.loads(_zd().decompress(blob))
     data["record_id"] = record_id
     rec = Record.model_validate(data)
-    # Outcomes joined later live on the metadata row; it is the source of truth for them.
+    # What was joined later from other files (outcome, test counts and report file, model) lives on the
+    # metadata row; it is the source of truth for them.
     meta = get_metadata(conn, record_id)
     rec.outcome = Outcome(meta["outcome"])
+    rec.model = meta["model"] or rec.model
+    report = report_from_columns(meta)
+    if any(v is not None for v in report.model_dump().values()):
+        rec.report = report
     return rec
 
 

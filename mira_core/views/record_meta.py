@@ -52,6 +52,7 @@ def metadata_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
         ("format", s(meta.get("format"))),
         ("outcome", s(meta.get("outcome"))),
         ("tests", report_summary(meta)),
+        ("test report file", s(meta.get("report_file"))),
         ("exit status", s(meta.get("exit_status"))),
         ("tokens (est.)", f"{int(meta.get('token_estimate') or 0):,}"),
         ("steps / errors", f"{s(meta.get('n_steps'))} / {s(meta.get('n_errors'))}"),

@@ -91,7 +91,7 @@ def test_resolver_output_inline_dialect(real_data):
 
 def test_bare_event_list(real_data):
     rec = records(real_data / f"{OH}/tests/runtime/trajs/wrong_initial_state.json")[0]
-    assert rec.format == "openhands_events" and rec.instance_id is None
+    assert rec.format == "openhands_events" and rec.instance_id == "wrong_initial_state"  # from the file name
     assert rec.issue == "Please rename game_2048.py to 2048.py"
     assert ("execute_bash", {"command": "mv /workspace/game_2048.py /workspace/2048.py"}) in actions(rec)
     assert rec.exit_status == "finished"

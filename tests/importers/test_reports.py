@@ -96,3 +96,53 @@ def test_reports_flushed_in_small_batches_still_join(engine, tmp_path, monkeypat
     assert summary.reports == 2
     got = _outcomes(engine)
     assert (got["o__r-1"][0], got["o__r-2"][0]) == ("resolved", "not_resolved")
+
+
+def _java_results(path) -> None:
+    """Shaped like multi-swe-bench/experiments evaluation/java/verified/*/results/results.json (SWE-bench-java):
+    the resolved ids sit in a list under "resolved", beside the *_ids lists and the counts."""
+    path.write_text(json.dumps({
+        "total_instances": 5, "submitted_instances": 4, "completed_instances": 3, "resolved_instances": 1,
+        "unresolved_instances": 1, "empty_patch_instances": 1, "error_instances": 0, "unstopped_instances": 0,
+        "completed_ids": ["o__r-1", "o__r-2", "o__r-3"], "incomplete_ids": ["o__r-4"],
+        "empty_patch_ids": ["o__r-3"], "submitted_ids": ["o__r-1", "o__r-2", "o__r-3", "o__r-4"],
+        "resolved": ["o__r-1"], "unresolved_ids": ["o__r-2"], "error_ids": [],
+        "unstopped_containers": [], "unremoved_images": [],
+    }))
+
+
+def test_java_experiment_summary_reads_the_resolved_list(engine, tmp_path):
+    (tmp_path / "trajs.jsonl").write_text("\n".join(_traj_row(f"o__r-{i}") for i in range(1, 6)) + "\n")
+    results = tmp_path / "results" / "results.json"
+    results.parent.mkdir()
+    _java_results(results)
+    summary = import_paths(engine, [tmp_path], source="swe_java")
+    assert summary.rejected == [] and summary.layouts["eval_summary"] == 1
+    outcomes = {k: v[0] for k, v in _outcomes(engine).items()}
+    # empty patch: nothing to test, so not resolved; incomplete: never evaluated, no verdict
+    assert outcomes == {"o__r-1": "resolved", "o__r-2": "not_resolved", "o__r-3": "not_resolved",
+                        "o__r-4": "unknown", "o__r-5": "unknown"}
+    assert summary.outcomes_joined == 3
+
+
+def test_forced_format_reads_the_list_and_refuses_files_of_another_kind(engine, tmp_path):
+    (tmp_path / "trajs.jsonl").write_text(_traj_row("o__r-1") + "\n" + _traj_row("o__r-2") + "\n")
+    traj = tmp_path / "o__r-2.traj"
+    traj.write_text(json.dumps({"environment": "swe_main", "trajectory": [], "info": {},
+                                "history": [{"role": "user", "content": "ISSUE:\nfix it"}]}))
+    results = tmp_path / "results.json"
+    _java_results(results)
+    summary = import_paths(engine, [results, traj], source="swe_java", fmt="eval_summary")
+    assert [(r.where, r.reason.split(":")[0]) for r in summary.rejected] == [
+        (str(traj), "--format eval_summary does not fit this file")]
+    assert "it is swe_agent_traj" in summary.rejected[0].reason
+    import_paths(engine, [tmp_path / "trajs.jsonl"], source="swe_java")
+    assert {k: v[0] for k, v in _outcomes(engine).items()} == {"o__r-1": "resolved", "o__r-2": "not_resolved"}
+
+
+def test_a_report_format_that_finds_nothing_is_a_rejection(engine, tmp_path):
+    f = tmp_path / "notes.json"
+    f.write_text(json.dumps({"comment": "no ids here", "resolved": 0}))
+    summary = import_paths(engine, [f], source="x", fmt="eval_summary")
+    assert [(r.where, r.reason) for r in summary.rejected] == [
+        (str(f), "eval_summary: no instance id with an outcome or model in this item; is it a file of that format?")]

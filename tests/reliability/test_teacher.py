@@ -184,3 +184,44 @@ def test_importing_teacher_labels_needs_a_curator_and_each_batch_names_them(engi
         ("teacher.import", who.user_id, "teacher", "kimi", {"labels": 1}),
         ("teacher.import", who.user_id, "teacher", "kimi", {"labels": 3}),
     ]
+
+
+def test_a_line_over_the_size_limit_is_rejected_unread(corpus, tmp_path):
+    """A 50 MB line with a 1 MB limit: rejected with its line number and size, never held whole."""
+    import tracemalloc
+
+    engine, ids = corpus
+    huge = json.dumps({"record_id": ids[0], "raw_output": "x" * (50 << 20)})
+    path = tmp_path / "teacher.jsonl"
+    path.write_text(huge + "\n" + json.dumps({"record_id": ids[1], "scores": full(6)}) + "\n")
+    size = len(huge) + 1
+    del huge
+    tracemalloc.start()
+    try:
+        summary = import_teacher_file(engine, path, teacher="kimi", actor=person(), max_bytes=1 << 20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert summary.rejections == [(1, f"line is {size:,} bytes, over the 1,048,576-byte limit (MIRA_MAX_RECORD_BYTES)")]
+    assert (summary.lines, summary.stored) == (2, 1)
+    assert peak < 8 << 20
+
+
+def test_two_lines_for_one_record_report_the_duplicate(corpus, tmp_path, monkeypatch):
+    """Within a batch and across batches: the first line's label is kept, each later one is reported."""
+    engine, ids = corpus
+    monkeypatch.setattr(teacher_module, "BATCH", 2)
+    lines = [json.dumps({"record_id": ids[0], "scores": full(7)}),
+             json.dumps({"record_id": ids[0], "scores": full(2)}),  # same batch
+             json.dumps({"record_id": ids[1], "scores": full(4)}),
+             json.dumps({"source": "src_a", "instance_id": "inst-0", "scores": full(9)})]  # = ids[0], next batch
+    path = tmp_path / "teacher.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    summary = import_teacher_file(engine, path, teacher="kimi", actor=person())
+    assert summary.stored == 2
+    assert [n for n, _ in summary.rejections] == [2, 4]
+    assert summary.rejections[0][1] == (f"duplicate: record {ids[0]} is already labelled on line 1 of this file; "
+                                        "this line is ignored (one label per record and teacher)")
+    with read_conn(engine) as conn:
+        kept = repo.label_rationales(conn, ids[0], "A1")
+    assert list(kept[kept.judge_kind == "teacher"].score) == [7]  # line 1's label, not line 2's or 4's
