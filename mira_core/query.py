@@ -26,6 +26,15 @@ Recommendation = Literal["keep", "downsample", "drop"]
 """The student's recommendation field (mira_core.scoring.parse.RECOMMENDATIONS)."""
 
 
+class ScoredBy(BaseModel):
+    """A scorer run: one of these judge names with this prompt version (see `scores.judge`, `prompt_version`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    judges: list[str] = Field(min_length=1, description="Judge names as stored, e.g. the model and its -SIMULATED twin.")
+    prompt_version: str = Field(min_length=1)
+
+
 class RecordFilter(BaseModel):
     """Which records a view or job covers. Empty lists mean "no constraint"."""
 
@@ -44,6 +53,9 @@ class RecordFilter(BaseModel):
     override: OverrideFilter | None = None
     spot_check: SpotCheckFilter | None = None
     scored: bool | None = Field(default=None, description="Has (True) / lacks (False) a complete student score.")
+    not_scored_by: ScoredBy | None = Field(
+        default=None, description="Lacks a complete student score from this judge and prompt version (what to re-score)."
+    )
     min_overall: int | None = Field(default=None, ge=0, le=100, description="Latest complete student score.")
     max_overall: int | None = Field(default=None, ge=0, le=100, description="Latest complete student score.")
     recommendations: list[Recommendation] = Field(

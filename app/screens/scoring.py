@@ -14,6 +14,7 @@ from ui.db import current_actor, engine, settings
 
 from mira_core.errors import MiraError
 from mira_core.identity import Role
+from mira_core.records import Outcome
 from mira_core.scoring import (
     JobProgress,
     ModelInfo,
@@ -41,6 +42,11 @@ from mira_core.views import escape_markdown, view_from_params
 from mira_core.views.scoring import (
     JobsPanel,
     ScoreChoice,
+    ScoreTarget,
+    ScoringChoices,
+    count_matching,
+    current_run,
+    format_duration,
     key_withheld,
     load_jobs_panel,
     load_scoring_choices,
@@ -129,13 +135,31 @@ def _show_connection(candidate: ScorerSettings, trusted_url: str) -> None:
     st.success(f"{where} serves {escape_markdown(check.info.id)} ({mml}).{key}")
 
 
+def _target(choices: ScoringChoices) -> ScoreTarget:
+    """The "choose…" form: sources, outcomes, and whether to skip what is already scored."""
+    c1, c2 = st.columns(2)
+    sources = c1.multiselect("Sources (none: all)", choices.sources, key="scoring_sources")
+    outcomes = c2.multiselect("Outcomes (none: all)", list(Outcome), format_func=lambda o: o.value,
+                              key="scoring_outcomes")
+    unscored = c1.checkbox("Only records without a complete score", key="scoring_unscored")
+    not_current = c2.checkbox(f"Only records not scored by the current model + prompt "
+                              f"({escape_markdown(choices.current.judges[0])}, prompt {choices.current.prompt_version})",
+                              key="scoring_not_current")
+    return ScoreTarget(tuple(sources), tuple(outcomes), unscored, not_current)
+
+
 def _start_section(current: ScorerSettings) -> None:
     parsed = view_from_params(current_params())
     show_problems(parsed.problems)
     with read_conn(engine()) as conn:
-        choices = load_scoring_choices(conn, parsed.view.filter)
+        choices = load_scoring_choices(conn, parsed.view.filter, current_run(settings(), current))
     choice: ScoreChoice = st.radio("Score", choices.options, format_func=choices.label, key="scoring_selection",
                                    horizontal=True)
+    target = _target(choices) if choice == "choose" else None
+    record_filter = choices.record_filter(choice, target)
+    if choice == "choose":
+        with read_conn(engine()) as conn:
+            st.caption(f"{count_matching(conn, record_filter):,} records match.")
     st.toggle("Start a worker if none is running", key="scoring_autostart")
     actor = current_actor()
     if st.button("Start scoring job", type="primary", icon=":material/play_arrow:",
@@ -143,14 +167,20 @@ def _start_section(current: ScorerSettings) -> None:
         try:
             with st.spinner("freezing the selection…"):
                 # The id is chosen before the click is handled, so a replayed click returns the same job.
-                job_id = start_job(engine(), current, actor=actor, record_filter=choices.record_filter(choice),
+                job_id = start_job(engine(), current, actor=actor, record_filter=record_filter,
                                    job_id=ss.scoring_next_job)
         except MiraError as exc:
             st.error(escape_markdown(str(exc)))
             return
         ss.scoring_next_job = new_job_id()
+        _follow(job_id)  # the panel below shows the new job, and the URL names it
         st.toast(f"job {job_id} queued")
         _start_worker_if_wanted()
+
+
+def _follow(job_id: str) -> None:
+    ss.scoring_job = job_id
+    st.query_params["job"] = job_id
 
 
 @st.cache_data(ttl=15, show_spinner=False, max_entries=4)
@@ -208,12 +238,15 @@ def _control(action: str, job_id: str) -> None:
 
 def _job_detail(p: JobProgress) -> None:
     """The chosen job's counters, warnings and control buttons."""
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("done", f"{p.done:,}")
     cols[1].metric("failed / too long / incomplete", f"{p.failed:,}")
     cols[2].metric("remaining", f"{p.remaining:,}")
-    cols[3].metric("throughput", f"{p.throughput_per_s:.1f}/s",
-                   help=None if p.eta_seconds is None else f"ETA {p.eta_seconds:.0f} s")
+    cols[3].metric("throughput", "paused" if p.status == "paused" else f"{p.throughput_per_s:.1f}/s",
+                   help="Items finished per second over the last minute.")
+    cols[4].metric("ETA", format_duration(p.eta_seconds))
+    st.caption(f"Job {p.job_id} · {escape_markdown(p.label)} · {p.status}"
+               + (f" ({escape_markdown(p.pause_reason)})" if p.pause_reason else ""))
     if p.simulated:
         st.warning("**SIMULATED** scores: this job runs against `mira-curator simulate-scorer`, not the model.",
                    icon=":material/science:")
@@ -264,7 +297,12 @@ def _jobs_panel() -> None:
         "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm:ss"),
     })
     ids = [p.job_id for p in panel.progress]
-    job_id = st.selectbox("Job", ids, key="scoring_job", format_func=lambda j: f"{j} · {panel.job(j).label}")
+    wanted = ss.get("scoring_job") or st.query_params.get("job")
+    if wanted not in ids:  # a job from the URL that is not among the recent ones, or none yet: the newest
+        wanted = ids[0]
+    ss.scoring_job = wanted
+    job_id = st.selectbox("Job", ids, key="scoring_job", format_func=lambda j: f"{j} · {panel.job(j).label}",
+                          on_change=lambda: _follow(ss.scoring_job))
     _job_detail(panel.job(job_id))
     if ss.get("scoring_error"):
         st.error(escape_markdown(ss.pop("scoring_error")))

@@ -113,6 +113,11 @@ def _score_conditions(f: RecordFilter) -> list:
     if f.scored is not None:
         has = select(scores.c.record_id).where(scores.c.judge_kind == "student", scores.c.complete.is_(True))
         cond.append(records.c.record_id.in_(has) if f.scored else records.c.record_id.not_in(has))
+    if f.not_scored_by is not None:
+        done = select(scores.c.record_id).where(
+            scores.c.judge_kind == "student", scores.c.complete.is_(True),
+            scores.c.judge.in_(f.not_scored_by.judges), scores.c.prompt_version == f.not_scored_by.prompt_version)
+        cond.append(records.c.record_id.not_in(done))
     if f.min_overall is not None or f.max_overall is not None or f.dim_min or f.recommendations:
         inner = scores.alias("s_filter")
         latest = latest_student(inner)

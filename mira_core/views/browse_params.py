@@ -129,7 +129,7 @@ def _dims(params: Mapping[str, str | Sequence[str]], problems: list[str]) -> dic
 def view_from_params(params: Mapping[str, str | Sequence[str]]) -> ParsedView:
     """Read a BrowseView from query parameters (values as str or list of str); unknown keys are ignored."""
     problems: list[str] = []
-    lists: dict[str, list] = {}
+    lists: dict[str, Any] = {}  # field name -> list of values (Any: RecordFilter also has non-list fields)
     for key, field in LIST_PARAMS.items():
         vals = list(dict.fromkeys(v for v in _values(params, key) if v != ""))
         if key == "outcome":

@@ -15,11 +15,17 @@ from pydantic import BaseModel
 
 from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.identity import Actor, Role, normalize_user_id
-from mira_core.query import RecordFilter
+from mira_core.query import RecordFilter, ScoredBy
+from mira_core.records import Outcome
 from mira_core.scoring.endpoint_trust import same_endpoint
 from mira_core.scoring.jobs import JobProgress, list_progress
-from mira_core.scoring.simulator import is_simulated
+from mira_core.scoring.prompt import prompt_version
+from mira_core.scoring.prompt_template import load_template
+from mira_core.scoring.rubric import load_calibration, load_rubric
+from mira_core.scoring.settings import ScorerSettings
+from mira_core.scoring.simulator import SIMULATED_SUFFIX, is_simulated
 from mira_core.scoring.worker_lock import WorkerState, worker_state
+from mira_core.settings import Settings
 from mira_core.storage import Connection, Engine, records_repo, scores_repo
 
 SCORE_COLUMNS = ["slot", "dimension", "score", "rationale", "problem"]
@@ -112,12 +118,26 @@ def progress_rows(jobs: list[JobProgress]) -> pd.DataFrame:
             "job": p.job_id, "label": p.label, "status": status, "done": p.done, "failed": p.failed,
             "remaining": p.remaining, "total": p.total,
             "progress": (p.done + p.failed) / p.total if p.total else 1.0,
-            "per second": round(p.throughput_per_s, 2),
-            "eta (s)": None if p.eta_seconds is None else round(p.eta_seconds),
+            "per second": "paused" if p.status == "paused" else f"{p.throughput_per_s:.2f}",
+            "eta": format_duration(p.eta_seconds),
             "model": p.judge or p.model, "created": p.created_at, "started by": p.created_by,
         })
     return pd.DataFrame(out, columns=["job", "label", "status", "done", "failed", "remaining", "total", "progress",
-                                      "per second", "eta (s)", "model", "created", "started by"])
+                                      "per second", "eta", "model", "created", "started by"])
+
+
+def format_duration(seconds: float | None) -> str:
+    """'4 s', '12 min 5 s', '3 h 07 min', '2 d 4 h'; a dash when there is no estimate."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
 # ----------------------------------------------------------------------------- Record page: Scores tab
@@ -148,12 +168,24 @@ def load_record_scores(conn: Connection, record_id: str, *, slot_names: dict[str
 
 # ----------------------------------------------------------------------------- Scoring screen
 
-ScoreChoice = Literal["browse", "all"]
+ScoreChoice = Literal["all", "browse", "choose"]
+
+
+@dataclass(frozen=True)
+class ScoreTarget:
+    """What the "choose" form of the Scoring page picked; empty lists mean no constraint."""
+
+    sources: tuple[str, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+    unscored_only: bool = False
+    """Only records without any complete student score."""
+    not_current: bool = False
+    """Only records the current model + prompt version has not scored completely."""
 
 
 @dataclass(frozen=True)
 class ScoringChoices:
-    """What a new job can score: the Browse filter's records (when a filter is set) or every record."""
+    """What a new job can score: every record, the Browse filter's records, or a choice made on the page."""
 
     browse_filter: RecordFilter
     """The filter of the Browse view the page was opened with."""
@@ -161,27 +193,52 @@ class ScoringChoices:
     """Records the Browse filter matches."""
     total: int
     """Records in the store."""
+    sources: list[str]
+    """Sources in the store, for the "choose" form."""
+    current: ScoredBy
+    """The current model (and its SIMULATED twin) with the current prompt version."""
 
     @property
     def options(self) -> list[ScoreChoice]:
         """The choices to offer: the Browse filter only when it narrows anything."""
-        return ["browse", "all"] if self.browse_filter != RecordFilter() else ["all"]
+        return ["browse", "all", "choose"] if self.browse_filter != RecordFilter() else ["all", "choose"]
 
     def label(self, choice: ScoreChoice) -> str:
         """The option's text with its record count."""
         if choice == "browse":
             return f"current Browse filter ({self.matching:,} records)"
+        if choice == "choose":
+            return "choose…"
         return f"all records ({self.total:,})"
 
-    def record_filter(self, choice: ScoreChoice) -> RecordFilter:
+    def record_filter(self, choice: ScoreChoice, target: ScoreTarget | None = None) -> RecordFilter:
         """The filter a job started with this choice freezes."""
-        return self.browse_filter if choice == "browse" else RecordFilter()
+        if choice == "browse":
+            return self.browse_filter
+        if choice == "all" or target is None:
+            return RecordFilter()
+        return RecordFilter(sources=list(target.sources), outcomes=list(target.outcomes),
+                            scored=False if target.unscored_only else None,
+                            not_scored_by=self.current if target.not_current else None)
 
 
-def load_scoring_choices(conn: Connection, browse_filter: RecordFilter) -> ScoringChoices:
-    """Count the Browse filter's records and all records (two counts)."""
+def current_run(settings: Settings, scorer: ScorerSettings) -> ScoredBy:
+    """The judge names and prompt version a job started now would store (what "not scored yet" means)."""
+    version = prompt_version(load_rubric(settings.anchors_path), load_calibration(settings.calibration_path),
+                             load_template(settings.prompt_template))
+    return ScoredBy(judges=[scorer.model, scorer.model + SIMULATED_SUFFIX], prompt_version=version)
+
+
+def load_scoring_choices(conn: Connection, browse_filter: RecordFilter, current: ScoredBy) -> ScoringChoices:
+    """Count the Browse filter's records and all records; list the sources."""
     return ScoringChoices(browse_filter, records_repo.count_records(conn, browse_filter),
-                          records_repo.count_records(conn, RecordFilter()))
+                          records_repo.count_records(conn, RecordFilter()),
+                          records_repo.distinct_values(conn, "source"), current)
+
+
+def count_matching(conn: Connection, f: RecordFilter) -> int:
+    """Records a job over `f` would freeze now."""
+    return records_repo.count_records(conn, f)
 
 
 @dataclass(frozen=True)

@@ -253,3 +253,50 @@ def test_a_job_on_another_base_url_waits_for_an_admin_s_confirmation(corpus, mon
     assert "Confirm endpoint" not in _disabled(at)
     by = escape_markdown("ann@example.org")
     assert any(c.value.endswith(f"confirmed for this job by {by}.") for c in at.caption)
+
+
+def test_after_start_the_panel_follows_the_new_job_and_the_url_names_it(corpus, monkeypatch):
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    older = jobs.start_job(eng, ScorerSettings(), actor=OPS, record_filter=RecordFilter(sources=["swe_qa"]))
+    eng.dispose()
+    at = _page({"job": older})
+    assert at.selectbox(key="scoring_job").value == older
+    table = at.dataframe[0].value
+    assert list(table["eta"]) == ["–"]  # nothing moves yet: a dash, never None
+    at.button[[b.label for b in at.button].index("Start scoring job")].click().run()
+    assert not at.exception, at.exception
+    newest = at.dataframe[0].value["job"][0]
+    assert newest != older and at.selectbox(key="scoring_job").value == newest
+    assert at.query_params["job"] in (newest, [newest])
+    at.button(key="scoring_pause").click().run()  # Pause acts on the job shown: the new one
+    statuses = dict(zip(at.dataframe[0].value["job"], at.dataframe[0].value["status"], strict=True))
+    assert statuses == {newest: "paused (user)", older: "queued"}
+    assert dict(zip(at.dataframe[0].value["job"], at.dataframe[0].value["per second"], strict=True))[newest] == "paused"
+
+
+def test_choose_what_to_score_on_the_page(corpus, monkeypatch):
+    from mira_core.views.scoring import current_run
+    from tests.reliability.builders import add_scores
+
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    with eng.connect() as conn:
+        swe = sorted(conn.exec_driver_sql("SELECT record_id FROM records WHERE source = 'swe_qa'").scalars())
+    current = current_run(Settings(), ScorerSettings())
+    import numpy as np
+
+    add_scores(eng, swe[:1], np.full((1, 15), 5.0), judge=current.judges[1], prompt_version=current.prompt_version)
+    add_scores(eng, swe[1:2], np.full((1, 15), 5.0), judge=current.judges[0], prompt_version="older-prompt")
+    at = _page()
+    at.radio(key="scoring_selection").set_value("choose").run()
+    at.multiselect(key="scoring_sources").set_value(["swe_qa"]).run()
+    assert "3 records match." in [c.value for c in at.caption]
+    at.checkbox(key="scoring_not_current").check().run()
+    assert "2 records match." in [c.value for c in at.caption]  # re-scoring the older prompt's record too
+    at.button[[b.label for b in at.button].index("Start scoring job")].click().run()
+    assert not at.exception, at.exception
+    job_id = at.selectbox(key="scoring_job").value
+    with eng.connect() as conn:
+        items = sorted(conn.exec_driver_sql(
+            f"SELECT record_id FROM score_job_items WHERE job_id = '{job_id}'").scalars())
+    eng.dispose()
+    assert items == swe[1:]
