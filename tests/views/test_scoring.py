@@ -4,12 +4,21 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
 
 from mira_core.identity import Actor, Role
-from mira_core.query import RecordFilter
+from mira_core.query import RecordFilter, ScoredBy
 from mira_core.scoring import ScorerSettings, pause_job, start_job
 from mira_core.storage import read_conn, scores_repo, write_tx
-from mira_core.views.scoring import load_jobs_panel, load_record_scores, load_scoring_choices, requeueable
+from mira_core.views.scoring import (
+    ScoreTarget,
+    count_matching,
+    format_duration,
+    load_jobs_panel,
+    load_record_scores,
+    load_scoring_choices,
+    requeueable,
+)
 from tests.reliability.builders import add_scores, make_records
 from tests.selection.dbcorpus import score
 
@@ -49,16 +58,39 @@ def test_general_problems_and_a_record_without_scores(engine):
     assert none.latest is None and none.anchors.empty and none.runs.empty
 
 
+CURRENT = ScoredBy(judges=["m", "m-SIMULATED"], prompt_version="p1")
+
+
 def test_scoring_choices_offer_the_browse_filter_only_when_it_narrows(engine):
     make_records(engine, 5, sources=("x", "y"))
     with read_conn(engine) as conn:
-        narrowed = load_scoring_choices(conn, RecordFilter(sources=["x"]))
-        everything = load_scoring_choices(conn, RecordFilter())
+        narrowed = load_scoring_choices(conn, RecordFilter(sources=["x"]), CURRENT)
+        everything = load_scoring_choices(conn, RecordFilter(), CURRENT)
     assert (narrowed.matching, narrowed.total) == (3, 5)  # x gets records 0, 2, 4
-    assert narrowed.options == ["browse", "all"] and everything.options == ["all"]
+    assert narrowed.options == ["browse", "all", "choose"] and everything.options == ["all", "choose"]
     assert narrowed.label("browse") == "current Browse filter (3 records)"
     assert narrowed.label("all") == "all records (5)"
     assert narrowed.record_filter("browse").sources == ["x"] and narrowed.record_filter("all") == RecordFilter()
+    assert everything.sources == ["x", "y"]
+    chosen = everything.record_filter("choose", ScoreTarget(sources=("y",), unscored_only=True, not_current=True))
+    assert (chosen.sources, chosen.scored, chosen.not_scored_by) == (["y"], False, CURRENT)
+
+
+def test_records_not_scored_by_the_current_run(engine):
+    ids = make_records(engine, 4)
+    add_scores(engine, ids[:1], np.full((1, 15), 5.0), judge="m-SIMULATED", prompt_version="p1")  # current
+    add_scores(engine, ids[1:2], np.full((1, 15), 5.0), judge="m", prompt_version="p0")  # an older prompt
+    add_scores(engine, ids[2:3], np.full((1, 15), 5.0), judge="other", prompt_version="p1")  # another model
+    with read_conn(engine) as conn:
+        todo = count_matching(conn, RecordFilter(not_scored_by=CURRENT))
+        unscored = count_matching(conn, RecordFilter(scored=False))
+    assert (todo, unscored) == (3, 1)
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(None, "–"), (float("nan"), "–"), (4.4, "4 s"), (725, "12 min 5 s"),
+                                                (3 * 3600 + 7 * 60, "3 h 07 min"), (2 * 86400 + 4 * 3600, "2 d 4 h")])
+def test_durations_read_as_durations(seconds, shown):
+    assert format_duration(seconds) == shown
 
 
 def test_jobs_panel_lists_recent_jobs_newest_first_with_their_state(engine):
