@@ -29,7 +29,7 @@ from mira_core.storage import Connection, Engine, read_conn, records_repo, score
 from mira_core.team import record_change
 
 FREEZE_BATCH = 5000
-FINAL = ("done", "failed", "too_long", "incomplete")
+FINAL = scores_repo.FINAL_STATUSES
 THROUGHPUT_WINDOW = 60.0
 
 
@@ -79,7 +79,8 @@ class JobProgress(BaseModel):
     pause_reason: str | None = None
     total: int
     counts: dict[str, int]
-    done: int = Field(description="Items with a stored score.")
+    done: int = Field(description="Items with a stored complete score.")
+    partial: int = Field(default=0, description="Items with a stored score missing or invalid dimensions (re-queueable).")
     failed: int = Field(description="failed + too_long + incomplete (no score).")
     remaining: int = Field(description="pending + running.")
     throughput_per_s: float = Field(description="Items finished per second over the last minute.")
@@ -224,6 +225,23 @@ def requeue_failed(engine: Engine, job_id: str, *, actor: Actor, include_too_lon
     return n
 
 
+def requeue_partial(engine: Engine, job_id: str, *, actor: Actor) -> int:
+    """Partial items (a score missing or invalid dimensions) back to pending; the job is queued again (curator).
+
+    Their new answers replace the partial scores (a complete score is never replaced). Returns how many items
+    went back; nothing is recorded when there were none.
+    """
+    require(actor, Role.curator, "re-queueing partial items")
+    with write_tx(engine) as conn:
+        _require(conn, job_id)
+        n = scores_repo.requeue(conn, job_id, ["partial"])
+        if n:
+            scores_repo.set_job_status(conn, job_id, "queued", from_statuses=("done", "paused", "cancelled"),
+                                       event=f"{n} partial items re-queued by {actor.label}")
+            record_change(conn, actor, "job.requeue_partial", target_kind="job", target_id=job_id, items=n)
+    return n
+
+
 def job_progress(engine: Engine, job_id: str, *, now: datetime | None = None) -> JobProgress:
     """Counts, throughput over the last minute, ETA and error groups of one job."""
     now = now or scores_repo.utcnow()
@@ -246,7 +264,7 @@ def summarize(job: Job, counts: dict[str, int], throughput: float, errors: list[
     active = job.status in ("queued", "running")
     return JobProgress(
         job_id=job.job_id, label=job.label, status=job.status, pause_reason=job.pause_reason,
-        total=job.total, counts=counts, done=counts.get("done", 0),
+        total=job.total, counts=counts, done=counts.get("done", 0), partial=counts.get("partial", 0),
         failed=sum(counts.get(k, 0) for k in ("failed", "too_long", "incomplete")), remaining=remaining,
         throughput_per_s=throughput,
         eta_seconds=remaining / throughput if throughput > 0 and active and remaining else None,

@@ -10,21 +10,32 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Connection, Insert, RowMapping, Table, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    RowMapping,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.storage import revisions_repo
 from mira_core.storage.rows import as_utc, utcnow
-from mira_core.storage.tables import score_job_items, score_jobs, scores, scoring_workers
+from mira_core.storage.tables import score_job_items, score_jobs, scores
 
-ITEM_STATUSES = ("pending", "running", "done", "failed", "too_long", "incomplete")
+ITEM_STATUSES = ("pending", "running", "done", "partial", "failed", "too_long", "incomplete")
+"""`partial`: a score is stored but some dimensions were missing or invalid (it can be re-queued)."""
+FINAL_STATUSES = ("done", "partial", "failed", "too_long", "incomplete")
 JOB_STATUSES = ("preparing", "queued", "running", "paused", "cancelled", "done")
-WORKER_LOCK = "scoring"
-
-
 
 
 @dataclass
@@ -66,11 +77,23 @@ def _upsert_nothing(conn: Connection, table: Table, rows: Sequence[Mapping[str, 
 
 
 def insert_score(conn: Connection, score: NewScore) -> bool:
-    """Store a score; False when this job already stored one for the record (a no-op)."""
+    """Store a score; False when this job already stored a complete one for the record (a no-op).
+
+    A stored *incomplete* score of the same job is replaced (a re-queued partial item scored again); the
+    scores revision is bumped then, since counts and max ids cannot see a change in place.
+    """
+    if score.job_id is not None:
+        old = conn.execute(select(scores.c.score_id, scores.c.complete)
+                           .where(scores.c.job_id == score.job_id, scores.c.record_id == score.record_id)).first()
+        if old is not None:
+            if old.complete:
+                return False
+            conn.execute(update(scores).where(scores.c.score_id == old.score_id).values(score.row()))
+            revisions_repo.bump(conn, revisions_repo.SCORES)
+            return True
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     stmt = dialect.insert(scores).values(score.row()).on_conflict_do_nothing(index_elements=["job_id", "record_id"])
-    res = conn.execute(stmt.returning(scores.c.score_id))
-    return res.first() is not None
+    return conn.execute(stmt.returning(scores.c.score_id)).first() is not None
 
 
 # ----------------------------------------------------------------------------- jobs
@@ -146,13 +169,28 @@ def set_job_status(conn: Connection, job_id: str, status: str, *, from_statuses:
 
 
 def next_runnable_job(conn: Connection, now: datetime) -> dict | None:
-    """The oldest queued/running job, or a job the endpoint paused whose wait is over."""
+    """The oldest queued/running job (or one the endpoint paused whose wait is over) that has work to hand out.
+
+    A job whose unfinished items are all claimed by other workers is skipped; one with nothing left at all is
+    returned, so the worker that gets it marks it done.
+    """
     runnable = score_jobs.c.status.in_(["queued", "running"])
     auto = and_(score_jobs.c.status == "paused", score_jobs.c.pause_reason == "endpoint_down",
                 score_jobs.c.resume_after <= now)
-    row = conn.execute(select(score_jobs).where(runnable | auto).order_by(score_jobs.c.created_at).limit(1))
+    item = score_job_items.c
+    pending = exists().where(item.job_id == score_jobs.c.job_id, item.status == "pending")
+    running = exists().where(item.job_id == score_jobs.c.job_id, item.status == "running")
+    row = conn.execute(select(score_jobs).where(runnable | auto, pending | ~running)
+                       .order_by(score_jobs.c.created_at).limit(1))
     found = row.mappings().first()
     return _job_dict(found) if found else None
+
+
+def has_open_jobs(conn: Connection) -> bool:
+    """Whether any job is queued, running, or paused for an endpoint outage (a worker must not go idle then)."""
+    open_ = score_jobs.c.status.in_(["queued", "running"]) | and_(
+        score_jobs.c.status == "paused", score_jobs.c.pause_reason == "endpoint_down")
+    return conn.execute(select(exists().where(open_))).scalar() is True
 
 
 def delete_job(conn: Connection, job_id: str) -> None:
@@ -165,22 +203,25 @@ def delete_job(conn: Connection, job_id: str) -> None:
 
 
 def claim_items(conn: Connection, job_id: str, n: int, token: str) -> list[tuple[str, int]]:
-    """Mark up to `n` pending items of the job running under `token`; returns (record id, attempt number)."""
+    """Mark up to `n` pending items of the job running under `token`; returns (record id, attempt number).
+
+    On PostgreSQL the rows are taken `FOR UPDATE SKIP LOCKED`, so workers claiming at the same moment get
+    disjoint items; SQLite's write transaction already admits one claimer at a time (the clause is omitted).
+    Only rows this statement actually moved are returned.
+    """
+    item = score_job_items.c
+    ids = list(conn.execute(
+        select(item.record_id).where(item.job_id == job_id, item.status == "pending")
+        .order_by(item.record_id).limit(n).with_for_update(skip_locked=True)
+    ).scalars())
+    if not ids:
+        return []
     rows = conn.execute(
-        select(score_job_items.c.record_id, score_job_items.c.attempts)
-        .where(score_job_items.c.job_id == job_id, score_job_items.c.status == "pending")
-        .order_by(score_job_items.c.record_id).limit(n)
+        update(score_job_items).where(item.job_id == job_id, item.record_id.in_(ids), item.status == "pending")
+        .values(status="running", claim_token=token, attempts=item.attempts + 1, updated_at=utcnow())
+        .returning(item.record_id, item.attempts)
     ).all()
-    ids = [r[0] for r in rows]
-    if ids:
-        conn.execute(
-            update(score_job_items)
-            .where(score_job_items.c.job_id == job_id, score_job_items.c.record_id.in_(ids),
-                   score_job_items.c.status == "pending")
-            .values(status="running", claim_token=token, attempts=score_job_items.c.attempts + 1,
-                    updated_at=utcnow())
-        )
-    return [(str(rid), int(att) + 1) for rid, att in rows]
+    return sorted((str(rid), int(att)) for rid, att in rows)
 
 
 def finish_item(conn: Connection, job_id: str, record_id: str, token: str, *, status: str,
@@ -253,7 +294,7 @@ def finished_since(conn: Connection, job_id: str, since: datetime) -> int:
     return int(conn.execute(
         select(func.count()).select_from(score_job_items)
         .where(score_job_items.c.job_id == job_id,
-               score_job_items.c.status.in_(["done", "failed", "too_long", "incomplete"]),
+               score_job_items.c.status.in_(list(FINAL_STATUSES)),
                score_job_items.c.updated_at >= since)
     ).scalar_one())
 
@@ -332,44 +373,6 @@ def update_parsed(conn: Connection, updates: list[dict]) -> None:
         conn.execute(update(scores).where(scores.c.score_id == u["score_id"]).values(values))
     if updates:
         revisions_repo.bump(conn, revisions_repo.SCORES)  # counts and max ids cannot see this change
-
-
-# ----------------------------------------------------------------------------- worker heartbeat
-
-
-def worker_row(conn: Connection) -> dict | None:
-    """The heartbeat row of the scoring worker, if one ever ran."""
-    row = conn.execute(select(scoring_workers).where(scoring_workers.c.name == WORKER_LOCK)).mappings().first()
-    if row is None:
-        return None
-    d = dict(row)
-    d["started_at"], d["heartbeat_at"] = as_utc(d["started_at"]), as_utc(d["heartbeat_at"])
-    return d
-
-
-def take_worker_lock(conn: Connection, *, token: str, pid: int, host: str) -> None:
-    """Write this worker into the heartbeat row (the caller decided the previous holder is gone)."""
-    now = utcnow()
-    values = {"token": token, "pid": pid, "host": host, "started_at": now, "heartbeat_at": now}
-    if worker_row(conn) is None:
-        conn.execute(insert(scoring_workers).values(name=WORKER_LOCK, **values))
-    else:
-        conn.execute(update(scoring_workers).where(scoring_workers.c.name == WORKER_LOCK).values(values))
-
-
-def heartbeat(conn: Connection, token: str) -> bool:
-    """Refresh the heartbeat; False when another worker has taken over (this one must stop)."""
-    res = conn.execute(update(scoring_workers)
-                       .where(scoring_workers.c.name == WORKER_LOCK, scoring_workers.c.token == token)
-                       .values(heartbeat_at=utcnow()))
-    return bool(res.rowcount)
-
-
-def release_worker_lock(conn: Connection, token: str) -> None:
-    """Age the heartbeat so the next worker starts at once (on a clean exit)."""
-    conn.execute(update(scoring_workers)
-                 .where(scoring_workers.c.name == WORKER_LOCK, scoring_workers.c.token == token)
-                 .values(heartbeat_at=utcnow() - timedelta(days=1)))
 
 
 def loads_json(text: str | None) -> dict:

@@ -59,7 +59,7 @@ def test_500_and_dropped_connections_are_retried(sim):
 def test_context_length_is_too_long_and_not_retried(sim):
     server = sim(reject_above=100)
     [r] = _run(server.base_url, ["x" * 1000], [], max_tokens=10)
-    assert r.status == "too_long" and r.error_kind == "context_length" and r.attempts == 1
+    assert r.status == "too_long" and r.error_kind == "too_long" and r.attempts == 1
     assert "maximum context length" in r.error
     assert server.stats.counts == {"too_long": 1}
 
@@ -67,14 +67,14 @@ def test_context_length_is_too_long_and_not_retried(sim):
 def test_truncated_and_empty_outputs_are_incomplete(sim):
     server = sim(rate_truncated=1.0)
     [r] = _run(server.base_url, ["a record"])
-    assert r.status == "incomplete" and r.error_kind == "length" and r.text
+    assert r.status == "incomplete" and r.error_kind == "truncated" and r.text
 
 
 def test_exhausted_retries_fail_with_the_kind(sim):
     server = sim(rate_500=1.0)
     delays: list[float] = []
     [r] = _run(server.base_url, ["r"], delays, max_retries=3, down_after=100)
-    assert (r.status, r.error_kind, r.attempts) == ("failed", "server_error", 4)
+    assert (r.status, r.error_kind, r.attempts) == ("failed", "http_5xx", 4)
     assert len(delays) == 3
 
 
@@ -154,12 +154,12 @@ def test_classify_error_separates_final_from_retryable():
     too_long = classify_error(_status_error(openai.BadRequestError, 400, "maximum context length is 100 tokens"),
                               2, 60)
     assert isinstance(too_long, CallResult) and (too_long.status, too_long.error_kind, too_long.attempts) == (
-        "too_long", "context_length", 2)
+        "too_long", "too_long", 2)
     assert classify_error(_status_error(openai.NotFoundError, 404, "no model"), 1, 60).error_kind == "http_404"
     limited = classify_error(_status_error(openai.RateLimitError, 429, "slow down", {"retry-after": "7"}), 1, 60)
-    assert limited == RetryableError("rate_limited", "slow down", 7.0, endpoint_fault=False)
+    assert limited == RetryableError("http_429", "slow down", 7.0, endpoint_fault=False)
     busy = classify_error(_status_error(openai.InternalServerError, 503, "busy"), 1, 60)
-    assert isinstance(busy, RetryableError) and busy.kind == "server_error" and busy.endpoint_fault
+    assert isinstance(busy, RetryableError) and busy.kind == "http_5xx" and busy.endpoint_fault
     request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
     timeout = classify_error(openai.APITimeoutError(request=request), 1, 12.5)
     assert timeout == RetryableError("timeout", "no answer within 12.5 s", None, endpoint_fault=True)
