@@ -34,6 +34,7 @@ from mira_core.scoring import (
     resume_job,
     save_scorer_settings,
     start_job,
+    worker_for_open_jobs,
     worker_log_path,
 )
 from mira_core.storage import read_conn
@@ -49,7 +50,7 @@ from mira_core.views.scoring import (
 )
 
 ss = st.session_state
-ss.setdefault("scoring_autostart", True)
+ss.setdefault("scoring_autostart", settings().worker_autostart)
 ss.setdefault("scoring_next_job", new_job_id())
 
 st.title("Scoring")
@@ -174,9 +175,12 @@ def _endpoint_line(current: ScorerSettings) -> None:
 
 def _worker_line(panel: JobsPanel) -> None:
     state = panel.worker
+    if not state.alive and ss.scoring_autostart and (pid := worker_for_open_jobs(engine(), settings().database_url)):
+        st.toast(f"started a scoring worker for the open jobs (pid {pid})")
     if state.alive:
+        more = f" and {state.count - 1} more" if state.count > 1 else ""
         st.caption(f"Worker running (pid {state.pid} on {escape_markdown(state.host or '')}, "
-                   f"heartbeat {state.heartbeat_age or 0:.0f} s ago).")
+                   f"heartbeat {state.heartbeat_age or 0:.0f} s ago){more}.")
     else:
         with st.container(horizontal=True):
             st.warning("No scoring worker is running: queued jobs wait until one starts.", icon=":material/pause:")
@@ -208,11 +212,14 @@ def _control(action: str, job_id: str) -> None:
 
 def _job_detail(p: JobProgress) -> None:
     """The chosen job's counters, warnings and control buttons."""
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("done", f"{p.done:,}")
-    cols[1].metric("failed / too long / incomplete", f"{p.failed:,}")
-    cols[2].metric("remaining", f"{p.remaining:,}")
-    cols[3].metric("throughput", f"{p.throughput_per_s:.1f}/s",
+    cols[1].metric("partial", f"{p.partial:,}",
+                   help="Scored, but some dimensions were missing or invalid: `mira-curator job requeue-partial` "
+                        "scores them again.")
+    cols[2].metric("failed / too long / incomplete", f"{p.failed:,}")
+    cols[3].metric("remaining", f"{p.remaining:,}")
+    cols[4].metric("throughput", f"{p.throughput_per_s:.1f}/s",
                    help=None if p.eta_seconds is None else f"ETA {p.eta_seconds:.0f} s")
     if p.simulated:
         st.warning("**SIMULATED** scores: this job runs against `mira-curator simulate-scorer`, not the model.",

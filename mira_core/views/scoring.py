@@ -109,14 +109,15 @@ def progress_rows(jobs: list[JobProgress]) -> pd.DataFrame:
     for p in jobs:
         status = p.status + (f" ({p.pause_reason})" if p.pause_reason else "")
         out.append({
-            "job": p.job_id, "label": p.label, "status": status, "done": p.done, "failed": p.failed,
-            "remaining": p.remaining, "total": p.total,
-            "progress": (p.done + p.failed) / p.total if p.total else 1.0,
+            "job": p.job_id, "label": p.label, "status": status, "done": p.done, "partial": p.partial,
+            "failed": p.failed, "remaining": p.remaining, "total": p.total,
+            "progress": (p.done + p.partial + p.failed) / p.total if p.total else 1.0,
             "per second": round(p.throughput_per_s, 2),
             "eta (s)": None if p.eta_seconds is None else round(p.eta_seconds),
             "model": p.judge or p.model, "created": p.created_at, "started by": p.created_by,
         })
-    return pd.DataFrame(out, columns=["job", "label", "status", "done", "failed", "remaining", "total", "progress",
+    return pd.DataFrame(out, columns=["job", "label", "status", "done", "partial", "failed", "remaining", "total",
+                                      "progress",
                                       "per second", "eta (s)", "model", "created", "started by"])
 
 
