@@ -34,13 +34,17 @@ def fast_options(**kw: object) -> WorkerOptions:
 class WorkerThread(threading.Thread):
     """A worker running in this process (stopped with `worker.stop()`)."""
 
-    def __init__(self, engine, options: WorkerOptions):
+    def __init__(self, engine, options: WorkerOptions, barrier: threading.Barrier | None = None):
         super().__init__(daemon=True)
         self.worker = Worker(engine, Settings(), options)
         self.error: BaseException | None = None
         self.runs = 0
+        self.barrier = barrier
+        """Wait here before starting, so several workers start at the same instant."""
 
     def run(self) -> None:
+        if self.barrier is not None:
+            self.barrier.wait()
         try:
             self.runs = self.worker.run()
         except BaseException as exc:  # reported by the test
