@@ -138,11 +138,11 @@ class ScorerClient:
         kind, error, attempt, tries = None, None, 0, 0
         while attempt <= s.max_retries:
             tries += 1
-            if self.down:
-                return CallResult("endpoint_down", attempts=tries - 1, error_kind=kind or "endpoint_down",
-                                  error=error or "not sent: the endpoint counts as down")
             try:
                 async with self.slots:
+                    if self.down:  # checked after the wait for a slot: it may have gone down meanwhile
+                        return CallResult("endpoint_down", attempts=tries - 1, error_kind=kind or "endpoint_down",
+                                          error=error or "not sent: the endpoint counts as down")
                     raw = await self.client.chat.completions.with_raw_response.create(
                         model=s.model,
                         messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],

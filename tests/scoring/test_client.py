@@ -165,3 +165,37 @@ def test_classify_error_separates_final_from_retryable():
     assert timeout == RetryableError("timeout", "no answer within 12.5 s", None, endpoint_fault=True)
     refused = classify_error(openai.APIConnectionError(request=request), 1, 60)
     assert isinstance(refused, RetryableError) and refused.kind == "connection" and refused.endpoint_fault
+
+
+def test_retry_after_is_honoured_up_to_its_configured_maximum(sim):
+    server = sim(rate_429=1.0, retry_after=60)
+    delays: list[float] = []
+    [r] = _run(server.base_url, ["r"], delays, max_retries=1)
+    assert all(60 <= d <= 63 for d in delays) and delays  # not retried early (jitter: 10% of a backoff <= 30 s)
+    capped: list[float] = []
+    _run(server.base_url, ["s"], capped, max_retries=1, retry_after_max=10)
+    assert all(10 <= d <= 13 for d in capped) and capped
+    assert (r.status, r.error_kind) == ("failed", "http_429")
+
+
+def test_sustained_429s_lower_the_requests_in_flight_and_answers_raise_them_again():
+    from mira_core.scoring.adaptive_limit import AdaptiveLimit
+
+    limit = AdaptiveLimit(16, cooldown=0.0)
+    for expected in (8, 4, 2, 1, 1):
+        limit.slow_down()
+        assert limit.limit == expected
+    for _ in range(1 + 2 + 3):  # one more slot per `limit` answers: 1 -> 2 -> 3 -> 4
+        limit.speed_up()
+    assert limit.limit == 4
+    burst = AdaptiveLimit(16, cooldown=60.0)
+    for _ in range(10):  # one burst of 429s from requests sent together counts once
+        burst.slow_down()
+    assert burst.limit == 8
+
+
+def test_unsent_calls_of_a_down_endpoint_are_labelled_endpoint_down():
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    results = _run(url, ["a", "b", "c"], [], max_retries=50, down_after=2, concurrency=1)
+    assert results[0].error_kind == "connection" and results[-1].error_kind == "endpoint_down"
+    assert results[-1].attempts == 0  # never sent

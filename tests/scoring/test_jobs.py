@@ -47,8 +47,8 @@ def _start(engine, settings: ScorerSettings, **kw) -> str:
 
 
 def _settings(base_url: str, **kw) -> ScorerSettings:
-    return ScorerSettings(base_url=base_url, concurrency=4, backoff_base=0.001, backoff_max=0.02,
-                          max_retries=8, pause_seconds=0.0, **kw)
+    base = {"concurrency": 4, "backoff_base": 0.001, "backoff_max": 0.02, "max_retries": 8, "pause_seconds": 0.0}
+    return ScorerSettings(base_url=base_url, **{**base, **kw})
 
 
 def _work(engine) -> None:
@@ -367,3 +367,41 @@ def test_starting_with_the_same_job_id_is_idempotent(sqlite_engine, tmp_path):
     _start(sqlite_engine, settings, record_filter=RecordFilter(), job_id="click-2")
     prog = jobs.job_progress(sqlite_engine, "click-2")
     assert (prog.status, prog.total) == ("queued", 4)
+
+
+def test_malformed_answers_are_counted_partial_and_can_be_scored_again(engine, tmp_path, sim, monkeypatch, capsys):
+    from mira_core.cli import main
+
+    ids = _corpus(engine, tmp_path, 12)
+    server = sim(rate_malformed=0.5, seed=4)
+    job_id = _start(engine, _settings(server.base_url), record_filter=RecordFilter())
+    _work(engine)
+    prog = jobs.job_progress(engine, job_id)
+    assert prog.status == "done" and prog.partial > 0 and prog.done + prog.partial == 12 and prog.failed == 0
+    assert "partial" in {e.error_kind for e in prog.errors}
+    assert sum(not r["complete"] for r in _scores(engine, job_id)) == prog.partial
+    server.config.rate_malformed = 0.0
+    monkeypatch.setenv("MIRA_DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
+    assert main(["--as", "cy@example.org", "job", "requeue-partial", job_id]) == 0
+    assert f"{prog.partial} partial items re-queued" in capsys.readouterr().out
+    _work(engine)
+    prog = jobs.job_progress(engine, job_id)
+    assert (prog.status, prog.done, prog.partial) == ("done", 12, 0)
+    rows = _scores(engine, job_id)
+    assert sorted(r["record_id"] for r in rows) == ids and all(r["complete"] for r in rows)  # replaced, not added
+    with read_conn(engine) as conn:
+        kinds = [c.kind for c in list_changes(conn)]
+    assert "job.requeue_partial" in kinds
+    assert jobs.requeue_partial(engine, job_id, actor=CY) == 0
+
+
+def test_sustained_429s_slow_the_job_down_but_fail_nothing(sqlite_engine, tmp_path, sim):
+    _corpus(sqlite_engine, tmp_path, 8)
+    server = sim(rate_429=0.8, retry_after=0.001, seed=3)
+    # One retry per call and one attempt per item: before, these 429s failed most items.
+    job_id = _start(sqlite_engine, _settings(server.base_url, max_retries=1, max_item_attempts=1),
+                    record_filter=RecordFilter())
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.done, prog.failed) == ("done", 8, 0)
+    assert server.stats.counts["429"] > 8
