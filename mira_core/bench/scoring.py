@@ -1,6 +1,6 @@
 """Benchmark of scoring throughput against the SIMULATED scorer at a fixed latency and server concurrency.
 
-- `throughput_rps`: our client (`ScorerClient`: AsyncOpenAI, semaphore, own retries) keeping
+- `throughput_rps`: our client (`ScorerClient`: AsyncOpenAI, adaptive limit, own retries) keeping
   `concurrency` requests in flight; `fraction_of_ideal` = throughput / `ideal_rps`;
 - `ideal_rps` = concurrency / latency (every server slot busy all the time);
 - `sequential_rps`: the model card's plain loop of `client.chat.completions.create`, measured in the same run;
