@@ -103,6 +103,12 @@ class ScorerClient:
         self.rng = rng or random.Random()
         self.sleep = sleep
         self.down_streak = 0
+        self.holding = False
+        """The job yields its slots (to a smaller or another bulk job): calls not yet sent go back unsent."""
+
+    def hold(self) -> None:
+        """Send nothing more: calls waiting for a slot return `yielded` (their items go back, no attempt used)."""
+        self.holding = True
 
     @property
     def limit(self) -> int:
@@ -140,6 +146,9 @@ class ScorerClient:
             tries += 1
             try:
                 async with self.slots:
+                    if self.holding:
+                        return CallResult("failed", attempts=tries - 1, error_kind="yielded",
+                                          error="not sent: the job yielded its slots")
                     if self.down:  # checked after the wait for a slot: it may have gone down meanwhile
                         return CallResult("endpoint_down", attempts=tries - 1, error_kind=kind or "endpoint_down",
                                           error=error or "not sent: the endpoint counts as down")

@@ -94,6 +94,8 @@ class JobRun:
             if action == "endpoint_down":
                 self.endpoint_down = True
                 self.errors.append(f"{result.error_kind}: {result.error}")
+            unsent = result.error_kind == "yielded"  # not an error: the slots went to another job
             with write_tx(self.engine) as conn:
-                scores_repo.release_item(conn, job_id, record_id, self.token, error_kind=result.error_kind,
-                                         last_error=result.error, count_attempt=action == "retry")
+                scores_repo.release_item(conn, job_id, record_id, self.token,
+                                         error_kind=None if unsent else result.error_kind,
+                                         last_error=None if unsent else result.error, count_attempt=action == "retry")

@@ -36,7 +36,7 @@ def result_action(result: CallResult, *, attempt: int, max_attempts: int, endpoi
         return "keep_output"
     if result.status == "endpoint_down" or (result.error_kind in TRANSIENT and endpoint_down):
         return "endpoint_down"
-    if result.error_kind == "http_429":
+    if result.error_kind in ("http_429", "yielded"):
         return "wait"
     if result.error_kind in TRANSIENT and attempt < max_attempts:
         return "retry"

@@ -54,6 +54,10 @@ class WorkerOptions:
     """After a stop request, seconds in-flight calls get to finish; the rest are handed back unfinished."""
     stale_after: float = STALE_AFTER
     """Seconds without a heartbeat after which another worker counts as dead."""
+    small_job_max: int = 100
+    """Jobs of at most this many items ("Score this record") run ahead of bulk jobs, which yield their slots."""
+    bulk_slice: float = 30.0
+    """Seconds a bulk job runs before it yields to another runnable bulk job (they take turns)."""
     api_key: str = field(default="", repr=False)
     """The endpoint's key, read once by the process that starts the worker (never stored or logged)."""
     trusted_base_url: str | None = None
@@ -123,7 +127,7 @@ class Worker:
 
     def _next_job(self) -> Job | None:
         with read_conn(self.engine) as conn:
-            row = scores_repo.next_runnable_job(conn, scores_repo.utcnow())
+            row = scores_repo.next_runnable_job(conn, scores_repo.utcnow(), small_max=self.options.small_job_max)
         return None if row is None else Job.from_row(row)
 
     def _serve(self, job: Job) -> str:
@@ -171,16 +175,18 @@ class Worker:
             await client.aclose()
 
     async def _drive(self, run: JobRun) -> str:
-        job_id, settings = run.job.job_id, run.client.settings
+        settings = run.client.settings
         limit = settings.concurrency + max(4, settings.concurrency // 4)  # a few prompts ready ahead
         in_flight: set[asyncio.Task[None]] = set()
-        claiming, last_control, status, give_up_at = True, 0.0, "running", None
+        claiming, last_control, status, give_up_at, started = True, 0.0, "running", None, time.monotonic()
         while True:
             now = time.monotonic()
             if now - last_control >= self.options.control_every:
                 last_control = now
-                status = await asyncio.to_thread(self._control, job_id)
-                claiming = claiming and status == "running"
+                status, yield_to = await asyncio.to_thread(self._control, run.job, now - started)
+                claiming = claiming and status == "running" and yield_to is None
+                if yield_to is not None and not run.client.holding:
+                    run.client.hold()  # calls still waiting for a slot go back unsent
             claiming = claiming and not self.stopping
             if run.client.down or run.endpoint_down:
                 run.endpoint_down, claiming = True, False
@@ -205,10 +211,22 @@ class Worker:
                 t.result()  # surface programming errors instead of losing them
         return await asyncio.to_thread(self._finish_run, run, status)
 
-    def _control(self, job_id: str) -> str:
+    def _control(self, job: Job, ran_for: float) -> tuple[str, str | None]:
+        """(the job's status, the job this run should yield its slots to, if any).
+
+        A bulk job yields at once to a runnable small job, and after `bulk_slice` to another bulk job.
+        """
+        opts = self.options
         with read_conn(self.engine) as conn:
-            job = scores_repo.get_job(conn, job_id)
-        return "cancelled" if job is None else str(job["status"])
+            row = scores_repo.get_job(conn, job.job_id)
+            if row is None:
+                return "cancelled", None
+            other = None
+            if job.total > opts.small_job_max:
+                now = scores_repo.utcnow()
+                other = scores_repo.next_runnable_job(conn, now, small_max=opts.small_job_max, exclude=job.job_id,
+                                                      only_small=ran_for < opts.bulk_slice)
+        return str(row["status"]), None if other is None else str(other["job_id"])
 
     def _pause_down(self, job_id: str, settings: ScorerSettings, why: str) -> None:
         """Pause for an outage; the wait before the next probe doubles with each pause in a row, up to pause_max."""

@@ -13,11 +13,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Insert,
     RowMapping,
     Table,
     and_,
+    case,
     delete,
     exists,
     func,
@@ -168,21 +170,28 @@ def set_job_status(conn: Connection, job_id: str, status: str, *, from_statuses:
     return bool(conn.execute(update(score_jobs).where(*cond).values(values)).rowcount)
 
 
-def next_runnable_job(conn: Connection, now: datetime) -> dict | None:
-    """The oldest queued/running job (or one the endpoint paused whose wait is over) that has work to hand out.
+def next_runnable_job(conn: Connection, now: datetime, *, small_max: int = 0, exclude: str | None = None,
+                      only_small: bool = False) -> dict | None:
+    """The next queued/running job (or one the endpoint paused whose wait is over) that has work to hand out.
 
-    A job whose unfinished items are all claimed by other workers is skipped; one with nothing left at all is
+    Jobs of at most `small_max` items come first, oldest first ("Score this record" never waits behind a
+    corpus); bulk jobs take turns: the one whose last run started longest ago (`updated_at`) goes next. A job
+    whose unfinished items are all claimed by other workers is skipped; one with nothing left at all is
     returned, so the worker that gets it marks it done.
     """
-    runnable = score_jobs.c.status.in_(["queued", "running"])
-    auto = and_(score_jobs.c.status == "paused", score_jobs.c.pause_reason == "endpoint_down",
-                score_jobs.c.resume_after <= now)
-    item = score_job_items.c
-    pending = exists().where(item.job_id == score_jobs.c.job_id, item.status == "pending")
-    running = exists().where(item.job_id == score_jobs.c.job_id, item.status == "running")
-    row = conn.execute(select(score_jobs).where(runnable | auto, pending | ~running)
-                       .order_by(score_jobs.c.created_at).limit(1))
-    found = row.mappings().first()
+    jobs_, item = score_jobs.c, score_job_items.c
+    runnable = jobs_.status.in_(["queued", "running"])
+    auto = and_(jobs_.status == "paused", jobs_.pause_reason == "endpoint_down", jobs_.resume_after <= now)
+    pending = exists().where(item.job_id == jobs_.job_id, item.status == "pending")
+    running = exists().where(item.job_id == jobs_.job_id, item.status == "running")
+    bulk = jobs_.total > small_max
+    cond: list[ColumnElement[bool]] = [runnable | auto, pending | ~running]
+    if exclude is not None:
+        cond.append(jobs_.job_id != exclude)
+    if only_small:
+        cond.append(~bulk)
+    order = (case((bulk, 1), else_=0), case((bulk, jobs_.updated_at), else_=jobs_.created_at), jobs_.created_at)
+    found = conn.execute(select(score_jobs).where(*cond).order_by(*order).limit(1)).mappings().first()
     return _job_dict(found) if found else None
 
 
