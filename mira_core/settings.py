@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     )
     export_dir: Path = Field(default=PROJECT_ROOT / "exports")
     curator: str = Field(default_factory=lambda: os.environ.get("USER", "curator"))
+    worker_autostart: bool = Field(
+        default=True,
+        description="`jobs`/`job` commands and the Scoring page start a scoring worker when a job is open and "
+                    "none is alive (false when a service manager runs the workers).",
+    )
 
 
 def load_settings() -> Settings:

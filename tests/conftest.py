@@ -20,6 +20,7 @@ def _isolated_state(tmp_path, monkeypatch):
     """Point every setting that holds state at a temp dir, so tests never touch db/mira.sqlite."""
     monkeypatch.setenv("MIRA_DATABASE_URL", f"sqlite:///{tmp_path / 'mira.sqlite'}")
     monkeypatch.setenv("MIRA_EXPORT_DIR", str(tmp_path / "exports"))
+    monkeypatch.setenv("MIRA_WORKER_AUTOSTART", "0")  # a test that wants a worker started asks for it
 
 
 @pytest.fixture

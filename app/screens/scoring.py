@@ -32,9 +32,11 @@ from mira_core.scoring import (
     pause_job,
     probe_endpoint,
     requeue_failed,
+    requeue_partial,
     resume_job,
     save_scorer_settings,
     start_job,
+    worker_for_open_jobs,
     worker_log_path,
 )
 from mira_core.storage import read_conn
@@ -49,13 +51,14 @@ from mira_core.views.scoring import (
     format_duration,
     key_withheld,
     load_jobs_panel,
+    load_partial_items,
     load_scoring_choices,
     may_cancel,
     requeueable,
 )
 
 ss = st.session_state
-ss.setdefault("scoring_autostart", True)
+ss.setdefault("scoring_autostart", settings().worker_autostart)
 ss.setdefault("scoring_next_job", new_job_id())
 
 st.title("Scoring")
@@ -204,9 +207,12 @@ def _endpoint_line(current: ScorerSettings) -> None:
 
 def _worker_line(panel: JobsPanel) -> None:
     state = panel.worker
+    if not state.alive and ss.scoring_autostart and (pid := worker_for_open_jobs(engine(), settings().database_url)):
+        st.toast(f"started a scoring worker for the open jobs (pid {pid})")
     if state.alive:
+        more = f" and {state.count - 1} more" if state.count > 1 else ""
         st.caption(f"Worker running (pid {state.pid} on {escape_markdown(state.host or '')}, "
-                   f"heartbeat {state.heartbeat_age or 0:.0f} s ago).")
+                   f"heartbeat {state.heartbeat_age or 0:.0f} s ago){more}.")
     else:
         with st.container(horizontal=True):
             st.warning("No scoring worker is running: queued jobs wait until one starts.", icon=":material/pause:")
@@ -232,19 +238,25 @@ def _control(action: str, job_id: str) -> None:
             n = requeue_failed(engine(), job_id, actor=actor)
             st.toast(f"{n} items re-queued")
             _start_worker_if_wanted()
+        elif action == "requeue_partial":
+            n = requeue_partial(engine(), job_id, actor=actor)
+            st.toast(f"{n} partial items re-queued")
+            _start_worker_if_wanted()
     except MiraError as exc:
         ss.scoring_error = str(exc)
 
 
 def _job_detail(p: JobProgress) -> None:
     """The chosen job's counters, warnings and control buttons."""
-    cols = st.columns(5)
+    cols = st.columns(6)
     cols[0].metric("done", f"{p.done:,}")
-    cols[1].metric("failed / too long / incomplete", f"{p.failed:,}")
-    cols[2].metric("remaining", f"{p.remaining:,}")
-    cols[3].metric("throughput", "paused" if p.status == "paused" else f"{p.throughput_per_s:.1f}/s",
+    cols[1].metric("partial", f"{p.partial:,}",
+                   help="Scored, but some dimensions were missing or invalid: Re-queue partial scores them again.")
+    cols[2].metric("failed / too long / incomplete", f"{p.failed:,}")
+    cols[3].metric("remaining", f"{p.remaining:,}")
+    cols[4].metric("throughput", "paused" if p.status == "paused" else f"{p.throughput_per_s:.1f}/s",
                    help="Items finished per second over the last minute.")
-    cols[4].metric("ETA", format_duration(p.eta_seconds))
+    cols[5].metric("ETA", format_duration(p.eta_seconds))
     st.caption(f"Job {p.job_id} · {escape_markdown(p.label)} · {p.status}"
                + (f" ({escape_markdown(p.pause_reason)})" if p.pause_reason else ""))
     if p.simulated:
@@ -268,6 +280,9 @@ def _job_detail(p: JobProgress) -> None:
         n = requeueable(p)
         st.button(f"Re-queue failed ({n})", key="scoring_requeue", disabled=not curator or not n,
                   on_click=_control, args=("requeue", p.job_id))
+        st.button(f"Re-queue partial ({p.partial})", key="scoring_requeue_partial",
+                  disabled=not curator or not p.partial, on_click=_control, args=("requeue_partial", p.job_id),
+                  help="Score again the records whose answer missed or garbled dimensions.")
 
 
 def _endpoint_trust(p: JobProgress) -> None:
@@ -309,6 +324,9 @@ def _jobs_panel() -> None:
     if (errors := panel.job(job_id).errors):
         st.caption("Errors by kind")
         st.dataframe(pd.DataFrame([e.model_dump() for e in errors]), hide_index=True, width="stretch")
+    if panel.job(job_id).partial:
+        st.caption("Partial answers (most recent first): scored, but these dimensions were missing or invalid")
+        st.dataframe(load_partial_items(engine(), job_id), hide_index=True, width="stretch", key="scoring_partial")
 
 
 _endpoint_line(scorer_settings)

@@ -1,6 +1,6 @@
 """Benchmark of scoring throughput against the SIMULATED scorer at a fixed latency and server concurrency.
 
-- `throughput_rps`: our client (`ScorerClient`: AsyncOpenAI, semaphore, own retries) keeping
+- `throughput_rps`: our client (`ScorerClient`: AsyncOpenAI, adaptive limit, own retries) keeping
   `concurrency` requests in flight; `fraction_of_ideal` = throughput / `ideal_rps`;
 - `ideal_rps` = concurrency / latency (every server slot busy all the time);
 - `sequential_rps`: the model card's plain loop of `client.chat.completions.create`, measured in the same run;
@@ -137,6 +137,7 @@ def _ray_job(base_url: str, records: int, actors: int, app_settings: Settings) -
     import tempfile
     from pathlib import Path
 
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # else Ray swaps 127.0.0.1 for the host's IP
     try:
         import ray
     except ImportError:

@@ -1,4 +1,7 @@
-"""Scoring commands: score, jobs, job (pause/resume/cancel/requeue-failed/confirm-endpoint), worker, reparse, simulate-scorer.
+"""Scoring commands: score, jobs, job (pause/resume/cancel/requeue/confirm-endpoint), worker, reparse, simulate-scorer.
+
+`jobs` and `job` also start a worker when a job is open (queued, running, or paused for an outage) and none is
+alive, so a worker that died never strands work past the next look.
 
 Changes are made as the operator (`args.actor`: admin, named by `--as` or the local user).
 """
@@ -20,6 +23,7 @@ from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
 from mira_core.scoring.ray_engine import RayOptions, RaySummary, check_ray_installed, run_stored_job_on_ray
 from mira_core.scoring.settings import api_key_source, load_scorer_settings
+from mira_core.settings import Settings
 from mira_core.storage import Engine
 
 
@@ -32,9 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("job", help="control a scoring job")
-    p.add_argument("action", choices=["pause", "resume", "cancel", "requeue-failed", "confirm-endpoint", "show",
-                                      "run-ray"],
-                   help="confirm-endpoint (admin): let the worker send the API key to this job's Base URL; "
+    p.add_argument("action", choices=["pause", "resume", "cancel", "requeue-failed", "requeue-partial",
+                                      "confirm-endpoint", "show", "run-ray"],
+                   help="requeue-partial: score again the items whose answer missed dimensions; "
+                        "confirm-endpoint (admin): let the worker send the API key to this job's Base URL; "
                         "run-ray: run (or continue) a job started with --engine ray, here")
     p.add_argument("job_id")
     p.add_argument("--ray-address", default=None, help="run-ray: Ray cluster address (default: a local Ray)")
@@ -128,7 +133,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             time.sleep(1.0)
     prog = jobs.job_progress(engine, job_id)
     print(_line(prog))
-    return 0 if prog.status == "done" and prog.failed == 0 else 1
+    return 0 if prog.status == "done" and prog.failed == 0 and prog.partial == 0 else 1
 
 
 def _score_on_ray(engine: Engine, args: argparse.Namespace, job_id: str) -> int:
@@ -157,7 +162,8 @@ def _line(p: jobs.JobProgress) -> str:
     eta = f" eta {p.eta_seconds:.0f}s" if p.eta_seconds is not None else ""
     why = f" ({p.pause_reason})" if p.pause_reason else ""
     errors = ", ".join(f"{e.error_kind}×{e.n}" for e in p.errors)
-    return (f"{p.job_id}  {p.status}{why}  done {p.done}/{p.total}  failed {p.failed}  remaining {p.remaining}  "
+    return (f"{p.job_id}  {p.status}{why}  done {p.done}/{p.total}  partial {p.partial}  failed {p.failed}  "
+            f"remaining {p.remaining}  "
             f"{p.throughput_per_s:.1f}/s{eta}  {p.label}" + (f"  errors: {errors}" if errors else ""))
 
 
@@ -166,7 +172,18 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     engine = open_engine(args.settings)
     for p in jobs.list_progress(engine, limit=args.limit):
         print(p.model_dump_json() if args.json else _line(p))
+    _worker_if_needed(engine, args.settings)
     return 0
+
+
+def _worker_if_needed(engine: Engine, settings: Settings) -> None:
+    from mira_core.scoring.worker_process import worker_for_open_jobs
+
+    if not settings.worker_autostart:
+        return
+    pid = worker_for_open_jobs(engine, settings.database_url)
+    if pid:
+        print(f"started a scoring worker for the open jobs (pid {pid})", file=sys.stderr)
 
 
 def cmd_job(args: argparse.Namespace) -> int:
@@ -183,12 +200,15 @@ def cmd_job(args: argparse.Namespace) -> int:
     elif args.action == "requeue-failed":
         n = jobs.requeue_failed(engine, args.job_id, actor=args.actor, include_too_long=args.include_too_long)
         print(f"{n} items re-queued")
+    elif args.action == "requeue-partial":
+        print(f"{jobs.requeue_partial(engine, args.job_id, actor=args.actor)} partial items re-queued")
     elif args.action == "confirm-endpoint":
         from mira_core.scoring.endpoint_trust import confirm_job_endpoint
 
         done = confirm_job_endpoint(engine, args.job_id, actor=args.actor)
         print("endpoint confirmed: the worker sends the API key to it" if done else "endpoint was already confirmed")
     print(_line(jobs.job_progress(engine, args.job_id)))
+    _worker_if_needed(engine, args.settings)
     return 0
 
 

@@ -23,6 +23,7 @@ from mira_core.scoring.jobs import (
     new_job_id,
     pause_job,
     requeue_failed,
+    requeue_partial,
     resume_job,
     start_job,
 )
@@ -39,7 +40,7 @@ from mira_core.scoring.settings import (
 )
 from mira_core.scoring.settings_save import SavedSettings, save_scorer_settings
 from mira_core.scoring.worker_lock import WorkerState
-from mira_core.scoring.worker_process import ensure_worker, worker_log_path
+from mira_core.scoring.worker_process import ensure_worker, worker_for_open_jobs, worker_log_path
 
 __all__ = [
     "CalibrationRef",
@@ -75,10 +76,12 @@ __all__ = [
     "prompt_version",
     "render_scorer_output",
     "requeue_failed",
+    "requeue_partial",
     "resume_job",
     "same_endpoint",
     "save_scorer_settings",
     "shorten_record_text",
     "start_job",
+    "worker_for_open_jobs",
     "worker_log_path",
 ]

@@ -1,14 +1,21 @@
 """The scorer client: the real `openai.AsyncOpenAI` over HTTP, our own retries, outcomes as data.
 
 The openai client's own retries are off (`max_retries=0`) so every rule here is ours and testable:
-- connection errors, timeouts, 429 (Retry-After honoured) and 5xx are retried with exponential backoff and
-  full jitter;
+- connection errors, timeouts and 5xx are retried with exponential backoff and full jitter;
+- a 429 waits for the server's Retry-After (honoured up to `retry_after_max`), does not use up the request's
+  retries, and halves the requests allowed in flight (`AdaptiveLimit`), which grow back one by one as
+  answers come; sustained 429s slow the endpoint down instead of failing items;
 - a 400 whose message speaks of the context length is `too_long`, never retried as is (vLLM's wording changes
   between versions, so we match a pattern, not a sentence); the token count it reports is read
   (`context_report`) so the worker can shorten the prompt and send it once more (`too_long_retry`);
-- `finish_reason == "length"` or an empty message is `incomplete`: kept for inspection, never a score;
+- `finish_reason == "length"` (`truncated`) or an empty message is `incomplete`: kept for inspection, never a
+  score;
 - after `down_after` connection/5xx/timeout failures in a row (across all requests) the endpoint counts as
-  down and calls return `endpoint_down` at once, so the job pauses instead of failing every item.
+  down and calls return `endpoint_down` at once (unsent, labelled `endpoint_down`), so the job pauses instead
+  of failing every item. Probes of `/v1/models` have their own short `probe_timeout`.
+
+Error kinds say what happened: `endpoint_down`, `timeout`, `http_5xx`, `http_429`, `connection`, `too_long`,
+`truncated`, `empty`, `bad_request`, `http_NNN` (other 4xx).
 
 Without an API key no `Authorization` header is sent at all (not even a placeholder): the worker withholds
 the key from a Base URL nobody trusted (`endpoint_trust`), and such an endpoint must not see one.
@@ -29,6 +36,7 @@ from typing import Literal, NamedTuple
 import openai
 from openai.types.chat import ChatCompletion
 
+from mira_core.scoring.adaptive_limit import AdaptiveLimit
 from mira_core.scoring.request import chat_request
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SIM_HEADER, is_simulated
@@ -64,7 +72,7 @@ class CallResult:
     simulated: bool = False
     attempts: int = 0
     error_kind: str | None = None
-    """rate_limited, server_error, timeout, connection, context_length, length, empty, bad_request, http_NNN."""
+    """endpoint_down, timeout, http_5xx, http_429, connection, too_long, truncated, empty, bad_request, http_NNN."""
     error: str | None = None
     prompt_tokens: int | None = None
     """The endpoint's count of the prompt, from the response's `usage` (None when it gave none)."""
@@ -128,10 +136,21 @@ class ScorerClient:
         )
         # The placeholder key above only satisfies the constructor; the header itself is left out per request.
         self.headers: dict[str, str | openai.Omit] = {} if settings.api_key else {"Authorization": openai.Omit()}
-        self.semaphore = asyncio.Semaphore(settings.concurrency)
+        self.slots = AdaptiveLimit(settings.concurrency)
         self.rng = rng or random.Random()
         self.sleep = sleep
         self.down_streak = 0
+        self.holding = False
+        """The job yields its slots (to a smaller or another bulk job): calls not yet sent go back unsent."""
+
+    def hold(self) -> None:
+        """Send nothing more: calls waiting for a slot return `yielded` (their items go back, no attempt used)."""
+        self.holding = True
+
+    @property
+    def limit(self) -> int:
+        """Requests allowed in flight now (lowered by 429s, never above `concurrency`)."""
+        return self.slots.limit
 
     @property
     def down(self) -> bool:
@@ -145,7 +164,7 @@ class ScorerClient:
     async def probe(self) -> ModelInfo | None:
         """Ask `/v1/models`; None when the endpoint does not answer. An answer clears the down state."""
         try:
-            page = await self.client.models.list(extra_headers=self.headers)
+            page = await self.client.models.list(extra_headers=self.headers, timeout=self.settings.probe_timeout)
         except openai.APIError:
             return None
         self.down_streak = 0
@@ -159,37 +178,47 @@ class ScorerClient:
     async def complete(self, system: str, user: str) -> CallResult:
         """One scoring request with retries; never raises for endpoint problems."""
         s = self.settings
-        kind, error = None, None
-        for attempt in range(s.max_retries + 1):
-            if self.down:
-                return CallResult("endpoint_down", attempts=attempt, error_kind=kind or "connection",
-                                  error=error or "endpoint down")
+        kind, error, attempt, tries = None, None, 0, 0
+        while attempt <= s.max_retries:
+            tries += 1
             try:
-                async with self.semaphore:
+                async with self.slots:
+                    if self.holding:
+                        return CallResult("failed", attempts=tries - 1, error_kind="yielded",
+                                          error="not sent: the job yielded its slots")
+                    if self.down:  # checked after the wait for a slot: it may have gone down meanwhile
+                        return CallResult("endpoint_down", attempts=tries - 1, error_kind=kind or "endpoint_down",
+                                          error=error or "not sent: the endpoint counts as down")
                     raw = await self.client.chat.completions.with_raw_response.create(
                         **chat_request(s, system, user), extra_headers=self.headers)
                     resp = raw.parse()
             except (openai.APIStatusError, openai.APIConnectionError) as exc:
-                outcome = classify_error(exc, attempt + 1, s.request_timeout)
+                outcome = classify_error(exc, tries, s.request_timeout)
             else:
                 self.down_streak = 0
-                return call_result(resp, simulated=raw.headers.get(SIM_HEADER) == "1", attempts=attempt + 1)
+                self.slots.speed_up()
+                return call_result(resp, simulated=raw.headers.get(SIM_HEADER) == "1", attempts=tries)
             if isinstance(outcome, CallResult):
                 self.down_streak = 0
                 return outcome
             self.down_streak = self.down_streak + 1 if outcome.endpoint_fault else 0
             kind, error = outcome.kind, outcome.error
             if self.down:
-                return CallResult("endpoint_down", attempts=attempt + 1, error_kind=kind, error=error)
-            if attempt < s.max_retries:
-                await self.sleep(self._delay(attempt, outcome.wait))
-        return CallResult("failed", attempts=s.max_retries + 1, error_kind=kind, error=error)
+                return CallResult("endpoint_down", attempts=tries, error_kind=kind, error=error)
+            if kind == "http_429":
+                self.slots.slow_down()
+            if tries > 4 * (s.max_retries + 1):  # 429s do not use up retries, but a call does not loop forever
+                break
+            attempt += kind != "http_429"
+            if attempt <= s.max_retries:
+                await self.sleep(self._delay((tries if kind == "http_429" else attempt) - 1, outcome.wait))
+        return CallResult("failed", attempts=tries, error_kind=kind, error=error)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Backoff before the next try; a server's Retry-After (capped) comes first, with a little jitter."""
+        """Backoff before the next try; a server's Retry-After (up to `retry_after_max`) comes first, plus jitter."""
         s = self.settings
         delay = backoff_delay(attempt, s.backoff_base, s.backoff_max, self.rng)
-        return delay if retry_after is None else min(s.backoff_max, retry_after) + delay * 0.1
+        return delay if retry_after is None else min(s.retry_after_max, retry_after) + delay * 0.1
 
 
 class RetryableError(NamedTuple):
@@ -211,16 +240,16 @@ def classify_error(exc: openai.APIStatusError | openai.APIConnectionError, attem
     if isinstance(exc, openai.BadRequestError):
         msg = _message(exc)
         if _CONTEXT.search(msg):
-            return CallResult("too_long", attempts=attempts, error_kind="context_length", error=msg,
+            return CallResult("too_long", attempts=attempts, error_kind="too_long", error=msg,
                               context=context_report(msg))
         return CallResult("failed", attempts=attempts, error_kind="bad_request", error=msg)
     if isinstance(exc, openai.RateLimitError):
-        return RetryableError("rate_limited", _message(exc), retry_after_seconds(exc.response.headers.get("retry-after")),
+        return RetryableError("http_429", _message(exc), retry_after_seconds(exc.response.headers.get("retry-after")),
                               endpoint_fault=False)
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code < 500:
             return CallResult("failed", attempts=attempts, error_kind=f"http_{exc.status_code}", error=_message(exc))
-        return RetryableError("server_error", f"HTTP {exc.status_code}: {_message(exc)}", None, endpoint_fault=True)
+        return RetryableError("http_5xx", f"HTTP {exc.status_code}: {_message(exc)}", None, endpoint_fault=True)
     if isinstance(exc, openai.APITimeoutError):
         return RetryableError("timeout", f"no answer within {timeout:g} s", None, endpoint_fault=True)
     return RetryableError("connection", f"{exc.message} {exc.__cause__ or ''}".strip(), None, endpoint_fault=True)
@@ -247,7 +276,7 @@ def call_result(resp: ChatCompletion, *, simulated: bool, attempts: int) -> Call
     status: CallStatus = "ok"
     kind, error = None, None
     if finish == "length":
-        status, kind, error = "incomplete", "length", "output cut at max_tokens"
+        status, kind, error = "incomplete", "truncated", "output cut at max_tokens"
     elif not text.strip():
         status, kind, error = "incomplete", "empty", "empty output"
     return CallResult(status, text=text, finish_reason=finish, model=model, attempts=attempts,

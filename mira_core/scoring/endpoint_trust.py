@@ -18,7 +18,7 @@ from mira_core.errors import NotFoundError
 from mira_core.identity import Actor, Role, require
 from mira_core.scoring.client import ModelInfo, probe_endpoint
 from mira_core.scoring.settings import ScorerSettings
-from mira_core.storage import Engine, scores_repo, write_tx
+from mira_core.storage import Engine, jobs_repo, write_tx
 from mira_core.team import record_change
 
 CONFIRMED_KEY = "endpoint_confirmed"
@@ -94,7 +94,7 @@ def confirm_job_endpoint(engine: Engine, job_id: str, *, actor: Actor) -> bool:
     """
     require(actor, Role.admin, "confirming a job's scorer endpoint")
     with write_tx(engine) as conn:
-        row = scores_repo.get_job(conn, job_id)
+        row = jobs_repo.get_job(conn, job_id)
         if row is None:
             raise NotFoundError(f"job {job_id} not found: `mira-curator jobs` lists the jobs")
         data = json.loads(str(row["settings_json"]))
@@ -102,7 +102,7 @@ def confirm_job_endpoint(engine: Engine, job_id: str, *, actor: Actor) -> bool:
         if same_endpoint(str((data.get(CONFIRMED_KEY) or {}).get("base_url", "")), url):
             return False
         data[CONFIRMED_KEY] = {"base_url": url, "by": actor.user_id}
-        scores_repo.set_job_settings(conn, job_id, json.dumps(data))
+        jobs_repo.set_job_settings(conn, job_id, json.dumps(data))
         record_change(conn, actor, "job.confirm_endpoint", target_kind="job", target_id=job_id, base_url=url,
                       started_by=row["created_by"])
     return True

@@ -25,11 +25,11 @@ from mira_core.query import RecordFilter
 from mira_core.scoring.endpoint_trust import CONFIRMED_KEY, job_endpoint_trust
 from mira_core.scoring.settings import ScorerSettings, checked_settings
 from mira_core.scoring.simulator import is_simulated
-from mira_core.storage import Connection, Engine, read_conn, records_repo, scores_repo, write_tx
+from mira_core.storage import Connection, Engine, jobs_repo, read_conn, records_repo, scores_repo, write_tx
 from mira_core.team import record_change
 
 FREEZE_BATCH = 5000
-FINAL = ("done", "failed", "too_long", "incomplete")
+FINAL = scores_repo.FINAL_STATUSES
 THROUGHPUT_WINDOW = 60.0
 
 
@@ -80,7 +80,8 @@ class JobProgress(BaseModel):
     pause_reason: str | None = None
     total: int
     counts: dict[str, int]
-    done: int = Field(description="Items with a stored score.")
+    done: int = Field(description="Items with a stored complete score.")
+    partial: int = Field(default=0, description="Items with a stored score missing or invalid dimensions (re-queueable).")
     failed: int = Field(description="failed + too_long + incomplete (no score).")
     remaining: int = Field(description="pending + running.")
     throughput_per_s: float = Field(description="Items finished per second over the last minute.")
@@ -121,9 +122,9 @@ def start_job(engine: Engine, settings: ScorerSettings, *, actor: Actor,
     job_id = job_id or new_job_id()
     label = label or _label(record_filter)
     with write_tx(engine) as conn:
-        existing = scores_repo.get_job(conn, job_id)
+        existing = jobs_repo.get_job(conn, job_id)
         if existing is None:
-            scores_repo.create_job(conn, job_id=job_id, label=label, filter_json=record_filter.model_dump_json(),
+            jobs_repo.create_job(conn, job_id=job_id, label=label, filter_json=record_filter.model_dump_json(),
                                    settings_json=json.dumps(settings.public_dict()), created_by=actor.user_id,
                                    runner=runner)
             record_change(conn, actor, "job.start", target_kind="job", target_id=job_id, label=label,
@@ -142,16 +143,16 @@ def start_job(engine: Engine, settings: ScorerSettings, *, actor: Actor,
                 batch = []
     _add(engine, job_id, batch)
     with write_tx(engine) as conn:
-        total = scores_repo.finish_job_prep(conn, job_id)
+        total = jobs_repo.finish_job_prep(conn, job_id)
         if total == 0:
-            scores_repo.set_job_status(conn, job_id, "done", event="no records matched the selection")
+            jobs_repo.set_job_status(conn, job_id, "done", event="no records matched the selection")
     return job_id
 
 
 def _add(engine: Engine, job_id: str, ids: list[str]) -> None:
     if ids:
         with write_tx(engine) as conn:
-            scores_repo.add_job_items(conn, job_id, ids)
+            jobs_repo.add_job_items(conn, job_id, ids)
 
 
 def _label(f: RecordFilter) -> str:
@@ -163,7 +164,7 @@ def _label(f: RecordFilter) -> str:
 
 
 def _require(conn: Connection, job_id: str) -> Job:
-    row = scores_repo.get_job(conn, job_id)
+    row = jobs_repo.get_job(conn, job_id)
     if row is None:
         raise NotFoundError(f"job {job_id} not found: `mira-curator jobs` lists the jobs")
     return Job.from_row(row)
@@ -174,7 +175,7 @@ def pause_job(engine: Engine, job_id: str, *, actor: Actor) -> None:
     require(actor, Role.curator, "pausing scoring jobs")
     with write_tx(engine) as conn:
         job = _require(conn, job_id)
-        if not scores_repo.set_job_status(conn, job_id, "paused", from_statuses=("queued", "running", "paused"),
+        if not jobs_repo.set_job_status(conn, job_id, "paused", from_statuses=("queued", "running", "paused"),
                                           pause_reason="user", event=f"paused by {actor.label}"):
             raise JobError(f"job {job_id} is {job.status}: only queued or running jobs can be paused")
         record_change(conn, actor, "job.pause", target_kind="job", target_id=job_id, from_status=job.status)
@@ -185,7 +186,7 @@ def resume_job(engine: Engine, job_id: str, *, actor: Actor) -> None:
     require(actor, Role.curator, "resuming scoring jobs")
     with write_tx(engine) as conn:
         job = _require(conn, job_id)
-        if not scores_repo.set_job_status(conn, job_id, "queued", from_statuses=("paused",),
+        if not jobs_repo.set_job_status(conn, job_id, "queued", from_statuses=("paused",),
                                           event=f"resumed by {actor.label}"):
             raise JobError(f"job {job_id} is {job.status}: only a paused job can be resumed")
         record_change(conn, actor, "job.resume", target_kind="job", target_id=job_id,
@@ -203,7 +204,7 @@ def cancel_job(engine: Engine, job_id: str, *, actor: Actor) -> None:
         job = _require(conn, job_id)
         if normalize_user_id(job.created_by) != normalize_user_id(actor.user_id):
             require(actor, Role.admin, f"cancelling {job.created_by}'s job {job_id}")
-        if not scores_repo.set_job_status(conn, job_id, "cancelled",
+        if not jobs_repo.set_job_status(conn, job_id, "cancelled",
                                           from_statuses=("preparing", "queued", "running", "paused"),
                                           event=f"cancelled by {actor.label}"):
             raise JobError(f"job {job_id} is already {job.status}")
@@ -222,10 +223,27 @@ def requeue_failed(engine: Engine, job_id: str, *, actor: Actor, include_too_lon
         _require(conn, job_id)
         n = scores_repo.requeue(conn, job_id, statuses)
         if n:
-            scores_repo.set_job_status(conn, job_id, "queued", from_statuses=("done", "paused", "cancelled"),
+            jobs_repo.set_job_status(conn, job_id, "queued", from_statuses=("done", "paused", "cancelled"),
                                        event=f"{n} items re-queued by {actor.label}")
             record_change(conn, actor, "job.requeue", target_kind="job", target_id=job_id, items=n,
                           include_too_long=include_too_long)
+    return n
+
+
+def requeue_partial(engine: Engine, job_id: str, *, actor: Actor) -> int:
+    """Partial items (a score missing or invalid dimensions) back to pending; the job is queued again (curator).
+
+    Their new answers replace the partial scores (a complete score is never replaced). Returns how many items
+    went back; nothing is recorded when there were none.
+    """
+    require(actor, Role.curator, "re-queueing partial items")
+    with write_tx(engine) as conn:
+        _require(conn, job_id)
+        n = scores_repo.requeue(conn, job_id, ["partial"])
+        if n:
+            jobs_repo.set_job_status(conn, job_id, "queued", from_statuses=("done", "paused", "cancelled"),
+                                       event=f"{n} partial items re-queued by {actor.label}")
+            record_change(conn, actor, "job.requeue_partial", target_kind="job", target_id=job_id, items=n)
     return n
 
 
@@ -251,7 +269,7 @@ def summarize(job: Job, counts: dict[str, int], throughput: float, errors: list[
     active = job.status in ("queued", "running")
     return JobProgress(
         job_id=job.job_id, label=job.label, status=job.status, pause_reason=job.pause_reason,
-        total=job.total, counts=counts, done=counts.get("done", 0),
+        total=job.total, counts=counts, done=counts.get("done", 0), partial=counts.get("partial", 0),
         failed=sum(counts.get(k, 0) for k in ("failed", "too_long", "incomplete")), remaining=remaining,
         throughput_per_s=throughput,
         eta_seconds=remaining / throughput if throughput > 0 and active and remaining else None,
@@ -266,7 +284,7 @@ def summarize(job: Job, counts: dict[str, int], throughput: float, errors: list[
 def list_progress(engine: Engine, *, limit: int = 20) -> list[JobProgress]:
     """Progress of the most recent jobs."""
     with read_conn(engine) as conn:
-        ids = [j["job_id"] for j in scores_repo.list_jobs(conn, limit=limit)]
+        ids = [j["job_id"] for j in jobs_repo.list_jobs(conn, limit=limit)]
     return [job_progress(engine, i) for i in ids]
 
 

@@ -32,10 +32,10 @@ from mira_core.scoring.prompt import Prompt, PromptBuilder
 from mira_core.scoring.prompt_template import load_template
 from mira_core.scoring.request import chat_request
 from mira_core.scoring.rubric import load_calibration, load_rubric
-from mira_core.scoring.score_rows import new_score, result_action
+from mira_core.scoring.score_rows import new_score, partial_note, result_action
 from mira_core.scoring.settings import ScorerSettings, load_scorer_settings
 from mira_core.settings import Settings
-from mira_core.storage import Engine, read_conn, records_repo, scores_repo, write_tx
+from mira_core.storage import Engine, jobs_repo, read_conn, records_repo, scores_repo, write_tx
 from mira_core.team import record_change
 
 RESULT_FIELDS = ("status", "text", "finish_reason", "model", "error_kind", "error", "prompt_tokens")
@@ -93,9 +93,9 @@ def result_from_body(body: Mapping[str, Any] | None) -> CallResult:
     raw_code = str(inner.get("code") or "0")
     code = int(raw_code) if raw_code.isdigit() else 0
     if code == 400 and _CONTEXT.search(message):
-        return CallResult("too_long", attempts=1, error_kind="context_length", error=message)
+        return CallResult("too_long", attempts=1, error_kind="too_long", error=message)
     if code >= 500:
-        return CallResult("failed", attempts=1, error_kind="server_error", error=f"HTTP {code}: {message}")
+        return CallResult("failed", attempts=1, error_kind="http_5xx", error=f"HTTP {code}: {message}")
     return CallResult("failed", attempts=1, error_kind="bad_request" if code == 400 else f"http_{code}",
                       error=message)
 
@@ -105,11 +105,11 @@ def result_from_inference_error(error: str) -> CallResult:
     if "Timeout" in error:
         kind = "timeout"
     elif "429" in error or "Too Many Requests" in error:
-        kind = "rate_limited"
+        kind = "http_429"
     elif "Connect" in error or "Disconnect" in error or "Payload" in error:
         kind = "connection"
     else:
-        kind = "server_error"
+        kind = "http_5xx"
     return CallResult("failed", attempts=1, error_kind=kind, error=error.splitlines()[0][:500])
 
 
@@ -135,7 +135,7 @@ class RayJobRun:
         """Score every pending item; a paused or cancelled job stops the run after the current chunk."""
         with write_tx(self.engine) as conn:
             scores_repo.reset_running(conn, job_id=self.job.job_id)  # a dead earlier run's claims
-            scores_repo.set_job_status(conn, self.job.job_id, "running", from_statuses=("queued", "running", "paused"),
+            jobs_repo.set_job_status(conn, self.job.job_id, "running", from_statuses=("queued", "running", "paused"),
                                        event=f"running on Ray against {self.scorer.base_url}")
         processor = self._processor()
         while self._status() == "running":
@@ -152,7 +152,7 @@ class RayJobRun:
 
     def _status(self) -> str:
         with read_conn(self.engine) as conn:
-            row = scores_repo.get_job(conn, self.job.job_id)
+            row = jobs_repo.get_job(conn, self.job.job_id)
         return "cancelled" if row is None else str(row["status"])
 
     def _claim(self) -> list[tuple[str, int]]:
@@ -221,11 +221,17 @@ class RayJobRun:
     def _store(self, record_id: str, attempt: int, result: CallResult) -> None:
         action = result_action(result, attempt=attempt, max_attempts=self.scorer.max_item_attempts,
                                endpoint_down=False)
+        if result.error_kind == "http_429" and attempt < self.scorer.max_item_attempts:
+            action = "retry"  # Ray's own retries ran out on a busy endpoint: the next round tries again
         prompt = self._prompts[record_id]
         if action == "store":
             score = new_score(record_id, self.job.job_id, prompt, result, self.scorer.model,
                               names={a.slot: a.name for a in self.prompts.rubric.anchors})
-            self._finish_item(record_id, result, status="done", score=score)
+            if score.complete:
+                self._finish_item(record_id, result, status="done", score=score)
+            else:  # stored, but counted apart like the worker's partial answers (re-queueable)
+                self._finish_item(record_id, CallResult("ok", error_kind="partial", error=partial_note(score)),
+                                  status="partial", score=score)
             self.summary.stored += 1
         elif action == "keep_output":
             self._finish_item(record_id, result, status=result.status, output=result.text)
@@ -254,9 +260,9 @@ class RayJobRun:
         with write_tx(self.engine) as conn:
             scores_repo.reset_running(conn, token=self.token)
             counts = scores_repo.item_counts(conn, self.job.job_id)
-            status = str((scores_repo.get_job(conn, self.job.job_id) or {"status": "cancelled"})["status"])
+            status = str((jobs_repo.get_job(conn, self.job.job_id) or {"status": "cancelled"})["status"])
             if status == "running" and counts["pending"] == 0 and counts["running"] == 0:
-                scores_repo.set_job_status(conn, self.job.job_id, "done", from_statuses=("running",),
+                jobs_repo.set_job_status(conn, self.job.job_id, "done", from_statuses=("running",),
                                            event=f"done on Ray: {self.summary.stored} stored, "
                                                  f"{self.summary.failed} failed")
                 status = "done"
@@ -321,7 +327,7 @@ def run_stored_job_on_ray(engine: Engine, settings: Settings, job_id: str, *, ac
     """
     require(actor, Role.curator, "running scoring jobs")
     with read_conn(engine) as conn:
-        row = scores_repo.get_job(conn, job_id)
+        row = jobs_repo.get_job(conn, job_id)
     if row is None:
         raise NotFoundError(f"job {job_id} not found: `mira-curator jobs` lists them")
     job = Job.from_row(row)

@@ -16,19 +16,20 @@ from mira_core.scoring.results import parsed_columns
 from mira_core.scoring.simulator import SIMULATED_SUFFIX
 from mira_core.storage import scores_repo
 
-TRANSIENT = ("rate_limited", "server_error", "timeout", "connection")
+TRANSIENT = ("http_5xx", "timeout", "connection")
 """Error kinds that another attempt may cure (the client has already retried them)."""
 
-ResultAction = Literal["store", "keep_output", "endpoint_down", "retry", "fail"]
+ResultAction = Literal["store", "keep_output", "endpoint_down", "wait", "retry", "fail"]
 """What happens to an item after its call: store the score; finish it as `incomplete`/`too_long` keeping the
-raw output; hand it back and pause the job (the endpoint is down); hand it back for another attempt; finish it
-as `failed`."""
+raw output; hand it back and pause the job (the endpoint is down); hand it back without using an attempt (the
+endpoint asked us to slow down); hand it back for another attempt; finish it as `failed`."""
 
 
 def result_action(result: CallResult, *, attempt: int, max_attempts: int, endpoint_down: bool) -> ResultAction:
     """Classify a call's result; `endpoint_down` is the client's view that the endpoint stopped answering.
 
-    A transient error while the endpoint is down does not count as an attempt (the item waits with the job).
+    A transient error while the endpoint is down does not count as an attempt (the item waits with the job),
+    and neither do 429s: an endpoint that keeps asking for patience slows the job down, it never fails items.
     """
     if result.status == "ok":
         return "store"
@@ -36,6 +37,8 @@ def result_action(result: CallResult, *, attempt: int, max_attempts: int, endpoi
         return "keep_output"
     if result.status == "endpoint_down" or (result.error_kind in TRANSIENT and endpoint_down):
         return "endpoint_down"
+    if result.error_kind in ("http_429", "yielded"):
+        return "wait"
     if result.error_kind in TRANSIENT and attempt < max_attempts:
         return "retry"
     return "fail"
@@ -62,3 +65,12 @@ def new_score(record_id: str, job_id: str, prompt: Prompt, result: CallResult,
         record_tokens=prompt.record_tokens(result.prompt_tokens), parsed_json=cols["parsed"], slots=slots,
     )
 
+
+def partial_note(score: scores_repo.NewScore) -> str:
+    """What a partial score lacks, for the item's last error: the slots without a valid number, and the rest."""
+    missing = [slot for slot, value in score.slots.items() if value is None]
+    summary = [name for name, value in (("overall", score.overall), ("recommendation", score.recommendation))
+               if value is None]
+    parts = ([f"{len(missing)} dimensions missing or invalid ({', '.join(missing)})"] if missing else []) + [
+        f"{name} missing or invalid" for name in summary]
+    return "; ".join(parts) or "parse problems (see the score's problems)"

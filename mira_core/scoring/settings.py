@@ -41,11 +41,17 @@ class ScorerSettings(BaseModel):
     request_timeout: float = Field(default=600.0, gt=0, description="Seconds before one request is abandoned.")
     max_retries: int = Field(default=5, ge=0, description="Retries of one request on 429/5xx/connection errors.")
     backoff_base: float = Field(default=0.5, ge=0, description="First backoff in seconds (doubles, full jitter).")
-    backoff_max: float = Field(default=30.0, ge=0, description="Longest single wait, Retry-After included.")
+    backoff_max: float = Field(default=30.0, ge=0, description="Longest backoff between retries of one request.")
+    retry_after_max: float = Field(
+        default=300.0, ge=0, description="Longest wait a server's Retry-After is honoured for (longer ones are cut).")
     down_after: int = Field(
         default=8, gt=0, description="Connection failures in a row after which the endpoint counts as down."
     )
     pause_seconds: float = Field(default=30.0, ge=0, description="How long a job waits after the endpoint went down.")
+    pause_max: float = Field(
+        default=120.0, ge=0, description="Longest wait between probes of a down endpoint (doubling from pause_seconds).")
+    probe_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds a probe of /v1/models may take before the endpoint counts as down.")
     max_item_attempts: int = Field(default=3, gt=0, description="Rounds of retries before an item is failed.")
 
     @field_validator("base_url")

@@ -11,6 +11,7 @@ a fresh draw and runs are reproducible whatever the arrival order.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -199,6 +200,13 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         # Without this, Nagle + the client's delayed ACK add ~40 ms to every keep-alive answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: object) -> None:
         return
@@ -345,6 +353,8 @@ class SimulatorServer(ThreadingHTTPServer):
         self.count_tokens = count_tokens_digits if self.config.digit_tokens else count_tokens
         self._attempts: dict[str, int] = {}
         self._attempts_lock = threading.Lock()
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
 
     @property
     def port(self) -> int:
@@ -355,6 +365,21 @@ class SimulatorServer(ThreadingHTTPServer):
     def base_url(self) -> str:
         """The OpenAI base URL of this server."""
         return f"http://127.0.0.1:{self.port}/v1"
+
+    def crash(self) -> None:
+        """Stop as a dead endpoint does: no new connections, and the open keep-alive ones are cut."""
+        self.shutdown()
+        self.server_close()
+        with self.connections_lock:
+            open_ = list(self.connections)
+        for conn in open_:
+            with contextlib.suppress(OSError):  # already closed by its client
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def requests_per_prompt(self) -> dict[str, int]:
+        """How many chat requests each distinct prompt got (tests count items sent twice with it)."""
+        with self._attempts_lock:
+            return dict(self._attempts)
 
     def next_attempt(self, key: str) -> int:
         """How many times the prompt with digest `key` was seen before (retries get fresh fault draws)."""

@@ -1,7 +1,11 @@
-"""One scoring worker per database: the `scoring_workers` heartbeat row says who it is.
+"""Who serves a database: each scoring worker has a heartbeat row, and its claims last as long as that row.
 
-A new worker takes over when the heartbeat is stale or the holder's pid is gone (same host), and then puts
-every `running` item back to `pending` (only a dead worker can have left them).
+On SQLite one worker per database is the rule (one writer at a time is all SQLite offers): `acquire` refuses
+while another live worker has a row, and runs in SQLite's `BEGIN IMMEDIATE` write transaction, so two
+workers starting together cannot both pass the check. On PostgreSQL any number of workers (on any machines)
+may run: each registers its own row, claims are `FOR UPDATE SKIP LOCKED`, and whoever notices a dead worker
+(stale heartbeat, or a vanished pid on the same host) deletes its row and takes its items back
+(`sweep`, run at start and from every worker's heartbeat thread).
 """
 
 from __future__ import annotations
@@ -12,24 +16,27 @@ import uuid
 from dataclasses import dataclass
 
 from mira_core.errors import MiraError
-from mira_core.storage import Engine, read_conn, scores_repo, write_tx
+from mira_core.storage import Connection, Engine, is_sqlite, read_conn, workers_repo, write_tx
+from mira_core.timeutil import utcnow
 
 STALE_AFTER = 20.0
-"""Seconds without a heartbeat after which a worker counts as dead."""
+"""Seconds without a heartbeat after which a worker counts as dead (its items are taken back)."""
 
 
 class WorkerBusy(MiraError):
-    """Another live worker already serves this database."""
+    """Another live worker already serves this (SQLite) database."""
 
 
 @dataclass
 class WorkerState:
-    """Whether a worker is alive, for the Scoring page."""
+    """Whether a worker is alive, for the Scoring page (the freshest live worker's details)."""
 
     alive: bool
     pid: int | None = None
     host: str | None = None
     heartbeat_age: float | None = None
+    count: int = 0
+    """Live workers serving the database (more than one only on PostgreSQL)."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -42,41 +49,57 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _holder_alive(row: dict | None, stale_after: float) -> bool:
-    if row is None:
-        return False
-    age = (scores_repo.utcnow() - row["heartbeat_at"]).total_seconds()
+def _alive(row: dict, stale_after: float) -> bool:
+    age = (utcnow() - row["heartbeat_at"]).total_seconds()
     if age > stale_after:
         return False
     return row["host"] != socket.gethostname() or _pid_alive(int(row["pid"]))
 
 
 def worker_state(engine: Engine, *, stale_after: float = STALE_AFTER) -> WorkerState:
-    """Is a worker serving this database right now?"""
+    """Whether a worker serves this database now (without one: the last worker's details, alive=False)."""
     with read_conn(engine) as conn:
-        row = scores_repo.worker_row(conn)
-    if row is None:
+        rows = workers_repo.worker_rows(conn)
+    live = [r for r in rows if _alive(r, stale_after)]
+    if not rows:
         return WorkerState(alive=False)
-    age = (scores_repo.utcnow() - row["heartbeat_at"]).total_seconds()
-    return WorkerState(alive=_holder_alive(row, stale_after), pid=row["pid"], host=row["host"], heartbeat_age=age)
+    shown = (live or rows)[0]
+    age = (utcnow() - shown["heartbeat_at"]).total_seconds()
+    return WorkerState(alive=bool(live), pid=shown["pid"], host=shown["host"], heartbeat_age=age, count=len(live))
+
+
+def _sweep(conn: Connection, stale_after: float) -> list[dict]:
+    """Delete dead workers' rows and take back their items; returns the live rows."""
+    rows = workers_repo.worker_rows(conn)
+    live = [r for r in rows if _alive(r, stale_after)]
+    workers_repo.delete_workers(conn, [r["token"] for r in rows if r not in live])
+    workers_repo.reclaim_orphans(conn)
+    return live
+
+
+def sweep(engine: Engine, *, stale_after: float = STALE_AFTER) -> None:
+    """Take back the items of workers that died (their leases expired)."""
+    with write_tx(engine) as conn:
+        _sweep(conn, stale_after)
 
 
 def acquire(engine: Engine, *, stale_after: float = STALE_AFTER) -> str:
-    """Become the worker of this database (reset orphaned items); raises WorkerBusy if one is alive."""
+    """Register as a worker of this database and take back dead workers' items; returns the worker's token.
+
+    Raises WorkerBusy on SQLite when another worker is alive.
+    """
     token = uuid.uuid4().hex
     with write_tx(engine) as conn:
-        row = scores_repo.worker_row(conn)
-        if _holder_alive(row, stale_after):
-            assert row is not None
-            raise WorkerBusy(f"a scoring worker is already running (pid {row['pid']} on {row['host']}); "
-                             "stop it first or let it carry on")
-        scores_repo.take_worker_lock(conn, token=token, pid=os.getpid(), host=socket.gethostname())
-        scores_repo.reset_running(conn)
+        live = _sweep(conn, stale_after)
+        if live and is_sqlite(engine):
+            raise WorkerBusy(f"a scoring worker is already running (pid {live[0]['pid']} on {live[0]['host']}); "
+                             "stop it first or let it carry on (one worker per SQLite database)")
+        workers_repo.register_worker(conn, token=token, pid=os.getpid(), host=socket.gethostname())
     return token
 
 
 def release(engine: Engine, token: str) -> None:
-    """Stop being the worker (a clean exit): our claimed items back to pending, the next worker starts at once."""
+    """Stop being a worker (a clean exit): our claimed items back to pending, our row gone."""
     with write_tx(engine) as conn:
-        scores_repo.reset_running(conn, token=token)
-        scores_repo.release_worker_lock(conn, token)
+        workers_repo.delete_workers(conn, [token])
+        workers_repo.reclaim_orphans(conn)

@@ -17,7 +17,7 @@ from pathlib import Path
 from mira_core.scoring.worker import Worker, WorkerOptions
 from mira_core.scoring.worker_lock import worker_state
 from mira_core.settings import Settings
-from mira_core.storage import Engine
+from mira_core.storage import Engine, jobs_repo, read_conn
 
 ENTRY_MODULE = "mira_core.scoring.worker_main"
 
@@ -53,3 +53,15 @@ def ensure_worker(engine: Engine, database_url: str) -> int | None:
     if worker_state(engine).alive:
         return None
     return spawn_worker(database_url)
+
+
+def worker_for_open_jobs(engine: Engine, database_url: str) -> int | None:
+    """Start a worker when a job is queued, running or paused for an outage and none is alive; the new pid.
+
+    The Scoring page (with autostart on) and every `jobs`/`job` CLI call use this, so runnable work is never
+    left without a worker for longer than it takes someone to look.
+    """
+    with read_conn(engine) as conn:
+        if not jobs_repo.has_open_jobs(conn):
+            return None
+    return ensure_worker(engine, database_url)

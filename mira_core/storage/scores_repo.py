@@ -8,23 +8,27 @@ Every write is safe to repeat. A result is stored only by the worker that claime
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Connection, Insert, RowMapping, Table, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.storage import revisions_repo
 from mira_core.storage.rows import as_utc, utcnow
-from mira_core.storage.tables import score_job_items, score_jobs, scores, scoring_workers
+from mira_core.storage.tables import score_job_items, score_jobs, scores
 
-ITEM_STATUSES = ("pending", "running", "done", "failed", "too_long", "incomplete")
+ITEM_STATUSES = ("pending", "running", "done", "partial", "failed", "too_long", "incomplete")
+"""`partial`: a score is stored but some dimensions were missing or invalid (it can be re-queued)."""
+FINAL_STATUSES = ("done", "partial", "failed", "too_long", "incomplete")
 JOB_STATUSES = ("preparing", "queued", "running", "paused", "cancelled", "done")
-WORKER_LOCK = "scoring"
-
-
 
 
 @dataclass
@@ -63,129 +67,49 @@ class NewScore:
         return data
 
 
-def _upsert_nothing(conn: Connection, table: Table, rows: Sequence[Mapping[str, object]],
-                    keys: Sequence[str]) -> Insert:
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=list(keys))
-
-
 def insert_score(conn: Connection, score: NewScore) -> bool:
-    """Store a score; False when this job already stored one for the record (a no-op)."""
+    """Store a score; False when this job already stored a complete one for the record (a no-op).
+
+    A stored *incomplete* score of the same job is replaced (a re-queued partial item scored again); the
+    scores revision is bumped then, since counts and max ids cannot see a change in place.
+    """
+    if score.job_id is not None:
+        old = conn.execute(select(scores.c.score_id, scores.c.complete)
+                           .where(scores.c.job_id == score.job_id, scores.c.record_id == score.record_id)).first()
+        if old is not None:
+            if old.complete:
+                return False
+            conn.execute(update(scores).where(scores.c.score_id == old.score_id).values(score.row()))
+            revisions_repo.bump(conn, revisions_repo.SCORES)
+            return True
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     stmt = dialect.insert(scores).values(score.row()).on_conflict_do_nothing(index_elements=["job_id", "record_id"])
-    res = conn.execute(stmt.returning(scores.c.score_id))
-    return res.first() is not None
-
-
-# ----------------------------------------------------------------------------- jobs
-
-
-def create_job(conn: Connection, *, job_id: str, label: str, filter_json: str, settings_json: str,
-               created_by: str, runner: str = "worker") -> None:
-    """A job in 'preparing' state; the worker ignores it until `finish_job_prep` freezes its items."""
-    now = utcnow()
-    conn.execute(insert(score_jobs).values(
-        job_id=job_id, created_at=now, updated_at=now, status="preparing", label=label,
-        filter_json=filter_json, settings_json=settings_json, total=0, created_by=created_by, runner=runner,
-    ))
-
-
-def set_job_settings(conn: Connection, job_id: str, settings_json: str) -> None:
-    """Replace a job's stored settings JSON (an admin's endpoint confirmation is kept there)."""
-    conn.execute(update(score_jobs).where(score_jobs.c.job_id == job_id)
-                 .values(settings_json=settings_json, updated_at=utcnow()))
-
-
-def add_job_items(conn: Connection, job_id: str, record_ids: Iterable[str]) -> None:
-    """Freeze record ids into the job as pending items (repeat-safe)."""
-    now = utcnow()
-    rows = [{"job_id": job_id, "record_id": rid, "status": "pending", "attempts": 0, "updated_at": now}
-            for rid in record_ids]
-    if rows:
-        conn.execute(_upsert_nothing(conn, score_job_items, rows, ["job_id", "record_id"]))
-
-
-def finish_job_prep(conn: Connection, job_id: str) -> int:
-    """Set the job's total from its items and queue it; returns the total."""
-    total = int(conn.execute(select(func.count()).select_from(score_job_items)
-                             .where(score_job_items.c.job_id == job_id)).scalar_one())
-    conn.execute(update(score_jobs).where(score_jobs.c.job_id == job_id, score_jobs.c.status == "preparing")
-                 .values(total=total, status="queued", updated_at=utcnow()))
-    return total
-
-
-def get_job(conn: Connection, job_id: str) -> dict | None:
-    """The job row as a dict (times UTC-aware), or None."""
-    row = conn.execute(select(score_jobs).where(score_jobs.c.job_id == job_id)).mappings().first()
-    return _job_dict(row) if row else None
-
-
-def _job_dict(row: RowMapping) -> dict[str, object]:
-    d = dict(row)
-    for k in ("created_at", "updated_at", "finished_at", "resume_after"):
-        d[k] = as_utc(d[k])
-    return d
-
-
-def list_jobs(conn: Connection, *, limit: int = 50) -> list[dict]:
-    """Most recent jobs first."""
-    rows = conn.execute(select(score_jobs).order_by(score_jobs.c.created_at.desc()).limit(limit)).mappings()
-    return [_job_dict(r) for r in rows]
-
-
-def set_job_status(conn: Connection, job_id: str, status: str, *, from_statuses: Sequence[str] | None = None,
-                   pause_reason: str | None = None, resume_after: datetime | None = None,
-                   event: str | None = None) -> bool:
-    """Move a job to `status` (only from `from_statuses` when given); False when nothing changed."""
-    now = utcnow()
-    values: dict[str, object] = {"status": status, "updated_at": now, "pause_reason": pause_reason, "resume_after": resume_after}
-    if event is not None:
-        values["last_event"] = event
-    if status == "done":
-        values["finished_at"] = now
-    cond = [score_jobs.c.job_id == job_id]
-    if from_statuses is not None:
-        cond.append(score_jobs.c.status.in_(list(from_statuses)))
-    return bool(conn.execute(update(score_jobs).where(*cond).values(values)).rowcount)
-
-
-def next_runnable_job(conn: Connection, now: datetime) -> dict | None:
-    """The oldest queued/running job, or a job the endpoint paused whose wait is over (worker jobs only)."""
-    runnable = score_jobs.c.status.in_(["queued", "running"])
-    auto = and_(score_jobs.c.status == "paused", score_jobs.c.pause_reason == "endpoint_down",
-                score_jobs.c.resume_after <= now)
-    row = conn.execute(select(score_jobs).where(runnable | auto, score_jobs.c.runner == "worker")
-                       .order_by(score_jobs.c.created_at).limit(1))
-    found = row.mappings().first()
-    return _job_dict(found) if found else None
-
-
-def delete_job(conn: Connection, job_id: str) -> None:
-    """Remove a job and its items (scores it produced stay)."""
-    conn.execute(delete(score_job_items).where(score_job_items.c.job_id == job_id))
-    conn.execute(delete(score_jobs).where(score_jobs.c.job_id == job_id))
+    return conn.execute(stmt.returning(scores.c.score_id)).first() is not None
 
 
 # ----------------------------------------------------------------------------- items
 
 
 def claim_items(conn: Connection, job_id: str, n: int, token: str) -> list[tuple[str, int]]:
-    """Mark up to `n` pending items of the job running under `token`; returns (record id, attempt number)."""
+    """Mark up to `n` pending items of the job running under `token`; returns (record id, attempt number).
+
+    On PostgreSQL the rows are taken `FOR UPDATE SKIP LOCKED`, so workers claiming at the same moment get
+    disjoint items; SQLite's write transaction already admits one claimer at a time (the clause is omitted).
+    Only rows this statement actually moved are returned.
+    """
+    item = score_job_items.c
+    ids = list(conn.execute(
+        select(item.record_id).where(item.job_id == job_id, item.status == "pending")
+        .order_by(item.record_id).limit(n).with_for_update(skip_locked=True)
+    ).scalars())
+    if not ids:
+        return []
     rows = conn.execute(
-        select(score_job_items.c.record_id, score_job_items.c.attempts)
-        .where(score_job_items.c.job_id == job_id, score_job_items.c.status == "pending")
-        .order_by(score_job_items.c.record_id).limit(n)
+        update(score_job_items).where(item.job_id == job_id, item.record_id.in_(ids), item.status == "pending")
+        .values(status="running", claim_token=token, attempts=item.attempts + 1, updated_at=utcnow())
+        .returning(item.record_id, item.attempts)
     ).all()
-    ids = [r[0] for r in rows]
-    if ids:
-        conn.execute(
-            update(score_job_items)
-            .where(score_job_items.c.job_id == job_id, score_job_items.c.record_id.in_(ids),
-                   score_job_items.c.status == "pending")
-            .values(status="running", claim_token=token, attempts=score_job_items.c.attempts + 1,
-                    updated_at=utcnow())
-        )
-    return [(str(rid), int(att) + 1) for rid, att in rows]
+    return sorted((str(rid), int(att)) for rid, att in rows)
 
 
 def finish_item(conn: Connection, job_id: str, record_id: str, token: str, *, status: str,
@@ -263,7 +187,7 @@ def finished_since(conn: Connection, job_id: str, since: datetime) -> int:
     return int(conn.execute(
         select(func.count()).select_from(score_job_items)
         .where(score_job_items.c.job_id == job_id,
-               score_job_items.c.status.in_(["done", "failed", "too_long", "incomplete"]),
+               score_job_items.c.status.in_(list(FINAL_STATUSES)),
                score_job_items.c.updated_at >= since)
     ).scalar_one())
 
@@ -342,44 +266,6 @@ def update_parsed(conn: Connection, updates: list[dict]) -> None:
         conn.execute(update(scores).where(scores.c.score_id == u["score_id"]).values(values))
     if updates:
         revisions_repo.bump(conn, revisions_repo.SCORES)  # counts and max ids cannot see this change
-
-
-# ----------------------------------------------------------------------------- worker heartbeat
-
-
-def worker_row(conn: Connection) -> dict | None:
-    """The heartbeat row of the scoring worker, if one ever ran."""
-    row = conn.execute(select(scoring_workers).where(scoring_workers.c.name == WORKER_LOCK)).mappings().first()
-    if row is None:
-        return None
-    d = dict(row)
-    d["started_at"], d["heartbeat_at"] = as_utc(d["started_at"]), as_utc(d["heartbeat_at"])
-    return d
-
-
-def take_worker_lock(conn: Connection, *, token: str, pid: int, host: str) -> None:
-    """Write this worker into the heartbeat row (the caller decided the previous holder is gone)."""
-    now = utcnow()
-    values = {"token": token, "pid": pid, "host": host, "started_at": now, "heartbeat_at": now}
-    if worker_row(conn) is None:
-        conn.execute(insert(scoring_workers).values(name=WORKER_LOCK, **values))
-    else:
-        conn.execute(update(scoring_workers).where(scoring_workers.c.name == WORKER_LOCK).values(values))
-
-
-def heartbeat(conn: Connection, token: str) -> bool:
-    """Refresh the heartbeat; False when another worker has taken over (this one must stop)."""
-    res = conn.execute(update(scoring_workers)
-                       .where(scoring_workers.c.name == WORKER_LOCK, scoring_workers.c.token == token)
-                       .values(heartbeat_at=utcnow()))
-    return bool(res.rowcount)
-
-
-def release_worker_lock(conn: Connection, token: str) -> None:
-    """Age the heartbeat so the next worker starts at once (on a clean exit)."""
-    conn.execute(update(scoring_workers)
-                 .where(scoring_workers.c.name == WORKER_LOCK, scoring_workers.c.token == token)
-                 .values(heartbeat_at=utcnow() - timedelta(days=1)))
 
 
 def loads_json(text: str | None) -> dict:

@@ -26,7 +26,7 @@ from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SIMULATED_SUFFIX, is_simulated
 from mira_core.scoring.worker_lock import WorkerState, worker_state
 from mira_core.settings import Settings
-from mira_core.storage import Connection, Engine, records_repo, scores_repo
+from mira_core.storage import Connection, Engine, read_conn, records_repo, scores_repo
 
 SCORE_COLUMNS = ["slot", "dimension", "score", "rationale", "problem"]
 RUN_COLUMNS = ["when", "judge", "kind", "job", "prompt version", "overall", "recommendation", "complete",
@@ -115,15 +115,15 @@ def progress_rows(jobs: list[JobProgress]) -> pd.DataFrame:
     for p in jobs:
         status = p.status + (f" ({p.pause_reason})" if p.pause_reason else "")
         out.append({
-            "job": p.job_id, "label": p.label, "status": status, "done": p.done, "failed": p.failed,
-            "remaining": p.remaining, "total": p.total,
-            "progress": (p.done + p.failed) / p.total if p.total else 1.0,
+            "job": p.job_id, "label": p.label, "status": status, "done": p.done, "partial": p.partial,
+            "failed": p.failed, "remaining": p.remaining, "total": p.total,
+            "progress": (p.done + p.partial + p.failed) / p.total if p.total else 1.0,
             "per second": "paused" if p.status == "paused" else f"{p.throughput_per_s:.2f}",
             "eta": format_duration(p.eta_seconds),
             "model": p.judge or p.model, "created": p.created_at, "started by": p.created_by,
         })
-    return pd.DataFrame(out, columns=["job", "label", "status", "done", "failed", "remaining", "total", "progress",
-                                      "per second", "eta", "model", "created", "started by"])
+    return pd.DataFrame(out, columns=["job", "label", "status", "done", "partial", "failed", "remaining", "total",
+                                      "progress", "per second", "eta", "model", "created", "started by"])
 
 
 def format_duration(seconds: float | None) -> str:
@@ -265,6 +265,13 @@ def load_jobs_panel(engine: Engine, *, limit: int = 20) -> JobsPanel:
     worker = worker_state(engine)
     progress = list_progress(engine, limit=limit)
     return JobsPanel(worker, progress, progress_rows(progress))
+
+
+def load_partial_items(engine: Engine, job_id: str, *, limit: int = 50) -> pd.DataFrame:
+    """The job's most recent partial items: which record, and what its answer missed (columns record, missing)."""
+    with read_conn(engine) as conn:
+        rows = scores_repo.job_items(conn, job_id, statuses=["partial"], limit=limit)
+    return pd.DataFrame([(r["record_id"], r["last_error"] or "") for r in rows], columns=["record", "missing"])
 
 
 def requeueable(p: JobProgress) -> int:

@@ -36,7 +36,7 @@ def scoring_server(tmp_path_factory):
                                 teacher="kimi-k2.6-SIMULATED")
     simulator, _ = start_in_thread(SimulatorConfig(latency=0.05, concurrency=8, seed=3), port=0)
     env = {"MIRA_SCORER_BASE_URL": simulator.base_url, "MIRA_SCORER_CONFIG": str(tmp / "scorer.toml"),
-           "MIRA_SCORER_API_KEY": "test-key", "MIRA_CURATOR": "bob"}
+           "MIRA_SCORER_API_KEY": "test-key", "MIRA_CURATOR": "bob", "MIRA_WORKER_AUTOSTART": "1"}
     try:
         with serve_app(url, tmp, extra_env=env) as base:
             yield base, eng, sid

@@ -59,7 +59,7 @@ def test_500_and_dropped_connections_are_retried(sim):
 def test_context_length_is_too_long_and_not_retried(sim):
     server = sim(reject_above=100)
     [r] = _run(server.base_url, ["x" * 1000], [], max_tokens=10)
-    assert r.status == "too_long" and r.error_kind == "context_length" and r.attempts == 1
+    assert r.status == "too_long" and r.error_kind == "too_long" and r.attempts == 1
     assert "maximum context length" in r.error
     assert server.stats.counts == {"too_long": 1}
 
@@ -67,14 +67,14 @@ def test_context_length_is_too_long_and_not_retried(sim):
 def test_truncated_and_empty_outputs_are_incomplete(sim):
     server = sim(rate_truncated=1.0)
     [r] = _run(server.base_url, ["a record"])
-    assert r.status == "incomplete" and r.error_kind == "length" and r.text
+    assert r.status == "incomplete" and r.error_kind == "truncated" and r.text
 
 
 def test_exhausted_retries_fail_with_the_kind(sim):
     server = sim(rate_500=1.0)
     delays: list[float] = []
     [r] = _run(server.base_url, ["r"], delays, max_retries=3, down_after=100)
-    assert (r.status, r.error_kind, r.attempts) == ("failed", "server_error", 4)
+    assert (r.status, r.error_kind, r.attempts) == ("failed", "http_5xx", 4)
     assert len(delays) == 3
 
 
@@ -151,14 +151,48 @@ def test_classify_error_separates_final_from_retryable():
     too_long = classify_error(_status_error(openai.BadRequestError, 400, "maximum context length is 100 tokens"),
                               2, 60)
     assert isinstance(too_long, CallResult) and (too_long.status, too_long.error_kind, too_long.attempts) == (
-        "too_long", "context_length", 2)
+        "too_long", "too_long", 2)
     assert classify_error(_status_error(openai.NotFoundError, 404, "no model"), 1, 60).error_kind == "http_404"
     limited = classify_error(_status_error(openai.RateLimitError, 429, "slow down", {"retry-after": "7"}), 1, 60)
-    assert limited == RetryableError("rate_limited", "slow down", 7.0, endpoint_fault=False)
+    assert limited == RetryableError("http_429", "slow down", 7.0, endpoint_fault=False)
     busy = classify_error(_status_error(openai.InternalServerError, 503, "busy"), 1, 60)
-    assert isinstance(busy, RetryableError) and busy.kind == "server_error" and busy.endpoint_fault
+    assert isinstance(busy, RetryableError) and busy.kind == "http_5xx" and busy.endpoint_fault
     request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
     timeout = classify_error(openai.APITimeoutError(request=request), 1, 12.5)
     assert timeout == RetryableError("timeout", "no answer within 12.5 s", None, endpoint_fault=True)
     refused = classify_error(openai.APIConnectionError(request=request), 1, 60)
     assert isinstance(refused, RetryableError) and refused.kind == "connection" and refused.endpoint_fault
+
+
+def test_retry_after_is_honoured_up_to_its_configured_maximum(sim):
+    server = sim(rate_429=1.0, retry_after=60)
+    delays: list[float] = []
+    [r] = _run(server.base_url, ["r"], delays, max_retries=1)
+    assert all(60 <= d <= 63 for d in delays) and delays  # not retried early (jitter: 10% of a backoff <= 30 s)
+    capped: list[float] = []
+    _run(server.base_url, ["s"], capped, max_retries=1, retry_after_max=10)
+    assert all(10 <= d <= 13 for d in capped) and capped
+    assert (r.status, r.error_kind) == ("failed", "http_429")
+
+
+def test_sustained_429s_lower_the_requests_in_flight_and_answers_raise_them_again():
+    from mira_core.scoring.adaptive_limit import AdaptiveLimit
+
+    limit = AdaptiveLimit(16, cooldown=0.0)
+    for expected in (8, 4, 2, 1, 1):
+        limit.slow_down()
+        assert limit.limit == expected
+    for _ in range(1 + 2 + 3):  # one more slot per `limit` answers: 1 -> 2 -> 3 -> 4
+        limit.speed_up()
+    assert limit.limit == 4
+    burst = AdaptiveLimit(16, cooldown=60.0)
+    for _ in range(10):  # one burst of 429s from requests sent together counts once
+        burst.slow_down()
+    assert burst.limit == 8
+
+
+def test_unsent_calls_of_a_down_endpoint_are_labelled_endpoint_down():
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    results = _run(url, ["a", "b", "c"], [], max_retries=50, down_after=2, concurrency=1)
+    assert results[0].error_kind == "connection" and results[-1].error_kind == "endpoint_down"
+    assert results[-1].attempts == 0  # never sent

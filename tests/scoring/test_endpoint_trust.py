@@ -19,7 +19,7 @@ from mira_core.scoring.settings import ScorerSettings, api_key_source, write_sco
 from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer, start_in_thread
 from mira_core.scoring.worker import Worker, WorkerOptions
 from mira_core.settings import Settings
-from mira_core.storage import read_conn, scores_repo
+from mira_core.storage import jobs_repo, read_conn
 from mira_core.team import list_changes
 from tests.reliability.builders import make_records
 
@@ -87,7 +87,7 @@ def _work(engine) -> None:
 
 def _event(engine, job_id: str) -> tuple[str, str]:
     with read_conn(engine) as conn:
-        row = scores_repo.get_job(conn, job_id)
+        row = jobs_repo.get_job(conn, job_id)
     assert row is not None
     return row["status"], row["last_event"] or ""
 

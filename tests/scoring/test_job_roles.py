@@ -13,7 +13,7 @@ from mira_core.identity import Actor, PermissionDenied, Role
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs, save_scorer_settings
 from mira_core.scoring.settings import ScorerSettings, write_scorer_config
-from mira_core.storage import read_conn, scores_repo, write_tx
+from mira_core.storage import jobs_repo, read_conn, scores_repo, write_tx
 from mira_core.team import list_changes
 from tests.reliability.builders import add_scores, make_records
 
@@ -28,7 +28,7 @@ def _as(role: Role, who: str = "someone@example.org") -> Actor:
 
 def _job(engine, job_id: str) -> dict:
     with read_conn(engine) as conn:
-        row = scores_repo.get_job(conn, job_id)
+        row = jobs_repo.get_job(conn, job_id)
     assert row is not None
     return row
 
@@ -55,7 +55,7 @@ def _fail_items(engine, job_id: str) -> None:
     with write_tx(engine) as conn:
         for rid, _ in scores_repo.claim_items(conn, job_id, 100, "t"):
             scores_repo.finish_item(conn, job_id, rid, "t", status="failed", error_kind="server")
-        scores_repo.set_job_status(conn, job_id, "done")
+        jobs_repo.set_job_status(conn, job_id, "done")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -66,7 +66,7 @@ def test_starting_a_job_needs_a_curator(engine, role):
         with pytest.raises(PermissionDenied, match="starting scoring jobs needs the curator role; someone@"):
             jobs.start_job(engine, SETTINGS, actor=who, job_id="j1")
         with read_conn(engine) as conn:
-            assert scores_repo.get_job(conn, "j1") is None
+            assert jobs_repo.get_job(conn, "j1") is None
         assert _changes(engine) == []
         return
     assert jobs.start_job(engine, SETTINGS, actor=who, label="all", job_id="j1") == "j1"
@@ -85,7 +85,7 @@ def test_pausing_resuming_and_requeueing_need_a_curator(engine, role):
         with pytest.raises(PermissionDenied, match="pausing scoring jobs needs the curator role"):
             jobs.pause_job(engine, "j1", actor=who)
         with write_tx(engine) as conn:
-            scores_repo.set_job_status(conn, "j1", "paused", pause_reason="user")
+            jobs_repo.set_job_status(conn, "j1", "paused", pause_reason="user")
         with pytest.raises(PermissionDenied, match="resuming scoring jobs needs the curator role"):
             jobs.resume_job(engine, "j1", actor=who)
         _fail_items(engine, "j1")

@@ -21,10 +21,11 @@ from mira_core.scoring.simulator import SimulatorConfig, SimulatorServer
 from mira_core.scoring.worker import Worker, WorkerOptions
 from mira_core.scoring.worker_lock import worker_state
 from mira_core.settings import Settings
-from mira_core.storage import reliability_repo, scores_repo, selection_repo
+from mira_core.storage import jobs_repo, reliability_repo, scores_repo, selection_repo
 from mira_core.storage.engine import read_conn, write_tx
 from mira_core.team import list_changes
 from tests.app.builders import import_messages, messages_row
+from tests.scoring.support import running_worker, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CY = Actor(user_id="cy@example.org", role=Role.curator)
@@ -46,8 +47,8 @@ def _start(engine, settings: ScorerSettings, **kw) -> str:
 
 
 def _settings(base_url: str, **kw) -> ScorerSettings:
-    return ScorerSettings(base_url=base_url, concurrency=4, backoff_base=0.001, backoff_max=0.02,
-                          max_retries=8, pause_seconds=0.0, **kw)
+    base = {"concurrency": 4, "backoff_base": 0.001, "backoff_max": 0.02, "max_retries": 8, "pause_seconds": 0.0}
+    return ScorerSettings(base_url=base_url, **{**base, **kw})
 
 
 def _work(engine) -> None:
@@ -83,7 +84,7 @@ def test_job_scores_each_frozen_record_once_with_a_labelled_judge(engine, tmp_pa
 
 def scores_repo_job(engine, job_id):
     with read_conn(engine) as conn:
-        return scores_repo.get_job(conn, job_id)
+        return jobs_repo.get_job(conn, job_id)
 
 
 @pytest.mark.parametrize(("knobs", "status", "stat"), [
@@ -109,7 +110,7 @@ def test_context_length_is_too_long_and_not_retried(sqlite_engine, tmp_path, sim
     _work(sqlite_engine)
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert prog.counts["too_long"] == 3 and prog.done == 0 and prog.status == "done"
-    assert [e.error_kind for e in prog.errors] == ["context_length"]
+    assert [e.error_kind for e in prog.errors] == ["too_long"]
     assert server.stats.counts == {"too_long": 3, "tokenize": 2}  # the fixed part (system, template), once per run
     assert _scores(sqlite_engine, job_id) == []
 
@@ -124,7 +125,7 @@ def test_truncated_output_is_incomplete_kept_but_never_a_score(sqlite_engine, tm
     assert _scores(sqlite_engine, job_id) == []
     with read_conn(sqlite_engine) as conn:
         items = scores_repo.job_items(conn, job_id)
-    assert all(i["error_kind"] == "length" and i["last_output"].startswith("[A1]") for i in items)
+    assert all(i["error_kind"] == "truncated" and i["last_output"].startswith("[A1]") for i in items)
     # A re-queue gives them another chance; with the fault gone they become scores.
     server.config.rate_truncated = 0.0
     assert jobs.requeue_failed(sqlite_engine, job_id, actor=CY) == 3
@@ -157,12 +158,13 @@ def test_endpoint_down_pauses_the_job_and_it_resumes_later(sqlite_engine, tmp_pa
     port = _free_port()
     job_id = _start(sqlite_engine, _settings(f"http://127.0.0.1:{port}/v1", down_after=3),
                             record_filter=RecordFilter())
-    _work(sqlite_engine)
-    prog = jobs.job_progress(sqlite_engine, job_id)
-    assert (prog.status, prog.pause_reason) == ("paused", "endpoint_down")
-    assert prog.failed == 0 and prog.counts["pending"] == 5
-    sim(port=port)  # the endpoint comes back; pause_seconds=0 so the wait is over
-    _work(sqlite_engine)
+    with running_worker(sqlite_engine) as worker:
+        wait_for(lambda: jobs.job_progress(sqlite_engine, job_id).pause_reason == "endpoint_down")
+        prog = jobs.job_progress(sqlite_engine, job_id)
+        assert prog.status == "paused" and prog.failed == 0 and prog.counts["pending"] == 5
+        sim(port=port)  # the endpoint comes back: the same worker resumes the job by itself
+        wait_for(lambda: jobs.job_progress(sqlite_engine, job_id).status == "done")
+        assert worker.is_alive()
     prog = jobs.job_progress(sqlite_engine, job_id)
     assert (prog.status, prog.done, prog.failed) == ("done", 5, 0)
 
@@ -171,9 +173,12 @@ def test_endpoint_dying_mid_job_pauses_instead_of_failing(sqlite_engine, tmp_pat
     _corpus(sqlite_engine, tmp_path, 6)
     server = sim(rate_500=1.0)  # an engine that died but still answers 500
     job_id = _start(sqlite_engine, _settings(server.base_url, down_after=5), record_filter=RecordFilter())
-    _work(sqlite_engine)
+    with running_worker(sqlite_engine):
+        wait_for(lambda: jobs.job_progress(sqlite_engine, job_id).pause_reason == "endpoint_down")
     prog = jobs.job_progress(sqlite_engine, job_id)
-    assert (prog.status, prog.pause_reason, prog.failed) == ("paused", "endpoint_down", 0)
+    # The worker kept probing (pause_seconds=0) until stopped: nothing failed, nothing is left claimed.
+    assert prog.status in ("paused", "queued") and prog.failed == 0
+    assert prog.counts["running"] == 0 and prog.counts["pending"] == 6
 
 
 def test_pause_resume_cancel_and_one_record_jobs(sqlite_engine, tmp_path, sim):
@@ -356,9 +361,47 @@ def test_starting_with_the_same_job_id_is_idempotent(sqlite_engine, tmp_path):
     assert jobs.job_progress(sqlite_engine, "click-1").total == 4  # the first selection, not the replay's
     # An interrupted freeze (still preparing, half the items in) is completed by the replay.
     with write_tx(sqlite_engine) as conn:
-        scores_repo.create_job(conn, job_id="click-2", label="t", filter_json=RecordFilter().model_dump_json(),
+        jobs_repo.create_job(conn, job_id="click-2", label="t", filter_json=RecordFilter().model_dump_json(),
                                settings_json="{}", created_by="me")
-        scores_repo.add_job_items(conn, "click-2", ids[:2])
+        jobs_repo.add_job_items(conn, "click-2", ids[:2])
     _start(sqlite_engine, settings, record_filter=RecordFilter(), job_id="click-2")
     prog = jobs.job_progress(sqlite_engine, "click-2")
     assert (prog.status, prog.total) == ("queued", 4)
+
+
+def test_malformed_answers_are_counted_partial_and_can_be_scored_again(engine, tmp_path, sim, monkeypatch, capsys):
+    from mira_core.cli import main
+
+    ids = _corpus(engine, tmp_path, 12)
+    server = sim(rate_malformed=0.5, seed=4)
+    job_id = _start(engine, _settings(server.base_url), record_filter=RecordFilter())
+    _work(engine)
+    prog = jobs.job_progress(engine, job_id)
+    assert prog.status == "done" and prog.partial > 0 and prog.done + prog.partial == 12 and prog.failed == 0
+    assert "partial" in {e.error_kind for e in prog.errors}
+    assert sum(not r["complete"] for r in _scores(engine, job_id)) == prog.partial
+    server.config.rate_malformed = 0.0
+    monkeypatch.setenv("MIRA_DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
+    assert main(["--as", "cy@example.org", "job", "requeue-partial", job_id]) == 0
+    assert f"{prog.partial} partial items re-queued" in capsys.readouterr().out
+    _work(engine)
+    prog = jobs.job_progress(engine, job_id)
+    assert (prog.status, prog.done, prog.partial) == ("done", 12, 0)
+    rows = _scores(engine, job_id)
+    assert sorted(r["record_id"] for r in rows) == ids and all(r["complete"] for r in rows)  # replaced, not added
+    with read_conn(engine) as conn:
+        kinds = [c.kind for c in list_changes(conn)]
+    assert "job.requeue_partial" in kinds
+    assert jobs.requeue_partial(engine, job_id, actor=CY) == 0
+
+
+def test_sustained_429s_slow_the_job_down_but_fail_nothing(sqlite_engine, tmp_path, sim):
+    _corpus(sqlite_engine, tmp_path, 8)
+    server = sim(rate_429=0.8, retry_after=0.001, seed=3)
+    # One retry per call and one attempt per item: before, these 429s failed most items.
+    job_id = _start(sqlite_engine, _settings(server.base_url, max_retries=1, max_item_attempts=1),
+                    record_filter=RecordFilter())
+    _work(sqlite_engine)
+    prog = jobs.job_progress(sqlite_engine, job_id)
+    assert (prog.status, prog.done, prog.failed) == ("done", 8, 0)
+    assert server.stats.counts["429"] > 8

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from mira_core.storage import jobs_repo
 from mira_core.storage import scores_repo as repo
 from mira_core.storage.engine import read_conn, write_tx
 from tests.app.builders import import_messages, messages_row
@@ -13,20 +14,20 @@ def _records(engine, tmp_path, n=3) -> list[str]:
         return sorted(conn.exec_driver_sql("SELECT record_id FROM records").scalars())
 
 
-def _score(rid: str, job_id: str | None, overall: int = 70) -> repo.NewScore:
+def _score(rid: str, job_id: str | None, overall: int = 70, complete: bool = False) -> repo.NewScore:
     return repo.NewScore(
         record_id=rid, judge_kind="student", judge="m-SIMULATED", job_id=job_id, prompt_version="v1",
-        raw_output="[A1] x: 7/10 — y", complete=False, overall=overall, recommendation="keep", domain_tag="t",
+        raw_output="[A1] x: 7/10 — y", complete=complete, overall=overall, recommendation="keep", domain_tag="t",
         brief="b", shortened=False, elided_tokens=0, prompt_tokens=12, parsed_json="{}", slots={"A1": 7.0},
     )
 
 
 def _job(engine, ids: list[str], job_id: str = "j1") -> None:
     with write_tx(engine) as conn:
-        repo.create_job(conn, job_id=job_id, label="t", filter_json="{}", settings_json="{}", created_by="me")
-        repo.add_job_items(conn, job_id, ids)
-        repo.add_job_items(conn, job_id, ids[:1])  # repeated freeze is a no-op
-        assert repo.finish_job_prep(conn, job_id) == len(ids)
+        jobs_repo.create_job(conn, job_id=job_id, label="t", filter_json="{}", settings_json="{}", created_by="me")
+        jobs_repo.add_job_items(conn, job_id, ids)
+        jobs_repo.add_job_items(conn, job_id, ids[:1])  # repeated freeze is a no-op
+        assert jobs_repo.finish_job_prep(conn, job_id) == len(ids)
 
 
 def test_claim_guards_results_and_scores_are_unique_per_job(engine, tmp_path):
@@ -41,14 +42,16 @@ def test_claim_guards_results_and_scores_are_unique_per_job(engine, tmp_path):
         assert repo.finish_item(conn, "j1", ids[0], "tok", status="done", score=_score(ids[0], "j1"))
         # The same result again (a repeated commit) is refused: the item is no longer running.
         assert not repo.finish_item(conn, "j1", ids[0], "tok", status="done", score=_score(ids[0], "j1"))
+        # A partial (incomplete) score is replaced by the next answer; a complete one never is.
+        assert repo.insert_score(conn, _score(ids[0], "j1", overall=80, complete=True))
         assert not repo.insert_score(conn, _score(ids[0], "j1", overall=10))
         assert repo.insert_score(conn, _score(ids[0], None))  # a label outside any job
     with read_conn(engine) as conn:
         rows = repo.scores_for_record(conn, ids[0])
         assert [r["job_id"] for r in rows] == [None, "j1"]
-        assert rows[1]["a1"] == 7.0 and rows[1]["a2"] is None and rows[1]["overall"] == 70
+        assert rows[1]["a1"] == 7.0 and rows[1]["a2"] is None and rows[1]["overall"] == 80 and rows[1]["complete"]
         assert rows[1]["created_at"].tzinfo is not None
-        assert repo.item_counts(conn, "j1") == {"pending": 0, "running": 2, "done": 1, "failed": 0,
+        assert repo.item_counts(conn, "j1") == {"pending": 0, "running": 2, "done": 1, "partial": 0, "failed": 0,
                                                  "too_long": 0, "incomplete": 0}
 
 
@@ -78,22 +81,10 @@ def test_next_runnable_job_waits_for_an_endpoint_pause(engine, tmp_path):
     _job(engine, ids)
     now = repo.utcnow()
     with write_tx(engine) as conn:
-        assert repo.next_runnable_job(conn, now)["job_id"] == "j1"
-        repo.set_job_status(conn, "j1", "paused", pause_reason="endpoint_down", resume_after=now + timedelta(seconds=30))
-        assert repo.next_runnable_job(conn, now) is None
-        assert repo.next_runnable_job(conn, now + timedelta(seconds=31))["job_id"] == "j1"
-        repo.set_job_status(conn, "j1", "paused", pause_reason="user")
-        assert repo.next_runnable_job(conn, now + timedelta(days=1)) is None
-        assert not repo.set_job_status(conn, "j1", "queued", from_statuses=("running",))
-
-
-def test_worker_heartbeat_row(engine):
-    with write_tx(engine) as conn:
-        assert repo.worker_row(conn) is None
-        repo.take_worker_lock(conn, token="a", pid=1, host="h")
-        assert repo.heartbeat(conn, "a") and not repo.heartbeat(conn, "b")
-        repo.take_worker_lock(conn, token="b", pid=2, host="h")
-        assert not repo.heartbeat(conn, "a")
-        repo.release_worker_lock(conn, "b")
-        row = repo.worker_row(conn)
-    assert row["pid"] == 2 and (repo.utcnow() - row["heartbeat_at"]) > timedelta(hours=1)
+        assert jobs_repo.next_runnable_job(conn, now)["job_id"] == "j1"
+        jobs_repo.set_job_status(conn, "j1", "paused", pause_reason="endpoint_down", resume_after=now + timedelta(seconds=30))
+        assert jobs_repo.next_runnable_job(conn, now) is None
+        assert jobs_repo.next_runnable_job(conn, now + timedelta(seconds=31))["job_id"] == "j1"
+        jobs_repo.set_job_status(conn, "j1", "paused", pause_reason="user")
+        assert jobs_repo.next_runnable_job(conn, now + timedelta(days=1)) is None
+        assert not jobs_repo.set_job_status(conn, "j1", "queued", from_statuses=("running",))
