@@ -1,5 +1,6 @@
 """Record page through AppTest: issue, timeline, diff sections, metadata, prev/next within the filter."""
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -129,3 +130,26 @@ def test_without_id_a_pasted_id_opens_the_record(corpus):
     at.text_input(key="record_pick").input(corpus).run()
     assert at.query_params["id"] == corpus
     assert at.subheader[0].value == "big\\_\\_task\\-1"
+
+
+def test_scores_tab_greys_masked_dimensions_and_carries_the_legend(corpus):
+    import os
+
+    from mira_core.reliability.mask_store import save_mask_version
+    from mira_core.reliability.masks import Cell, CellDecision, Mask
+    from mira_core.storage.engine import make_engine, write_tx
+    from tests.reliability.builders import person
+
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    mask = Mask(cells={Cell("agent_openhands", "A2"): CellDecision(masked=True, reason="MAE 3.10 > 2.00")})
+    with write_tx(eng) as conn:
+        save_mask_version(conn, name="m", mask=mask, rules=None, actor=person("ann"))
+    eng.dispose()
+    at = _tab(_record({"id": corpus}), "Scores")
+    table = at.dataframe[0]
+    assert table.value["mask"].tolist()[1] == "masked: MAE 3.10 > 2.00" and table.value["mask"].tolist()[0] == ""
+    grey = {int(m) for m in re.findall(r"#T_\w+_row(\d+)_col\d+ \{ color: #9e9e9e", table.proto.arrow_data.styler.styles)}
+    assert grey == {1}  # A2's row only
+    assert "human" in table.value.columns and "teacher" in table.value.columns
+    legend = next(e for e in at.expander if e.label == "What the dimensions judge")
+    assert "**A14 · Tool Selection** — Choosing the right tool" in legend.markdown[0].value
