@@ -200,3 +200,30 @@ def anchors_for(slot: str, calibration_path: Path) -> list[CalibrationRef]:
     Raises ConfigError naming file:line when the calibration file is unreadable.
     """
     return [ref for ref in load_calibration(calibration_path) if ref.slot == slot]
+
+
+@dataclass(frozen=True)
+class AgreementSummary:
+    """The Reliability page's human-agreement table, cut to the cells that have answers."""
+
+    table: pd.DataFrame
+    """`spotcheck.AGREEMENT_COLUMNS` plus `answers` (scores and skips) after `slot`, answered cells only;
+    metrics stay NaN where undefined (the page shows a dash)."""
+    title: str
+    """E.g. '2 cells with answers (12 and 3 answers); 1 sampled cell has none yet'."""
+
+
+def summarize_agreement(agreement: pd.DataFrame) -> AgreementSummary:
+    """Keep the cells someone answered (scored or skipped) and say how many answers each has."""
+    answers = (agreement["reviewed"] + agreement["skipped"]).astype("int64")
+    table = agreement.assign(answers=answers)[answers > 0]
+    cols = ["source", "slot", "answers", *[c for c in agreement.columns if c not in ("source", "slot")]]
+    table = table[cols].sort_values("answers", ascending=False, kind="stable").reset_index(drop=True)
+    n, waiting = len(table), int((answers == 0).sum())
+    counts = table["answers"].tolist()
+    each = ", ".join(map(str, counts[:-1])) + (" and " if n > 1 else "") + str(counts[-1]) if n else ""
+    title = (f"{n} cell{'' if n == 1 else 's'} with answers ({each} answer{'' if counts == [1] else 's'})"
+             if n else "no cell has answers yet")
+    if waiting:
+        title += f"; {waiting} sampled cell{' has' if waiting == 1 else 's have'} none yet"
+    return AgreementSummary(table, title)
