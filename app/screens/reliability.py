@@ -34,7 +34,6 @@ from mira_core.reliability import (
 from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
 from mira_core.views.mask_versions import load_curator_overrides
-from mira_core.views.spot_check import summarize_agreement
 from mira_core.views.reliability import (
     METRIC_LABELS,
     CellDrillDown,
@@ -54,6 +53,7 @@ from mira_core.views.reliability import (
     load_score_pairs,
     preview_mask,
 )
+from mira_core.views.spot_check import summarize_agreement
 
 ss = st.session_state
 ANY = "(any)"
