@@ -202,13 +202,18 @@ def anchors_for(slot: str, calibration_path: Path) -> list[CalibrationRef]:
     return [ref for ref in load_calibration(calibration_path) if ref.slot == slot]
 
 
+METRIC_COLUMNS = ("human_student_mae", "human_student_rho", "human_teacher_mae", "human_teacher_rho", "iaa_alpha",
+                  "iaa_mad")
+"""Agreement figures that can be undefined (too few pairs): shown as text."""
+
+
 @dataclass(frozen=True)
 class AgreementSummary:
     """The Reliability page's human-agreement table, cut to the cells that have answers."""
 
     table: pd.DataFrame
     """`spotcheck.AGREEMENT_COLUMNS` plus `answers` (scores and skips) after `slot`, answered cells only;
-    metrics stay NaN where undefined (the page shows a dash)."""
+    the metrics (METRIC_COLUMNS) as text with 2 decimals, '–' where undefined (a grid would show None)."""
     title: str
     """E.g. '2 cells with answers (12 and 3 answers); 1 sampled cell has none yet'."""
 
@@ -219,6 +224,8 @@ def summarize_agreement(agreement: pd.DataFrame) -> AgreementSummary:
     table = agreement.assign(answers=answers)[answers > 0]
     cols = ["source", "slot", "answers", *[c for c in agreement.columns if c not in ("source", "slot")]]
     table = table[cols].sort_values("answers", ascending=False, kind="stable").reset_index(drop=True)
+    for c in METRIC_COLUMNS:
+        table[c] = ["–" if pd.isna(v) else f"{v:.2f}" for v in table[c]]
     n, waiting = len(table), int((answers == 0).sum())
     counts = table["answers"].tolist()
     each = ", ".join(map(str, counts[:-1])) + (" and " if n > 1 else "") + str(counts[-1]) if n else ""

@@ -1,7 +1,5 @@
 """The Reliability page's human-agreement table: answered cells only, with how many answers each has."""
 
-import math
-
 import pandas as pd
 
 from mira_core.reliability.spotcheck import AGREEMENT_COLUMNS
@@ -22,7 +20,7 @@ def test_only_cells_with_answers_and_their_answer_counts():
     assert got.table[["source", "slot", "answers"]].values.tolist() == [["c", "A3", 9], ["a", "A1", 3], ["d", "A4", 1]]
     assert list(got.table.columns[:3]) == ["source", "slot", "answers"]
     assert got.title == "3 cells with answers (9, 3 and 1 answers); 1 sampled cell has none yet"
-    assert math.isnan(got.table.human_student_mae.iloc[2])  # undefined stays NaN: the page shows a dash
+    assert got.table.human_student_mae.tolist() == ["1.00", "0.50", "–"]  # undefined: a dash, never None
 
 
 def test_one_answer_and_none_at_all():
