@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
 from ui.db import engine
+from ui.issue import render_issue
 from ui.record_annotations import render_record_annotations
 from ui.record_judgements import render_record_judgements
 from ui.record_scores import render_record_scores
@@ -22,7 +25,6 @@ from mira_core.views import (
     report_summary,
     split_diff,
     view_from_params,
-    visible_controls,
 )
 from mira_core.views.browse_params import view_to_params
 from mira_core.views.record import RecordContext, load_record_context
@@ -82,30 +84,49 @@ def _nav(view_params: dict, prev_id: str | None, next_id: str | None, where: str
         st.caption(where)
 
 
-def _tabs(got: RecordContext, rid: str) -> None:
-    rec, meta = got.record, got.meta
-    sections = split_diff(rec.patch)
+TABS = ("Issue", "Steps", "Patch", "Scores", "Student vs teacher", "Metadata", "Annotation")
+"""Stable labels: the open one is the URL's `tab=` (bound), so it survives J / K and a shared link."""
+
+
+def _open_tab() -> tuple[str, DeltaGenerator]:
+    """The open tab and its container: the URL's, else the one this session last had open (B, then back)."""
+    if "tab" not in st.query_params and ss.get("record_tab_last") in TABS:
+        ss["tab"] = ss.record_tab_last  # a bound tab is set through its key, never st.query_params
+    tabs = st.tabs(TABS, key="tab", bind="query-params")
+    i = next((i for i, t in enumerate(tabs) if t.open), 0)
+    ss.record_tab_last = TABS[i]
+    return TABS[i], tabs[i]
+
+
+def _metadata(meta: dict) -> None:
+    st.dataframe(pd.DataFrame(metadata_rows(meta), columns=["field", "value"]), hide_index=True, width="stretch")
+    note = altered_note(meta)
+    if note:
+        st.info(escape_markdown(note), icon=":material/warning:")
+
+
+def _patch(got: RecordContext, rid: str) -> None:
+    sections = split_diff(got.record.patch)
     n_files = len(sections.files)
-    tabs = st.tabs(["Issue", f"Steps ({len(rec.steps):,})", f"Patch ({n_files} file{'' if n_files == 1 else 's'})",
-                    "Scores", "Student vs teacher", "Metadata", "Annotation"])
-    with tabs[0]:
-        issue = visible_controls(rec.issue) or "(no issue text)"
-        st.code(issue, language=None, wrap_lines=True, height=520 if issue.count("\n") > 30 else "content")
-    with tabs[1]:
-        render_timeline(rec.steps, rid)
-    with tabs[2]:
-        render_diff(sections, rec.patch, rid)
-    with tabs[3]:
-        render_record_scores(rid)
-    with tabs[4]:
-        render_record_judgements(rid)
-    with tabs[5]:
-        st.dataframe(pd.DataFrame(metadata_rows(meta), columns=["field", "value"]), hide_index=True, width="stretch")
-        note = altered_note(meta)
-        if note:
-            st.info(escape_markdown(note), icon=":material/warning:")
-    with tabs[6]:
-        render_record_annotations(rid)
+    st.caption(f"{n_files} file{'' if n_files == 1 else 's'} changed")
+    render_diff(sections, got.record.patch, rid)
+
+
+def _tabs(got: RecordContext, rid: str) -> None:
+    """Only the open tab's body is rendered: the browser gets one section, not the whole record."""
+    rec, meta = got.record, got.meta
+    shown, tab = _open_tab()
+    bodies: dict[str, Callable[[], None]] = {
+        "Issue": lambda: render_issue(rec.issue, key="record_issue"),
+        "Steps": lambda: render_timeline(rec.steps, rid),
+        "Patch": lambda: _patch(got, rid),
+        "Scores": lambda: render_record_scores(rid),
+        "Student vs teacher": lambda: render_record_judgements(rid),
+        "Metadata": lambda: _metadata(meta),
+        "Annotation": lambda: render_record_annotations(rid),
+    }
+    with tab:
+        bodies[shown]()
 
 
 def main() -> None:

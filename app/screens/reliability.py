@@ -53,6 +53,7 @@ from mira_core.views.reliability import (
     load_score_pairs,
     preview_mask,
 )
+from mira_core.views.spot_check import summarize_agreement
 
 ss = st.session_state
 ANY = "(any)"
@@ -195,18 +196,19 @@ def _cell_numbers(stats: CellStats | None, human: HumanCheck | None) -> None:
         st.caption("Between reviewers: no item has answers from two reviewers yet.")
 
 
-AGREEMENT_LABELS = {
+AGREEMENT_LABELS = {  # figures arrive as text: 2 decimals, a dash where undefined
+    "answers": st.column_config.NumberColumn("answers", help="Scores and skips, every reviewer's"),
     "reviewed": st.column_config.NumberColumn("human scores"),
     "items": st.column_config.NumberColumn("items scored"),
-    "human_student_mae": st.column_config.NumberColumn("human–student MAE", format="%.2f"),
-    "human_student_rho": st.column_config.NumberColumn("human–student ρ", format="%.2f"),
-    "human_teacher_mae": st.column_config.NumberColumn("human–teacher MAE", format="%.2f"),
-    "human_teacher_rho": st.column_config.NumberColumn("human–teacher ρ", format="%.2f"),
+    "human_student_mae": st.column_config.TextColumn("human–student MAE"),
+    "human_student_rho": st.column_config.TextColumn("human–student ρ"),
+    "human_teacher_mae": st.column_config.TextColumn("human–teacher MAE"),
+    "human_teacher_rho": st.column_config.TextColumn("human–teacher ρ"),
     "n_teacher": st.column_config.NumberColumn("n with teacher"),
     "iaa_items": st.column_config.NumberColumn("items by 2+ reviewers"),
     "iaa_pairs": st.column_config.NumberColumn("reviewer pairs"),
-    "iaa_alpha": st.column_config.NumberColumn("Krippendorff α", format="%.2f"),
-    "iaa_mad": st.column_config.NumberColumn("reviewer MAD", format="%.2f"),
+    "iaa_alpha": st.column_config.TextColumn("Krippendorff α"),
+    "iaa_mad": st.column_config.TextColumn("reviewer MAD"),
 }
 
 
@@ -340,8 +342,9 @@ def main() -> None:
     _masked_spot_checks(preview.masked_cells, judges)
     agreement = _agreement(url)
     if not agreement.empty:
-        with st.expander(f"Human spot-check agreement ({len(agreement)} cells checked)"):
-            st.dataframe(agreement, hide_index=True, key="rel_agreement", column_config=AGREEMENT_LABELS)
+        human = summarize_agreement(agreement)
+        with st.expander(f"Human spot-check agreement: {human.title}"):
+            st.dataframe(human.table, hide_index=True, key="rel_agreement", column_config=AGREEMENT_LABELS)
             st.caption("Each reviewer's answer counts; the last four columns compare reviewers who scored the "
                        "same items (Krippendorff's α for interval data and the mean absolute difference).")
     st.divider()

@@ -3,19 +3,31 @@
 Every answer is stored at once and is the reviewer's own: several curators can review one spot-check,
 each resuming at the first item they have not answered. Review is blind: another reviewer's answer shows
 only after you have answered the item yourself.
+
+The answer buttons sit above the evidence, so they never scroll away. The evidence is what the dimension
+is judged on: for a trajectory dimension the folded timeline first, then the patch and the issue (the
+Record page's components, sent only for the open tab); for an issue/patch dimension the issue and patch.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 from ui.common import shortcut_table
-from ui.db import current_actor, dimension_names, engine
+from ui.db import current_actor, dimension_names, engine, settings
+from ui.issue import render_issue
+from ui.steps import render_diff, render_timeline
 
 from mira_core.errors import MiraError
 from mira_core.reliability import record_review
 from mira_core.storage import read_conn, write_tx
-from mira_core.views import escape_markdown
-from mira_core.views.spot_check import JudgeLabel, SpotCheckItem, load_spot_check_item, load_spot_checks
+from mira_core.views import escape_markdown, split_diff
+from mira_core.views.spot_check import (
+    JudgeLabel,
+    SpotCheckItem,
+    anchors_for,
+    load_spot_check_item,
+    load_spot_checks,
+)
 
 ss = st.session_state
 SCORE_KEYS = {**{i: str(i) for i in range(10)}, 10: "T"}
@@ -72,21 +84,50 @@ def _judges(student: JudgeLabel | None, teacher: JudgeLabel | None) -> None:
 
 
 def _item(item: SpotCheckItem) -> None:
-    """The dimension, the record's issue and both judges."""
+    """The dimension under review, what it judges, and where the item sits."""
     dim = dimension_names()[item.slot]
     st.title(f"Spot-check · {escape_markdown(item.source)} · {item.slot}")
     st.progress(item.n_answered / max(item.n_items, 1),
                 text=f"{item.n_answered} of {item.n_items} answered by you ({escape_markdown(item.reviewer)})")
-    st.markdown(f"**{item.slot} · {escape_markdown(dim.name)}**")
+    st.markdown(f"**{item.slot} · {escape_markdown(dim.name)}**", help=escape_markdown(dim.description) or None)
     if dim.description:
         st.caption(escape_markdown(dim.description, max_chars=500))
-    st.caption(f"item {item.position + 1} of {item.n_items} · sampled as {item.stratum}")
+    st.caption(f"item {item.position + 1} of {item.n_items} · sampled as {item.stratum} · "
+               f"this spot-check drew {item.sampled}")
+    st.text(item.title)
+
+
+def _anchors(slot: str) -> None:
+    """The dimension's anchored examples (calibration references), for the scale."""
+    try:
+        refs = anchors_for(slot, settings().calibration_path)
+    except MiraError as exc:
+        st.caption(escape_markdown(f"anchors unreadable: {exc}", max_chars=300))
+        return
+    with st.expander(f"Anchors for {slot} ({len(refs)})", icon=":material/straighten:"):
+        if not refs:
+            st.caption("The calibration file has no anchored example for this dimension.")
+        for ref in refs:
+            st.markdown(f"**{ref.score:g}/10** — {escape_markdown(ref.excerpt)}")
+            if ref.rationale:
+                st.caption(escape_markdown(ref.rationale))
+
+
+def _evidence(item: SpotCheckItem) -> None:
+    """The record as the dimension needs it; only the open tab is rendered."""
+    order = (("Timeline", "Patch", "Issue") if item.evidence == "trajectory" else ("Issue", "Patch", "Timeline"))
+    tabs = st.tabs(order, key=f"sc_evidence_{item.evidence}", on_change="rerun")
+    bodies = {
+        "Timeline": lambda: render_timeline(item.steps, item.record_id, prefix="sc"),
+        "Patch": lambda: render_diff(split_diff(item.patch), item.patch, item.record_id, prefix="sc"),
+        "Issue": lambda: render_issue(item.full_issue, key="sc_issue"),
+    }
+    for label, tab in zip(order, tabs, strict=True):
+        if tab.open:
+            with tab:
+                bodies[label]()
     st.page_link("screens/record.py", query_params={"id": item.record_id}, label="open the full record",
                  icon=":material/article:")
-    st.text(item.title)
-    with st.expander("Issue", expanded=True):
-        st.text(item.issue)
-    _judges(item.student, item.teacher)
 
 
 def _answer_controls(item: SpotCheckItem) -> None:
@@ -144,6 +185,9 @@ def main() -> None:
     _other_reviewers(item)
     if item.all_answered:
         st.success("You have answered every item: the agreement shows on the Reliability page.")
+    _judges(item.student, item.teacher)
+    _anchors(item.slot)
+    _evidence(item)
     if not item.reviewers.empty:
         st.caption("By reviewer: " + " · ".join(
             f"{escape_markdown(str(r.reviewer))} {int(r.scored)} scored, {int(r.skipped)} skipped"

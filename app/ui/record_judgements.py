@@ -15,9 +15,11 @@ from mira_core.storage import read_conn
 from mira_core.views import escape_markdown
 from mira_core.views.record_judgements import load_record_judgements
 from ui.db import dimension_names, engine
+from ui.dimension_legend import dimension_help, render_dimension_legend
 
 
-def _grey_masked(table: pd.DataFrame, masked: pd.Series) -> Styler:
+def grey_masked(table: pd.DataFrame, masked: pd.Series) -> Styler:
+    """The table with masked dimensions' rows in grey (they stay visible but count in no aggregate)."""
     styled = table.style.apply(lambda row: ["color: #9e9e9e" if masked[row.name] else "" for _ in row], axis=1)
     return styled.format(precision=1, na_rep="–")
 
@@ -41,8 +43,10 @@ def render_record_judgements(record_id: str, *, teacher: str | None = None) -> N
         "mask": ["masked: " + r if m else "" for m, r in zip(df.masked, df.mask_reason, strict=True)],
     })
     one_decimal = st.column_config.NumberColumn(format="%.1f")
-    st.dataframe(_grey_masked(table, df.masked), hide_index=True, key=f"judgements_{record_id}",
-                 column_config={"student": one_decimal, "teacher": one_decimal})
+    st.dataframe(grey_masked(table, df.masked), hide_index=True, key=f"judgements_{record_id}",
+                 column_config={"student": one_decimal, "teacher": one_decimal,
+                                "dimension": st.column_config.TextColumn("dimension", help=dimension_help())})
+    render_dimension_legend(key=f"judgements_legend_{record_id}")
     for row in df.itertuples():
         label = f"{row.slot} · {dims[row.slot].name}" + (" (masked)" if row.masked else "")
         with st.expander(escape_markdown(label, max_chars=120)):

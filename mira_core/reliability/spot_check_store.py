@@ -18,7 +18,7 @@ from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError, NotFoundError
 from mira_core.identity import Actor, Role, require
 from mira_core.reliability.masks import Cell
-from mira_core.reliability.spotcheck import human_agreement, stratified_sample
+from mira_core.reliability.spotcheck import human_agreement, stratified_sample, teacher_counts
 from mira_core.storage import Connection, Engine, write_tx
 from mira_core.storage import spot_checks_repo as repo
 from mira_core.storage.reliability_repo import load_score_pairs
@@ -48,8 +48,10 @@ def create_spot_check(conn: Connection, *, source: str, slot: str, size: int, ac
             for it in items]
     sid = repo.insert_spot_check(conn, source=source, slot=slot, created_by=actor.user_id, seed=seed,
                                  student_judge=student_judge, teacher=teacher, items=rows)
+    kinds = teacher_counts([r.teacher_score for r in rows])
     record_change(conn, actor, "spot_check.create", target_kind="spot_check", target_id=sid, source=source,
-                  slot=slot, items=len(rows), seed=seed)
+                  slot=slot, items=len(rows), seed=seed, with_teacher=kinds.with_teacher,
+                  without_teacher=kinds.without_teacher)
     return sid
 
 

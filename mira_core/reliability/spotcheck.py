@@ -2,11 +2,13 @@
 
 A spot-check of one cell mixes (a) records where student and teacher disagree by a lot, where a
 human verdict is most informative, and (b) an even spread over the student's score bands, so a
-cell is not judged only on its middle scores.
+cell is not judged only on its middle scores. Within a band, records with a teacher label in the cell
+are drawn first: a human answer next to both judges builds human-vs-teacher agreement too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -30,6 +32,16 @@ class SampledItem(NamedTuple):
     teacher: float
 
 
+def _round_robin(pools: dict[str, list[int]], need: int) -> list[tuple[int, str]]:
+    """Up to `need` (index, band) pairs, one band after the other, so the bands stay evenly spread."""
+    out: list[tuple[int, str]] = []
+    while len(out) < need and any(pools.values()):
+        for name, pool in pools.items():
+            if len(out) < need and pool:
+                out.append((pool.pop(), name))
+    return out
+
+
 def band_of(score: float) -> str:
     """The student score band name ('low' 0-3, 'mid' 4-6, 'high' 7-10; fractional scores round down)."""
     for name, lo, hi in BANDS:
@@ -43,7 +55,8 @@ def stratified_sample(record_ids: np.ndarray, student: np.ndarray, teacher: np.n
     """Up to `size` records, stratified by student score band, large gaps first; seeded.
 
     A `gap_share` of them have |student - teacher| >= `gap`; the rest are spread evenly over the student's
-    score bands (a short band's leftover goes to the others).
+    score bands (a short band's leftover goes to the others), records with a teacher label (finite
+    `teacher`) first: unlabelled ones only fill what the labelled ones cannot.
     """
     rng = np.random.default_rng(seed)
     s = np.asarray(student, dtype=float)
@@ -55,17 +68,34 @@ def stratified_sample(record_ids: np.ndarray, student: np.ndarray, teacher: np.n
     for i in rng.permutation(gaps)[:n_gap]:
         taken.append((int(i), "gap"))
     used = {i for i, _ in taken}
-    pools = {name: [int(i) for i in rng.permutation(valid) if i not in used and band_of(s[i]) == name]
+    labelled = np.isfinite(t)
+    bands = {name: [int(i) for i in rng.permutation(valid) if i not in used and band_of(s[i]) == name]
              for name, _, _ in BANDS}
     need = size - len(taken)
-    while need > 0 and any(pools.values()):
-        for name, _, _ in BANDS:
-            if need and pools[name]:
-                taken.append((pools[name].pop(), name))
-                need -= 1
+    for with_label in (True, False):  # every labelled record before any unlabelled one, bands in turn
+        pools = {name: [i for i in band if labelled[i] == with_label] for name, band in bands.items()}
+        taken += _round_robin(pools, need)
+        need = size - len(taken)
     order = rng.permutation(len(taken))
     return [SampledItem(str(record_ids[taken[k][0]]), taken[k][1], float(s[taken[k][0]]), float(t[taken[k][0]]))
             for k in order]
+
+
+class TeacherCounts(NamedTuple):
+    """How many sampled items have a teacher label in the cell, and how many have none."""
+
+    with_teacher: int
+    without_teacher: int
+
+    def __str__(self) -> str:
+        """E.g. '8 with a teacher label, 2 without'."""
+        return f"{self.with_teacher} with a teacher label, {self.without_teacher} without"
+
+
+def teacher_counts(teacher_scores: Sequence[float | None]) -> TeacherCounts:
+    """Count sampled items by whether the teacher scored them (None or NaN: no label)."""
+    n = sum(1 for v in teacher_scores if v is not None and np.isfinite(v))
+    return TeacherCounts(n, len(teacher_scores) - n)
 
 
 def human_agreement(items: pd.DataFrame) -> pd.DataFrame:

@@ -271,3 +271,17 @@ def update_parsed(conn: Connection, updates: list[dict]) -> None:
 def loads_json(text: str | None) -> dict:
     """Parse a stored JSON column, {} when empty."""
     return json.loads(text) if text else {}
+
+
+IN_FLIGHT_JOBS = ("preparing", "queued", "running")
+
+
+def record_job_in_flight(conn: Connection, record_id: str) -> str | None:
+    """The id of a live job (preparing, queued or running) that has yet to score `record_id`, else None.
+
+    The few live jobs are found by status first, so the item lookup uses the (job_id, record_id) key.
+    """
+    live = select(score_jobs.c.job_id).where(score_jobs.c.status.in_(IN_FLIGHT_JOBS))
+    return conn.execute(select(score_job_items.c.job_id).where(
+        score_job_items.c.job_id.in_(live), score_job_items.c.record_id == record_id,
+        score_job_items.c.status.in_(["pending", "running"])).limit(1)).scalar()

@@ -271,3 +271,24 @@ def reviewer_progress(conn: Connection, spot_check_id: str) -> pd.DataFrame:
             .where(ans.spot_check_id == spot_check_id, CURRENT)
             .group_by(ans.reviewer).order_by(ans.reviewer))
     return pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=["reviewer", "scored", "skipped"])
+
+
+RECORD_ANSWER_COLUMNS = ("spot_check_id", "slot", "position", "reviewer", "human_score", "skipped")
+
+
+def record_answers(conn: Connection, record_id: str) -> pd.DataFrame:
+    """Every current answer to an item about `record_id`, in any spot-check (RECORD_ANSWER_COLUMNS).
+
+    Who may see which of them (blind review) is the caller's rule; human_score is NaN for a skip.
+    """
+    stmt = (select(ans.spot_check_id, spot_checks.c.slot, ans.position, ans.reviewer, ans.human_score, ans.skipped)
+            .select_from(spot_check_answers
+                         .join(spot_check_items, and_(item.spot_check_id == ans.spot_check_id,
+                                                      item.position == ans.position))
+                         .join(spot_checks, spot_checks.c.spot_check_id == ans.spot_check_id))
+            .where(item.record_id == record_id, CURRENT)
+            .order_by(spot_checks.c.slot, ans.reviewer))
+    df = pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=list(RECORD_ANSWER_COLUMNS))
+    df["human_score"] = pd.to_numeric(df["human_score"]).astype(float)
+    df["skipped"] = df["skipped"].astype(bool)
+    return df

@@ -1,5 +1,6 @@
 """Record page through AppTest: issue, timeline, diff sections, metadata, prev/next within the filter."""
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -25,32 +26,53 @@ def _browse_first_id(params: dict) -> list[str]:
     return at.dataframe[0].value["record id"].tolist()
 
 
+def _tab(at: AppTest, label: str) -> AppTest:
+    at.query_params["tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_record_shows_issue_steps_and_diff_sections(corpus):
     ids = _browse_first_id({"source": "swe_qa", "q": "tokenizer"})
     at = _record({"id": ids[0]})
-    codes = [c.value for c in at.code]
-    assert "Crash in tokenizer when input is empty" in codes
+    assert [t.label for t in at.tabs] == ["Issue", "Steps", "Patch", "Scores", "Student vs teacher",
+                                        "Metadata", "Annotation"]
+    assert any("Crash in tokenizer when input is empty" in m.value for m in at.markdown)
     assert at.subheader[0].value == "org\\_\\_repo\\-2"  # escaped markdown of the instance id
+    assert [e.label for e in at.expander] == ["Keyboard shortcuts"]  # only the open tab: no step, no file
+    _tab(at, "Patch")
     labels = [e.label for e in at.expander]
     assert any(lbl.startswith("pkg\\/parser\\_2\\.py · modified · +1 −1") for lbl in labels), labels
     assert any(lbl.startswith("tests\\/test\\_2\\.py · added · +1 −0") for lbl in labels), labels
-    assert any("-    return 2\n+    return 3" in c for c in codes)
-    # Three tool calls, each in a collapsible expander labelled with the tool and its command.
+    assert any("-    return 2\n+    return 3" in c.value for c in at.code)
+    assert any(c.value == "2 files changed" for c in at.caption)
+    _tab(at, "Steps")
+    labels = [e.label for e in at.expander]
+    # Three tool calls, each in a collapsible expander labelled with the tool and its command, sent when opened.
     assert sum(lbl.startswith("bash — ls \\-la dir") for lbl in labels) == 3
-    assert any(c == "ls -la dir1" for c in codes)
+    assert not any(c.value == "ls -la dir1" for c in at.code)
+    call = next(e for e in at.expander if e.label.startswith("bash — ls \\-la dir1"))
+    at.session_state[call.key] = True  # what a click on the expander does
+    at.run()
+    assert any(c.value == "ls -la dir1" for c in at.code)
+    _tab(at, "Metadata")
     assert "outcome" in at.dataframe[0].value["field"].tolist()
-    assert [t.label for t in at.tabs] == ["Issue", "Steps (11)", "Patch (2 files)", "Scores", "Student vs teacher",
-                                        "Metadata", "Annotation"]
+    _tab(at, "Annotation")
     assert any(s.value == "Curator annotation" for s in at.subheader)
 
 
 def test_long_record_pages_steps_and_folds_observations(corpus):
-    at = _record({"id": corpus})
+    at = _tab(_record({"id": corpus}), "Steps")
     assert any("SYNTHETIC DEMO DATA" in w.value for w in at.warning)
     caption = next(c.value for c in at.caption if c.value.startswith("steps "))
     assert caption == "steps 1–50 of 120 · page 1 of 3"
-    # Observations of 40 lines show 12 and fold the other 28 behind an expander.
-    assert any(e.label == "show 28 more lines" for e in at.expander)
+    # Observations of 40 lines show 12 and fold the other 28 behind an expander, sent only when opened.
+    folded = [e for e in at.expander if e.label == "show 28 more lines"]
+    assert folded and not any("output line 39 " in c.value for c in at.code)
+    at.session_state[folded[0].key] = True
+    at.run()
+    assert any("output line 39 " in c.value for c in at.code)
     at.button(key="record_steps_next_top").click().run()
     caption = next(c.value for c in at.caption if c.value.startswith("steps "))
     assert caption == "steps 51–100 of 120 · page 2 of 3"
@@ -62,6 +84,18 @@ def test_long_record_pages_steps_and_folds_observations(corpus):
     caption = next(c.value for c in at.caption if c.value.startswith("steps "))
     assert at.number_input(key="record_step_page").value == 1  # a new filter starts at its first page
     assert caption.endswith("page 1 of 1") and "of 13 " in caption  # observations at i % 9 == 2, i < 119
+
+
+def test_the_open_tab_stays_across_records(corpus):
+    view = {"source": "swe_qa", "sort": "instance_id", "order": "asc"}
+    ids = _browse_first_id(view)
+    at = _tab(_record({**view, "id": ids[0]}), "Metadata")
+    at.button(key="record_next").click().run()
+    assert at.query_params["id"] == ids[1] and at.query_params["tab"] == "Metadata"
+    assert at.dataframe[0].value["value"].tolist()[-1] == ids[1]  # the metadata of the new record
+    del at.query_params["tab"]  # e.g. back to Browse and into a record again: the session's last tab
+    at.run()
+    assert at.dataframe and at.dataframe[0].value["value"].tolist()[-1] == ids[1]
 
 
 def test_prev_next_walk_the_filter_in_order(corpus):
@@ -96,3 +130,26 @@ def test_without_id_a_pasted_id_opens_the_record(corpus):
     at.text_input(key="record_pick").input(corpus).run()
     assert at.query_params["id"] == corpus
     assert at.subheader[0].value == "big\\_\\_task\\-1"
+
+
+def test_scores_tab_greys_masked_dimensions_and_carries_the_legend(corpus):
+    import os
+
+    from mira_core.reliability.mask_store import save_mask_version
+    from mira_core.reliability.masks import Cell, CellDecision, Mask
+    from mira_core.storage.engine import make_engine, write_tx
+    from tests.reliability.builders import person
+
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    mask = Mask(cells={Cell("agent_openhands", "A2"): CellDecision(masked=True, reason="MAE 3.10 > 2.00")})
+    with write_tx(eng) as conn:
+        save_mask_version(conn, name="m", mask=mask, rules=None, actor=person("ann"))
+    eng.dispose()
+    at = _tab(_record({"id": corpus}), "Scores")
+    table = at.dataframe[0]
+    assert table.value["mask"].tolist()[1] == "masked: MAE 3.10 > 2.00" and table.value["mask"].tolist()[0] == ""
+    grey = {int(m) for m in re.findall(r"#T_\w+_row(\d+)_col\d+ \{ color: #9e9e9e", table.proto.arrow_data.styler.styles)}
+    assert grey == {1}  # A2's row only
+    assert "human" in table.value.columns and "teacher" in table.value.columns
+    legend = next(e for e in at.expander if e.label == "What the dimensions judge")
+    assert "**A14 · Tool Selection** — Choosing the right tool" in legend.markdown[0].value

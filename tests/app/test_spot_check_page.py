@@ -123,3 +123,26 @@ def test_a_viewer_reads_but_cannot_answer(check, monkeypatch):
     assert _caption(at, "item ").startswith("item 1 of 4")  # it stays on the item
     with read_conn(eng) as conn:
         assert not spot.spot_check_items_frame(conn, sid).n_reviewers.any()
+
+
+def test_the_reviewer_sees_the_evidence_the_dimension_needs(check, monkeypatch):
+    eng, sid = check  # A7 Error Recovery: judged on the trajectory
+    _as(monkeypatch, "ann@example.org")
+    at = _open(sid)
+    assert [t.label for t in at.tabs] == ["Timeline", "Patch", "Issue"]
+    assert _caption(at, "steps ").startswith("steps 1–1 of 1")  # the folded timeline, open first
+    assert "this spot-check drew 4 with a teacher label, 0 without" in _caption(at, "item ")
+    anchors = next(e for e in at.expander if e.label.startswith("Anchors for A7"))
+    assert anchors.label == "Anchors for A7 (2)" and anchors.markdown[0].value.startswith("**8/10** — ")
+    name = next(m for m in at.markdown if m.value.startswith("**A7 · Error Recovery**"))
+    assert name.help.startswith("How the agent reacts to failed commands")  # the description on hover
+    # Answer buttons come before the evidence in the page, so they are on screen without scrolling.
+    order = [getattr(n, "key", None) or getattr(n, "label", "") for n in at.main]
+    assert order.index("sc_score_7") < order.index("Timeline")
+    with write_tx(eng) as conn:  # A3 Goal Achievement: judged on the issue and the patch
+        sid3 = spot_check_store.create_spot_check(conn, source="src_a", slot="A3", size=2, seed=0,
+                                                  actor=person("ann"))
+    at3 = _open(sid3)
+    assert [t.label for t in at3.tabs] == ["Issue", "Patch", "Timeline"]
+    assert any("Issue number" in m.value for m in at3.markdown)
+    assert "drew 0 with a teacher label, 2 without" in _caption(at3, "item ")

@@ -15,6 +15,15 @@ PAYLOADS = (SCRIPT, IMG, JS_LINK, DATA_LINK, REMOTE_IMG, ANSI, SERVER_PATH)
 # Blank lines between payloads: otherwise the `<img>` line opens a CommonMark HTML block that swallows the
 # following lines, and a page that wrongly used st.markdown would still look safe (checked: it did).
 ALL = "\n\n".join(PAYLOADS)
+# Markdown-only payloads for the issue (rendered as safe markdown): each would load, link or run something.
+REF_IMG = "![ref][leak]\n\n[leak]: http://127.0.0.1:9/ref.png"
+DATA_IMG = "![d](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)"
+HTML_LINK = '<a href="javascript:window.__xss=4">html link</a>'
+IFRAME = '<iframe src="http://127.0.0.1:9/frame"></iframe>'
+ANGLE_JS = "<javascript:window.__xss=5>"
+GOOD_LINK = "[a fine link](https://example.org/docs)"
+ISSUE_MARKDOWN = "\n\n".join(("**bold issue** and `<b>code</b>`", REF_IMG, DATA_IMG, HTML_LINK, IFRAME, ANGLE_JS,
+                                GOOD_LINK, "mail me@example.org"))
 ONE_LINE = " ".join(p for p in PAYLOADS if p != ANSI)
 
 
@@ -41,7 +50,7 @@ def xss_record() -> Record:
         format="messages",
         instance_id=ONE_LINE,
         repo=REMOTE_IMG,
-        issue=ALL,
+        issue=ALL + "\n\n" + ISSUE_MARKDOWN,
         steps=steps,
         patch=xss_patch(),
         outcome=Outcome.unknown,

@@ -35,7 +35,7 @@ def test_filter_open_record_and_read_diff(app_server, page):
     expect(page).to_have_url(re.compile(r"/record\?.*id="))
     expect(page.get_by_role("tabpanel", name="Issue").get_by_text("Crash in tokenizer when input is empty")).to_be_visible()
 
-    page.get_by_role("tab", name=re.compile("Patch")).click()
+    page.get_by_role("tab", name="Patch").click()
     diff = page.locator('[data-testid="stCode"]').filter(has_text="return 3")
     expect(diff.first).to_be_visible()
     text = diff.first.inner_text()

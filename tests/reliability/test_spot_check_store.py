@@ -35,6 +35,8 @@ def test_spot_check_sampling_review_and_agreement(scored):
         same = spot.spot_check_items_frame(conn, again)
     assert len(items) == 4 and items.record_id.tolist() == same.record_id.tolist()  # seeded
     assert items.record_id.isin(ids[0::2]).all()  # src_a only
+    # src_a has 6 records, 4 of them labelled by kimi (ids[:8] alternate sources): those 4 are drawn.
+    assert items.teacher_score.notna().all() and items.record_id.isin(ids[:8]).all()
     with write_tx(engine) as conn:
         for pos, row in items.iterrows():
             if pos == 3:
@@ -111,8 +113,11 @@ def test_starting_spot_checks_needs_a_curator_and_names_them(scored, role):
         assert (listing.empty, log) == (True, [])
         return
     assert listing.created_by.tolist() == [who.user_id] * 2
-    details = {"src_a": {"source": "src_a", "slot": "A2", "items": 3, "seed": 4},
-               "src_b": {"source": "src_b", "slot": "A9", "items": 2, "seed": 0}}
+    # No teacher named: no item has a teacher label to compare with, and the log says so.
+    details = {"src_a": {"source": "src_a", "slot": "A2", "items": 3, "seed": 4, "with_teacher": 0,
+                         "without_teacher": 3},
+               "src_b": {"source": "src_b", "slot": "A9", "items": 2, "seed": 0, "with_teacher": 0,
+                         "without_teacher": 2}}
     assert {c.target_id: (c.kind, c.actor, c.target_kind, c.detail) for c in log} == {
         sid: ("spot_check.create", who.user_id, "spot_check", details[source])
         for sid, source in zip(listing.spot_check_id, listing.source, strict=True)}

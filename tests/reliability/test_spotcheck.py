@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mira_core.reliability.spotcheck import band_of, human_agreement, stratified_sample
+from mira_core.reliability.spotcheck import band_of, human_agreement, stratified_sample, teacher_counts
 
 
 def test_sample_mixes_gaps_and_bands_and_is_seeded():
@@ -31,6 +31,21 @@ def test_sample_tiny_and_empty_cells():
     one = stratified_sample(np.array(["x", "y"]), np.array([3.0, np.nan]), np.array([np.nan, 1.0]), 5, seed=0)
     assert [(it.record_id, it.stratum) for it in one] == [("x", "low")]
     assert math.isnan(one[0].teacher)
+
+
+def test_sample_draws_teacher_labelled_records_first_and_counts_them():
+    # 30 records, all in the "mid" band (5), no gaps; the teacher labelled only every third one (10 of 30).
+    ids = np.array([f"r{i}" for i in range(30)])
+    student = np.full(30, 5.0)
+    teacher = np.where(np.arange(30) % 3 == 0, 5.0, np.nan)
+    for seed in range(5):
+        items = stratified_sample(ids, student, teacher, 8, seed=seed)
+        assert len(items) == 8 and all(np.isfinite(it.teacher) for it in items)  # 10 labelled cover 8
+        assert teacher_counts([it.teacher for it in items]) == (8, 0)
+    items = stratified_sample(ids, student, teacher, 12, seed=1)  # more than the labelled ones: 10 + 2 others
+    counts = teacher_counts([it.teacher for it in items])
+    assert counts == (10, 2) and str(counts) == "10 with a teacher label, 2 without"
+    assert teacher_counts([None, 3.0, float("nan")]) == (1, 2)
 
 
 def test_human_agreement_per_cell():
