@@ -32,7 +32,7 @@ from mira_core.selection.data import (
     make_data,
 )
 from mira_core.selection.policies import WILDCARD, CutSpec, Policy, ScorerRule, freeze_cells
-from mira_core.storage import Connection
+from mira_core.storage import Connection, records_repo
 from mira_core.storage import selection_repo as repo
 from mira_core.storage.reliability_repo import active_mask_version
 from mira_core.storage.selection_repo import PolicyRow, ScorerRun
@@ -96,7 +96,11 @@ def insert_generated(conn: Connection, data: SelectionData, *, judge: str = "ben
 
 def active_mask_cells(conn: Connection, sources: tuple[str, ...]) -> tuple[int | None, dict[str, list[str]]]:
     """(active mask version id, its masked cells frozen per source plus '*'); no mask saved -> (None, {})."""
-    version = active_mask_version(conn)
+    return mask_cells(conn, active_mask_version(conn), sources)
+
+
+def mask_cells(conn: Connection, version: int | None, sources: tuple[str, ...]) -> tuple[int | None, dict[str, list[str]]]:
+    """(version, its masked cells frozen per source plus '*'); None -> (None, {}); NotFoundError for no such version."""
     if version is None:
         return None, {}
     mask = load_mask(conn, version)
@@ -105,6 +109,36 @@ def active_mask_cells(conn: Connection, sources: tuple[str, ...]) -> tuple[int |
 
 
 # ----------------------------------------------------------------------------- policies
+
+
+@dataclass(frozen=True)
+class MaskFill:
+    """A policy with its mask filled in, and what was done (for the operator to read)."""
+
+    policy: Policy
+    message: str | None
+    """None when the policy already named its masked cells."""
+
+
+def fill_mask(conn: Connection, policy: Policy) -> MaskFill:
+    """A policy without masked cells gets those of its `mask_version`, else of the active mask.
+
+    A policy file written by hand (or by an older version) may name no cells; exporting it with no mask at all
+    would silently keep scores the reliability step rejected. With no mask saved, the policy keeps none and
+    the message says so.
+    """
+    if policy.masked_cells:
+        return MaskFill(policy, None)
+    sources = tuple(records_repo.distinct_values(conn, "source"))
+    asked = policy.mask_version
+    version, cells = mask_cells(conn, asked if asked is not None else active_mask_version(conn), sources)
+    if version is None:
+        return MaskFill(policy, f"policy {policy.name} names no masked cells and no mask version is saved: "
+                                "no dimension is masked")
+    n = sum(len(v) for k, v in cells.items() if k != WILDCARD)
+    which = f"mask version {version}" if asked is not None else f"the active mask (version {version})"
+    return MaskFill(policy.model_copy(update={"mask_version": version, "masked_cells": cells}),
+                    f"policy {policy.name} names no masked cells: using {which}, {n} source x dimension cells")
 
 
 def _policy_row(p: Policy) -> PolicyRow:
