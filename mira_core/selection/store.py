@@ -148,8 +148,10 @@ def _policy_row(p: Policy) -> PolicyRow:
                                "global_cut": p.global_cut.model_dump() if p.global_cut else None}, sort_keys=True),
         mask_version=p.mask_version, mask_cells=json.dumps(p.masked_cells, sort_keys=True),
         scorer_rule=p.scorer.model_dump_json(), budget_tokens=p.budget_tokens, budget_rule=p.budget_rule,
+        # The weights column holds the settings beyond the cuts: downsampling, and the solver's request.
         weights=json.dumps({"downsample_weight": p.downsample_weight,
-                            "downsample_recommendations": p.downsample_recommendations}, sort_keys=True),
+                            "downsample_recommendations": p.downsample_recommendations,
+                            **({"budget_request": p.budget_request} if p.budget_request else {})}, sort_keys=True),
         note=p.note, created_by=p.created_by,
     )
 
@@ -163,7 +165,8 @@ def _policy_from_row(row: PolicyRow) -> Policy:
         "global_cut": CutSpec.model_validate(th["global_cut"]) if th.get("global_cut") else None,
         "mask_version": row.mask_version, "masked_cells": json.loads(row.mask_cells),
         "scorer": ScorerRule.model_validate_json(row.scorer_rule), "budget_tokens": row.budget_tokens,
-        "budget_rule": row.budget_rule, "downsample_weight": weights["downsample_weight"],
+        "budget_rule": row.budget_rule, "budget_request": weights.get("budget_request"),
+        "downsample_weight": weights["downsample_weight"],
         "downsample_recommendations": weights["downsample_recommendations"], "note": row.note,
         "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at,
     })
@@ -176,6 +179,8 @@ def policy_revision(policy: Policy) -> str:
     keep list can be traced to the exact policy that made it; equal policies have equal revisions.
     """
     content = policy.model_dump(mode="json", exclude={"created_by", "created_at", "updated_at"})
+    if content.get("budget_request") is None:  # added later: policies without it keep their earlier revision
+        content.pop("budget_request", None)
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()[:12]
 
 
