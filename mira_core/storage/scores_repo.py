@@ -375,3 +375,13 @@ def release_worker_lock(conn: Connection, token: str) -> None:
 def loads_json(text: str | None) -> dict:
     """Parse a stored JSON column, {} when empty."""
     return json.loads(text) if text else {}
+
+
+def insert_scores(conn: Connection, new: Sequence[NewScore], *, batch: int = 5000) -> int:
+    """Store many scores in batches (benchmark corpora; a job stores its results one by one with `insert_score`).
+
+    Plain INSERTs: the caller gives each (job_id, record_id) once. Returns the rows stored.
+    """
+    for start in range(0, len(new), batch):
+        conn.execute(insert(scores), [s.row() for s in new[start:start + batch]])
+    return len(new)
