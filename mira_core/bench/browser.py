@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -60,13 +60,52 @@ def _harness(probe: str) -> str:
 }}"""
 
 
-def timed(page: Any, probe: str, act: Callable[[], None], timeout_ms: float = 60_000) -> float:
+WS_CLOCK = """(() => {
+  const W = window.WebSocket;
+  window.__ws = [];
+  window.WebSocket = class extends W {
+    constructor(...args) { super(...args); this.addEventListener('message', () => window.__ws.push(performance.now())); }
+  };
+})();"""
+"""Init script: the arrival time of every websocket message (Streamlit's deltas), to split a figure."""
+SPLIT = """() => {
+  const b = window.__bench, got = (window.__ws || []).filter(t => t >= b.t0 && t <= b.t1);
+  return [b.t1 - b.t0, got.length ? got[0] - b.t0 : null, got.length ? got[got.length - 1] - b.t0 : null];
+}"""
+
+
+class Sample(float):
+    """A latency in ms that also carries when the first and the last websocket message of it arrived."""
+
+    first_msg: float | None
+    last_msg: float | None
+
+
+def timed(page: Any, probe: str, act: Callable[[], None], timeout_ms: float = 60_000) -> Sample:
     """Milliseconds from the input `act` makes to the first frame where `probe` shows a different text."""
     before = page.evaluate(f"() => {{ try {{ return {probe}; }} catch (e) {{ return null; }} }}")
     page.evaluate(_harness(probe), before)
     act()
     page.wait_for_function("() => window.__bench && window.__bench.t1 !== null", timeout=timeout_ms)
-    return float(page.evaluate("() => window.__bench.t1 - window.__bench.t0"))
+    total, first, last = page.evaluate(SPLIT)
+    out = Sample(total)
+    out.first_msg, out.last_msg = first, last
+    return out
+
+
+def split(samples: list[Sample]) -> dict[str, float]:
+    """Where a figure's time went: medians from the key press to the first and the last websocket message.
+
+    The last message is the one before the answer showed; from it to the frame is the browser's render of
+    the rerun's deltas.
+    """
+    first = [s.first_msg for s in samples if s.first_msg is not None]
+    last = [(s.last_msg, float(s)) for s in samples if s.last_msg is not None]
+    if not first or not last:
+        return {}
+    return {"to_first_message_ms": round(statistics.median(first), 1),
+            "to_last_message_ms": round(statistics.median(m for m, _ in last), 1),
+            "last_message_to_frame_ms": round(statistics.median(t - m for m, t in last), 1)}
 
 
 def _free_port() -> int:
@@ -114,7 +153,7 @@ def _idle(page: Any, timeout_ms: float = 300_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
-def _slider_samples(page: Any, base: str, n: int, first_load_ms: float) -> list[float]:
+def _slider_samples(page: Any, base: str, n: int, first_load_ms: float) -> list[Sample]:
     """Retention: the first source's slider moved by one keyboard step until "Records kept" changes."""
     page.goto(base + "/retention")
     page.wait_for_selector("[data-testid=stMetricValue]", timeout=first_load_ms)
@@ -122,7 +161,7 @@ def _slider_samples(page: Any, base: str, n: int, first_load_ms: float) -> list[
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     thumb = page.locator('[data-testid="stSlider"]').first.get_by_role("slider")
-    out: list[float] = []
+    out: list[Sample] = []
     key = "ArrowRight"
     while len(out) < n:
         _idle(page)
@@ -135,7 +174,7 @@ def _slider_samples(page: Any, base: str, n: int, first_load_ms: float) -> list[
     return out
 
 
-def _floor_samples(page: Any, base: str, n: int) -> list[float]:
+def _floor_samples(page: Any, base: str, n: int) -> list[Sample]:
     """The one-widget page: slider step -> the text under it."""
     page.goto(base)
     page.wait_for_selector("[data-testid=stSlider]")
@@ -148,7 +187,7 @@ def _floor_samples(page: Any, base: str, n: int) -> list[float]:
     return out
 
 
-def _browse_samples(page: Any, base: str, n: int) -> list[float]:
+def _browse_samples(page: Any, base: str, n: int) -> list[Sample]:
     """Browse: a new "Min tokens" value (Enter) -> the new match count."""
     page.goto(base + "/")
     page.wait_for_selector("[data-testid=stDataFrame]", timeout=120_000)
@@ -161,7 +200,7 @@ def _browse_samples(page: Any, base: str, n: int) -> list[float]:
     return out
 
 
-def _open_first(page: Any, url: str) -> float:
+def _open_first(page: Any, url: str) -> Sample:
     """From a Browse view, "Open first" (the O key) -> the record's title."""
     page.goto(url)
     page.wait_for_function(f"() => ({COUNT}) !== null", timeout=120_000)
@@ -171,7 +210,7 @@ def _open_first(page: Any, url: str) -> float:
     return timed(page, RECORD, lambda: page.keyboard.press("o"))
 
 
-def _spot_samples(page: Any, base: str, spot_check: str, n: int) -> list[float]:
+def _spot_samples(page: Any, base: str, spot_check: str, n: int) -> list[Sample]:
     """Spot-check: a score key -> the answered count moves on."""
     page.goto(f"{base}/spot_check?id={spot_check}")
     page.wait_for_selector("[data-testid=stProgress]", timeout=120_000)
@@ -183,11 +222,11 @@ def _spot_samples(page: Any, base: str, spot_check: str, n: int) -> list[float]:
     return out
 
 
-def _pct(samples: list[float], q: float) -> float:
+def _pct(samples: Sequence[float], q: float) -> float:
     return round(float(np.percentile(samples, q)), 1)
 
 
-def measure(base: str, floor_base: str, spot_check: str, samples: int) -> dict[str, list[float]]:
+def measure(base: str, floor_base: str, spot_check: str, samples: int) -> dict[str, list[Sample]]:
     """Every interaction's samples (ms), the floor first."""
     from playwright.sync_api import sync_playwright
 
@@ -196,9 +235,10 @@ def measure(base: str, floor_base: str, spot_check: str, samples: int) -> dict[s
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.add_init_script(WS_CLOCK)
         page.set_default_timeout(120_000)
-        out: dict[str, list[float]] = {}
-        steps: list[tuple[str, Callable[[], list[float]]]] = [
+        out: dict[str, list[Sample]] = {}
+        steps: list[tuple[str, Callable[[], list[Sample]]]] = [
             ("floor", lambda: _floor_samples(page, floor_base, samples)),
             ("slider", lambda: _slider_samples(page, base, samples, first_load_ms=600_000)),
             ("browse", lambda: _browse_samples(page, base, max(samples // 2, 3))),
@@ -214,7 +254,7 @@ def measure(base: str, floor_base: str, spot_check: str, samples: int) -> dict[s
     return out
 
 
-def figures(s: dict[str, list[float]], records: int) -> Figures:
+def figures(s: dict[str, list[Sample]], records: int) -> Figures:
     """The JSON figures: percentiles, the floor, and every figure as a ratio to the floor's median."""
     floor = statistics.median(s["floor"])
     out: Figures = {
@@ -231,6 +271,7 @@ def figures(s: dict[str, list[float]], records: int) -> Figures:
         if key != "websocket_rerun_floor_ms_p50":
             out[key.replace("_ms", "") + "_x_floor"] = round(float(out[key]) / floor, 2)  # type: ignore[arg-type]
     out["samples"] = {k: len(v) for k, v in s.items()}
+    out["split_ms"] = {k: split(v) for k, v in s.items()}
     return out
 
 
