@@ -233,9 +233,10 @@ def preview_panel(url: str, basis: PreviewBasis) -> None:
     view = load_preview(pre, draft)
     _totals(view)
     labels = _labels(url, basis.version, tuple(view.borderline_ids))
-    for tab, source_view in zip(st.tabs([escape_markdown(s) for s in pre.sources]), view.sources, strict=True):
-        with tab:
-            _source_tab(source_view, labels)
+    # One source's audit view at a time (tabs would build and send every source's chart on each slider move).
+    shown = st.segmented_control("Source details", pre.sources, default=pre.sources[0], key="ret_source_view",
+                                 format_func=escape_markdown) or pre.sources[0]
+    _source_tab(view.sources[pre.sources.index(shown)], labels)
     _budget_widgets(url, basis)
     with st.form("ret_save"):
         st.text_input("Policy name", key="ret_name", max_chars=80)

@@ -99,16 +99,24 @@ def agreement_table(d: SourceDetails) -> pd.DataFrame:
 
 
 def histogram(d: SourceDetails, criterion_label: str, threshold: float | None = None) -> go.Figure:
-    """Histogram of the source's aggregates with the cut marked (the threshold, else the last kept value)."""
+    """Histogram of the source's aggregates with the cut marked (the threshold, else the last kept value).
+
+    Built in one constructor call: Plotly validates every later `add_vline`/`update_layout` again, which cost
+    more than the whole preview on every slider move.
+    """
     centers = (d.edges[:-1] + d.edges[1:]) / 2
-    fig = go.Figure(go.Bar(x=centers, y=d.hist, width=(d.edges[1] - d.edges[0]) * 0.95, name="records"))
     at = threshold if threshold is not None else d.cut_value
+    marks: dict = {"shapes": [], "annotations": []}
     if not math.isnan(at):
-        fig.add_vline(x=at, line_dash="dash", line_color="crimson", annotation_text="cut")
+        marks = {"shapes": [{"type": "line", "x0": at, "x1": at, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+                             "line": {"dash": "dash", "color": "crimson"}}],
+                 "annotations": [{"x": at, "xref": "x", "y": 1, "yref": "y domain", "text": "cut",
+                                  "showarrow": False, "xanchor": "left", "yanchor": "top"}]}
     title = html.escape(f"{d.source}: {criterion_label}")  # Plotly titles understand a few HTML tags, links too
-    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title=title,
-                      showlegend=False)
-    return fig
+    return go.Figure(
+        data=[go.Bar(x=centers, y=d.hist, width=(d.edges[1] - d.edges[0]) * 0.95, name="records")],
+        layout={"height": 220, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "title": {"text": title},
+                "showlegend": False, **marks})
 
 
 BORDERLINE_COLUMNS = ("record", "instance", "issue", "aggregate")
@@ -303,8 +311,10 @@ class SourceView:
 
     details: SourceDetails
     """Histogram counts, kept-vs-dropped means, outcome shares, agreement with the scorer, borderline records."""
-    histogram: go.Figure
-    """The aggregates with the cut marked (the threshold when the cut is one)."""
+    criterion_label: str
+    """What the aggregates are, for the histogram's title."""
+    cut_line: float | None
+    """Where the histogram marks the cut: the threshold, or None for the last kept value."""
     agreement: pd.DataFrame
     """`agreement_table`: scorer recommendation x policy decision."""
     dims: pd.DataFrame
@@ -313,6 +323,11 @@ class SourceView:
     """The records just above the cut (kept), nearest the cut last."""
     below: tuple[Borderline, ...]
     """The records just below the cut (dropped), nearest the cut first."""
+
+    @property
+    def histogram(self) -> go.Figure:
+        """The aggregates with the cut marked (built on demand: only the source shown needs it)."""
+        return histogram(self.details, self.criterion_label, self.cut_line)
 
 
 @dataclass(frozen=True)
@@ -343,7 +358,7 @@ class RetentionPreview:
 
 def _source_view(d: SourceDetails, criterion: Criterion, cut: CutSpec | None) -> SourceView:
     line = cut.value if cut is not None and cut.mode == "threshold" else None
-    return SourceView(d, histogram(d, CRITERION_LABELS[criterion], line), agreement_table(d), dims_table(d),
+    return SourceView(d, CRITERION_LABELS[criterion], line, agreement_table(d), dims_table(d),
                       tuple(reversed(d.above)), tuple(d.below))
 
 
