@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 from ui.bulk_tag import render_bulk_tag
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
 from ui.db import dimension_names, engine, filter_options, store_has_synthetic, token_bounds
@@ -44,6 +47,8 @@ COLUMNS = {
     "instance_id": "instance",
     "title": "issue",
     "overall": "score",
+    "tags": "tags",
+    "override": "override",
     "outcome": "outcome",
     "token_estimate": "tokens",
     "n_steps": "steps",
@@ -56,6 +61,9 @@ COLUMNS = {
     "imported_at": "imported",
     "record_id": "record id",
 }
+COMPACT = {k: COLUMNS[k] for k in ("instance_id", "title", "overall", "outcome", "tags",
+                                    "override")}
+"""The columns beside A1..A15: what identifies a record and its curation, so 15 more columns fit."""
 ss = st.session_state
 
 
@@ -169,13 +177,42 @@ def _step_page(delta: int, n_pages: int) -> None:
 
 
 def _table(page: pd.DataFrame) -> pd.DataFrame:
-    shown = page[list(COLUMNS)].rename(columns=COLUMNS)
-    if SLOTS[0] in page.columns:  # after "score"
+    """The shown columns; with A1..A15 a compact set (the rest stay one toggle away) so the table fits the page."""
+    anchors = SLOTS[0] in page.columns
+    names = COMPACT if anchors else COLUMNS
+    shown = page[list(names)].rename(columns=names)
+    if anchors:  # after "score"
         at = list(shown.columns).index("score") + 1
         shown = pd.concat([shown.iloc[:, :at], page[list(SLOTS)], shown.iloc[:, at:]], axis=1)
     for col in ("instance", "issue", "agent", "model"):
-        shown[col] = shown[col].map(lambda v: visible_controls(v, keep_newlines=False) if isinstance(v, str) else v)
+        if col in shown.columns:
+            shown[col] = shown[col].map(lambda v: visible_controls(v, keep_newlines=False) if isinstance(v, str) else v)
+    shown["tags"] = shown["tags"].map(", ".join)
     return shown
+
+
+HEAT = ((248, 165, 160), (250, 230, 150), (160, 215, 165))
+"""Background at score 0, 5 and 10 (light red, yellow, green: dark text stays readable on each)."""
+
+
+def _heat(value: float) -> str:
+    """The background of an anchor score cell; none for a blank (masked or unscored) one."""
+    if pd.isna(value):
+        return ""
+    t = min(max(float(value) / 5.0, 0.0), 2.0)
+    lo, hi = (HEAT[0], HEAT[1]) if t <= 1 else (HEAT[1], HEAT[2])
+    f = t if t <= 1 else t - 1
+    r, g, b = (round(x + (y - x) * f) for x, y in zip(lo, hi, strict=True))
+    return f"background-color: rgb({r}, {g}, {b})"
+
+
+def _styled(shown: pd.DataFrame) -> pd.DataFrame | Styler:
+    """Blank, not "None", for missing scores; anchor cells heat-coloured."""
+    styler = shown.style.format(na_rep="", subset=[c for c in ("score", *SLOTS) if c in shown.columns],
+                                formatter=lambda v: f"{v:g}")
+    if SLOTS[0] in shown.columns:
+        styler = styler.map(_heat, subset=list(SLOTS))
+    return styler
 
 
 def _read(url: str, view: BrowseView) -> BrowsePage:
@@ -190,24 +227,35 @@ def _read(url: str, view: BrowseView) -> BrowsePage:
     return page
 
 
+def _column_config(*, compact: bool) -> dict:
+    """Column widths: with A1..A15 shown every column gets a fixed narrow width so the table fits 1500 px."""
+    def w(px: int, wide: Literal["medium"] | None = None) -> Literal["medium"] | int | None:
+        return px if compact else wide
+    return {
+        "tokens": st.column_config.NumberColumn(format="%d", width=w(66)),
+        "score": st.column_config.NumberColumn(format="%d", width=w(48),
+                                               help="Latest complete student overall score (0-100)"),
+        "instance": st.column_config.TextColumn(width=w(116, "medium")),
+        **{a: st.column_config.NumberColumn(format="%g", width=30, help=escape_markdown(DIMENSION_NAMES.get(a, a)))
+           for a in SLOTS},
+        "issue": st.column_config.TextColumn(width=w(150, "medium")),
+        "outcome": st.column_config.TextColumn(width=w(84)),
+        "tags": st.column_config.TextColumn(width=w(70), help="Curator tags"),
+        "override": st.column_config.TextColumn(width=w(76), help="Curator override: force keep or force drop"),
+    }
+
+
 def _render_table(rows: pd.DataFrame) -> list[int]:
     """The page of rows; returns the selected row positions (a selection opens the record)."""
     gen = ss.setdefault("browse_table_gen", 0)
     event = st.dataframe(
-        _table(rows),
+        _styled(_table(rows)),
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
         key=f"browse_table_{gen}",
         height=max(min(len(rows), 20), 1) * 35 + 38,
-        column_config={
-            "tokens": st.column_config.NumberColumn(format="%d"),
-            "score": st.column_config.NumberColumn(format="%d", help="Latest complete student overall score (0-100)"),
-            "instance": st.column_config.TextColumn(width="medium"),
-            **{a: st.column_config.NumberColumn(format="%g", help=escape_markdown(DIMENSION_NAMES.get(a, a)))
-               for a in SLOTS},
-            "issue": st.column_config.TextColumn(width="medium"),
-        },
+        column_config=_column_config(compact=bool(ss.browse_anchors)),
     )
     return list(event.selection.rows) if event is not None else []
 
@@ -238,6 +286,17 @@ def _bulk_actions(page: BrowsePage) -> None:
         render_bulk_tag(page.view.filter, n=page.total)
 
 
+def _search_and_sort() -> SortKey:
+    """The search box (a search runs on Enter) and the sort and page-size controls above the table."""
+    top = st.columns([4, 2, 1.4, 1], vertical_alignment="bottom")
+    top[0].text_input("Search issue, instance id and patch", key="browse_q",
+                      placeholder="words that must all occur, then Enter")
+    top[1].selectbox("Sort by", SORT_COLUMNS, format_func=lambda c: SORT_LABELS.get(c, c), key="browse_sort")
+    top[2].toggle("Descending", key="browse_desc")
+    top[3].selectbox("Rows", PAGE_SIZES, key="browse_size")
+    return SortKey(column=ss.browse_sort, descending=ss.browse_desc)
+
+
 def main() -> None:
     """Render the page: URL -> widgets -> one page from the database -> URL."""
     parsed = view_from_params(current_params())
@@ -249,17 +308,16 @@ def main() -> None:
     st.title("Browse")
     show_problems(parsed.problems)
     flt = _filters(filter_options(url), lo, hi)
-    top = st.columns([4, 2, 1.4, 1], vertical_alignment="bottom")
-    top[0].text_input("Search issue, instance id and patch", key="browse_q", placeholder="words that must all occur")
-    top[1].selectbox("Sort by", SORT_COLUMNS, format_func=lambda c: SORT_LABELS.get(c, c), key="browse_sort")
-    top[2].toggle("Descending", key="browse_desc")
-    top[3].selectbox("Rows", PAGE_SIZES, key="browse_size")
-    sort = SortKey(column=ss.browse_sort, descending=ss.browse_desc)
+    sort = _search_and_sort()
     if (flt, sort, ss.browse_size) != (parsed.view.filter, parsed.view.sort, parsed.view.page_size):
         ss.browse_page = 1  # a new filter starts at its first page
 
     view = BrowseView(filter=flt, sort=sort, page=ss.browse_page, page_size=ss.browse_size,
                       anchors=bool(ss.browse_anchors))
+    searched = f" for “{escape_markdown(flt.text, max_chars=80)}”" if flt.text else ""
+    count_line = st.empty()  # says it is searching while the query runs (a search of 232K records takes a moment)
+    if flt.text:
+        count_line.markdown(f":material/search: Searching{searched}…")
     page = _read(url, view)
     params = view_to_params(page.view)
     if (new_sig := repr(sorted(params.items()))) != sig:
@@ -271,7 +329,7 @@ def main() -> None:
     if page.total == 0 and flt == RecordFilter():
         st.info("No records yet. Import trajectories with `mira-curator import PATH --source NAME`, "
                 "or load the demo corpus with `mira-curator demo`.", icon=":material/inbox:")
-    st.markdown(f"**{page.total:,}** matching records · showing {page.first_row:,}–{page.last_row:,}")
+    count_line.markdown(f"**{page.total:,}** matching records{searched} · showing {page.first_row:,}–{page.last_row:,}")
     picked = _render_table(page.rows)
     if any(page.masked.values()):
         st.caption("Blank anchor cells are masked for that source by the active mask: "

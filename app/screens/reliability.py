@@ -18,22 +18,22 @@ import plotly.graph_objects as go
 import streamlit as st
 from pydantic import ValidationError
 from ui.db import current_actor, dimension_names, engine, settings
-from ui.mask_versions import render_mask_versions
+from ui.mask_versions import active_mask_line, draft_vs_active, masked_spot_checks, render_mask_versions
+from ui.reliability_drill import apply_heatmap_click, click_targets, disagreement_table
 
 from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError
 from mira_core.reliability import (
     ALL_SOURCES,
-    Cell,
     Mask,
     MaskRules,
     Override,
     create_spot_check,
-    spot_check_cells,
 )
 from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
-from mira_core.views.mask_versions import load_curator_overrides
+from mira_core.views.disagreements import load_disagreements
+from mira_core.views.mask_versions import ActiveMaskView, load_active_version, load_curator_overrides
 from mira_core.views.reliability import (
     METRIC_LABELS,
     CellDrillDown,
@@ -110,13 +110,25 @@ def _filters(choices: ReliabilityChoices) -> tuple[Judges, PairFilter]:
     return judges, PairFilter(sources=tuple(sources), outcomes=tuple(outcomes), min_tokens=lo, max_tokens=hi)
 
 
-def _rules() -> MaskRules:
-    st.subheader("Mask rules")
+RULE_KEYS = {"rel_max_mae": "max_mae", "rel_min_rho": "min_rho", "rel_min_n": "min_n",
+             "rel_mask_too_few": "mask_too_few"}
+
+
+def _rules(active: ActiveMaskView | None) -> MaskRules:
+    """The draft rules; on first load they start at the active version's (the defaults without one)."""
+    start = active.rules if active and active.rules else MaskRules()
+    for key, field in RULE_KEYS.items():
+        value = getattr(start, field)
+        ss.setdefault(key, getattr(MaskRules(), field) if value is None else value)
+    st.subheader("Mask rules (draft until saved)")
+    st.caption(f"Started from the rules of active version {active.version_id}." if active and active.rules else
+               "Started from the default rules: the active version has none (imported)." if active else
+               "No mask version is active yet: these are the default rules.")
     c1, c2, c3 = st.columns(3)
-    max_mae = c1.slider("Mask when MAE is above", 0.0, 5.0, 2.0, 0.1, key="rel_max_mae")
-    min_rho = c2.slider("Mask when Spearman ρ is below", -1.0, 1.0, 0.3, 0.05, key="rel_min_rho")
-    min_n = int(c3.number_input("Minimum pairs per cell", 1, 100_000, 30, key="rel_min_n"))
-    too_few = c3.checkbox("Mask cells with too few pairs", True, key="rel_mask_too_few")
+    max_mae = c1.slider("Mask when MAE is above", 0.0, 5.0, step=0.1, key="rel_max_mae")
+    min_rho = c2.slider("Mask when Spearman ρ is below", -1.0, 1.0, step=0.05, key="rel_min_rho")
+    min_n = int(c3.number_input("Minimum pairs per cell", 1, 100_000, key="rel_min_n"))
+    too_few = c3.checkbox("Mask cells with too few pairs", key="rel_mask_too_few")
     return MaskRules(max_mae=max_mae, min_rho=min_rho, min_n=min_n, mask_too_few=too_few)
 
 
@@ -133,11 +145,13 @@ def _heatmap(matrix: pd.DataFrame, mask: Mask, metric: str) -> None:
         hovertemplate="%{customdata}<extra></extra>", colorscale=scale, zmin=zmin, zmax=zmax,
         colorbar={"title": METRIC_LABELS[metric]},
     ))
+    fig.add_trace(click_targets(grid))
     fig.update_layout(height=120 + 38 * len(grid.rows), margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      yaxis={"autorange": "reversed"})
-    st.plotly_chart(fig, key="rel_heatmap")
-    st.caption("✕ = masked under the rules and overrides below · grey “too few” = fewer pairs than the minimum; "
-               "hover for n and the bootstrap 95% intervals.")
+                      yaxis={"autorange": "reversed"}, showlegend=False)
+    event = st.plotly_chart(fig, key="rel_heatmap", on_select="rerun", selection_mode="points")
+    apply_heatmap_click(event, grid.rows)
+    st.caption("✕ = masked under the draft rules and overrides below · grey “too few” = fewer pairs than the "
+               "minimum; hover for n and the bootstrap 95% intervals; click a cell to open it below.")
 
 
 def _overrides() -> list[Override]:
@@ -231,7 +245,7 @@ def _cell_charts(cell: CellDrillDown) -> None:
     right.plotly_chart(hist, key="rel_hist")
 
 
-def _cell_view(cell: CellDrillDown) -> None:
+def _cell_view(cell: CellDrillDown, judges: Judges) -> None:
     dim = dimension_names()[cell.slot]
     st.subheader(f"{cell.slot} · {escape_markdown(dim.name)} — {escape_markdown(cell.source)}")
     if dim.description:
@@ -241,12 +255,10 @@ def _cell_view(cell: CellDrillDown) -> None:
         st.info("No record has both a student and a teacher score in this cell.")
         return
     _cell_charts(cell)
-    top = cell.disagreements.copy()
-    top.insert(0, "open", ["record?id=" + rid for rid in top.record_id])
-    st.markdown("**Largest disagreements** (open a record to read both rationales)")
-    st.dataframe(top, hide_index=True, key="rel_top", column_config={
-        "open": st.column_config.LinkColumn("record", display_text="open"),
-    })
+    st.markdown("**Largest disagreements**, with both rationales")
+    with read_conn(engine()) as conn:
+        rows = load_disagreements(conn, cell.disagreements, slot=cell.slot, judges=judges)
+    disagreement_table(rows)
 
 
 def _spot_check_start(cell: CellDrillDown, judges: Judges) -> None:
@@ -270,27 +282,10 @@ def _spot_check_start(cell: CellDrillDown, judges: Judges) -> None:
                            f"{escape_markdown(str(row.created_by))} {row.created_at:%Y-%m-%d %H:%M}")
 
 
-def _masked_spot_checks(cells: list[Cell], judges: Judges) -> None:
-    """One spot-check per masked cell of the preview (a review queue over what the mask hides)."""
-    if not cells:
-        return
-    with st.popover(f"Spot-check the {len(cells)} masked cells", icon=":material/fact_check:"):
-        size = st.number_input("Items per cell", 1, 200, 10, key="rel_masked_spot_size")
-        if st.button("Create the spot-checks", key="rel_masked_spot_go"):
-            try:
-                done = spot_check_cells(engine(), cells, size=int(size), actor=current_actor(),
-                                        student_judge=judges.student, teacher=judges.teacher)
-            except MiraError as exc:  # PermissionDenied: none was made
-                st.error(escape_markdown(str(exc)))
-                return
-            st.success(f"Created {done.made} spot-checks; open them on the Spot-check page.")
-            for msg in done.failed[:5]:
-                st.warning(escape_markdown(msg))
-
-
-def _preview_header(preview: MaskPreview) -> None:
-    """How many cells the preview masks, and the curator overrides in it."""
-    st.metric("Masked cells (preview)", f"{len(preview.masked_cells)} of {preview.n_cells}")
+def _preview_header(preview: MaskPreview, active: ActiveMaskView | None) -> None:
+    """How many cells the draft masks, how it differs from the active version, and its curator overrides."""
+    st.metric("Masked cells (draft, not saved)", f"{len(preview.masked_cells)} of {preview.n_cells}")
+    st.caption(draft_vs_active(preview.masked_cells, active))
     if ss.get("rel_overrides"):
         st.caption(f"{len(ss['rel_overrides'])} curator override(s) in this preview (the active version's carry "
                    "over); they are saved with the version.")
@@ -312,7 +307,7 @@ def _cell_section(url: str, version: str, judges: Judges, where: PairFilter, mat
     if cell.decision:
         state = "masked" if cell.decision.masked else "unmasked"
         st.markdown(f"**{state}** by {cell.decision.by}: {escape_markdown(cell.decision.reason, max_chars=300)}")
-    _cell_view(cell)
+    _cell_view(cell, judges)
     _override_form(cell.source, cell.slot)
     _spot_check_start(cell, judges)
 
@@ -332,14 +327,17 @@ def main() -> None:
                 "(or `mira-curator demo-teacher` for the SIMULATED demo labels).")
         return
     judges, where = _filters(choices)
-    rules = _rules()
+    with read_conn(engine()) as conn:
+        active = load_active_version(conn)
+    active_mask_line(active)
+    rules = _rules(active)
     matrix = _matrix(url, version, judges, where, rules.min_n)
     preview = preview_mask(matrix, rules=rules, overrides=_overrides())
-    _preview_header(preview)
+    _preview_header(preview, active)
     metric = st.segmented_control("Metric", ["mae", "rho"], default="mae", format_func=lambda m: METRIC_LABELS[m],
                                   key="rel_metric") or "mae"
     _heatmap(matrix, preview.mask, metric)
-    _masked_spot_checks(preview.masked_cells, judges)
+    masked_spot_checks(active, preview.masked_cells, judges)
     agreement = _agreement(url)
     if not agreement.empty:
         human = summarize_agreement(agreement)

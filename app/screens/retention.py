@@ -6,17 +6,17 @@ data version; a slider change reruns only the preview fragment, which answers fr
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 from ui.db import current_actor, engine, settings
+from ui.retention_policies import policies_section, read_only, read_only_help
 
 from mira_core.dimensions import cluster_weights
 from mira_core.errors import MiraError
-from mira_core.identity import Role
 from mira_core.selection import (
     BUDGET_RULES,
     CRITERIA,
     CUT_MODES,
-    FORMATS,
     Criterion,
     CutMode,
     CutSpec,
@@ -28,6 +28,7 @@ from mira_core.selection import (
 from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
 from mira_core.views.retention import (
+    BORDERLINE_COLUMNS,
     BUDGET_UNITS,
     CRITERION_LABELS,
     GLOBAL_SLIDER,
@@ -35,20 +36,24 @@ from mira_core.views.retention import (
     RULE_LABELS,
     DataVersion,
     PreviewBasis,
+    RecordLabel,
     RetentionDraft,
     RetentionPreview,
     ScorerChoices,
+    SolverRequest,
     SourceView,
+    borderline_table,
     load_data_version,
     load_mask_cells,
     load_preview,
+    load_record_labels,
     load_scorer_choices,
     load_selection,
     precompute_arrays,
     slider_range,
     solve_sliders,
 )
-from mira_core.views.retention_policies import diff_table, load_policy_sliders, policy_names, prepare_download
+from mira_core.views.retention_policies import load_policy_sliders
 
 ss = st.session_state
 ANY = "(any)"
@@ -83,6 +88,12 @@ def _precomputed(url: str, version: str, judge: str | None, prompt: str | None, 
                  cells_json: str, weights: tuple[float, ...]) -> Precomputed:
     data = _loaded(url, version, judge, prompt).data
     return precompute_arrays(data, criterion=criterion, cells_json=cells_json, weights=weights)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _labels(url: str, version: str, ids: tuple[str, ...]) -> dict[str, RecordLabel]:
+    with read_conn(engine()) as conn:
+        return load_record_labels(conn, ids)
 
 
 def _weights() -> tuple[float, ...]:
@@ -124,7 +135,17 @@ def _draft(basis: PreviewBasis, sources: tuple[str, ...]) -> RetentionDraft:
     return RetentionDraft(basis=basis, cuts=cuts, global_cut=global_cut,
                           budget_tokens=int(ss.get("ret_budget") or 0) or None,
                           downsample_weight=float(ss.get("ret_dsw", 0.5)),
-                          downsample_recommendations=tuple(ss.get("ret_ds_recs", ["downsample"])))
+                          downsample_recommendations=tuple(ss.get("ret_ds_recs", ["downsample"])),
+                          solver=_solver_in_place(mode, cuts))
+
+
+def _solver_in_place(mode: str, cuts: dict[str, CutSpec]) -> SolverRequest | None:
+    """The solver request behind the sliders, while every slider still holds its answer (None once one moved)."""
+    solved = ss.get("ret_solved_values")
+    if mode != "top_records" or not solved or {s: c.value for s, c in cuts.items()} != solved:
+        return None
+    request: SolverRequest = ss["ret_solved_request"]
+    return request
 
 
 def _apply_solution(url: str, basis: PreviewBasis) -> None:
@@ -137,6 +158,8 @@ def _apply_solution(url: str, basis: PreviewBasis) -> None:
         ss[_slider_key("top_records", source, basis.criterion)] = value
     ss["ret_budget"] = solved.budget_tokens
     ss["ret_solved"] = solved.message
+    ss["ret_solved_values"] = dict(solved.top_records)
+    ss["ret_solved_request"] = solved.request
 
 
 def _totals(view: RetentionPreview) -> None:
@@ -145,10 +168,10 @@ def _totals(view: RetentionPreview) -> None:
     if ss.get("ret_solved"):
         st.caption(ss["ret_solved"])
     total = view.preview.total
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Records kept", f"{total.kept:,} / {total.records:,}")
-    m2.metric("Tokens kept", f"{total.kept_tokens:,} / {total.tokens:,}")
-    m3.metric("Unscored (never kept unless forced)", f"{total.unscored:,}")
+    with st.container(horizontal=True, gap="large"):  # metrics as wide as their numbers, wrapping, never cut
+        st.metric("Records kept", f"{total.kept:,} / {total.records:,}", width="content")
+        st.metric("Tokens kept", f"{total.kept_tokens:,} / {total.tokens:,}", width="content")
+        st.metric("Unscored (never kept unless forced)", f"{total.unscored:,}", width="content")
     st.caption(view.token_figures)
     st.dataframe(view.summary, hide_index=True, key="ret_summary",
                  column_config={"kept %": st.column_config.NumberColumn(format="%.1f"),
@@ -156,7 +179,23 @@ def _totals(view: RetentionPreview) -> None:
                                 "cut at": st.column_config.NumberColumn(format="%.3f")})
 
 
-def _source_tab(v: SourceView) -> None:
+BORDERLINE_CONFIG = {
+    "record": st.column_config.LinkColumn("record", display_text="open"),
+    "issue": st.column_config.TextColumn(width="large"),
+    "aggregate": st.column_config.NumberColumn(format="%.3f"),
+}
+
+
+def _borderline(title: str, rows: pd.DataFrame, key: str) -> None:
+    st.markdown(title)
+    if rows.empty:
+        st.caption("none")
+    else:
+        st.dataframe(rows, hide_index=True, key=key, column_config=BORDERLINE_CONFIG,
+                     column_order=list(BORDERLINE_COLUMNS))
+
+
+def _source_tab(v: SourceView, labels: dict[str, RecordLabel]) -> None:
     d = v.details
     left, right = st.columns(2)
     with left:
@@ -168,8 +207,8 @@ def _source_tab(v: SourceView) -> None:
         st.dataframe(v.dims, hide_index=True,
                      column_config={c: st.column_config.NumberColumn(format="%.2f")
                                     for c in ("kept mean", "dropped mean", "difference")})
-        st.markdown("**Just above the cut (kept)**\n\n" + v.above)
-        st.markdown("**Just below the cut (dropped)**\n\n" + v.below)
+    _borderline("**Just above the cut (kept)**", borderline_table(v.above, labels), f"ret_above_{d.source}")
+    _borderline("**Just below the cut (dropped)**", borderline_table(v.below, labels), f"ret_below_{d.source}")
 
 
 def _budget_widgets(url: str, basis: PreviewBasis) -> None:
@@ -194,25 +233,18 @@ def preview_panel(url: str, basis: PreviewBasis) -> None:
     draft = _draft(basis, pre.sources)
     view = load_preview(pre, draft)
     _totals(view)
-    for tab, source_view in zip(st.tabs([escape_markdown(s) for s in pre.sources]), view.sources, strict=True):
-        with tab:
-            _source_tab(source_view)
+    labels = _labels(url, basis.version, tuple(view.borderline_ids))
+    # One source's audit view at a time (tabs would build and send every source's chart on each slider move).
+    shown = st.segmented_control("Source details", pre.sources, default=pre.sources[0], key="ret_source_view",
+                                 format_func=escape_markdown) or pre.sources[0]
+    _source_tab(view.sources[pre.sources.index(shown)], labels)
     _budget_widgets(url, basis)
     with st.form("ret_save"):
         st.text_input("Policy name", key="ret_name", max_chars=80)
         st.text_input("Note", key="ret_note")
         st.checkbox("Overwrite a policy of the same name", key="ret_overwrite")
-        if st.form_submit_button("Save policy", disabled=_read_only(), help=_read_only_help()):
+        if st.form_submit_button("Save policy", disabled=read_only(), help=read_only_help()):
             _save(draft)
-
-
-def _read_only() -> bool:
-    """Whether the acting person may not save or export (the core refuses anyway; this only greys buttons)."""
-    return not current_actor().can(Role.curator)
-
-
-def _read_only_help() -> str | None:
-    return "Saving policies and exports needs the curator role." if _read_only() else None
 
 
 def _save(draft: RetentionDraft) -> None:
@@ -252,45 +284,6 @@ def _load_into_sliders(name: str) -> None:
     ss["ret_name"] = p.name
 
 
-def _downloads(names: list[str]) -> None:
-    c1, c2, c3 = st.columns([2, 1, 1])
-    name = c1.selectbox("Download the keep list of", names, key="ret_dl_policy")
-    fmt = c2.selectbox("Format", FORMATS, key="ret_dl_fmt")
-    if c3.button("Prepare download", key="ret_dl_go", disabled=_read_only(), help=_read_only_help()):
-        ss["ret_dl"] = prepare_download(engine(), name=name, fmt=fmt, actor=current_actor(),
-                                         weights=_weights())
-    files = ss.get("ret_dl")
-    if files is not None:
-        st.caption(f"{files.rows:,} records · sha256 {files.sha256}")
-        d1, d2 = st.columns(2)
-        d1.download_button("Download keep list", files.list_bytes, file_name=files.list_name, key="ret_dl_list")
-        d2.download_button("Download manifest", files.manifest_bytes, file_name=files.manifest_name,
-                           mime="application/json", key="ret_dl_manifest")
-
-
-def policies_section(url: str) -> None:
-    """Saved policies: diff two, load one into the sliders, download one's keep list and manifest."""
-    with read_conn(engine()) as conn:
-        names = policy_names(conn)
-    st.subheader("Saved policies")
-    if ss.get("ret_saved"):
-        st.success(f"Saved policy {ss.pop('ret_saved')}")
-    if not names:
-        st.caption("No saved policy yet: set the sliders and save one above.")
-        return
-    a, b, go = st.columns([2, 2, 1])
-    pa = a.selectbox("Policy A", names, key="ret_diff_a")
-    pb = b.selectbox("Policy B", names, index=min(1, len(names) - 1), key="ret_diff_b")
-    if go.button("Diff", key="ret_diff_go"):
-        st.dataframe(diff_table(engine(), pa, pb, weights=_weights()), hide_index=True)
-    l1, l2 = st.columns([4, 1])
-    chosen = l1.selectbox("Load a policy into the sliders", names, key="ret_load_name")
-    l2.button("Load", key="ret_load_go", on_click=_load_into_sliders, args=(chosen,))
-    if ss.get("ret_load_note"):
-        st.warning(ss.pop("ret_load_note"))
-    _downloads(names)
-
-
 def _pinned_version(url: str) -> DataVersion:
     """The data version this view loaded, and the current mask version.
 
@@ -328,7 +321,7 @@ def main() -> None:
                          mask_version=pinned.mask_version)
     st.caption(basis.mask_line)
     preview_panel(url, basis)
-    policies_section(url)
+    policies_section(url, pinned.data, _weights(), _load_into_sliders)
 
 
 try:

@@ -11,10 +11,19 @@ import streamlit as st
 
 from mira_core.errors import MiraError
 from mira_core.identity import Role
-from mira_core.reliability import Mask, MaskRules, activate_mask_version, mask_from_json, save_mask_version
+from mira_core.reliability import (
+    Cell,
+    Mask,
+    MaskRules,
+    activate_mask_version,
+    mask_from_json,
+    save_mask_version,
+    spot_check_cells,
+)
 from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
-from mira_core.views.mask_versions import load_mask_version, load_mask_versions
+from mira_core.views.mask_versions import ActiveMaskView, load_mask_version, load_mask_versions
+from mira_core.views.reliability import Judges
 from ui.db import current_actor, engine
 
 ADMIN_ONLY = "Only an admin can make a mask version active."
@@ -107,3 +116,45 @@ def render_mask_versions(mask: Mask, rules: MaskRules) -> None:
     _save_form(mask, rules)
     _import_mask()
     _versions()
+
+
+def active_mask_line(active: ActiveMaskView | None) -> None:
+    """Which saved version every other page applies now (the draft below changes nothing until saved)."""
+    if active is None:
+        st.info("No active mask: nothing is masked on Record, Browse or Retention until a version is saved and "
+                "made active below.", icon=":material/visibility:")
+    else:
+        st.info(escape_markdown(active.line), icon=":material/visibility_off:")
+
+
+def draft_vs_active(draft: list[Cell], active: ActiveMaskView | None) -> str:
+    """One line: whether the draft masks the same cells as the active version, else how many differ."""
+    if active is None:
+        return "Save the draft as a version (below) to apply it."
+    now, then = set(draft), set(active.masked_cells)
+    if now == then:
+        return f"The draft masks the same cells as active version {active.version_id}."
+    return (f"The draft differs from active version {active.version_id}: {len(now - then)} more masked, "
+            f"{len(then - now)} unmasked; save it as a version (below) to apply it.")
+
+
+def masked_spot_checks(active: ActiveMaskView | None, draft: list[Cell], judges: Judges) -> None:
+    """One spot-check per masked cell of the active version (of the draft when no version is active)."""
+    cells, which = (active.masked_cells, f"active mask v{active.version_id}") if active else (draft, "draft")
+    if not cells:
+        return
+    label = f"Spot-check the {len(cells)} masked cells of the {which}"
+    with st.popover(label, icon=":material/fact_check:"):
+        if active is None:
+            st.caption("No mask version is active: these are the cells the draft rules mask.")
+        size = st.number_input("Items per cell", 1, 200, 10, key="rel_masked_spot_size")
+        if st.button("Create the spot-checks", key="rel_masked_spot_go"):
+            try:
+                done = spot_check_cells(engine(), cells, size=int(size), actor=current_actor(),
+                                        student_judge=judges.student, teacher=judges.teacher)
+            except MiraError as exc:  # PermissionDenied: none was made
+                st.error(escape_markdown(str(exc)))
+                return
+            st.success(f"Created {done.made} spot-checks of the {which}; open them on the Spot-check page.")
+            for msg in done.failed[:5]:
+                st.warning(escape_markdown(msg))

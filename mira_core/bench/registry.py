@@ -21,6 +21,7 @@ BENCHMARK_MODULES = [
     "mira_core.bench.preview",
     "mira_core.bench.reliability",
     "mira_core.bench.scoring",
+    "mira_core.bench.browser",
 ]
 CORPUS = 231_762
 

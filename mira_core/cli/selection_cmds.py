@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("b")
     q.add_argument("--json", action="store_true", help="machine-readable output")
     q.set_defaults(func=cmd_policy_diff)
-    q = psub.add_parser("import", help="save a policy from a JSON file (as `policy show` prints it)")
+    q = psub.add_parser("import", help="save a policy from a JSON file (as `policy show` prints it); a policy naming no masked cells takes those of its mask_version, else of the active mask")
     q.add_argument("path", type=Path)
     q.add_argument("--replace", action="store_true", help="overwrite a policy of the same name")
     q.set_defaults(func=cmd_policy_import)
@@ -108,8 +108,11 @@ def cmd_policy_import(args: argparse.Namespace) -> int:
         loc = ".".join(str(x) for x in first["loc"]) or "(top level)"
         raise ConfigError(f"{args.path}: at {loc}: {first['msg']}") from exc
     with write_tx(_engine(args.settings)) as conn:
-        saved = store.save_policy(conn, policy, actor=args.actor, replace=args.replace)
-    print(f"saved policy {saved.name}")
+        filled = store.fill_mask(conn, policy)
+        saved = store.save_policy(conn, filled.policy, actor=args.actor, replace=args.replace)
+    if filled.message:
+        print(filled.message)
+    print(f"saved policy {saved.name} (mask version {saved.mask_version or 'none'})")
     return 0
 
 

@@ -161,8 +161,13 @@ class ExportFiles:
 
 
 def file_names(policy_name: str, fmt: Format) -> tuple[str, str]:
-    """Default names: keep-<policy>.<fmt> and keep-<policy>.manifest.json."""
-    return f"keep-{policy_name}.{fmt}", f"keep-{policy_name}.manifest.json"
+    """Default names: keep-<policy>.<fmt> and keep-<policy>.<fmt>.manifest.json.
+
+    The format is in both names, so the three formats' manifests of one policy never overwrite each other
+    (on disk or in a browser's download folder).
+    """
+    list_name = f"keep-{policy_name}.{fmt}"
+    return list_name, manifest_name(list_name, fmt)
 
 
 def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | None = None,
@@ -188,12 +193,13 @@ def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | N
     body = render_rows(keep_rows(pre, kl, iids), fmt)
     sha = hashlib.sha256(body).hexdigest()
     manifest = render_manifest(build_manifest(pre, policy, kl, loaded.runs, list_name, fmt, sha))
-    return ExportFiles(list_name, body, _manifest_name(list_name), manifest, len(kl), sha)
+    return ExportFiles(list_name, body, manifest_name(list_name, fmt), manifest, len(kl), sha)
 
 
-def _manifest_name(list_name: str) -> str:
+def manifest_name(list_name: str, fmt: Format) -> str:
+    """The manifest beside `list_name`: its stem, the format, then `.manifest.json`."""
     stem = list_name.rsplit(".", 1)[0] if "." in list_name else list_name
-    return f"{stem}.manifest.json"
+    return f"{stem}.{fmt}.manifest.json"
 
 
 def resolve_out(out: Path | str | None, policy_name: str, fmt: Format, settings: Settings) -> Path:

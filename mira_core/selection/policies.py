@@ -71,6 +71,9 @@ class Policy(BaseModel):
     scorer: ScorerRule = Field(default_factory=ScorerRule)
     budget_tokens: int | None = Field(default=None, ge=0, description="Target the page compares against.")
     budget_rule: BudgetRule | None = Field(default=None, description="Solver rule that set the cuts, if any.")
+    budget_request: str | None = Field(
+        default=None, max_length=80,
+        description="What the curator asked the solver for, as typed ('50 % of corpus', '2000000 tokens').")
     downsample_weight: float = Field(default=0.5, ge=0.0, le=1.0, description="Sampling weight of downsampled records.")
     downsample_recommendations: list[Recommendation] = Field(
         default_factory=_default_downsample,

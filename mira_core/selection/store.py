@@ -32,7 +32,7 @@ from mira_core.selection.data import (
     make_data,
 )
 from mira_core.selection.policies import WILDCARD, CutSpec, Policy, ScorerRule, freeze_cells
-from mira_core.storage import Connection
+from mira_core.storage import Connection, records_repo
 from mira_core.storage import selection_repo as repo
 from mira_core.storage.reliability_repo import active_mask_version
 from mira_core.storage.selection_repo import PolicyRow, ScorerRun
@@ -97,7 +97,11 @@ def insert_generated(conn: Connection, data: SelectionData, *, judge: str = "ben
 
 def active_mask_cells(conn: Connection, sources: tuple[str, ...]) -> tuple[int | None, dict[str, list[str]]]:
     """(active mask version id, its masked cells frozen per source plus '*'); no mask saved -> (None, {})."""
-    version = active_mask_version(conn)
+    return mask_cells(conn, active_mask_version(conn), sources)
+
+
+def mask_cells(conn: Connection, version: int | None, sources: tuple[str, ...]) -> tuple[int | None, dict[str, list[str]]]:
+    """(version, its masked cells frozen per source plus '*'); None -> (None, {}); NotFoundError for no such version."""
     if version is None:
         return None, {}
     mask = load_mask(conn, version)
@@ -108,6 +112,36 @@ def active_mask_cells(conn: Connection, sources: tuple[str, ...]) -> tuple[int |
 # ----------------------------------------------------------------------------- policies
 
 
+@dataclass(frozen=True)
+class MaskFill:
+    """A policy with its mask filled in, and what was done (for the operator to read)."""
+
+    policy: Policy
+    message: str | None
+    """None when the policy already named its masked cells."""
+
+
+def fill_mask(conn: Connection, policy: Policy) -> MaskFill:
+    """A policy without masked cells gets those of its `mask_version`, else of the active mask.
+
+    A policy file written by hand (or by an older version) may name no cells; exporting it with no mask at all
+    would silently keep scores the reliability step rejected. With no mask saved, the policy keeps none and
+    the message says so.
+    """
+    if policy.masked_cells:
+        return MaskFill(policy, None)
+    sources = tuple(records_repo.distinct_values(conn, "source"))
+    asked = policy.mask_version
+    version, cells = mask_cells(conn, asked if asked is not None else active_mask_version(conn), sources)
+    if version is None:
+        return MaskFill(policy, f"policy {policy.name} names no masked cells and no mask version is saved: "
+                                "no dimension is masked")
+    n = sum(len(v) for k, v in cells.items() if k != WILDCARD)
+    which = f"mask version {version}" if asked is not None else f"the active mask (version {version})"
+    return MaskFill(policy.model_copy(update={"mask_version": version, "masked_cells": cells}),
+                    f"policy {policy.name} names no masked cells: using {which}, {n} source x dimension cells")
+
+
 def _policy_row(p: Policy) -> PolicyRow:
     return PolicyRow(
         name=p.name, mode="global" if p.global_cut else "per_source", criterion=p.criterion,
@@ -115,8 +149,10 @@ def _policy_row(p: Policy) -> PolicyRow:
                                "global_cut": p.global_cut.model_dump() if p.global_cut else None}, sort_keys=True),
         mask_version=p.mask_version, mask_cells=json.dumps(p.masked_cells, sort_keys=True),
         scorer_rule=p.scorer.model_dump_json(), budget_tokens=p.budget_tokens, budget_rule=p.budget_rule,
+        # The weights column holds the settings beyond the cuts: downsampling, and the solver's request.
         weights=json.dumps({"downsample_weight": p.downsample_weight,
-                            "downsample_recommendations": p.downsample_recommendations}, sort_keys=True),
+                            "downsample_recommendations": p.downsample_recommendations,
+                            **({"budget_request": p.budget_request} if p.budget_request else {})}, sort_keys=True),
         note=p.note, created_by=p.created_by,
     )
 
@@ -130,7 +166,8 @@ def _policy_from_row(row: PolicyRow) -> Policy:
         "global_cut": CutSpec.model_validate(th["global_cut"]) if th.get("global_cut") else None,
         "mask_version": row.mask_version, "masked_cells": json.loads(row.mask_cells),
         "scorer": ScorerRule.model_validate_json(row.scorer_rule), "budget_tokens": row.budget_tokens,
-        "budget_rule": row.budget_rule, "downsample_weight": weights["downsample_weight"],
+        "budget_rule": row.budget_rule, "budget_request": weights.get("budget_request"),
+        "downsample_weight": weights["downsample_weight"],
         "downsample_recommendations": weights["downsample_recommendations"], "note": row.note,
         "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at,
     })
@@ -143,6 +180,8 @@ def policy_revision(policy: Policy) -> str:
     keep list can be traced to the exact policy that made it; equal policies have equal revisions.
     """
     content = policy.model_dump(mode="json", exclude={"created_by", "created_at", "updated_at"})
+    if content.get("budget_request") is None:  # added later: policies without it keep their earlier revision
+        content.pop("budget_request", None)
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()[:12]
 
 

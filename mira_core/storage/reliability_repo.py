@@ -219,6 +219,28 @@ def _rationale(parsed: str | None, slot: str) -> str:
     return "" if text is None else str(text)
 
 
+def cell_rationales(conn: Connection, record_ids: Sequence[str], slot: str, *, student_judge: str | None = None,
+                    prompt_version: str | None = None, teacher: str | None = None) -> dict[str, tuple[str, str]]:
+    """{record id: (student rationale, teacher rationale)} of one slot for a few records ('' where none).
+
+    The student's is that of the latest score matching `student_judge`/`prompt_version` (the score the
+    agreement matrix compared); the teacher's that of the latest label by `teacher`. Two queries in all.
+    """
+    if not record_ids:
+        return {}
+    ids = list(record_ids)
+    out = {rid: ["", ""] for rid in ids}
+    for k, (kind, judge, prompt) in enumerate((("student", student_judge, prompt_version), ("teacher", teacher, None))):
+        stmt = select(scores.c.record_id, scores.c.parsed).where(scores.c.record_id.in_(ids), scores.c.judge_kind == kind)
+        if judge:
+            stmt = stmt.where(scores.c.judge == judge)
+        if prompt:
+            stmt = stmt.where(scores.c.prompt_version == prompt)
+        for rid, parsed in conn.execute(stmt.order_by(scores.c.record_id, scores.c.score_id)):
+            out[rid][k] = _rationale(parsed, slot)  # rows in score order: the latest one stays
+    return {rid: (s, t) for rid, (s, t) in out.items()}
+
+
 # ----------------------------------------------------------------------------- mask versions
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import (
     Connection,
     func,
+    insert,
     select,
     update,
 )
@@ -285,3 +286,13 @@ def record_job_in_flight(conn: Connection, record_id: str) -> str | None:
     return conn.execute(select(score_job_items.c.job_id).where(
         score_job_items.c.job_id.in_(live), score_job_items.c.record_id == record_id,
         score_job_items.c.status.in_(["pending", "running"])).limit(1)).scalar()
+
+
+def insert_scores(conn: Connection, new: Sequence[NewScore], *, batch: int = 5000) -> int:
+    """Store many scores in batches (benchmark corpora; a job stores its results one by one with `insert_score`).
+
+    Plain INSERTs: the caller gives each (job_id, record_id) once. Returns the rows stored.
+    """
+    for start in range(0, len(new), batch):
+        conn.execute(insert(scores), [s.row() for s in new[start:start + batch]])
+    return len(new)

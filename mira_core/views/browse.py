@@ -24,7 +24,8 @@ class BrowsePage:
     """Records matching the filter."""
     n_pages: int
     rows: pd.DataFrame
-    """`records_repo.LIST_COLUMNS` plus `overall` (Int64) and, with anchors on, A1..A15 (masked cells blank)."""
+    """`records_repo.LIST_COLUMNS` plus `overall` (Int64), `override` ('' for none, else 'force keep' or 'force
+    drop'), `tags` (sorted lists) and, with anchors on, A1..A15 (masked cells blank)."""
     synthetic: bool
     """Whether the page, or the filter's matches, include synthetic records."""
     masked: dict[str, list[str]] = field(default_factory=dict)
@@ -55,6 +56,9 @@ def load_browse_page(conn: Connection, view: BrowseView, *, store_has_synthetic:
     ids = rows.record_id.tolist()
     scores = records_repo.latest_overall(conn, ids)
     rows["overall"] = pd.array([scores.get(r) for r in rows.record_id], dtype="Int64")
+    notes = annotations_repo.page_annotations(conn, ids)
+    rows["override"] = [OVERRIDE_LABELS[notes[r].override] if r in notes else "" for r in ids]
+    rows["tags"] = [notes[r].tags if r in notes else [] for r in ids]
     masked: dict[str, list[str]] = {}
     if view.anchors:
         mask = active_mask(conn)
@@ -64,6 +68,7 @@ def load_browse_page(conn: Connection, view: BrowseView, *, store_has_synthetic:
     return BrowsePage(view, total, n_pages, rows, synthetic, masked)
 
 
+OVERRIDE_LABELS = {"none": "", "force_keep": "force keep", "force_drop": "force drop"}
 FILTER_COLUMNS = ("source", "agent", "model", "format")
 
 

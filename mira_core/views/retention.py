@@ -13,14 +13,15 @@ from __future__ import annotations
 import html
 import json
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from mira_core.dimensions import SLOTS
+from mira_core.query import RecordFilter
 from mira_core.selection.aggregate import Criterion, criterion_range
 from mira_core.selection.data import SelectionData
 from mira_core.selection.policies import CutSpec, Policy, Recommendation, ScorerRule, mask_array
@@ -38,7 +39,7 @@ from mira_core.selection.preview import (
 )
 from mira_core.selection.solver import BudgetRule, budget_from_percent, solve_budget
 from mira_core.selection.store import LoadedSelection, active_mask_cells, load_selection_data
-from mira_core.storage import Connection, selection_repo
+from mira_core.storage import Connection, records_repo, selection_repo
 from mira_core.storage.reliability_repo import active_mask_version
 
 CRITERION_LABELS: dict[Criterion, str] = {
@@ -54,7 +55,6 @@ GLOBAL_SLIDER = "__global__"
 """The slider name of the global cut, where per-source sliders use the source's name."""
 DRAFT_NAME = "draft"
 """The name of the policy the widgets preview before the curator names it."""
-_SAFE_ID = re.compile(r"^[0-9A-Za-z_.-]{1,64}$", re.ASCII)
 
 
 def _pct(a: float, b: float) -> float:
@@ -99,23 +99,56 @@ def agreement_table(d: SourceDetails) -> pd.DataFrame:
 
 
 def histogram(d: SourceDetails, criterion_label: str, threshold: float | None = None) -> go.Figure:
-    """Histogram of the source's aggregates with the cut marked (the threshold, else the last kept value)."""
+    """Histogram of the source's aggregates with the cut marked (the threshold, else the last kept value).
+
+    Built in one constructor call: Plotly validates every later `add_vline`/`update_layout` again, which cost
+    more than the whole preview on every slider move.
+    """
     centers = (d.edges[:-1] + d.edges[1:]) / 2
-    fig = go.Figure(go.Bar(x=centers, y=d.hist, width=(d.edges[1] - d.edges[0]) * 0.95, name="records"))
     at = threshold if threshold is not None else d.cut_value
+    marks: dict = {"shapes": [], "annotations": []}
     if not math.isnan(at):
-        fig.add_vline(x=at, line_dash="dash", line_color="crimson", annotation_text="cut")
+        marks = {"shapes": [{"type": "line", "x0": at, "x1": at, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+                             "line": {"dash": "dash", "color": "crimson"}}],
+                 "annotations": [{"x": at, "xref": "x", "y": 1, "yref": "y domain", "text": "cut",
+                                  "showarrow": False, "xanchor": "left", "yanchor": "top"}]}
     title = html.escape(f"{d.source}: {criterion_label}")  # Plotly titles understand a few HTML tags, links too
-    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title=title,
-                      showlegend=False)
-    return fig
+    return go.Figure(
+        data=[go.Bar(x=centers, y=d.hist, width=(d.edges[1] - d.edges[0]) * 0.95, name="records")],
+        layout={"height": 220, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}, "title": {"text": title},
+                "showlegend": False, **marks})
 
 
-def record_link(record_id: str, value: float) -> str:
-    """A markdown link to the record page (ids that are not plain tokens are shown as code, not linked)."""
-    if not _SAFE_ID.match(record_id):
-        return f"`{record_id.replace('`', '')}` ({value:.3f})"
-    return f"[`{record_id}`](record?id={record_id}) ({value:.3f})"
+BORDERLINE_COLUMNS = ("record", "instance", "issue", "aggregate")
+
+
+@dataclass(frozen=True)
+class RecordLabel:
+    """What names a record for a curator: its instance id and issue title."""
+
+    instance_id: str
+    title: str
+
+
+def load_record_labels(conn: Connection, record_ids: Sequence[str]) -> dict[str, RecordLabel]:
+    """Instance id and title of each record (one query; ids no longer stored are absent)."""
+    if not record_ids:  # an empty record_ids filter would mean "no constraint"
+        return {}
+    meta = records_repo.list_records(conn, RecordFilter(record_ids=list(record_ids)), limit=len(record_ids))
+    return {str(r): RecordLabel(str(i or ""), str(t or ""))
+            for r, i, t in zip(meta.record_id, meta.instance_id, meta.title, strict=True)}
+
+
+def borderline_table(rows: Iterable[Borderline], labels: dict[str, RecordLabel]) -> pd.DataFrame:
+    """Records next to a cut as a table (BORDERLINE_COLUMNS; `record` is a relative link to the record page).
+
+    A table cell is never markdown, so an instance id or title cannot turn into a link or markup.
+    """
+    out = []
+    for b in rows:
+        label = labels.get(b.record_id, RecordLabel("", ""))
+        out.append(("record?" + urlencode({"id": b.record_id}), label.instance_id, label.title, b.value))
+    return pd.DataFrame(out, columns=list(BORDERLINE_COLUMNS))
 
 
 # ----------------------------------------------------------------------------- the page's cached layers
@@ -201,6 +234,16 @@ class PreviewBasis:
 
 
 @dataclass(frozen=True)
+class SolverRequest:
+    """What the curator asked the budget solver for, saved with a policy whose cuts it set."""
+
+    rule: BudgetRule
+    """How the budget was shared between sources."""
+    request: str
+    """The budget as typed, e.g. '50 % of corpus' or '2000000 tokens'."""
+
+
+@dataclass(frozen=True)
 class RetentionDraft:
     """The Retention widgets' values: what the sliders preview and what "Save policy" stores."""
 
@@ -216,6 +259,8 @@ class RetentionDraft:
     """Sampling weight of downsampled records."""
     downsample_recommendations: tuple[Recommendation, ...]
     """Kept records the scorer marked with these are downsampled."""
+    solver: SolverRequest | None = None
+    """The solver run that set the cuts, while the sliders still hold its answer."""
 
     def policy(self, name: str = DRAFT_NAME, *, note: str = "") -> Policy:
         """The draft as a `Policy` (ValueError, a pydantic ValidationError, when `name` is not a valid name).
@@ -226,6 +271,8 @@ class RetentionDraft:
         return Policy(name=name, criterion=b.criterion, cuts=dict(self.cuts), global_cut=self.global_cut,
                       mask_version=b.mask_version, masked_cells=b.masked_cells, scorer=b.scorer,
                       budget_tokens=self.budget_tokens, downsample_weight=self.downsample_weight,
+                      budget_rule=self.solver.rule if self.solver else None,
+                      budget_request=self.solver.request if self.solver else None,
                       downsample_recommendations=list(self.downsample_recommendations), note=note)
 
 
@@ -264,16 +311,23 @@ class SourceView:
 
     details: SourceDetails
     """Histogram counts, kept-vs-dropped means, outcome shares, agreement with the scorer, borderline records."""
-    histogram: go.Figure
-    """The aggregates with the cut marked (the threshold when the cut is one)."""
+    criterion_label: str
+    """What the aggregates are, for the histogram's title."""
+    cut_line: float | None
+    """Where the histogram marks the cut: the threshold, or None for the last kept value."""
     agreement: pd.DataFrame
     """`agreement_table`: scorer recommendation x policy decision."""
     dims: pd.DataFrame
     """`dims_table`: kept vs dropped mean per unmasked dimension."""
-    above: str
-    """Markdown list of links to the records just above the cut (kept), nearest the cut last."""
-    below: str
-    """Markdown list of links to the records just below the cut (dropped)."""
+    above: tuple[Borderline, ...]
+    """The records just above the cut (kept), nearest the cut last."""
+    below: tuple[Borderline, ...]
+    """The records just below the cut (dropped), nearest the cut first."""
+
+    @property
+    def histogram(self) -> go.Figure:
+        """The aggregates with the cut marked (built on demand: only the source shown needs it)."""
+        return histogram(self.details, self.criterion_label, self.cut_line)
 
 
 @dataclass(frozen=True)
@@ -294,19 +348,20 @@ class RetentionPreview:
     """Where the token figures come from: how many records the scorer measured, how many are estimated."""
 
     @property
+    def borderline_ids(self) -> list[str]:
+        """Every record next to a cut in any source (what `load_record_labels` is asked for)."""
+        return [b.record_id for v in self.sources for b in (*v.above, *v.below)]
+
+    @property
     def over_budget(self) -> bool:
         """Whether the kept tokens exceed the budget."""
         return (self.preview.budget_gap or 0) > 0
 
 
-def _links(rows: Iterable[Borderline]) -> str:
-    return "\n".join(f"- {record_link(b.record_id, b.value)}" for b in rows) or "_none_"
-
-
 def _source_view(d: SourceDetails, criterion: Criterion, cut: CutSpec | None) -> SourceView:
     line = cut.value if cut is not None and cut.mode == "threshold" else None
-    return SourceView(d, histogram(d, CRITERION_LABELS[criterion], line), agreement_table(d), dims_table(d),
-                      _links(reversed(d.above)), _links(d.below))
+    return SourceView(d, CRITERION_LABELS[criterion], line, agreement_table(d), dims_table(d),
+                      tuple(reversed(d.above)), tuple(d.below))
 
 
 def load_preview(pre: Precomputed, draft: RetentionDraft) -> RetentionPreview:
@@ -328,6 +383,8 @@ class SolvedSliders:
     """Per source, the "top % of records" slider value that keeps the solver's count."""
     message: str
     """What the solver kept and where each source is cut, for a caption."""
+    request: SolverRequest
+    """Rule and budget as asked (the draft carries it while the sliders hold this answer)."""
 
 
 def solve_sliders(pre: Precomputed, *, amount: float, unit: str | None, rule: BudgetRule) -> SolvedSliders:
@@ -338,5 +395,6 @@ def solve_sliders(pre: Precomputed, *, amount: float, unit: str | None, rule: Bu
     message = (f"Solver: {sol.kept_tokens:,} of {budget:,} tokens · {cuts}"
                + ("" if sol.feasible else " — forced keeps alone exceed the budget")
                + f" · {pre.data.token_figures().lower()}")
-    return SolvedSliders(budget, {s: float(c.value) for s, c in sol.cuts.items()}, message)
+    return SolvedSliders(budget, {s: float(c.value) for s, c in sol.cuts.items()}, message,
+                         SolverRequest(rule, f"{amount:g} {unit or BUDGET_UNITS[1]}"))
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass, fields
 import pandas as pd
 
 from mira_core.identity import Actor, Role, require
-from mira_core.selection.diff import SourceDiff, diff_policies
+from mira_core.selection.diff import SourceDiff, diff_keep_lists, load_precomputed
+from mira_core.selection.diff_records import param_changes, record_changes
 from mira_core.selection.export import ExportFiles, Format, export_files, record_export
+from mira_core.selection.keep import keep_list
 from mira_core.selection.policies import Policy
-from mira_core.selection.preview import CutMode
+from mira_core.selection.preview import CutMode, Precomputed
 from mira_core.selection.store import get_policy, list_policies
 from mira_core.storage import Connection, Engine, read_conn, write_tx
 from mira_core.views.retention import GLOBAL_SLIDER, MODE_LABELS, slider_range
@@ -67,15 +69,6 @@ DIFF_COLUMNS = [f.name for f in fields(SourceDiff) if not f.name.startswith("sam
 """The diff table's columns: counts and tokens per source (the sample record ids are left out)."""
 
 
-def diff_table(engine: Engine, a: str, b: str, *, weights: Sequence[float]) -> pd.DataFrame:
-    """Records (and tokens) entering and leaving the keep list going from policy A to B, per source.
-
-    `weights` are the dimensions' cluster sizes, which a `weighted` policy needs.
-    """
-    rows = [{c: getattr(d, c) for c in DIFF_COLUMNS} for d in diff_policies(engine, a, b, weights)]
-    return pd.DataFrame(rows, columns=DIFF_COLUMNS)
-
-
 def prepare_download(engine: Engine, *, name: str, fmt: Format, actor: Actor,
                      weights: Sequence[float]) -> ExportFiles:
     """A saved policy's keep list and manifest in memory for the browser, logged as `export.download`.
@@ -89,3 +82,54 @@ def prepare_download(engine: Engine, *, name: str, fmt: Format, actor: Actor,
     with write_tx(engine) as conn:
         record_export(conn, actor, "export.download", policy, fmt, files, file=files.list_name)
     return files
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyDiffView:
+    """Going from policy A to policy B: per source, record by record, and setting by setting."""
+
+    sources: pd.DataFrame
+    """DIFF_COLUMNS: records and tokens entering and leaving per source."""
+    records: pd.DataFrame
+    """`diff_records.RECORD_COLUMNS`: each record that enters or leaves, aggregates under A and B, the reason."""
+    params: pd.DataFrame
+    """`diff_records.PARAM_COLUMNS`: every setting of either policy, changed ones first."""
+
+
+def load_policy_diff(engine: Engine, a: str, b: str, *, weights: Sequence[float]) -> PolicyDiffView:
+    """Both policies' keep lists compared (their arrays are loaded once when scorer, criterion and mask agree)."""
+    with read_conn(engine) as conn:
+        pa, pb = get_policy(conn, a), get_policy(conn, b)
+    pre_a = load_precomputed(engine, pa, weights)
+    same = (pb.scorer, pb.criterion, pb.masked_cells) == (pa.scorer, pa.criterion, pa.masked_cells)
+    pre_b = pre_a if same else load_precomputed(engine, pb, weights)
+    per_source = [{c: getattr(d, c) for c in DIFF_COLUMNS} for d in diff_keep_lists(pre_a, pa, pre_b, pb)]
+    return PolicyDiffView(pd.DataFrame(per_source, columns=DIFF_COLUMNS), record_changes(pre_a, pa, pre_b, pb),
+                          param_changes(pa, pb))
+
+
+POLICY_COLUMNS = ("name", "created by", "last saved", "note", "mask version", "criterion", "kept", "kept tokens",
+                  "budget rule")
+
+
+def load_policy_table(engine: Engine, *, weights: Sequence[float]) -> pd.DataFrame:
+    """Saved policies with who saved them, when, their note and mask, and what each keeps on today's data.
+
+    Policies sharing a scorer, criterion and mask share one set of arrays.
+    """
+    with read_conn(engine) as conn:
+        policies = list_policies(conn)
+    arrays: dict[str, Precomputed] = {}
+    rows = []
+    for p in policies:
+        key = repr((p.scorer, p.criterion, p.masked_cells))
+        pre = arrays.get(key) or arrays.setdefault(key, load_precomputed(engine, p, weights))
+        kept = keep_list(pre, p)
+        rows.append((p.name, p.created_by, p.updated_at, p.note, p.mask_version if p.mask_version else "none",
+                     p.criterion, len(kept), int(pre.data.tokens[kept.index].sum()), p.budget_rule or "–"))
+    return pd.DataFrame(rows, columns=list(POLICY_COLUMNS))
+
+
+def policy_stamps(conn: Connection) -> tuple[str, ...]:
+    """'name@last save' of every policy: changes whenever one is saved, replaced or deleted (a cache key)."""
+    return tuple(f"{p.name}@{p.updated_at.isoformat() if p.updated_at else ''}" for p in list_policies(conn))

@@ -41,7 +41,7 @@ def _page() -> AppTest:
 
 
 def _masked(at: AppTest) -> int:
-    value = next(m.value for m in at.metric if m.label == "Masked cells (preview)")
+    value = next(m.value for m in at.metric if m.label == "Masked cells (draft, not saved)")
     return int(value.split(" of ")[0])
 
 
@@ -153,3 +153,37 @@ def test_a_curator_saves_a_version_but_only_an_admin_activates_it(scored, monkey
     with read_conn(scored) as conn:
         versions = repo.list_mask_versions(conn)
     assert versions[["name", "active", "created_by"]].values.tolist() == [["draft", False, "cy@example.org"]]
+
+
+def test_opens_at_the_active_versions_rules_and_spot_checks_its_cells(scored):
+    from mira_core.reliability.mask_store import save_mask_version
+    from mira_core.reliability.masks import Cell, CellDecision, Mask, MaskRules
+    from mira_core.storage.engine import write_tx
+
+    rules = MaskRules(max_mae=1.3, min_rho=0.1, min_n=12, mask_too_few=False)
+    cells = {Cell("src_a", "A2"): CellDecision(masked=True, reason="r"),
+             Cell("src_b", "A9"): CellDecision(masked=True, reason="r")}
+    with write_tx(scored) as conn:
+        vid = save_mask_version(conn, name="team mask", mask=Mask(cells=cells), rules=rules, actor=person("ann"))
+    at = _page()
+    assert [at.slider(key="rel_max_mae").value, at.slider(key="rel_min_rho").value] == [1.3, 0.1]
+    assert at.number_input(key="rel_min_n").value == 12 and at.checkbox(key="rel_mask_too_few").value is False
+    line = next(i.value for i in at.info if "Active mask" in i.value).replace("\\", "")
+    assert line.startswith(f"Active mask: v{vid} “team mask” by ann on ") and line.endswith(", 2 cells masked")
+    assert any(s.value == "Mask rules (draft until saved)" for s in at.subheader)
+    at.slider(key="rel_max_mae").set_value(0.2).run()  # the draft now masks far more than the active version
+    assert _masked(at) > 2
+    assert any(f"differs from active version {vid}" in c.value for c in at.caption)
+    at.number_input(key="rel_masked_spot_size").set_value(3)
+    at.button(key="rel_masked_spot_go").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == (f"Created 2 spot-checks of the active mask v{vid}; "
+                                   "open them on the Spot-check page.")
+
+
+def test_disagreements_carry_both_rationales(scored):
+    at = _page()
+    top = next(d.value for d in at.dataframe if "student_rationale" in d.value.columns)
+    # builders.add_scores writes "<judge> because <slot>"; the demo teacher writes its own SIMULATED text
+    assert top["student_rationale"].str.startswith("mira-SIMULATED because A1").all()
+    assert (top["teacher_rationale"].str.len() > 0).all()

@@ -126,3 +126,47 @@ def test_the_weighted_criterion_previews_with_the_anchors_cluster_sizes(seeded):
     assert not at.exception, at.exception
     assert _metric(at, "Records kept").endswith("/ 9")
     assert any(k.startswith("ret_v_") and "weighted" in k for k in (s.key for s in at.slider))
+
+
+def _save(at: AppTest, name: str) -> None:
+    at.text_input(key="ret_name").input(name)
+    next(b for b in at.button if b.label == "Save policy").click().run()
+    assert not at.exception, at.exception
+
+
+def test_the_solver_rule_and_request_are_saved_until_a_slider_moves(seeded):
+    at = _app()
+    at.number_input(key="ret_solve_amount").set_value(360.0)
+    at.radio(key="ret_solve_unit").set_value("tokens")
+    at.radio(key="ret_solve_rule").set_value("same_quantile")
+    next(b for b in at.button if b.label == "Set sliders").click().run()
+    _save(at, "solved")
+    at.slider(key="ret_v_top_records_A").set_value(10.0).run()
+    _save(at, "moved")
+    with read_conn(seeded) as conn:
+        solved, moved = get_policy(conn, "solved"), get_policy(conn, "moved")
+    assert (solved.budget_rule, solved.budget_request, solved.budget_tokens) == ("same_quantile", "360 tokens", 360)
+    assert solved.mask_version is None and solved.cuts["A"].mode == "top_records"
+    assert (moved.budget_rule, moved.budget_request) == (None, None)  # the sliders no longer hold its answer
+
+
+def _table(at: AppTest, column: str):
+    """The first table with `column` (AppTest does not keep a dataframe's key)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_saved_policies_table_and_a_diff_with_records_and_parameters(seeded):
+    at = _app()
+    _save(at, "half")
+    at.slider(key="ret_v_threshold_mean_A").set_value(7.0).run()
+    _save(at, "strict")
+    table = _table(at, "mask version").set_index("name")
+    assert table.loc["strict", ["kept", "kept tokens", "mask version"]].tolist() == [3, 160, "none"]
+    at.selectbox(key="ret_diff_a").set_value("half")
+    at.selectbox(key="ret_diff_b").set_value("strict")
+    at.button(key="ret_diff_go").click().run()
+    assert not at.exception, at.exception
+    records = _table(at, "reason")
+    assert records[["change", "record_id"]].values.tolist() == [["leaves", "a2"], ["leaves", "a3"]]
+    params = _table(at, "changed")
+    assert params[params.changed].parameter.tolist() == ["cuts.A.value"]

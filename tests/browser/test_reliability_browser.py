@@ -40,7 +40,7 @@ def test_import_mask_json_from_the_page(rel_server, page):
     mask_file.write_text(json.dumps({"src_a": {"A2": {"masked": True, "reason": "paper: MAE too high"}},
                                      "src_b": {"A7": {"masked": True, "reason": "paper: rho too low"}}}))
     page.goto(f"{base}/reliability")
-    expect(page.get_by_text("Masked cells (preview)")).to_be_visible()
+    expect(page.get_by_text("Masked cells (draft, not saved)")).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     page.get_by_text("Import a mask from JSON").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(mask_file))
@@ -53,3 +53,40 @@ def test_import_mask_json_from_the_page(rel_server, page):
     assert name == "paper mask"
     assert active.is_masked("src_a", "A2") and active.is_masked("src_b", "A7")
     assert not active.is_masked("src_a", "A7")
+
+
+def _click_heatmap_cell(page, source: str, slot: str) -> None:
+    """Click the centre of one heatmap cell (pixel position from the chart's own axes)."""
+    chart = page.locator(".js-plotly-plot").first
+    chart.scroll_into_view_if_needed()
+    x, y = chart.evaluate("""(gd, [s, d]) => {
+        const L = gd._fullLayout, box = gd.getBoundingClientRect();
+        return [box.left + L._size.l + L.xaxis.d2p(d), box.top + L._size.t + L.yaxis.d2p(s)];
+    }""", [source, slot])
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)  # plotly picks the hovered point before the click
+    page.mouse.click(x, y)
+
+
+def test_a_heatmap_click_opens_the_cell_and_a_row_shows_both_rationales(rel_server, page):
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import wait_idle
+
+    base, _, _ = rel_server
+    page.goto(f"{base}/reliability")
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    wait_idle(page)
+    _click_heatmap_cell(page, "src_b", "A7")
+    heading = page.get_by_role("heading", name="A7 · ")
+    expect(heading).to_contain_text("src_b")
+    wait_idle(page)
+    table = page.locator(".st-key-rel_top")
+    table.scroll_into_view_if_needed()
+    expect(table).to_be_visible()
+    box = table.locator('[data-testid="stDataFrame"]').bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's marker
+    student = page.locator(".st-key-rel_student_rationale")
+    expect(student).to_contain_text("mira-SIMULATED because A7")
+    expect(page.locator(".st-key-rel_teacher_rationale")).to_contain_text("Teacher:")

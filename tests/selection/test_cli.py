@@ -64,7 +64,7 @@ def test_every_change_names_the_operator(tmp_path, monkeypatch):
     assert main(["--as", "ann@example.org", "policy", "delete", "p"]) == 0
     assert _log() == [("ops", "cli", "policy.save", "p"), ("ann@example.org", "cli", "policy.save", "p"),
                       ("ops", "cli", "export.write", "keep-p.jsonl"), ("ann@example.org", "cli", "policy.delete", "p")]
-    manifest = json.loads((tmp_path / "exports" / "keep-p.manifest.json").read_text())
+    manifest = json.loads((tmp_path / "exports" / "keep-p.jsonl.manifest.json").read_text())
     assert manifest["policy"]["created_by"] == "ops"  # the importer here, not the file's author
 
 

@@ -132,3 +132,12 @@ def test_writing_an_export_needs_a_curator_and_is_logged(engine, tmp_path, role)
     assert [(c.actor, c.target_kind, c.target_id) for c in log] == [(who.user_id, "export", "lists/p1.csv")]
     assert log[0].detail == {"policy": "p1", "revision": policy_revision(policy), "format": "csv", "rows": 5,
                              "sha256": res.sha256}
+
+
+def test_each_format_names_its_own_manifest(sqlite_engine):
+    seed(sqlite_engine)
+    policy = _save(sqlite_engine)
+    names = {fmt: export_files(sqlite_engine, policy, fmt) for fmt in ("jsonl", "csv", "parquet")}
+    assert [(f.list_name, f.manifest_name) for f in names.values()] == [
+        ("keep-p1.jsonl", "keep-p1.jsonl.manifest.json"), ("keep-p1.csv", "keep-p1.csv.manifest.json"),
+        ("keep-p1.parquet", "keep-p1.parquet.manifest.json")]

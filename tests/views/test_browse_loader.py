@@ -40,3 +40,28 @@ def test_anchor_columns_blank_masked_cells_and_overall_comes_from_the_latest_sco
     assert page.rows.A3.isna().all() and (page.rows.A1 == 7.0).all()
     assert page.masked == {"src_a": ["A3"]}
     assert "A1" not in plain.rows.columns and plain.masked == {}
+
+
+def test_tags_and_override_come_with_the_page_in_one_query_whatever_its_size(engine):
+    from sqlalchemy import event
+
+    from mira_core.storage.annotations_repo import save_annotation
+
+    ids = make_records(engine, 40, sources=("src_a",))
+    with write_tx(engine) as conn:
+        for rid in ids:
+            save_annotation(conn, rid, expected_version=0, tags=["b", "a"], who="t")
+        save_annotation(conn, ids[0], expected_version=1, override="force_drop", reason="dup", tags=["a", "b"],
+                        who="t")
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    counts = []
+    for size in (10, 40):
+        before = len(statements)
+        with read_conn(engine) as conn:
+            page = load_browse_page(conn, _view(page_size=size, anchors=True), store_has_synthetic=False)
+        counts.append(len(statements) - before)
+    assert counts[0] == counts[1]  # no query per row
+    by_id = page.rows.set_index("record_id")
+    assert by_id.loc[ids[0], "override"] == "force drop" and by_id.loc[ids[0], "tags"] == ["a", "b"]
+    assert by_id.loc[ids[1], "override"] == "" and by_id.loc[ids[1], "tags"] == ["a", "b"]

@@ -9,22 +9,24 @@ from mira_core.reliability.mask_store import save_mask_version
 from mira_core.reliability.masks import Cell, CellDecision, Mask
 from mira_core.selection import CutSpec, ScorerRule
 from mira_core.selection.data import make_data
-from mira_core.selection.preview import Cut, PreviewSettings, details, precompute, preview
+from mira_core.selection.preview import Borderline, Cut, PreviewSettings, details, precompute, preview
 from mira_core.settings import Settings
 from mira_core.storage import read_conn, write_tx
 from mira_core.views.retention import (
     DRAFT_NAME,
     PreviewBasis,
+    RecordLabel,
     RetentionDraft,
     SliderRange,
+    borderline_table,
     histogram,
     load_data_version,
     load_mask_cells,
     load_preview,
+    load_record_labels,
     load_scorer_choices,
     load_selection,
     precompute_arrays,
-    record_link,
     slider_range,
     solve_sliders,
     summary_table,
@@ -33,10 +35,12 @@ from tests.reliability.builders import person
 from tests.selection.dbcorpus import seed
 
 
-def test_record_links_only_for_plain_ids_and_titles_escaped():
-    assert record_link("abc123", 6.5) == "[`abc123`](record?id=abc123) (6.500)"
-    bad = record_link("x)](javascript:alert(1)", 1.0)
-    assert "](" not in bad.replace("`x)](javascript:alert(1)`", "")  # shown as code, never a link target
+def test_borderline_rows_link_by_query_string_and_titles_stay_plain_text():
+    labels = {"abc123": RecordLabel("org__repo-1", "**Crash** <b>x</b>")}
+    rows = borderline_table([Borderline("abc123", 6.5), Borderline("x)](javascript:alert(1)&id=y", 1.0)], labels)
+    assert rows.values.tolist() == [
+        ["record?id=abc123", "org__repo-1", "**Crash** <b>x</b>", 6.5],  # a table cell is never markdown
+        ["record?id=x%29%5D%28javascript%3Aalert%281%29%26id%3Dy", "", "", 1.0]]  # one id, quoted
     data = make_data(["r1"], ("<a href='x'>s</a>",), np.array([0]), np.array([10]), np.full((1, 15), 5.0),
                      np.array([True]))
     pre = precompute(data, np.zeros((1, 15), dtype=bool))
@@ -95,7 +99,10 @@ def test_preview_of_a_draft_comes_from_its_policy(engine):
     a, b = view.sources
     assert a.histogram.layout.shapes[0].x0 == 5.0  # a threshold is drawn where it is
     assert b.histogram.layout.shapes[0].x0 == 7.0  # a top-% cut at the last kept value
-    assert a.below == "- [`a4`](record?id=a4) (3.000)" and a.above.splitlines()[-1].startswith("- [`a1`]")
+    assert [b.record_id for b in a.below] == ["a4"] and a.above[-1].record_id == "a1"  # nearest the cut last
+    with read_conn(engine) as conn:
+        labels = load_record_labels(conn, view.borderline_ids)
+    assert labels["a4"] == RecordLabel("inst-a4", labels["a4"].title) and set(labels) == set(view.borderline_ids)
     assert view.summary.set_index("source").loc["total", "kept"] == 5
     with pytest.raises(ValueError, match="name"):
         _draft(basis).policy("../etc")

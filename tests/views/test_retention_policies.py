@@ -10,8 +10,9 @@ from mira_core.storage import read_conn, write_tx
 from mira_core.team import list_changes
 from mira_core.views.retention import GLOBAL_SLIDER
 from mira_core.views.retention_policies import (
-    diff_table,
+    load_policy_diff,
     load_policy_sliders,
+    load_policy_table,
     policy_names,
     policy_sliders,
     prepare_download,
@@ -44,10 +45,23 @@ def test_saved_policies_diff_and_download(engine):
     with read_conn(engine) as conn:
         assert policy_names(conn) == ["half", "strict"]
         assert load_policy_sliders(conn, "strict").values == {"A": 7.0, "B": 7.0}
-    diff = diff_table(engine, "half", "strict", weights=WEIGHTS).set_index("source")
+    view = load_policy_diff(engine, "half", "strict", weights=WEIGHTS)
+    diff = view.sources.set_index("source")
     assert list(diff.columns) == ["entering", "entering_tokens", "leaving", "leaving_tokens", "staying"]
     assert diff.loc["A"].tolist() == [0, 0, 2, 500, 1]  # a2 and a3 leave, a1 stays
     assert diff.loc["B"].tolist() == [0, 0, 0, 0, 2]  # b1 and the forced b4 stay
+    # a2 and a3 (aggregate 6) are kept at threshold 5, not at 7
+    assert view.records.to_dict("records") == [
+        {"change": "leaves", "record_id": rid, "source": "A", "aggregate_a": 6.0, "aggregate_b": 6.0,
+         "reason": "keeps aggregate ≥ 5.000; the other keeps aggregate ≥ 7.000"} for rid in ("a2", "a3")]
+    changed = view.params[view.params.changed]
+    assert changed[["parameter", "policy_a", "policy_b"]].values.tolist() == [
+        ["cuts.A.value", "5.0", "7.0"], ["cuts.B.value", "5.0", "7.0"]]
+    assert "criterion" in set(view.params.parameter[~view.params.changed])
+    table = load_policy_table(engine, weights=WEIGHTS).set_index("name")
+    assert table.loc["half", ["created by", "kept", "kept tokens", "mask version"]].tolist() == [
+        "ann@example.org", 5, 660, "none"]  # a1 a2 a3 b1 b4: 100+200+300+50+10
+    assert table.loc["strict", "kept"] == 3  # a1, b1, b4
     files = prepare_download(engine, name="half", fmt="csv", actor=ANN, weights=WEIGHTS)
     assert (files.rows, files.list_name) == (5, "keep-half.csv")
     assert files.list_bytes.decode().splitlines()[1].startswith("a1,A,inst-a1,")
