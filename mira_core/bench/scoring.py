@@ -7,6 +7,8 @@
 - `client_cpu_ms_per_request`: CPU time of this (client) process per request;
 - `job_rps`, `job_cpu_ms_per_record`: a whole job over `--job-records` demo records through the worker
   (record loading, prompt building, the call, parsing, one commit per result);
+- `priority_wait_ms`, `priority_wait_latencies`: a one-record job started while a bulk job of
+  `--priority-bulk-records` keeps the worker busy, until it is done (goal ≤ 2 latencies);
 - `ray_throughput_rps`, `ray_fraction_of_ideal`: the same kind of job over `--ray-records` records on a
   local Ray instance (`score --engine ray`, Ray start-up not counted), against `ray_ideal_rps` = request
   actors / latency (each actor keeps one request in flight); skipped without the ray extra;
@@ -132,6 +134,49 @@ def _job(base_url: str, records: int, concurrency: int, app_settings: Settings) 
             "job_cpu_ms_per_record": round(cpu / max(prog.total, 1) * 1000, 2)}
 
 
+def _priority_wait(base_url: str, bulk_records: int, concurrency: int, latency: float,
+                   app_settings: Settings) -> dict[str, float]:
+    """How long a one-record job takes while a bulk job keeps the worker busy (it should jump the queue)."""
+    import tempfile
+    import threading
+    from pathlib import Path
+
+    from mira_core.demo.load import load_demo
+    from mira_core.query import RecordFilter
+    from mira_core.scoring import jobs
+    from mira_core.scoring.worker import Worker, WorkerOptions
+    from mira_core.storage import migrate, read_conn
+    from mira_core.storage.engine import make_engine
+    from mira_core.team import cli_operator
+
+    with tempfile.TemporaryDirectory(prefix="mira-bench-priority-") as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
+        migrate.upgrade(engine)
+        load_demo(engine, bulk_records, seed=2)
+        with read_conn(engine) as conn:
+            one = str(conn.exec_driver_sql("SELECT record_id FROM records LIMIT 1").scalar_one())
+        settings, operator = ScorerSettings(base_url=base_url, concurrency=concurrency, request_timeout=60), \
+            cli_operator(app_settings.curator)
+        bulk = jobs.start_job(engine, settings, actor=operator, record_filter=RecordFilter())
+        worker = Worker(engine, app_settings, WorkerOptions(idle_exit=None, poll=0.01, control_every=0.05))
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        while jobs.job_progress(engine, bulk).done < concurrency:  # the bulk job is in full swing
+            time.sleep(0.02)
+        t = time.perf_counter()
+        small = jobs.start_job(engine, settings, actor=operator, record_ids=[one], label="one record")
+        while jobs.job_progress(engine, small).status != "done":
+            time.sleep(0.01)
+        wait = time.perf_counter() - t
+        bulk_left = jobs.job_progress(engine, bulk).remaining
+        jobs.cancel_job(engine, bulk, actor=operator)
+        worker.stop()
+        thread.join(timeout=30)
+        engine.dispose()
+    return {"priority_wait_ms": round(wait * 1000, 1), "priority_wait_latencies": round(wait / latency, 2),
+            "priority_bulk_remaining": bulk_left}
+
+
 def _ray_job(base_url: str, records: int, actors: int, app_settings: Settings) -> dict[str, float]:
     """The same kind of job run on a local Ray instance (`score --engine ray`); {} without the ray extra."""
     import tempfile
@@ -182,6 +227,8 @@ def run(args: argparse.Namespace) -> Figures:
         seq_wall = _sequential(base, settings.model, prompts[: args.sequential_requests])
         job = _job(base, args.job_records, args.concurrency, load_settings()) if args.job_records else {}
         ray_job = _ray_job(base, args.ray_records, args.ray_actors, load_settings()) if args.ray_records else {}
+        priority = (_priority_wait(base, args.priority_bulk_records, args.concurrency, args.latency, load_settings())
+                    if args.priority_bulk_records else {})
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -199,7 +246,7 @@ def run(args: argparse.Namespace) -> Figures:
         "overhead_ms_per_request": round((held - args.latency) * 1000, 1),
         "simulator_cpu_ms_per_request": round(server_cpu / (args.requests + args.sequential_requests) * 1000, 3),
         **job, **({"job_fraction_of_ideal": round(job["job_rps"] / ideal, 3)} if job else {}),
-        **ray_job, **({"ray_ideal_rps": round(args.ray_actors / args.latency, 2),
+        **priority, **ray_job, **({"ray_ideal_rps": round(args.ray_actors / args.latency, 2),
                        "ray_fraction_of_ideal": round(ray_job["ray_throughput_rps"] * args.latency / args.ray_actors, 3)}
                       if ray_job else {}),
         "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
@@ -223,6 +270,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt-chars", type=int, default=20_000, help="characters per user prompt (~4 per token)")
     p.add_argument("--job-records", type=int, default=1000,
                    help="also run a whole job over this many demo records (0: skip)")
+    p.add_argument("--priority-bulk-records", type=int, default=600,
+                   help="measure a one-record job's wait during a bulk job of this many records (0: skip)")
     p.add_argument("--ray-records", type=int, default=400,
                    help="also run a job of this many records on a local Ray instance (0 or no ray extra: skip)")
     p.add_argument("--ray-actors", type=int, default=16,
