@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from mira_core.errors import NotFoundError
 from mira_core.records import Record
 from mira_core.scoring.client import CallResult, ScorerClient
+from mira_core.scoring.item_outcome import record_outcome
 from mira_core.scoring.jobs import Job
 from mira_core.scoring.prompt import Prompt, PromptBuilder
-from mira_core.scoring.score_rows import new_score, partial_note, result_action
 from mira_core.scoring.too_long_retry import retry_too_long
 from mira_core.storage import Engine, read_conn, records_repo, scores_repo, write_tx
 
@@ -82,26 +82,9 @@ class JobRun:
                                     last_error=error, last_output=output, score=score)
 
     def _store(self, record_id: str, attempt: int, prompt: Prompt, result: CallResult) -> None:
-        job_id, settings = self.job.job_id, self.client.settings
-        action = result_action(result, attempt=attempt, max_attempts=settings.max_item_attempts,
-                               endpoint_down=self.client.down)
-        if action == "store":
-            score = new_score(record_id, job_id, prompt, result, settings.model,
-                              names={a.slot: a.name for a in self.prompts.rubric.anchors})
-            if score.complete:
-                self._finish(record_id, "done", None, None, score=score)
-            else:  # stored, but counted apart: some dimensions are missing or invalid (re-queueable)
-                self._finish(record_id, "partial", "partial", partial_note(score), score=score)
-        elif action == "keep_output":
-            self._finish(record_id, result.status, result.error_kind, result.error, output=result.text)
-        elif action == "fail":
-            self._finish(record_id, "failed", result.error_kind, result.error)
-        else:  # back to pending: the endpoint is down (the job pauses), asked us to slow down, or another attempt
-            if action == "endpoint_down":
-                self.endpoint_down = True
-                self.errors.append(f"{result.error_kind}: {result.error}")
-            unsent = result.error_kind == "yielded"  # not an error: the slots went to another job
-            with write_tx(self.engine) as conn:
-                scores_repo.release_item(conn, job_id, record_id, self.token,
-                                         error_kind=None if unsent else result.error_kind,
-                                         last_error=None if unsent else result.error, count_attempt=action == "retry")
+        action = record_outcome(self.engine, job_id=self.job.job_id, token=self.token, record_id=record_id,
+                                attempt=attempt, prompt=prompt, result=result, settings=self.client.settings,
+                                names=self.prompts.names, endpoint_down=self.client.down)
+        if action == "endpoint_down":  # the job pauses after this run
+            self.endpoint_down = True
+            self.errors.append(f"{result.error_kind}: {result.error}")

@@ -142,6 +142,11 @@ class PromptBuilder:
     """The prompt template (None: MIRA Curator's own)."""
 
     @cached_property
+    def names(self) -> dict[str, str]:
+        """{slot: dimension name} of the rubric: what the parser checks each answer line's name against."""
+        return {a.slot: a.name for a in self.rubric.anchors}
+
+    @cached_property
     def fixed(self) -> _Fixed:
         """The parts that are the same for every record (rendered and counted once)."""
         template = self.template or default_template()

@@ -26,13 +26,13 @@ from mira_core.errors import ConfigError, NotFoundError
 from mira_core.identity import Actor, Role, require
 from mira_core.scoring.client import _CONTEXT, CallResult, TokenCounter, call_result, probe_endpoint
 from mira_core.scoring.endpoint_trust import job_endpoint_trust
+from mira_core.scoring.item_outcome import record_outcome
 from mira_core.scoring.jobs import Job, job_settings
 from mira_core.scoring.parse import parse_scorer_output
 from mira_core.scoring.prompt import Prompt, PromptBuilder
 from mira_core.scoring.prompt_template import load_template
 from mira_core.scoring.request import chat_request
 from mira_core.scoring.rubric import load_calibration, load_rubric
-from mira_core.scoring.score_rows import new_score, partial_note, result_action
 from mira_core.scoring.settings import ScorerSettings, load_scorer_settings
 from mira_core.settings import Settings
 from mira_core.storage import Engine, jobs_repo, read_conn, records_repo, scores_repo, write_tx
@@ -168,11 +168,10 @@ class RayJobRun:
                     record = records_repo.get_record(conn, record_id)
                 prompt = self.prompts.build(record)
             except NotFoundError as exc:
-                self._finish_item(record_id, CallResult("failed", error_kind="missing_record", error=str(exc)))
+                self._fail_unprompted(record_id, "missing_record", str(exc))
                 continue
             except Exception as exc:
-                self._finish_item(record_id, CallResult("failed", error_kind="prompt_error",
-                                                        error=f"{type(exc).__name__}: {exc}"))
+                self._fail_unprompted(record_id, "prompt_error", f"{type(exc).__name__}: {exc}")
                 continue
             self._prompts[record_id] = prompt
             yield {"record_id": record_id, "attempt": attempt, "system": prompt.system, "user": prompt.user}
@@ -219,41 +218,22 @@ class RayJobRun:
                     "failed", error_kind="connection", error="Ray returned no result for this record"))
 
     def _store(self, record_id: str, attempt: int, result: CallResult) -> None:
-        action = result_action(result, attempt=attempt, max_attempts=self.scorer.max_item_attempts,
-                               endpoint_down=False)
-        if result.error_kind == "http_429" and attempt < self.scorer.max_item_attempts:
-            action = "retry"  # Ray's own retries ran out on a busy endpoint: the next round tries again
-        prompt = self._prompts[record_id]
+        action = record_outcome(self.engine, job_id=self.job.job_id, token=self.token, record_id=record_id,
+                                attempt=attempt, prompt=self._prompts[record_id], result=result,
+                                settings=self.scorer, names=self.prompts.names, endpoint_down=False)
         if action == "store":
-            score = new_score(record_id, self.job.job_id, prompt, result, self.scorer.model,
-                              names={a.slot: a.name for a in self.prompts.rubric.anchors})
-            if score.complete:
-                self._finish_item(record_id, result, status="done", score=score)
-            else:  # stored, but counted apart like the worker's partial answers (re-queueable)
-                self._finish_item(record_id, CallResult("ok", error_kind="partial", error=partial_note(score)),
-                                  status="partial", score=score)
             self.summary.stored += 1
-        elif action == "keep_output":
-            self._finish_item(record_id, result, status=result.status, output=result.text)
         elif action == "fail":
-            self._finish_item(record_id, result)
             self.summary.failed += 1
-        else:
-            self._release(record_id, result)
+        elif action != "keep_output":
             self.summary.retried += 1
 
-    def _finish_item(self, record_id: str, result: CallResult, *, status: str = "failed",
-                     output: str | None = None, score: scores_repo.NewScore | None = None) -> None:
+    def _fail_unprompted(self, record_id: str, kind: str, error: str) -> None:
+        """An item that never got a prompt (record gone, prompt error) ends failed with the reason."""
         with write_tx(self.engine) as conn:
-            scores_repo.finish_item(conn, self.job.job_id, record_id, self.token, status=status,
-                                    error_kind=None if status == "done" else result.error_kind,
-                                    last_error=None if status == "done" else result.error, last_output=output,
-                                    score=score)
-
-    def _release(self, record_id: str, result: CallResult) -> None:
-        with write_tx(self.engine) as conn:
-            scores_repo.release_item(conn, self.job.job_id, record_id, self.token, error_kind=result.error_kind,
-                                     last_error=result.error, count_attempt=True)
+            scores_repo.finish_item(conn, self.job.job_id, record_id, self.token, status="failed",
+                                    error_kind=kind, last_error=error)
+        self.summary.failed += 1
 
     def _finish(self) -> str:
         """Hand back what is still claimed; mark the job done when every item has a final state."""
