@@ -30,7 +30,7 @@ from mira_core.scoring import (
     load_scorer_settings,
     new_job_id,
     pause_job,
-    probe_endpoint,
+    probe_endpoints,
     requeue_failed,
     requeue_partial,
     resume_job,
@@ -48,6 +48,7 @@ from mira_core.views.scoring import (
     ScoringChoices,
     count_matching,
     current_run,
+    endpoint_rows,
     format_duration,
     key_withheld,
     load_jobs_panel,
@@ -88,8 +89,13 @@ def _settings_form(current: ScorerSettings) -> None:
                 "top_p": c2.number_input("top_p", 0.01, 1.0, current.top_p, 0.01),
                 "max_tokens": int(c1.number_input("max_tokens", 1, 65536, current.max_tokens)),
                 "max_model_len": int(c2.number_input("max_model_len", 1024, 1_048_576, current.max_model_len)),
-                "concurrency": int(c1.number_input("Concurrency (requests in flight)", 1, 4096, current.concurrency)),
+                "concurrency": int(c1.number_input("Concurrency (requests in flight per endpoint)", 1, 4096,
+                                                   current.concurrency)),
                 "request_timeout": float(c2.number_input("Request timeout (s)", 1.0, 3600.0, current.request_timeout)),
+                "replicas": st.text_area(
+                    "Replicas: more Base URLs serving the same model, one per line", "\n".join(current.replicas),
+                    help="Each request goes to the endpoint with the fewest requests in flight; an endpoint "
+                         "that stops answering is left out and probed again, the others carry on."),
             }
             admin = current_actor().can(Role.admin)
             hint = None if admin else "Endpoint settings are changed and tested by an admin."
@@ -187,22 +193,37 @@ def _follow(job_id: str) -> None:
 
 
 @st.cache_data(ttl=15, show_spinner=False, max_entries=4)
-def _endpoint(base_url: str, model: str) -> ModelInfo | None:
-    return probe_endpoint(load_scorer_settings().model_copy(update={"base_url": base_url, "model": model}))
+def _endpoints(urls: tuple[str, ...], model: str) -> dict[str, ModelInfo | None]:
+    return probe_endpoints(load_scorer_settings().model_copy(
+        update={"base_url": urls[0], "replicas": list(urls[1:]), "model": model}))
 
 
 def _endpoint_line(current: ScorerSettings) -> None:
-    info = _endpoint(current.base_url, current.model)
-    where = escape_markdown(current.base_url)
-    if info is None:
-        st.warning(f"The endpoint {where} does not answer: jobs will wait (paused) until it does.",
+    infos = _endpoints(tuple(current.endpoints), current.model)
+    answering = [(url, info) for url, info in infos.items() if info is not None]
+    silent = [escape_markdown(url) for url, info in infos.items() if info is None]
+    if not answering:
+        st.warning(f"The endpoint{'s' if len(silent) > 1 else ''} {', '.join(silent)} "
+                   f"{'do' if len(silent) > 1 else 'does'} not answer: jobs will wait (paused) until one does.",
                    icon=":material/cloud_off:")
-    elif info.simulated:
+        return
+    url, info = answering[0]
+    where = escape_markdown(url) + (f" and {len(answering) - 1} more" if len(answering) > 1 else "")
+    if info.simulated:
         st.warning(f"The endpoint {where} is the **SIMULATED** scorer ({escape_markdown(info.id)}): its "
                    "scores come from prompt features, not from the model.", icon=":material/science:")
     else:
         st.caption(f"Endpoint {where} serves {escape_markdown(info.id)}"
                    + (f" (max_model_len {info.max_model_len:,})." if info.max_model_len else "."))
+    if silent:
+        st.warning(f"Not answering: {', '.join(silent)}. Jobs go on with the others.", icon=":material/cloud_off:")
+
+
+def _endpoints_table(panel: JobsPanel) -> None:
+    st.caption("Endpoints (as the running workers see them)")
+    st.dataframe(endpoint_rows(panel.worker, scorer_settings.endpoints), hide_index=True, width="stretch",
+                 key="scoring_endpoints", column_config={
+                     "answers/s": st.column_config.NumberColumn("answers/s", format="%.2f")})
 
 
 def _worker_line(panel: JobsPanel) -> None:
@@ -304,6 +325,7 @@ def _endpoint_trust(p: JobProgress) -> None:
 def _jobs_panel() -> None:
     panel = load_jobs_panel(engine(), limit=20)
     _worker_line(panel)
+    _endpoints_table(panel)
     if not panel.progress:
         st.info("No scoring jobs yet.")
         return

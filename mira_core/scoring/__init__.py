@@ -9,7 +9,7 @@ worker (`worker_main`) loads them anyway, and `worker_main` itself is left out s
 """
 
 from mira_core.scoring.budget import estimate_tokens, shorten_record_text
-from mira_core.scoring.client import ModelInfo, probe_endpoint
+from mira_core.scoring.client import ModelInfo, probe_endpoint, probe_endpoints
 from mira_core.scoring.endpoint_trust import (
     ConnectionCheck,
     check_connection,
@@ -73,6 +73,7 @@ __all__ = [
     "parse_scorer_output",
     "pause_job",
     "probe_endpoint",
+    "probe_endpoints",
     "prompt_version",
     "render_scorer_output",
     "requeue_failed",

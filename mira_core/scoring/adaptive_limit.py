@@ -2,19 +2,17 @@
 
 Additive increase, multiplicative decrease (as TCP does): a 429 halves the limit, at most once per
 `cooldown` seconds so that one burst of 429s from requests sent together counts once; every `limit`
-successful answers raise it by one, back up to the ceiling. Calls wait for a free slot instead of piling
-more requests on a server that asked for fewer.
+successful answers raise it by one, back up to the ceiling. Calls wait for a free slot (`endpoints.EndpointPool`
+admits them) instead of piling more requests on a server that asked for fewer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from types import TracebackType
 
 
 class AdaptiveLimit:
-    """An async context manager admitting at most `limit` holders; `limit` moves between 1 and `ceiling`."""
+    """The limit arithmetic and the count of requests in flight; waiting for a slot is the pool's job."""
 
     def __init__(self, ceiling: int, *, cooldown: float = 1.0):
         """Start at the ceiling (the configured concurrency)."""
@@ -24,20 +22,11 @@ class AdaptiveLimit:
         self.active = 0
         self._credit = 0
         self._last_cut = float("-inf")
-        self._changed = asyncio.Condition()
 
-    async def __aenter__(self) -> None:
-        """Wait for a free slot."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.active < self.limit)
-            self.active += 1
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        """Give the slot back and wake whoever waits."""
-        async with self._changed:
-            self.active -= 1
-            self._changed.notify_all()
+    @property
+    def free(self) -> bool:
+        """Another request may be sent now."""
+        return self.active < self.limit
 
     def slow_down(self) -> None:
         """The endpoint said 429: halve the limit (once per cooldown)."""

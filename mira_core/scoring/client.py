@@ -29,14 +29,14 @@ import random
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import openai
 from openai.types.chat import ChatCompletion
 
-from mira_core.scoring.adaptive_limit import AdaptiveLimit
+from mira_core.scoring.endpoints import Endpoint, EndpointPool, ModelInfo, chosen_model
 from mira_core.scoring.request import chat_request
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.simulator import SIM_HEADER, is_simulated
@@ -99,15 +99,6 @@ def context_report(message: str) -> ContextReport | None:
     return None
 
 
-@dataclass
-class ModelInfo:
-    """What `/v1/models` says about the served model."""
-
-    id: str
-    max_model_len: int | None
-    simulated: bool
-
-
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
     """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**attempt))."""
     return rng.uniform(0, min(cap, base * (2**attempt)))
@@ -125,21 +116,15 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 class ScorerClient:
-    """Bounded-concurrency scoring calls. One instance per job run; `await aclose()` when done."""
+    """Bounded-concurrency scoring calls over one or more endpoints. One instance per job run; `await aclose()`."""
 
     def __init__(self, settings: ScorerSettings, *, rng: random.Random | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, keys: Mapping[str, str] | None = None):
+        """`keys`: the API key per Base URL (see `EndpointPool`); None sends `settings.api_key` everywhere."""
         self.settings = settings
-        self.client = openai.AsyncOpenAI(
-            base_url=settings.base_url, api_key=settings.api_key or "EMPTY",
-            max_retries=0, timeout=settings.request_timeout,
-        )
-        # The placeholder key above only satisfies the constructor; the header itself is left out per request.
-        self.headers: dict[str, str | openai.Omit] = {} if settings.api_key else {"Authorization": openai.Omit()}
-        self.slots = AdaptiveLimit(settings.concurrency)
+        self.pool = EndpointPool(settings, keys)
         self.rng = rng or random.Random()
         self.sleep = sleep
-        self.down_streak = 0
         self.holding = False
         """The job yields its slots (to a smaller or another bulk job): calls not yet sent go back unsent."""
 
@@ -149,70 +134,77 @@ class ScorerClient:
 
     @property
     def limit(self) -> int:
-        """Requests allowed in flight now (lowered by 429s, never above `concurrency`)."""
-        return self.slots.limit
+        """Requests allowed in flight now over the endpoints that are up (lowered by 429s)."""
+        return self.pool.limit
+
+    @property
+    def ceiling(self) -> int:
+        """Requests in flight with every endpoint up: `concurrency` per endpoint."""
+        return self.pool.ceiling
 
     @property
     def down(self) -> bool:
-        """The endpoint failed `down_after` times in a row (reset by any HTTP answer)."""
-        return self.down_streak >= self.settings.down_after
+        """Every endpoint counts as down (one down endpoint only lowers capacity)."""
+        return self.pool.all_down
 
     async def aclose(self) -> None:
-        """Close the HTTP connections."""
-        await self.client.close()
+        """Stop probes and close the HTTP connections."""
+        await self.pool.aclose()
 
     async def probe(self) -> ModelInfo | None:
-        """Ask `/v1/models`; None when the endpoint does not answer. An answer clears the down state."""
-        try:
-            page = await self.client.models.list(extra_headers=self.headers, timeout=self.settings.probe_timeout)
-        except openai.APIError:
-            return None
-        self.down_streak = 0
-        models = list(page.data)
-        chosen = next((m for m in models if m.id.startswith(self.settings.model)), models[0] if models else None)
-        if chosen is None:
-            return None
-        mml = getattr(chosen, "max_model_len", None)
-        return ModelInfo(id=chosen.id, max_model_len=int(mml) if mml else None, simulated=is_simulated(chosen.id))
+        """Ask every endpoint's `/v1/models`; None when none answers. Endpoints that answer count as up."""
+        return await self.pool.probe_all()
 
     async def complete(self, system: str, user: str) -> CallResult:
-        """One scoring request with retries; never raises for endpoint problems."""
+        """One scoring request with retries, each try on the least busy endpoint; never raises for endpoint problems."""
         s = self.settings
         kind, error, attempt, tries = None, None, 0, 0
         while attempt <= s.max_retries:
             tries += 1
+            ep = await self.pool.acquire()
+            if ep is None:  # every endpoint is down (checked after the wait for a slot)
+                return CallResult("endpoint_down", attempts=tries - 1, error_kind=kind or "endpoint_down",
+                                  error=error or "not sent: every endpoint counts as down")
             try:
-                async with self.slots:
-                    if self.holding:
-                        return CallResult("failed", attempts=tries - 1, error_kind="yielded",
-                                          error="not sent: the job yielded its slots")
-                    if self.down:  # checked after the wait for a slot: it may have gone down meanwhile
-                        return CallResult("endpoint_down", attempts=tries - 1, error_kind=kind or "endpoint_down",
-                                          error=error or "not sent: the endpoint counts as down")
-                    raw = await self.client.chat.completions.with_raw_response.create(
-                        **chat_request(s, system, user), extra_headers=self.headers)
-                    resp = raw.parse()
-            except (openai.APIStatusError, openai.APIConnectionError) as exc:
-                outcome = classify_error(exc, tries, s.request_timeout)
-            else:
-                self.down_streak = 0
-                self.slots.speed_up()
-                return call_result(resp, simulated=raw.headers.get(SIM_HEADER) == "1", attempts=tries)
+                if self.holding:
+                    return CallResult("failed", attempts=tries - 1, error_kind="yielded",
+                                      error="not sent: the job yielded its slots")
+                outcome = await self._send(ep, system, user, tries)
+            finally:
+                await self.pool.release(ep)
             if isinstance(outcome, CallResult):
-                self.down_streak = 0
                 return outcome
-            self.down_streak = self.down_streak + 1 if outcome.endpoint_fault else 0
             kind, error = outcome.kind, outcome.error
             if self.down:
                 return CallResult("endpoint_down", attempts=tries, error_kind=kind, error=error)
-            if kind == "http_429":
-                self.slots.slow_down()
             if tries > 4 * (s.max_retries + 1):  # 429s do not use up retries, but a call does not loop forever
                 break
             attempt += kind != "http_429"
             if attempt <= s.max_retries:
                 await self.sleep(self._delay((tries if kind == "http_429" else attempt) - 1, outcome.wait))
         return CallResult("failed", attempts=tries, error_kind=kind, error=error)
+
+    async def _send(self, ep: Endpoint, system: str, user: str, tries: int) -> CallResult | RetryableError:
+        """One try on one endpoint; its health and limit follow what happened."""
+        try:
+            raw = await ep.client.chat.completions.with_raw_response.create(
+                **chat_request(self.settings, system, user), extra_headers=ep.headers)
+            resp = raw.parse()
+        except (openai.APIStatusError, openai.APIConnectionError) as exc:
+            outcome = classify_error(exc, tries, self.settings.request_timeout)
+        else:
+            ep.answer()
+            ep.answered += 1
+            ep.slots.speed_up()
+            return call_result(resp, simulated=raw.headers.get(SIM_HEADER) == "1", attempts=tries)
+        ep.errors += 1
+        if isinstance(outcome, CallResult) or not outcome.endpoint_fault:
+            ep.answer()  # it answered, with something a retry will not fix or with a 429
+            if isinstance(outcome, RetryableError):
+                ep.slots.slow_down()
+        elif ep.fault(outcome.error):
+            await self.pool.notify()  # calls waiting for a slot look again (maybe every endpoint is down now)
+        return outcome
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Backoff before the next try; a server's Retry-After (up to `retry_after_max`) comes first, plus jitter."""
@@ -336,9 +328,22 @@ def probe_endpoint(settings: ScorerSettings, *, timeout: float = 2.0) -> ModelIn
     except (OSError, ValueError):
         return None
     models = [m for m in (body.get("data") if isinstance(body, dict) else None) or [] if isinstance(m, dict)]
-    chosen = next((m for m in models if str(m.get("id", "")).startswith(settings.model)), models[0] if models else None)
-    if chosen is None:
-        return None
-    mml = chosen.get("max_model_len")
-    return ModelInfo(id=str(chosen.get("id")), max_model_len=int(mml) if isinstance(mml, int) else None,
-                     simulated=is_simulated(str(chosen.get("id"))))
+    return chosen_model(models, settings.model)
+
+
+def probe_endpoints(settings: ScorerSettings, *, timeout: float = 2.0,
+                    keys: Mapping[str, str] | None = None) -> dict[str, ModelInfo | None]:
+    """`probe_endpoint` for every configured endpoint at once: {Base URL: model or None}.
+
+    `keys` as for `ScorerClient` (the key per Base URL); None sends `settings.api_key` to every endpoint, which
+    is right only when `settings` is the saved (trusted) configuration.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(url: str) -> ModelInfo | None:
+        key = settings.api_key if keys is None else keys.get(url, "")
+        return probe_endpoint(settings.model_copy(update={"base_url": url, "api_key": key}), timeout=timeout)
+
+    urls = settings.endpoints
+    with ThreadPoolExecutor(max_workers=min(16, len(urls))) as pool:
+        return dict(zip(urls, pool.map(one, urls), strict=True))

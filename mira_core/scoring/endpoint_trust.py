@@ -11,6 +11,7 @@ called without an `Authorization` header, and the job's last event says so and h
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -46,21 +47,43 @@ def same_endpoint(a: str, b: str) -> bool:
 
 
 class EndpointTrust(NamedTuple):
-    """Whether a job's Base URL may receive the key, and why (for the job's event and the page)."""
+    """Whether a job's Base URLs may receive the key, and why (for the job's events and the page)."""
 
     trusted: bool
+    """Every endpoint of the job may receive the key."""
     base_url: str
     confirmed_by: str | None
-    """The admin who confirmed this job's Base URL (None when it was not confirmed)."""
+    """The admin who confirmed this job's endpoints (None when they were not confirmed)."""
+    withheld: tuple[str, ...] = ()
+    """The job's endpoints that get no key."""
 
 
-def job_endpoint_trust(settings_json: str, trusted_url: str) -> EndpointTrust:
-    """Pure: a job's stored settings against the trusted Base URL (a confirmation counts for its URL only)."""
+def job_endpoints(data: dict) -> list[str]:
+    """The Base URLs a job's stored settings send to: `base_url`, then its replicas."""
+    urls = [str(data.get("base_url", ""))] + [str(u) for u in data.get("replicas") or []]
+    return [u for i, u in enumerate(urls) if u and not any(same_endpoint(u, v) for v in urls[:i])]
+
+
+def job_endpoint_trust(settings_json: str, trusted: str | Sequence[str]) -> EndpointTrust:
+    """Pure: a job's stored settings against the trusted Base URLs (the saved `base_url` and replicas).
+
+    An admin's confirmation counts for the URLs confirmed with it only.
+    """
     data = json.loads(settings_json or "{}")
-    url = str(data.get("base_url", ""))
+    trusted_urls = [trusted] if isinstance(trusted, str) else list(trusted)
+    urls = job_endpoints(data)
     confirmed = data.get(CONFIRMED_KEY) or {}
-    confirmed_by = str(confirmed.get("by")) if same_endpoint(str(confirmed.get("base_url", "")), url) else None
-    return EndpointTrust(same_endpoint(url, trusted_url) or confirmed_by is not None, url, confirmed_by)
+    confirmed_urls = [str(u) for u in confirmed.get("urls") or [confirmed.get("base_url", "")]]
+    by = str(confirmed.get("by")) if confirmed else None
+    withheld = tuple(u for u in urls if not any(same_endpoint(u, t) for t in trusted_urls)
+                     and not any(same_endpoint(u, c) for c in confirmed_urls))
+    confirmed_by = by if urls and any(same_endpoint(urls[0], c) for c in confirmed_urls) else None
+    return EndpointTrust(not withheld, urls[0] if urls else "", confirmed_by, withheld)
+
+
+def endpoint_keys(trust: EndpointTrust, urls: Sequence[str], key: str) -> dict[str, str]:
+    """The key to send to each Base URL: none to the withheld ones."""
+    return {u: "" if any(same_endpoint(u, w) for w in trust.withheld) else key for u in urls}
 
 
 class ConnectionCheck(NamedTuple):
@@ -80,10 +103,12 @@ def check_connection(settings: ScorerSettings, trusted_url: str, *, timeout: flo
     return ConnectionCheck(probe_endpoint(probe, timeout=timeout), key_sent)
 
 
-def withheld_note(base_url: str, trusted_url: str) -> str:
+def withheld_note(base_url: str | Sequence[str], trusted_url: str | Sequence[str]) -> str:
     """What a job's event says when its requests go without the key."""
-    return (f"API key not sent to {base_url}: it is not the Base URL set by an admin ({trusted_url}); "
-            "an admin must confirm this endpoint for the job before it gets the key")
+    urls = ", ".join([base_url] if isinstance(base_url, str) else base_url)
+    trusted = ", ".join([trusted_url] if isinstance(trusted_url, str) else trusted_url)
+    return (f"API key not sent to {urls}: not among the Base URLs set by an admin ({trusted}); "
+            "an admin must confirm the job's endpoints before they get the key")
 
 
 def confirm_job_endpoint(engine: Engine, job_id: str, *, actor: Actor) -> bool:
@@ -99,9 +124,9 @@ def confirm_job_endpoint(engine: Engine, job_id: str, *, actor: Actor) -> bool:
             raise NotFoundError(f"job {job_id} not found: `mira-curator jobs` lists the jobs")
         data = json.loads(str(row["settings_json"]))
         url = str(data.get("base_url", ""))
-        if same_endpoint(str((data.get(CONFIRMED_KEY) or {}).get("base_url", "")), url):
+        if not job_endpoint_trust(json.dumps(data), []).withheld:
             return False
-        data[CONFIRMED_KEY] = {"base_url": url, "by": actor.user_id}
+        data[CONFIRMED_KEY] = {"base_url": url, "urls": job_endpoints(data), "by": actor.user_id}
         jobs_repo.set_job_settings(conn, job_id, json.dumps(data))
         record_change(conn, actor, "job.confirm_endpoint", target_kind="job", target_id=job_id, base_url=url,
                       started_by=row["created_by"])

@@ -3,8 +3,10 @@
 The driver (this process) does what needs the database: it claims items in chunks, builds the prompts with
 the same `PromptBuilder` as the built-in worker (same prompt version), and stores each result with the same
 storage call, idempotent by (job, record). Ray does the rest: `ray.data.llm.build_processor` with an
-`HttpRequestProcessorConfig` sends the requests to the configured vLLM endpoint from the cluster's workers
-(or a `vLLMEngineProcessorConfig` hosts the model on the cluster's GPUs), and the postprocess step turns
+`HttpRequestProcessorConfig` per vLLM replica sends the requests from the cluster's workers (each chunk's rows
+dealt round-robin over the replicas that answered `/v1/models` at the start; one that stops answering fails
+its share, which goes back to pending), or a `vLLMEngineProcessorConfig` hosts the model on the cluster's
+GPUs; the postprocess step turns
 each response into the same `CallResult` the worker's client returns, parsed by the same parser.
 
 A run that dies half-way leaves its claimed items running under its token; the next run of the job takes
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +26,8 @@ from openai.types.chat import ChatCompletion
 
 from mira_core.errors import ConfigError, NotFoundError
 from mira_core.identity import Actor, Role, require
-from mira_core.scoring.client import _CONTEXT, CallResult, TokenCounter, call_result, probe_endpoint
-from mira_core.scoring.endpoint_trust import job_endpoint_trust
+from mira_core.scoring.client import _CONTEXT, CallResult, TokenCounter, call_result, probe_endpoints
+from mira_core.scoring.endpoint_trust import endpoint_keys, job_endpoint_trust
 from mira_core.scoring.item_outcome import record_outcome
 from mira_core.scoring.jobs import Job, job_settings
 from mira_core.scoring.parse import parse_scorer_output
@@ -125,9 +127,16 @@ class RayJobRun:
     """One Ray run of one job: claim, prompt, send through Ray Data, store; until nothing is pending."""
 
     def __init__(self, engine: Engine, job: Job, scorer: ScorerSettings, prompts: PromptBuilder,
-                 options: RayOptions, progress: ProgressFn | None = None):
+                 options: RayOptions, progress: ProgressFn | None = None, *,
+                 keys: Mapping[str, str] | None = None, urls: Sequence[str] | None = None):
+        """`urls`: the endpoints to send to (default: all of the job's).
+
+        `keys`: the API key per Base URL (None: `scorer.api_key` to every one).
+        """
         self.engine, self.job, self.scorer, self.prompts = engine, job, scorer, prompts
         self.options, self.progress = options, progress or (lambda s: None)
+        self.urls = list(urls or scorer.endpoints)
+        self.keys = {u: scorer.api_key if keys is None else keys.get(u, "") for u in self.urls}
         self.token = f"ray-{uuid.uuid4().hex[:27]}"
         self.summary = RaySummary(job.job_id)
 
@@ -136,8 +145,8 @@ class RayJobRun:
         with write_tx(self.engine) as conn:
             scores_repo.reset_running(conn, job_id=self.job.job_id)  # a dead earlier run's claims
             jobs_repo.set_job_status(conn, self.job.job_id, "running", from_statuses=("queued", "running", "paused"),
-                                       event=f"running on Ray against {self.scorer.base_url}")
-        processor = self._processor()
+                                       event=f"running on Ray against {', '.join(self.urls)}")
+        processors = self._processors()
         while self._status() == "running":
             claimed = self._claim()
             if not claimed:
@@ -145,7 +154,7 @@ class RayJobRun:
             rows = list(self._rows(claimed))
             self.summary.sent += len(rows)
             if rows:
-                self._store_all(processor, rows)
+                self._store_all(processors, rows)
             self.progress(self.summary)
         self.summary.status = self._finish()
         return self.summary
@@ -176,34 +185,50 @@ class RayJobRun:
             self._prompts[record_id] = prompt
             yield {"record_id": record_id, "attempt": attempt, "system": prompt.system, "user": prompt.user}
 
-    def _processor(self) -> Callable[[Any], Any]:
+    def _processors(self) -> Sequence[Callable[[Any], Any]]:
+        """One request processor per endpoint (each with its own actors and key), or the GPU engine."""
         from ray.data.llm import HttpRequestProcessorConfig, build_processor
 
         o, s = self.options, self.scorer
         if o.gpu_engine:
-            return _gpu_processor(s, o)
-        headers = {"Authorization": f"Bearer {s.api_key}"} if s.api_key else None
-        config = HttpRequestProcessorConfig(
-            url=s.base_url.rstrip("/") + "/chat/completions", headers=headers, batch_size=o.batch_size,
-            concurrency=o.concurrency, max_retries=s.max_retries, base_retry_wait_time_in_s=s.backoff_base,
-            http_request_stage={"num_cpus": o.cpus_per_actor})
+            return [_gpu_processor(s, o)]
         scorer = s.model_dump(mode="json")  # api_key is excluded: it travels in the headers only
-        return build_processor(config, preprocess=lambda row: _payload(row, scorer), postprocess=_postprocess)
+        out = []
+        for url in self.urls:
+            key = self.keys[url]
+            config = HttpRequestProcessorConfig(
+                url=url.rstrip("/") + "/chat/completions", headers={"Authorization": f"Bearer {key}"} if key else None,
+                batch_size=o.batch_size, concurrency=o.concurrency, max_retries=s.max_retries,
+                base_retry_wait_time_in_s=s.backoff_base, http_request_stage={"num_cpus": o.cpus_per_actor})
+            out.append(build_processor(config, preprocess=lambda row: _payload(row, scorer), postprocess=_postprocess))
+        return out
 
-    def _store_all(self, processor: Callable[[Any], Any], rows: list[dict[str, Any]]) -> None:
-        """Send one chunk through Ray and store each result as it arrives.
+    def _dataset(self, processors: Sequence[Callable[[Any], Any]], rows: list[dict[str, Any]]) -> Any:
+        """The chunk's rows dealt round-robin over the endpoints' processors, as one dataset of results.
 
-        The chunk is split into blocks of about one batch, so every request actor gets work (one block goes
-        to one actor). Ray gives up on a whole chunk when one request fails past its retries (connection refused, 429s): the
-        results already received are kept, and the rest go back to pending with the error, one attempt used.
+        Each share is split into blocks of about one batch, so every request actor gets work (one block goes
+        to one actor).
         """
         import ray.data
 
+        parts = []
+        for i, processor in enumerate(processors):
+            share = rows[i::len(processors)]
+            if share:
+                blocks = max(1, min(-(-len(share) // self.options.batch_size), self.options.concurrency * 4))
+                parts.append(processor(ray.data.from_items(share, override_num_blocks=blocks)))
+        return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+
+    def _store_all(self, processors: Sequence[Callable[[Any], Any]], rows: list[dict[str, Any]]) -> None:
+        """Send one chunk through Ray and store each result as it arrives.
+
+        Ray gives up on a whole chunk when one request fails past its retries (connection refused, 429s): the
+        results already received are kept, and the rest go back to pending with the error, one attempt used.
+        """
         seen: set[str] = set()
         failure: CallResult | None = None
         try:
-            blocks = max(1, min(-(-len(rows) // self.options.batch_size), self.options.concurrency * 4))
-            for row in processor(ray.data.from_items(rows, override_num_blocks=blocks)).iter_rows():
+            for row in self._dataset(processors, rows).iter_rows():
                 record_id = str(row["record_id"])
                 seen.add(record_id)
                 error = row.get("__inference_error__") or ""
@@ -283,10 +308,12 @@ def check_ray_installed() -> None:
 
 
 def run_job_on_ray(engine: Engine, job: Job, scorer: ScorerSettings, prompts: PromptBuilder, *,
-                   options: RayOptions | None = None, progress: ProgressFn | None = None) -> RaySummary:
+                   options: RayOptions | None = None, progress: ProgressFn | None = None,
+                   keys: Mapping[str, str] | None = None, urls: Sequence[str] | None = None) -> RaySummary:
     """Run `job` on Ray (connecting to `options.address`, or a local instance when Ray is not started yet).
 
-    `scorer` is the job's frozen settings with the API key the caller decided to send (`job_settings`).
+    `scorer` is the job's frozen settings; `keys` the API key the caller decided to send to each Base URL
+    (None: `scorer.api_key` to all), `urls` the endpoints that answered (None: all of the job's).
     """
     check_ray_installed()
     import ray
@@ -294,7 +321,7 @@ def run_job_on_ray(engine: Engine, job: Job, scorer: ScorerSettings, prompts: Pr
     options = options or RayOptions()
     if not ray.is_initialized():
         ray.init(address=options.address, include_dashboard=False, log_to_driver=False)
-    return RayJobRun(engine, job, scorer, prompts, options, progress).run()
+    return RayJobRun(engine, job, scorer, prompts, options, progress, keys=keys, urls=urls).run()
 
 
 def run_stored_job_on_ray(engine: Engine, settings: Settings, job_id: str, *, actor: Actor, api_key: str,
@@ -313,12 +340,16 @@ def run_stored_job_on_ray(engine: Engine, settings: Settings, job_id: str, *, ac
     job = Job.from_row(row)
     if job.runner != "ray":
         raise ConfigError(f"job {job_id} is run by the built-in workers; start a new job with --engine ray")
-    trust = job_endpoint_trust(job.settings_json, load_scorer_settings().base_url)
-    scorer = job_settings(job, api_key if trust.trusted else "")
-    info = probe_endpoint(scorer, timeout=10.0)
-    if info is None:
-        raise ConfigError(f"the scorer at {scorer.base_url} did not answer /v1/models; job {job_id} stays queued "
-                          "— start the endpoint, then run the same command again")
+    trust = job_endpoint_trust(job.settings_json, load_scorer_settings().endpoints)
+    keys = endpoint_keys(trust, job_settings(job, "").endpoints, api_key)
+    scorer = job_settings(job, keys.get(job_settings(job, "").base_url, ""))  # /tokenize goes to base_url
+    infos = probe_endpoints(scorer, timeout=10.0, keys=keys)
+    answering = [url for url, i in infos.items() if i is not None]
+    if not answering:
+        raise ConfigError(f"no scorer endpoint ({', '.join(infos)}) answered /v1/models; job {job_id} stays "
+                          "queued — start an endpoint, then run the same command again")
+    info = infos[answering[0]]
+    assert info is not None
     mml = min(scorer.max_model_len, info.max_model_len or scorer.max_model_len)
     prompts = PromptBuilder(load_rubric(settings.anchors_path), load_calibration(settings.calibration_path),
                             max_model_len=mml, max_tokens=scorer.max_tokens, count_tokens=TokenCounter(scorer),
@@ -326,4 +357,4 @@ def run_stored_job_on_ray(engine: Engine, settings: Settings, job_id: str, *, ac
     with write_tx(engine) as conn:
         record_change(conn, actor, "job.run_ray", target_kind="job", target_id=job_id,
                       address=(options.address if options else None) or "local")
-    return run_job_on_ray(engine, job, scorer, prompts, options=options, progress=progress)
+    return run_job_on_ray(engine, job, scorer, prompts, options=options, progress=progress, keys=keys, urls=answering)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mira_core.errors import ConfigError
 from mira_core.settings import PROJECT_ROOT
@@ -31,13 +32,17 @@ class ScorerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     base_url: str = Field(default="http://127.0.0.1:8000/v1", description="OpenAI-compatible base URL (with /v1).")
+    replicas: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Base URLs of further vLLM replicas serving the same model (comma or newline separated in "
+                    "MIRA_SCORER_REPLICAS); each request goes to the endpoint with the fewest in flight.")
     model: str = Field(default="whw06/MIRA-Agent-Group4", description="Served model name.")
     api_key: str = Field(default="", repr=False, exclude=True, description="From env or secrets only.")
     temperature: float = Field(default=0.7, ge=0, le=2, description="Sampling temperature (model card: 0.7).")
     top_p: float = Field(default=0.95, gt=0, le=1, description="Nucleus sampling (model card: 0.95).")
     max_tokens: int = Field(default=2048, gt=0, description="Completion budget (model card: 2048).")
     max_model_len: int = Field(default=65536, gt=0, description="vLLM --max-model-len; prompt + completion fit.")
-    concurrency: int = Field(default=64, gt=0, le=4096, description="Requests in flight at once.")
+    concurrency: int = Field(default=64, gt=0, le=4096, description="Requests in flight at once, per endpoint.")
     request_timeout: float = Field(default=600.0, gt=0, description="Seconds before one request is abandoned.")
     max_retries: int = Field(default=5, ge=0, description="Retries of one request on 429/5xx/connection errors.")
     backoff_base: float = Field(default=0.5, ge=0, description="First backoff in seconds (doubles, full jitter).")
@@ -58,16 +63,27 @@ class ScorerSettings(BaseModel):
     @classmethod
     def _http_url_with_host(cls, value: str) -> str:
         """A Base URL must say how (http/https) and where (a host): 'not a url' is refused here, not at a job."""
-        value = value.strip()
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 -- raises on a port that is not a number
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"base_url must be an http:// or https:// URL with a host, such as "
-                             f"http://127.0.0.1:8000/v1 (got {value!r})")
+        return checked_url(value)
+
+    @field_validator("replicas", mode="before")
+    @classmethod
+    def _url_list(cls, value: object) -> object:
+        """A list, a JSON list, or text with one URL per line or comma (env var, form); each one checked."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [u for u in re.split(r"[\s,]+", text) if u]
+        if isinstance(value, list):
+            return [checked_url(str(u)) for u in value]
         return value
+
+    @property
+    def endpoints(self) -> list[str]:
+        """Every Base URL requests may go to: `base_url` first, then the replicas (repeats left out)."""
+        out: list[str] = []
+        for url in [self.base_url, *self.replicas]:
+            if url.rstrip("/") not in {u.rstrip("/") for u in out}:
+                out.append(url)
+        return out
 
     def public_dict(self) -> dict[str, object]:
         """Everything but the API key (what jobs store and pages show)."""
@@ -76,8 +92,27 @@ class ScorerSettings(BaseModel):
     @property
     def server_root(self) -> str:
         """The base URL without `/v1` (vLLM serves `/tokenize` there)."""
-        url = self.base_url.rstrip("/")
-        return url[: -len("/v1")] if url.endswith("/v1") else url
+        return server_root(self.base_url)
+
+
+def server_root(base_url: str) -> str:
+    """A Base URL without `/v1` (vLLM serves `/tokenize` there)."""
+    url = base_url.rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+def checked_url(value: str) -> str:
+    """An http(s) URL with a host, stripped; a ValueError saying what is expected otherwise."""
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http:// or https:// URL with a host, such as "
+                         f"http://127.0.0.1:8000/v1 (got {value!r})")
+    return value
 
 
 class _ScorerEnvironment(BaseSettings, ScorerSettings):

@@ -24,7 +24,8 @@ from datetime import timedelta
 
 from mira_core.errors import MiraError
 from mira_core.scoring.client import ScorerClient, TokenCounter
-from mira_core.scoring.endpoint_trust import job_endpoint_trust, withheld_note
+from mira_core.scoring.endpoint_trust import endpoint_keys, job_endpoint_trust, withheld_note
+from mira_core.scoring.endpoints import EndpointStatus
 from mira_core.scoring.job_run import JobRun
 from mira_core.scoring.jobs import Job, job_settings
 from mira_core.scoring.prompt import PromptBuilder
@@ -62,7 +63,7 @@ class WorkerOptions:
     api_key: str = field(default="", repr=False)
     """The endpoint's key, read once by the process that starts the worker (never stored or logged)."""
     trusted_base_url: str | None = None
-    """The Base URL that may receive the key; None: `load_scorer_settings().base_url`, read at each job start."""
+    """The Base URL that may receive the key; None: `load_scorer_settings().endpoints`, read at each job start."""
 
 
 class Worker:
@@ -76,6 +77,8 @@ class Worker:
         self.token: str | None = None
         self.lost_lock = False
         self._stop = threading.Event()
+        self.endpoint_status: list[EndpointStatus] = []
+        """The current job run's endpoints, refreshed at each control tick (the heartbeat thread stores it)."""
         self._downs: dict[str, int] = {}
         """Endpoint-down pauses in a row per job (the wait before the next probe doubles with each)."""
 
@@ -97,7 +100,7 @@ class Worker:
         opts = self.options
         self.token = acquire(self.engine, stale_after=opts.stale_after)
         beat = HeartbeatThread(self.engine, self.token, every=opts.heartbeat_every, on_lost=self._lost,
-                               stale_after=opts.stale_after)
+                               stale_after=opts.stale_after, status=lambda: self.endpoint_status)
         beat.start()
         runs, idle_since = 0, time.monotonic()
         try:
@@ -140,24 +143,26 @@ class Worker:
                 jobs_repo.set_job_status(conn, job.job_id, "paused", pause_reason="error", event=f"paused: {exc}")
             return "error"
 
-    def key_for(self, job: Job) -> tuple[str, str]:
-        """(the key to send for this job, a note for its events): no key for a Base URL nobody trusted."""
+    def keys_for(self, job: Job) -> tuple[dict[str, str] | None, str]:
+        """(the key to send to each of the job's endpoints, a note for its events): none to untrusted URLs."""
         key = self.options.api_key
         if not key:
-            return "", ""
-        trusted_url = self.options.trusted_base_url or load_scorer_settings().base_url
-        trust = job_endpoint_trust(job.settings_json, trusted_url)
-        return (key, "") if trust.trusted else ("", "; " + withheld_note(trust.base_url, trusted_url))
+            return None, ""
+        trusted = ([self.options.trusted_base_url] if self.options.trusted_base_url
+                   else load_scorer_settings().endpoints)
+        trust = job_endpoint_trust(job.settings_json, trusted)
+        keys = endpoint_keys(trust, job_settings(job, key).endpoints, key)
+        return keys, "" if trust.trusted else "; " + withheld_note(trust.withheld, trusted)
 
     async def run_job(self, job: Job) -> str:
-        """Run one job until it is finished, paused, cancelled, stopped or the endpoint goes down."""
-        key, note = self.key_for(job)
-        settings = job_settings(job, key)
-        client = ScorerClient(settings)
+        """Run one job until it is finished, paused, cancelled, stopped or every endpoint is down."""
+        keys, note = self.keys_for(job)
+        settings = job_settings(job, (keys or {}).get(job_settings(job, "").base_url, ""))  # /tokenize goes there
+        client = ScorerClient(settings, keys=keys)
         try:
             info = await client.probe()
             if info is None:
-                self._pause_down(job.job_id, settings, "endpoint did not answer /v1/models" + note)
+                self._pause_down(job.job_id, settings, "no endpoint answered /v1/models" + note)
                 return "endpoint_down"
             self._downs.pop(job.job_id, None)
             mml = min(settings.max_model_len, info.max_model_len or settings.max_model_len)
@@ -168,23 +173,26 @@ class Worker:
                                     template=load_template(self.settings.prompt_template))
             assert self.token is not None
             run = JobRun(self.engine, job, self.token, client, prompts, RECORD_READ_LOCK, note=note)
+            up = [s.url for s in client.pool.status() if s.state != "down"]
             with write_tx(self.engine) as conn:
                 jobs_repo.set_job_status(conn, job.job_id, "running",
                                            from_statuses=("queued", "running", "paused"),
-                                           event=f"running against {info.id}{note}")
+                                           event=f"running against {info.id} at {', '.join(up)}{note}")
             return await self._drive(run)
         finally:
+            self.endpoint_status = []
             await client.aclose()
 
     async def _drive(self, run: JobRun) -> str:
-        settings = run.client.settings
-        limit = settings.concurrency + max(4, settings.concurrency // 4)  # a few prompts ready ahead
+        ceiling = run.client.ceiling
+        limit = ceiling + max(4, ceiling // 4)  # a few prompts ready ahead
         in_flight: set[asyncio.Task[None]] = set()
         claiming, last_control, status, give_up_at, started = True, 0.0, "running", None, time.monotonic()
         while True:
             now = time.monotonic()
             if now - last_control >= self.options.control_every:
                 last_control = now
+                self.endpoint_status = run.client.pool.status()
                 status, yield_to = await asyncio.to_thread(self._control, run.job, now - started)
                 claiming = claiming and status == "running" and yield_to is None
                 if yield_to is not None and not run.client.holding:

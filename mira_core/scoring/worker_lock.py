@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mira_core.errors import MiraError
+from mira_core.scoring.endpoints import EndpointStatus, combine_statuses, parse_statuses
 from mira_core.storage import Connection, Engine, is_sqlite, read_conn, workers_repo, write_tx
 from mira_core.timeutil import utcnow
 
@@ -37,6 +38,8 @@ class WorkerState:
     heartbeat_age: float | None = None
     count: int = 0
     """Live workers serving the database (more than one only on PostgreSQL)."""
+    endpoints: list[EndpointStatus] = field(default_factory=list)
+    """The scorer endpoints as the live workers see them now, one row per Base URL (empty when idle)."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -65,7 +68,9 @@ def worker_state(engine: Engine, *, stale_after: float = STALE_AFTER) -> WorkerS
         return WorkerState(alive=False)
     shown = (live or rows)[0]
     age = (utcnow() - shown["heartbeat_at"]).total_seconds()
-    return WorkerState(alive=bool(live), pid=shown["pid"], host=shown["host"], heartbeat_age=age, count=len(live))
+    endpoints = combine_statuses([parse_statuses(r.get("endpoints_json")) for r in live])
+    return WorkerState(alive=bool(live), pid=shown["pid"], host=shown["host"], heartbeat_age=age, count=len(live),
+                       endpoints=endpoints)
 
 
 def _sweep(conn: Connection, stale_after: float) -> list[dict]:

@@ -173,6 +173,8 @@ scoring_workers = Table(
     Column("host", String(200), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("endpoints_json", Text, nullable=True,
+           doc="The worker's endpoints as it sees them (scoring.endpoints.EndpointStatus list; migration 0018)."),
 )
 
 # ----------------------------------------------------------------------------- reliability (migration 0003)

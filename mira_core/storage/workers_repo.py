@@ -38,10 +38,15 @@ def register_worker(conn: Connection, *, token: str, pid: int, host: str) -> Non
                                                 heartbeat_at=now))
 
 
-def heartbeat(conn: Connection, token: str) -> bool:
-    """Refresh the worker's heartbeat; False when its row is gone (it was taken for dead and must stop)."""
-    res = conn.execute(update(scoring_workers).where(scoring_workers.c.token == token)
-                       .values(heartbeat_at=utcnow()))
+def heartbeat(conn: Connection, token: str, *, endpoints_json: str | None = None) -> bool:
+    """Refresh the heartbeat (and what the worker sees of its endpoints); False when its row is gone.
+
+    A missing row means another worker took this one for dead: it must stop.
+    """
+    values: dict[str, object] = {"heartbeat_at": utcnow()}
+    if endpoints_json is not None:
+        values["endpoints_json"] = endpoints_json
+    res = conn.execute(update(scoring_workers).where(scoring_workers.c.token == token).values(**values))
     return bool(res.rowcount)
 
 

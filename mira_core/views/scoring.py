@@ -294,3 +294,25 @@ def key_withheld(p: JobProgress, trusted_url: str) -> bool:
     The same rule the worker applies (`endpoint_trust.job_endpoint_trust`), for the page's warning.
     """
     return p.endpoint_confirmed_by is None and not same_endpoint(p.base_url, trusted_url)
+
+
+_STATE_LABEL = {"up": "up", "slowed": "slowed (429s)", "probing": "down, probing", "down": "down"}
+
+
+def endpoint_rows(state: WorkerState, configured: list[str]) -> pd.DataFrame:
+    """One row per endpoint: state, in flight / allowed, answers per second, counts, next probe, last error.
+
+    The live workers' view when one runs; otherwise the configured endpoints, marked idle. Endpoints a running
+    job uses but the settings no longer name (a job keeps the settings it started with) are listed too.
+    """
+    cols = ["endpoint", "state", "in flight", "answers/s", "answered", "errors", "next probe", "last error"]
+    seen = {s.url: s for s in state.endpoints} if state.alive else {}
+    rows = []
+    for s in seen.values():
+        rows.append([s.url, _STATE_LABEL[s.state] + (", key withheld" if s.key_withheld else ""), f"{s.in_flight} / {s.limit}",
+                     s.rate, s.answered, s.errors, "" if s.retry_in is None else format_duration(s.retry_in),
+                     s.last_error or ""])
+    for url in configured:
+        if not any(same_endpoint(url, u) for u in seen):
+            rows.append([url, "idle (no job running)" if state.alive else "idle (no worker)", "0", 0.0, 0, 0, "", ""])
+    return pd.DataFrame(rows, columns=cols)

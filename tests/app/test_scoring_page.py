@@ -55,6 +55,19 @@ def _all_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def _table_with(at: AppTest, column: str):
+    """The page's dataframe that has `column` (the jobs table has "status", the endpoints table "endpoint")."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _jobs(at: AppTest):
+    return _table_with(at, "status")
+
+
+def _endpoints(at: AppTest):
+    return _table_with(at, "endpoint")
+
+
 def test_start_a_job_for_the_browse_filter_and_see_it_listed(corpus, monkeypatch):
     monkeypatch.setenv("MIRA_CURATOR", "ann@example.org")  # local mode: the local user, as admin
     at = _page({"source": "swe_qa"})
@@ -62,11 +75,11 @@ def test_start_a_job_for_the_browse_filter_and_see_it_listed(corpus, monkeypatch
     assert radio.options[0].startswith("current Browse filter (3 records)")
     at.button[[b.label for b in at.button].index("Start scoring job")].click().run()
     assert not at.exception, at.exception
-    table = at.dataframe[0].value
+    table = _jobs(at)
     assert list(table["total"]) == [3] and list(table["status"]) == ["queued"]
     assert "sources=['swe_qa']" in table["label"][0] and list(table["started by"]) == ["ann@example.org"]
     at.button(key="scoring_pause").click().run()
-    assert list(at.dataframe[0].value["status"]) == ["paused (user)"]
+    assert list(_jobs(at)["status"]) == ["paused (user)"]
     assert escape_markdown("paused by ann@example.org") in [c.value for c in at.caption]
     assert any("No scoring worker is running" in w.value for w in at.warning)
     assert any("does not answer: jobs will wait" in w.value for w in at.warning)
@@ -117,7 +130,7 @@ def test_a_viewer_sees_the_controls_greyed_out(corpus, monkeypatch):
     disabled = _disabled(at)
     assert disabled["Start scoring job"] and disabled["Save settings"]
     assert disabled["Pause"] and disabled["Cancel"]
-    assert list(at.dataframe[0].value["started by"]) == ["ops"]
+    assert list(_jobs(at)["started by"]) == ["ops"]
 
 
 def test_a_curator_may_pause_but_not_cancel_someone_else_s_job(corpus, monkeypatch):
@@ -161,7 +174,7 @@ def _score_twice(record_id: str) -> None:
 def test_jobs_scored_by_the_simulator_say_so(corpus):
     _score_twice(corpus)
     at = _page()
-    table = at.dataframe[0].value
+    table = _jobs(at)
     assert list(table["status"]) == ["done", "done"]
     assert (table["model"] == "whw06/MIRA-Agent-Group4-SIMULATED").all()
     assert any("SIMULATED" in w.value for w in at.warning)
@@ -212,7 +225,7 @@ def test_a_base_url_that_is_not_a_url_is_refused_naming_the_field(corpus, tmp_pa
     at.text_input[0].set_value("not a url")
     _click(at, "Save settings")
     [error] = [e.value for e in at.error]
-    assert "settings not saved\\: scorer setting base\\_url\\: base\\_url must be an http" in error
+    assert "settings not saved\\: scorer setting base\\_url\\: must be an http" in error
     assert not (tmp_path / "scorer.toml").exists() and not at.success
 
 
@@ -261,17 +274,17 @@ def test_after_start_the_panel_follows_the_new_job_and_the_url_names_it(corpus, 
     eng.dispose()
     at = _page({"job": older})
     assert at.selectbox(key="scoring_job").value == older
-    table = at.dataframe[0].value
+    table = _jobs(at)
     assert list(table["eta"]) == ["–"]  # nothing moves yet: a dash, never None
     at.button[[b.label for b in at.button].index("Start scoring job")].click().run()
     assert not at.exception, at.exception
-    newest = at.dataframe[0].value["job"][0]
+    newest = _jobs(at)["job"][0]
     assert newest != older and at.selectbox(key="scoring_job").value == newest
     assert at.query_params["job"] in (newest, [newest])
     at.button(key="scoring_pause").click().run()  # Pause acts on the job shown: the new one
-    statuses = dict(zip(at.dataframe[0].value["job"], at.dataframe[0].value["status"], strict=True))
+    statuses = dict(zip(_jobs(at)["job"], _jobs(at)["status"], strict=True))
     assert statuses == {newest: "paused (user)", older: "queued"}
-    assert dict(zip(at.dataframe[0].value["job"], at.dataframe[0].value["per second"], strict=True))[newest] == "paused"
+    assert dict(zip(_jobs(at)["job"], _jobs(at)["per second"], strict=True))[newest] == "paused"
 
 
 def test_choose_what_to_score_on_the_page(corpus, monkeypatch):
@@ -300,3 +313,24 @@ def test_choose_what_to_score_on_the_page(corpus, monkeypatch):
             f"SELECT record_id FROM score_job_items WHERE job_id = '{job_id}'").scalars())
     eng.dispose()
     assert items == swe[1:]
+
+
+def test_replicas_are_saved_and_each_endpoint_is_listed_with_its_state(corpus, tmp_path, monkeypatch):
+    monkeypatch.delenv("MIRA_SCORER_BASE_URL")
+    server, _ = start_in_thread(SimulatorConfig(latency=0.0))
+    dead = f"http://127.0.0.1:{_free_port()}/v1"
+    try:
+        (tmp_path / "scorer.toml").write_text(f'[scorer]\nbase_url = "{server.base_url}"\n')
+        at = _page()
+        at.text_area[0].set_value(f"{dead}\n  \n")
+        _click(at, "Save settings")
+        assert "replicas = " in (tmp_path / "scorer.toml").read_text() and dead in (tmp_path / "scorer.toml").read_text()
+        at = _page()
+        text = _all_text(at)
+        assert f"Not answering: {escape_markdown(dead)}" in text and "SIMULATED" in text
+        table = _endpoints(at)
+        assert list(table["endpoint"]) == [server.base_url, dead]
+        assert set(table["state"]) == {"idle (no worker)"}
+    finally:
+        server.shutdown()
+        server.server_close()

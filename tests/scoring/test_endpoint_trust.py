@@ -4,6 +4,8 @@ Real listeners on loopback ports (the SIMULATED scorer, noting each request's `A
 for the trusted endpoint and for another one a curator chose; the worker runs in this process.
 """
 
+import json
+
 import pytest
 
 from mira_core.identity import Actor, PermissionDenied, Role
@@ -12,6 +14,7 @@ from mira_core.scoring import jobs
 from mira_core.scoring.endpoint_trust import (
     check_connection,
     confirm_job_endpoint,
+    endpoint_keys,
     job_endpoint_trust,
     same_endpoint,
 )
@@ -161,8 +164,20 @@ def test_same_endpoint_compares_what_a_request_goes_to():
 
 def test_a_confirmation_counts_for_the_url_it_was_given_for():
     stored = '{"base_url": "http://b/v1", "endpoint_confirmed": {"base_url": "http://a/v1", "by": "ann"}}'
-    assert job_endpoint_trust(stored, "http://t/v1") == (False, "http://b/v1", None)
+    assert job_endpoint_trust(stored, "http://t/v1") == (False, "http://b/v1", None, ("http://b/v1",))
     assert job_endpoint_trust(stored, "http://b/v1/").trusted
+
+
+def test_each_replica_gets_the_key_only_when_an_admin_set_or_confirmed_it():
+    stored = '{"base_url": "http://a/v1", "replicas": ["http://b/v1", "http://evil/v1", "http://a/v1/"]}'
+    trust = job_endpoint_trust(stored, ["http://a/v1", "http://b/v1"])
+    assert not trust.trusted and trust.withheld == ("http://evil/v1",)  # the repeat of a is one endpoint
+    assert endpoint_keys(trust, ["http://a/v1", "http://b/v1", "http://evil/v1"], "k") == {
+        "http://a/v1": "k", "http://b/v1": "k", "http://evil/v1": ""}
+    confirmed = json.loads(stored) | {"endpoint_confirmed": {
+        "base_url": "http://a/v1", "urls": ["http://a/v1", "http://b/v1", "http://evil/v1"], "by": "ann"}}
+    after = job_endpoint_trust(json.dumps(confirmed), ["http://a/v1"])
+    assert after.trusted and after.confirmed_by == "ann"
 
 
 def test_check_connection_reports_the_model_and_sends_the_key_only_to_the_trusted_url(listeners):

@@ -113,10 +113,19 @@ def test_an_endpoint_that_does_not_answer_leaves_the_job_queued(local_ray, corpu
 
     job_id = jobs.start_job(corpus, _settings("http://127.0.0.1:9/v1"), actor=CY, record_filter=RecordFilter(),
                             runner="ray")
-    with pytest.raises(ConfigError, match="did not answer /v1/models"):
+    with pytest.raises(ConfigError, match="answered /v1/models"):
         _ray_run(corpus, job_id)
     with read_conn(corpus) as conn:
         assert scores_repo.item_counts(conn, job_id)["pending"] == N  # nothing claimed
+
+
+def test_a_ray_run_deals_its_rows_over_the_replicas_that_answer(local_ray, corpus, sim):
+    a, b = sim(), sim()
+    settings = _settings(a.base_url).model_copy(update={"replicas": [b.base_url, "http://127.0.0.1:9/v1"]})
+    job_id = jobs.start_job(corpus, settings, actor=CY, record_filter=RecordFilter(), runner="ray")
+    summary = _ray_run(corpus, job_id)
+    assert (summary.status, summary.stored, summary.failed) == ("done", N, 0)
+    assert a.stats.counts["ok"] + b.stats.counts["ok"] == N and abs(a.stats.counts["ok"] - b.stats.counts["ok"]) <= 1
 
 
 def test_ray_jobs_keep_no_worker_busy(corpus):

@@ -61,7 +61,7 @@ def test_bad_values_name_the_setting(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("url", ["not a url", "127.0.0.1:8000/v1", "ftp://host/v1", "http:///v1", "http://h:x/v1"])
 def test_a_base_url_needs_an_http_scheme_and_a_host(url):
-    with pytest.raises(ConfigError, match=r"scorer setting base_url: base_url must be an http:// or https:// URL"):
+    with pytest.raises(ConfigError, match=r"scorer setting base_url: must be an http:// or https:// URL"):
         checked_settings({"base_url": url})
     with pytest.raises(ValueError, match="base_url"):
         ScorerSettings(base_url=url)
