@@ -7,6 +7,9 @@
 - `client_cpu_ms_per_request`: CPU time of this (client) process per request;
 - `job_rps`, `job_cpu_ms_per_record`: a whole job over `--job-records` demo records through the worker
   (record loading, prompt building, the call, parsing, one commit per result);
+- `multi_throughput_rps` over `endpoints` simulator processes (`replicas`), against `multi_ideal_rps` = sum of
+  the endpoints' concurrency ÷ latency (`multi_fraction_of_ideal`, goal ≥ 0.9), with the answers each
+  endpoint got (`multi_answers_per_endpoint`: least-in-flight routing should spread them evenly);
 - `priority_wait_ms`, `priority_wait_latencies`: a one-record job started while a bulk job of
   `--priority-bulk-records` keeps the worker busy, until it is done (goal ≤ 2 latencies);
 - `ray_throughput_rps`, `ray_fraction_of_ideal`: the same kind of job over `--ray-records` records on a
@@ -66,11 +69,15 @@ def _prompts(n: int, chars: int) -> list[str]:
     return [f"record {i}\n{filler}" for i in range(n)]
 
 
-async def _concurrent(settings: ScorerSettings, prompts: list[str]) -> tuple[float, float, int, float]:
-    """(wall s, client CPU s, ok answers, mean seconds a request held a client slot)."""
+async def _concurrent(settings: ScorerSettings, prompts: list[str],
+                      shares: list[int] | None = None) -> tuple[float, float, int, float]:
+    """(wall s, client CPU s, ok answers, mean seconds a request held a client slot).
+
+    `shares`, when given, receives the answers each endpoint gave.
+    """
     client = ScorerClient(settings)
     held: list[float] = []
-    slot = asyncio.Semaphore(settings.concurrency)
+    slot = asyncio.Semaphore(client.ceiling)
 
     async def one(p: str) -> bool:
         async with slot:  # same bound as the client's own, so the time measured is per request, not queueing
@@ -84,9 +91,32 @@ async def _concurrent(settings: ScorerSettings, prompts: list[str]) -> tuple[flo
         cpu, t = time.process_time(), time.perf_counter()
         ok = await asyncio.gather(*[one(p) for p in prompts])
         wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+        if shares is not None:
+            shares.extend(s.answered for s in client.pool.status())
         return wall, cpu, sum(ok), sum(held) / max(len(held), 1)
     finally:
         await client.aclose()
+
+
+def _multi(args: argparse.Namespace) -> dict[str, float]:
+    """`--requests` prompts over `--endpoints` simulator processes, `--multi-concurrency` in flight on each."""
+    procs = [_start_simulator(args.latency, args.multi_concurrency) for _ in range(args.endpoints)]
+    try:
+        bases = [base for _, base in procs]
+        settings = ScorerSettings(base_url=bases[0], replicas=bases[1:], concurrency=args.multi_concurrency,
+                                  request_timeout=60)
+        shares: list[int] = []
+        wall, cpu, ok, _ = asyncio.run(_concurrent(settings, _prompts(args.requests, args.prompt_chars), shares))
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+    ideal = args.endpoints * args.multi_concurrency / args.latency
+    return {"endpoints": args.endpoints, "multi_concurrency_per_endpoint": args.multi_concurrency,
+            "multi_throughput_rps": round(ok / wall, 2), "multi_ideal_rps": round(ideal, 2),
+            "multi_fraction_of_ideal": round(ok / wall / ideal, 3),
+            "multi_answers_per_endpoint": "/".join(map(str, shares)),
+            "multi_client_cpu_ms_per_request": round(cpu / max(ok, 1) * 1000, 3)}
 
 
 def _sequential(base_url: str, model: str, prompts: list[str]) -> float:
@@ -169,7 +199,8 @@ def _priority_wait(base_url: str, bulk_records: int, concurrency: int, latency: 
             time.sleep(0.01)
         wait = time.perf_counter() - t
         bulk_left = jobs.job_progress(engine, bulk).remaining
-        jobs.cancel_job(engine, bulk, actor=operator)
+        if jobs.job_progress(engine, bulk).status not in ("done", "cancelled"):  # a small bulk job may be over
+            jobs.cancel_job(engine, bulk, actor=operator)
         worker.stop()
         thread.join(timeout=30)
         engine.dispose()
@@ -227,6 +258,7 @@ def run(args: argparse.Namespace) -> Figures:
         seq_wall = _sequential(base, settings.model, prompts[: args.sequential_requests])
         job = _job(base, args.job_records, args.concurrency, load_settings()) if args.job_records else {}
         ray_job = _ray_job(base, args.ray_records, args.ray_actors, load_settings()) if args.ray_records else {}
+        multi = _multi(args) if args.endpoints else {}
         priority = (_priority_wait(base, args.priority_bulk_records, args.concurrency, args.latency, load_settings())
                     if args.priority_bulk_records else {})
     finally:
@@ -246,7 +278,7 @@ def run(args: argparse.Namespace) -> Figures:
         "overhead_ms_per_request": round((held - args.latency) * 1000, 1),
         "simulator_cpu_ms_per_request": round(server_cpu / (args.requests + args.sequential_requests) * 1000, 3),
         **job, **({"job_fraction_of_ideal": round(job["job_rps"] / ideal, 3)} if job else {}),
-        **priority, **ray_job, **({"ray_ideal_rps": round(args.ray_actors / args.latency, 2),
+        **multi, **priority, **ray_job, **({"ray_ideal_rps": round(args.ray_actors / args.latency, 2),
                        "ray_fraction_of_ideal": round(ray_job["ray_throughput_rps"] * args.latency / args.ray_actors, 3)}
                       if ray_job else {}),
         "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
@@ -270,6 +302,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt-chars", type=int, default=20_000, help="characters per user prompt (~4 per token)")
     p.add_argument("--job-records", type=int, default=1000,
                    help="also run a whole job over this many demo records (0: skip)")
+    p.add_argument("--endpoints", type=int, default=4,
+                   help="also score --requests prompts over this many simulator processes (0: skip)")
+    p.add_argument("--multi-concurrency", type=int, default=16,
+                   help="requests in flight per endpoint (and simulator slots) in the several-endpoint run")
     p.add_argument("--priority-bulk-records", type=int, default=600,
                    help="measure a one-record job's wait during a bulk job of this many records (0: skip)")
     p.add_argument("--ray-records", type=int, default=400,

@@ -135,9 +135,13 @@ class Worker:
         return None if row is None else Job.from_row(row)
 
     def _serve(self, job: Job) -> str:
+        """Run one job (see `_serve_async`)."""
+        return asyncio.run(self._serve_async(job))
+
+    async def _serve_async(self, job: Job) -> str:
         """Run one job; a MiraError (e.g. an invalid rubric file) pauses it until a curator looks."""
         try:
-            return asyncio.run(self.run_job(job))
+            return await self.run_job(job)
         except MiraError as exc:
             with write_tx(self.engine) as conn:
                 jobs_repo.set_job_status(conn, job.job_id, "paused", pause_reason="error", event=f"paused: {exc}")
@@ -188,6 +192,7 @@ class Worker:
         limit = ceiling + max(4, ceiling // 4)  # a few prompts ready ahead
         in_flight: set[asyncio.Task[None]] = set()
         claiming, last_control, status, give_up_at, started = True, 0.0, "running", None, time.monotonic()
+        small: asyncio.Task[str] | None = None
         while True:
             now = time.monotonic()
             if now - last_control >= self.options.control_every:
@@ -197,6 +202,9 @@ class Worker:
                 claiming = claiming and status == "running" and yield_to is None
                 if yield_to is not None and not run.client.holding:
                     run.client.hold()  # calls still waiting for a slot go back unsent
+                    if yield_to.total <= self.options.small_job_max and not self.stopping:
+                        # A small job starts now, beside the bulk calls still in flight, not after them.
+                        small = asyncio.create_task(self._serve_async(yield_to))
             claiming = claiming and not self.stopping
             if run.client.down or run.endpoint_down:
                 run.endpoint_down, claiming = True, False
@@ -219,9 +227,11 @@ class Worker:
             in_flight -= done
             for t in done:
                 t.result()  # surface programming errors instead of losing them
+        if small is not None:
+            await small
         return await asyncio.to_thread(self._finish_run, run, status)
 
-    def _control(self, job: Job, ran_for: float) -> tuple[str, str | None]:
+    def _control(self, job: Job, ran_for: float) -> tuple[str, Job | None]:
         """(the job's status, the job this run should yield its slots to, if any).
 
         A bulk job yields at once to a runnable small job, and after `bulk_slice` to another bulk job.
@@ -236,7 +246,7 @@ class Worker:
                 now = scores_repo.utcnow()
                 other = jobs_repo.next_runnable_job(conn, now, small_max=opts.small_job_max, exclude=job.job_id,
                                                       only_small=ran_for < opts.bulk_slice)
-        return str(row["status"]), None if other is None else str(other["job_id"])
+        return str(row["status"]), None if other is None else Job.from_row(other)
 
     def _pause_down(self, job_id: str, settings: ScorerSettings, why: str) -> None:
         """Pause for an outage; the wait before the next probe doubles with each pause in a row, up to pause_max."""
