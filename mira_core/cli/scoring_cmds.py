@@ -21,6 +21,7 @@ from mira_core.dimensions import slot_names
 from mira_core.errors import ConfigError
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
+from mira_core.scoring.endpoints import EndpointStatus
 from mira_core.scoring.ray_engine import RayOptions, RaySummary, check_ray_installed, run_stored_job_on_ray
 from mira_core.scoring.settings import api_key_source, load_scorer_settings
 from mira_core.settings import Settings
@@ -167,11 +168,23 @@ def _line(p: jobs.JobProgress) -> str:
             f"{p.throughput_per_s:.1f}/s{eta}  {p.label}" + (f"  errors: {errors}" if errors else ""))
 
 
+def _endpoint_line(s: EndpointStatus) -> str:
+    probe = f"  next probe in {s.retry_in:.0f}s" if s.retry_in is not None else ""
+    error = f"  last error: {s.last_error}" if s.last_error and s.state != "up" else ""
+    return (f"endpoint {s.url}  {s.state}  in flight {s.in_flight}/{s.limit}  {s.rate:.1f}/s  "
+            f"answered {s.answered}  errors {s.errors}{probe}{error}")
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
-    """Print recent jobs."""
+    """Print recent jobs, then the endpoints as the live workers see them."""
+    from mira_core.scoring.worker_lock import worker_state
+
     engine = open_engine(args.settings)
     for p in jobs.list_progress(engine, limit=args.limit):
         print(p.model_dump_json() if args.json else _line(p))
+    if not args.json:
+        for status in worker_state(engine).endpoints:
+            print(_endpoint_line(status))
     _worker_if_needed(engine, args.settings)
     return 0
 

@@ -1,12 +1,13 @@
 """A job over several replicas, on SQLite and PostgreSQL: one replica dying lowers capacity, it never pauses
 the job; the Scoring page's endpoint table shows what the worker sees (state, in flight, throughput)."""
 
+from mira_core.cli import main
 from mira_core.query import RecordFilter
 from mira_core.scoring import jobs
 from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.worker_lock import worker_state
 from mira_core.views.scoring import endpoint_rows
-from tests.scoring.support import running_worker, wait_for
+from tests.scoring.support import db_url, running_worker, wait_for
 from tests.scoring.test_jobs import CY, _corpus, _scores
 
 
@@ -40,7 +41,7 @@ def test_a_replica_that_dies_mid_job_lowers_capacity_and_the_job_finishes(engine
     assert jobs.job_progress(engine, job_id).last_event == "finished"
 
 
-def test_the_endpoint_table_shows_each_endpoint_while_a_job_runs(engine, tmp_path, sim):
+def test_the_endpoint_table_shows_each_endpoint_while_a_job_runs(engine, tmp_path, sim, monkeypatch, capsys):
     _corpus(engine, tmp_path, 30)
     a = sim(latency=0.3, concurrency=2)
     dead = "http://127.0.0.1:9/v1"  # the discard port: nothing answers there
@@ -49,6 +50,12 @@ def test_the_endpoint_table_shows_each_endpoint_while_a_job_runs(engine, tmp_pat
         wait_for(lambda: any(s.answered >= 4 and s.in_flight for s in worker_state(engine).endpoints))
         table = endpoint_rows(worker_state(engine), [a.base_url, dead, "http://spare:8000/v1"])
         assert jobs.job_progress(engine, job_id).status == "running"  # one endpoint down did not pause it
+        monkeypatch.setenv("MIRA_DATABASE_URL", db_url(engine))
+        monkeypatch.setenv("MIRA_WORKER_AUTOSTART", "0")
+        assert main(["jobs"]) == 0
+    printed = capsys.readouterr().out
+    assert f"endpoint {a.base_url}  up  in flight " in printed
+    assert f"endpoint {dead}  down" in printed and "next probe in" in printed
     rows = {r["endpoint"]: r for r in table.to_dict("records")}
     assert rows[a.base_url]["state"] == "up" and rows[a.base_url]["in flight"].endswith("/ 2")
     assert rows[a.base_url]["answered"] >= 4 and rows[a.base_url]["answers/s"] > 0
