@@ -84,7 +84,7 @@ def _store(args: argparse.Namespace, stack: ExitStack, work: Path) -> tuple[str,
 
 
 @contextmanager
-def _app(url: str, work: Path) -> Iterator[Served]:
+def _app(url: str, work: Path, *, profile: bool = False) -> Iterator[Served]:
     """The app with sign-in through a local OIDC provider that knows every bench curator."""
     import oidc_provider_mock  # the test extra; sign-in is what separates one curator's writes from another's
 
@@ -99,7 +99,8 @@ def _app(url: str, work: Path) -> Iterator[Served]:
             f'server_metadata_url = "http://127.0.0.1:{oidc.server_port}/.well-known/openid-configuration"\n')
         env = {"MIRA_DATABASE_URL": url, "MIRA_EXPORT_DIR": str(work / "exports"), "MIRA_WORKER_AUTOSTART": "0"}
         with serve("app/main.py", env, work / "app.log", port=port, host="localhost",
-                   extra_args=["--secrets.files", str(secrets_file)]) as app:
+                   extra_args=["--secrets.files", str(secrets_file)],
+                   profile=work / "server-profile.json" if profile else None) as app:
             yield app
 
 
@@ -199,7 +200,7 @@ def run(args: argparse.Namespace) -> Figures:
         scoring = ScoringLoad(engine, url, work / "worker.log", latency=args.scorer_latency,
                               concurrency=args.scorer_concurrency)
         stack.callback(scoring.close)
-        app = stack.enter_context(_app(url, work))
+        app = stack.enter_context(_app(url, work, profile=args.profile))
         stage = Stage(app, engine, scoring, pg_pid, work)
         scoring.wait_running()
         log(f"scoring alone for {args.idle_s:g} s")
@@ -235,6 +236,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--work-dir", type=Path, default=None, help="where stores are kept between runs")
     p.add_argument("--idle-s", type=float, default=15.0, help="seconds of scoring alone, before and after")
     p.add_argument("--scorer-latency", type=float, default=1.0, help="SIMULATED seconds per completion")
+    p.add_argument("--profile", action="store_true",
+                   help="sample the server's stacks (work dir/server-profile.json; costs the server some CPU)")
     p.add_argument("--scorer-concurrency", type=int, default=32, help="requests in flight (ideal rate = this/latency)")
 
 

@@ -42,15 +42,16 @@ def free_port() -> int:
 
 @contextmanager
 def serve(script: str, env: Mapping[str, str], log: Path, *, port: int | None = None,
-          extra_args: Sequence[str] = (), host: str = "127.0.0.1") -> Iterator[Served]:
+          extra_args: Sequence[str] = (), host: str = "127.0.0.1", profile: Path | None = None) -> Iterator[Served]:
     """`streamlit run script` from the project folder (its .streamlit/config.toml applies) until the block ends.
 
     `env` is added to this process's environment; `port` when the caller must know it beforehand (a sign-in
     redirect URI); `host` is the name in the yielded URL (a sign-in cookie is only sent back to the
-    redirect URI's host). Raises MiraError with the end of the server's log when it does not become healthy.
+    redirect URI's host); `profile` runs the server under `stack_sampler`, its report there. Raises MiraError with the end of the server's log when it does not become healthy.
     """
     port = port or free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.headless", "true",
+    runner = ["-m", "mira_core.bench.stack_sampler", str(profile), "--"] if profile else ["-m", "streamlit"]
+    cmd = [sys.executable, *runner, "run", script, "--server.port", str(port), "--server.headless", "true",
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra_args]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
