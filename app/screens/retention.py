@@ -82,10 +82,9 @@ def _recent(url: str) -> RecentVersions:
 
 @st.cache_resource(show_spinner="Loading scores…", max_entries=4)
 def _loaded(url: str, version: str, judge: str | None, prompt: str | None) -> LoadedSelection:
+    _recent(url).loading(version)  # sessions opening now pin this version and wait for this load, not start theirs
     with read_conn(engine()) as conn:
-        got = load_selection(conn, scorer=ScorerRule(judge=judge, prompt_version=prompt))
-    _recent(url).loaded(version)
-    return got
+        return load_selection(conn, scorer=ScorerRule(judge=judge, prompt_version=prompt))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -99,7 +99,7 @@ def _app(url: str, work: Path, *, profile: bool = False) -> Iterator[Served]:
             f'server_metadata_url = "http://127.0.0.1:{oidc.server_port}/.well-known/openid-configuration"\n')
         env = {"MIRA_DATABASE_URL": url, "MIRA_EXPORT_DIR": str(work / "exports"), "MIRA_WORKER_AUTOSTART": "0"}
         with serve("app/main.py", env, work / "app.log", port=port, host="localhost",
-                   extra_args=["--secrets.files", str(secrets_file)],
+                   extra_args=["--secrets.files", str(secrets_file), "--server.fileWatcherType", "none"],
                    profile=work / "server-profile.json" if profile else None) as app:
             yield app
 

@@ -4,7 +4,7 @@ Retention (and any page that pins a data version) loads every record's scores fo
 scoring job runs, or curators tag, the version changes every second or so; if each new view loaded the
 newest version, every curator opening the page would pay the full load (seconds at 232K records, and ten
 such loads at once starve everyone). So a new view opens at the newest version already in memory when that
-was loaded at most `max_age_s` ago, shows that the data changed since, and loads the newest on Reload.
+was loaded (or started loading) at most `max_age_s` ago, shows that the data changed since, and loads the newest on Reload.
 """
 
 from __future__ import annotations
@@ -14,15 +14,19 @@ import time
 
 
 class RecentVersions:
-    """Data versions whose arrays were loaded in this process, with when (thread-safe; sessions share it)."""
+    """Data versions whose arrays were (or are being) loaded in this process, with when (thread-safe)."""
 
     def __init__(self, keep: int = 16):
         self._loaded: dict[str, float] = {}
         self._keep = keep
         self._lock = threading.Lock()
 
-    def loaded(self, version: str, at: float | None = None) -> None:
-        """Note that `version`'s arrays were just loaded (or at monotonic time `at`)."""
+    def loading(self, version: str, at: float | None = None) -> None:
+        """Note that `version`'s arrays are being loaded now (or at monotonic time `at`).
+
+        Noted at the start, so a session that opens during a load of several seconds joins it (the cache
+        makes it wait for the same key) instead of starting a load of a newer version beside it.
+        """
         with self._lock:
             self._loaded[version] = time.monotonic() if at is None else at
             for old in sorted(self._loaded, key=self._loaded.__getitem__)[:-self._keep]:
