@@ -57,8 +57,9 @@ from mira_core.views.retention import (
 from mira_core.views.retention_policies import load_policy_sliders
 
 ss = st.session_state
+# A new view opens at arrays loaded up to this long ago (with the "changed since" note) instead of reloading
+# (a bare string here would be drawn on the page: Streamlit's magic writes module-level literals).
 PIN_MAX_AGE_S = 60.0
-"""A new view opens at arrays loaded up to this long ago (with the "changed since" note) instead of reloading."""
 ANY = "(any)"
 
 

@@ -60,8 +60,10 @@ def sign_in(page: Any, base: str, curator: str) -> None:
     page.goto(base + "/")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name=curator, exact=True).click()
-    page.wait_for_url(re.compile(re.escape(base)))
+    page.wait_for_url(re.compile(re.escape(base) + "/?$"))
     page.wait_for_selector(IDLE)
+    signed = page.locator('[data-testid="stSidebar"]').get_by_text(re.compile("Signed in as"))
+    signed.wait_for(timeout=WAIT_MS)  # else the identity cookie did not stick: an error, not a slow page
 
 
 def run_loop(page: Any, plan: SessionPlan, loop: int, out: SessionResult) -> None:
