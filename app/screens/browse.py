@@ -61,9 +61,10 @@ COLUMNS = {
     "imported_at": "imported",
     "record_id": "record id",
 }
+# The columns beside A1..A15: what identifies a record and its curation, so 15 more columns fit. (Comments,
+# not attribute docstrings, in pages: Streamlit's magic draws a module-level string literal on the page.)
 COMPACT = {k: COLUMNS[k] for k in ("instance_id", "title", "overall", "outcome", "tags",
                                     "override")}
-"""The columns beside A1..A15: what identifies a record and its curation, so 15 more columns fit."""
 ss = st.session_state
 
 
@@ -191,8 +192,8 @@ def _table(page: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+# Background at score 0, 5 and 10 (light red, yellow, green: dark text stays readable on each).
 HEAT = ((248, 165, 160), (250, 230, 150), (160, 215, 165))
-"""Background at score 0, 5 and 10 (light red, yellow, green: dark text stays readable on each)."""
 
 
 def _heat(value: float) -> str:

@@ -84,8 +84,8 @@ def _nav(view_params: dict, prev_id: str | None, next_id: str | None, where: str
         st.caption(where)
 
 
+# Stable labels: the open one is the URL's `tab=` (bound), so it survives J / K and a shared link.
 TABS = ("Issue", "Steps", "Patch", "Scores", "Student vs teacher", "Metadata", "Annotation")
-"""Stable labels: the open one is the URL's `tab=` (bound), so it survives J / K and a shared link."""
 
 
 def _open_tab() -> tuple[str, DeltaGenerator]:

@@ -27,6 +27,7 @@ from mira_core.selection import (
 )
 from mira_core.storage import read_conn, write_tx
 from mira_core.views import escape_markdown
+from mira_core.views.pinning import RecentVersions
 from mira_core.views.retention import (
     BORDERLINE_COLUMNS,
     BUDGET_UNITS,
@@ -56,6 +57,9 @@ from mira_core.views.retention import (
 from mira_core.views.retention_policies import load_policy_sliders
 
 ss = st.session_state
+# A new view opens at arrays loaded up to this long ago (with the "changed since" note) instead of reloading
+# (a bare string here would be drawn on the page: Streamlit's magic writes module-level literals).
+PIN_MAX_AGE_S = 60.0
 ANY = "(any)"
 
 
@@ -71,8 +75,15 @@ def _choices(url: str, version: str) -> ScorerChoices:
         return load_scorer_choices(conn)
 
 
+@st.cache_resource(show_spinner=False)
+def _recent(url: str) -> RecentVersions:
+    """The data versions loaded in this server process (shared by every session)."""
+    return RecentVersions()
+
+
 @st.cache_resource(show_spinner="Loading scores…", max_entries=4)
 def _loaded(url: str, version: str, judge: str | None, prompt: str | None) -> LoadedSelection:
+    _recent(url).loading(version)  # sessions opening now pin this version and wait for this load, not start theirs
     with read_conn(engine()) as conn:
         return load_selection(conn, scorer=ScorerRule(judge=judge, prompt_version=prompt))
 
@@ -289,9 +300,12 @@ def _pinned_version(url: str) -> DataVersion:
 
     A running scoring job changes the data version every few seconds, so the arrays stay those the view
     loaded until the curator reloads; mask changes apply at once, since rebuilding from the arrays is cheap.
+    A new view opens at arrays another session loaded within PIN_MAX_AGE_S (`views.pinning`).
     """
     current = _version(url)
-    version = ss.setdefault("ret_pinned", current.data)
+    if "ret_pinned" not in ss:
+        ss["ret_pinned"] = _recent(url).pin(current.data, max_age_s=PIN_MAX_AGE_S)
+    version = ss["ret_pinned"]
     if version != current.data:
         note, reload = st.columns([5, 1])
         note.info("Scores, records or overrides changed since this view loaded.", icon=":material/update:")

@@ -11,16 +11,9 @@ to the floor.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,11 +21,10 @@ from typing import Any
 import numpy as np
 
 from mira_core.bench.browser_corpus import build_store, log
+from mira_core.bench.processes import CHROMIUM, CHROMIUM_ARGS, serve
 from mira_core.bench.registry import Benchmark, Figures
 from mira_core.errors import MiraError
-from mira_core.settings import PROJECT_ROOT
 
-CHROMIUM = "/usr/bin/chromium"
 FLOOR_APP = 'import streamlit as st\nv = st.slider("floor", 0, 1000, 500)\nst.markdown(f"value {v}")\n'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 # Probes: JS expressions giving the text a measurement waits on (null while the answer is not there).
@@ -46,14 +38,18 @@ SPOT = "document.querySelector('[data-testid=stProgress]')?.innerText ?? null"
 
 def _harness(probe: str) -> str:
     return f"""before => {{
-  const b = window.__bench = {{t0: null, t1: null}};
+  const b = window.__bench = {{t0: null, t1: null, ran: false, idle: 0, same: false}};
   const probe = () => {{ try {{ return {probe}; }} catch (e) {{ return null; }} }};
+  const state = () => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state');
   const start = () => {{ if (b.t0 === null) b.t0 = performance.now(); }};
   document.addEventListener('keydown', start, {{capture: true, once: true}});
   document.addEventListener('mousedown', start, {{capture: true, once: true}});
   const tick = () => {{
     const now = probe();
     if (b.t0 !== null && now !== null && now !== before) {{ b.t1 = performance.now(); return; }}
+    if (b.t0 !== null && state() === 'running') {{ b.ran = true; b.idle = 0; }}
+    // a rerun that ended (and stayed ended for 10 frames) with the answer as it was
+    if (b.ran && state() === 'notRunning' && ++b.idle >= 10) {{ b.same = true; return; }}
     requestAnimationFrame(tick);
   }};
   requestAnimationFrame(tick);
@@ -87,6 +83,24 @@ def timed(page: Any, probe: str, act: Callable[[], None], timeout_ms: float = 60
     page.evaluate(_harness(probe), before)
     act()
     page.wait_for_function("() => window.__bench && window.__bench.t1 !== null", timeout=timeout_ms)
+    return _sample(page)
+
+
+def settled(page: Any, probe: str, act: Callable[[], None], timeout_ms: float = 60_000) -> Sample | None:
+    """As `timed`, but None when the rerun `act` started ended with `probe` unchanged.
+
+    A slider step that kept the same count: under load a slow answer and no answer are told apart without
+    a short timeout.
+    """
+    before = page.evaluate(f"() => {{ try {{ return {probe}; }} catch (e) {{ return null; }} }}")
+    page.evaluate(_harness(probe), before)
+    act()
+    page.wait_for_function("() => window.__bench && (window.__bench.t1 !== null || window.__bench.same)",
+                           timeout=timeout_ms)
+    return _sample(page) if page.evaluate("() => window.__bench.t1 !== null") else None
+
+
+def _sample(page: Any) -> Sample:
     total, first, last = page.evaluate(SPLIT)
     out = Sample(total)
     out.first_msg, out.last_msg = first, last
@@ -106,47 +120,6 @@ def split(samples: list[Sample]) -> dict[str, float]:
     return {"to_first_message_ms": round(statistics.median(first), 1),
             "to_last_message_ms": round(statistics.median(m for m, _ in last), 1),
             "last_message_to_frame_ms": round(statistics.median(t - m for m, t in last), 1)}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve(script: str, env: dict[str, str], log: Path) -> Iterator[str]:
-    """`streamlit run script` from the project folder (its .streamlit/config.toml applies) until the block ends."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(proc, base, log)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait_healthy(proc: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise MiraError("streamlit did not start: " + log.read_text(errors="replace")[-1500:])
-        time.sleep(0.2)
 
 
 def _idle(page: Any, timeout_ms: float = 300_000) -> None:
@@ -233,7 +206,7 @@ def measure(base: str, floor_base: str, spot_check: str, samples: int) -> dict[s
     if not Path(CHROMIUM).exists():
         raise MiraError(f"{CHROMIUM} not found: install Debian's chromium (`make chromium`)")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.add_init_script(WS_CLOCK)
         page.set_default_timeout(120_000)
@@ -283,9 +256,8 @@ def run(records: int = 232_000, *, work_dir: Path | None = None, samples: int = 
     floor_script = work / "floor_app.py"
     floor_script.write_text(FLOOR_APP, encoding="utf-8")
     env = {"MIRA_DATABASE_URL": url, "MIRA_CURATOR": "bench@localhost", "MIRA_EXPORT_DIR": str(work / "exports")}
-    with serve("app/main.py", env, work / "app.log") as base, \
-            serve(str(floor_script), {}, work / "floor.log") as floor_base:
-        return figures(measure(base, floor_base, spot_check, samples), records)
+    with serve("app/main.py", env, work / "app.log") as app, serve(str(floor_script), {}, work / "floor.log") as floor:
+        return figures(measure(app.url, floor.url, spot_check, samples), records)
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:

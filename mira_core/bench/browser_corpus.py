@@ -1,4 +1,4 @@
-"""The store `bench browser` drives: the demo corpus, scored, half teacher-labelled, with one spot-check.
+"""The store `bench browser` and `bench load` drive: the demo corpus, scored, half teacher-labelled, with one spot-check.
 
 Scoring 232K records through the SIMULATED HTTP endpoint would take most of an hour, so the bench stores
 SIMULATED student scores directly (seeded, judge `mira-SIMULATED-bench`); what is measured is the pages,
@@ -43,29 +43,34 @@ def _student_scores(ids: list[str], seed: int) -> list[scores_repo.NewScore]:
     return out
 
 
-def log(msg: str) -> None:
+def log(msg: str, bench: str = "browser") -> None:
     """A progress line on stderr (stdout carries only the JSON figures)."""
-    print(f"bench browser: {msg}", file=sys.stderr, flush=True)
+    print(f"bench {bench}: {msg}", file=sys.stderr, flush=True)
 
 
 def build_store(path: Path, records: int, seed: int = 0) -> tuple[str, str]:
-    """(database URL, spot-check id) of a ready store at `path`, built when missing (long at 232K: minutes)."""
+    """(database URL, spot-check id) of a ready SQLite store at `path`, built when missing (minutes at 232K)."""
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     try:
-        migrate.upgrade(engine)
-        with read_conn(engine) as conn:
-            have = records_repo.count_records(conn, RecordFilter())
-        if have == 0:
-            log(f"generating and importing {records:,} demo records into {path} (minutes at 232K)")
-            load_demo(engine, records, seed=seed)
-        with read_conn(engine) as conn:
-            scored = scores_repo.count_scores(conn, job_id="bench-browser")
-        if scored == 0:
-            _score(engine, seed)
-        return url, _spot_check(engine)
+        fill_store(engine, records, seed, where=str(path))
+        return url, new_spot_check(engine)
     finally:
         engine.dispose()
+
+
+def fill_store(engine: Engine, records: int, seed: int = 0, *, where: str = "the store") -> None:
+    """Migrate; import `records` demo records when the store is empty; store SIMULATED scores once."""
+    migrate.upgrade(engine)
+    with read_conn(engine) as conn:
+        have = records_repo.count_records(conn, RecordFilter())
+    if have == 0:
+        log(f"generating and importing {records:,} demo records into {where} (minutes at 232K)")
+        load_demo(engine, records, seed=seed)
+    with read_conn(engine) as conn:
+        scored = scores_repo.count_scores(conn, job_id="bench-browser")
+    if scored == 0:
+        _score(engine, seed)
 
 
 def _score(engine: Engine, seed: int) -> None:
@@ -78,9 +83,9 @@ def _score(engine: Engine, seed: int) -> None:
     label_demo_corpus(engine, actor=BENCH_ACTOR, coverage=0.5)
 
 
-def _spot_check(engine: Engine) -> str:
-    """A fresh 30-item spot-check of the first source's A1 (each run answers its own)."""
+def new_spot_check(engine: Engine, size: int = 30) -> str:
+    """A fresh spot-check of `size` items of the first source's A1 (each run answers its own)."""
     with read_conn(engine) as conn:
         source = records_repo.distinct_values(conn, "source")[0]
     with write_tx(engine) as conn:
-        return create_spot_check(conn, source=source, slot="A1", size=30, actor=BENCH_ACTOR, seed=1)
+        return create_spot_check(conn, source=source, slot="A1", size=size, actor=BENCH_ACTOR, seed=1)

@@ -43,6 +43,10 @@ SQLITE_PRAGMAS = (
     ("cache_size", "-65536"),
     ("wal_autocheckpoint", "10000"),
 )
+POOL = {"pool_size": 12, "max_overflow": 24}
+"""Connections kept open per engine, and extra ones opened (and closed again) at peaks. A server process
+runs one script thread per curator's rerun; with SQLAlchemy's default of 5 kept, a sixth concurrent rerun
+opened and closed a PostgreSQL connection (a new backend process) for each read."""
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
@@ -84,11 +88,13 @@ def make_engine(url: str) -> Engine:
         db = parsed.database or ""
         if db and not db.startswith(":memory:") and not db.startswith("file:"):
             Path(db).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        in_memory = not db or db.startswith(":memory:") or "mode=memory" in db
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               **({} if in_memory else POOL))  # in-memory databases use one connection per thread
         _install_sqlite_hooks(engine)
         _WRITE_LOCKS[engine] = threading.RLock()  # re-entrant: a nested write_tx fails in SQLite, not here
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **POOL)
 
 
 @lru_cache(maxsize=8)

@@ -5,39 +5,17 @@ Both are session-scoped: the server starts once (~3 s) and every browser test ge
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from mira_core.bench.processes import CHROMIUM, CHROMIUM_ARGS, serve
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine
 from tests.app.builders import import_messages, insert_records, long_record, messages_row
 from tests.browser.payloads import xss_record
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-gpu",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -48,37 +26,9 @@ def serve_app(db_url: str, tmp: Path, extra_env: dict[str, str] | None = None, *
     Other browser tests can reuse it with their own database (log in `tmp/server.log`); `port` when the
     test must know it beforehand (a sign-in redirect URI), `extra_args` for more `streamlit run` options.
     """
-    port = port or _free_port()
-    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports"), **(extra_env or {})}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-           "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra_args]
-    with open(tmp / "server.log", "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(proc, base, tmp / "server.log")
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait_healthy(proc: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("streamlit did not start: " + log.read_text(errors="replace")[-2000:])
-        time.sleep(0.2)
+    env = {"MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports"), **(extra_env or {})}
+    with serve("app/main.py", env, tmp / "server.log", port=port, extra_args=extra_args) as served:
+        yield served.url
 
 
 class Server:

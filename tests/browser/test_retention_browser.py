@@ -4,11 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,7 +12,7 @@ from playwright.sync_api import expect
 from mira_core.storage import migrate
 from mira_core.storage.engine import make_engine, read_conn
 from mira_core.team import list_changes
-from tests.browser.conftest import ROOT, _free_port
+from tests.browser.conftest import serve_app
 from tests.selection.dbcorpus import seed
 
 pytestmark = pytest.mark.browser
@@ -33,33 +28,8 @@ def scored_server(tmp_path_factory):
     migrate.upgrade(eng)
     seed(eng)
     eng.dispose()
-    port = _free_port()
-    env = {**os.environ, "MIRA_DATABASE_URL": db_url, "MIRA_EXPORT_DIR": str(tmp / "exports"),
-           "MIRA_CURATOR": "browser@example.org"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-           "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("streamlit did not start: " + (tmp / "server.log").read_text()[-2000:])
-        time.sleep(0.2)
-    yield base, db_url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serve_app(db_url, tmp, {"MIRA_CURATOR": "browser@example.org"}) as base:
+        yield base, db_url
 
 
 def _metric(page, label: str):

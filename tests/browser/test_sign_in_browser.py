@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from mira_core.bench.processes import free_port
 from mira_core.identity import Role
 from mira_core.reliability import create_spot_check
 from mira_core.storage import migrate, spot_checks_repo
@@ -18,7 +19,7 @@ from mira_core.storage.annotations_repo import get_annotation
 from mira_core.storage.engine import Engine, make_engine, read_conn, write_tx
 from mira_core.team import add_user, cli_operator, list_changes
 from tests.app.builders import import_messages, messages_row
-from tests.browser.conftest import _free_port, serve_app, wait_idle
+from tests.browser.conftest import serve_app, wait_idle
 from tests.reliability.builders import add_scores
 
 pytestmark = pytest.mark.browser
@@ -59,7 +60,7 @@ def signin_server(tmp_path_factory):
               for who in (CURATOR, VIEWER, CURATOR2)]
     people.append(oidc_provider_mock.User(sub=STRANGER_SUB, claims={}))  # no email: known by its sub
     with oidc_provider_mock.run_server_in_thread(user_claims=people) as oidc:
-        port = _free_port()
+        port = free_port()
         secrets_file = tmp / "secrets.toml"  # the project's own .streamlit/ is left alone
         secrets_file.write_text(
             "[auth]\n"
