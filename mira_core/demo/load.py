@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mira_core.demo.corpus import DemoCorpus, GenerateProgress, generate_corpus
-from mira_core.ingest import ImportSummary, Progress, ProgressFn, import_paths
+from mira_core.ingest import ImportSummary, Progress, ProgressFn, WorkerPool, default_workers, import_paths
 from mira_core.query import RecordFilter
 from mira_core.records import make_record_id
 from mira_core.storage import Engine, read_conn, records_repo, write_tx
@@ -76,14 +76,15 @@ def import_corpus(engine: Engine, corpus: DemoCorpus, progress: ProgressFn | Non
     """Import each source's file under its source name (layouts auto-detected, as for a user's files)."""
     summaries: dict[str, ImportSummary] = {}
     done_bytes = done_imported = 0
-    for source, path in corpus.files.items():
-        def relay(p: Progress, base: int = done_bytes, imported: int = done_imported) -> None:
-            if progress:  # one bar over all files: offset this file's figures by the files before it
-                progress(Progress(base + p.bytes_done, corpus.bytes, imported + p.imported, p.rejected))
+    with WorkerPool(default_workers()) as pool:  # one set of worker processes for the three files
+        for source, path in corpus.files.items():
+            def relay(p: Progress, base: int = done_bytes, imported: int = done_imported) -> None:
+                if progress:  # one bar over all files: offset this file's figures by the files before it
+                    progress(Progress(base + p.bytes_done, corpus.bytes, imported + p.imported, p.rejected))
 
-        summaries[source] = import_paths(engine, [path], source=source, progress=relay)
-        done_bytes += path.stat().st_size
-        done_imported += summaries[source].imported
+            summaries[source] = import_paths(engine, [path], source=source, progress=relay, pool=pool)
+            done_bytes += path.stat().st_size
+            done_imported += summaries[source].imported
     return summaries
 
 
