@@ -89,15 +89,17 @@ def import_corpus(engine: Engine, corpus: DemoCorpus, progress: ProgressFn | Non
 
 
 def load_demo(engine: Engine, records: int, *, seed: int = 0, out_dir: Path | None = None, if_empty: bool = False,
-              on_generate: GenerateProgress | None = None, on_import: ProgressFn | None = None) -> DemoResult:
+              on_generate: GenerateProgress | None = None, on_import: ProgressFn | None = None,
+              body_kb: float | None = None) -> DemoResult:
     """Generate `records` synthetic trajectories, import them and mark them synthetic (see module docstring).
 
     With `out_dir` the generated files are kept there; otherwise they live in a temp folder removed afterwards.
+    `body_kb` shortens every run (median body about that many KiB; `corpus.body_scale`), nothing else.
     """
     if if_empty and not store_is_empty(engine):
         return DemoResult(skipped=True)
     with tempfile.TemporaryDirectory(prefix="mira-demo-") as tmp:
-        corpus = generate_corpus(out_dir or Path(tmp), records, seed, on_generate)
+        corpus = generate_corpus(out_dir or Path(tmp), records, seed, on_generate, body_kb=body_kb)
         summaries = import_corpus(engine, corpus, on_import)
         marked = mark_corpus(engine, corpus)
     return DemoResult(generated=corpus.records, summaries=summaries, marked=marked)
