@@ -41,6 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reruns", type=int, default=5, help="AppTest reruns per page (0: skip the pages)")
     p.add_argument("--postgres", action="store_true", help="also on PostgreSQL at MIRA_TEST_PG_URL (empty database)")
     p.add_argument("--postgres-url", default=None, help="also on PostgreSQL at this URL (an empty database)")
+    p.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (with --postgres/--postgres-url)")
     p.add_argument("--work-dir", type=Path, default=None,
                    help="keep the corpus and the SQLite store here (a store of the same size is reused)")
 
@@ -102,7 +103,8 @@ def run(args: argparse.Namespace) -> Figures:
         work.mkdir(parents=True, exist_ok=True)
         out: Figures = {"records": args.records, "base": args.base, "body_kb": args.body_kb,
                         "load_average_before": round(os.getloadavg()[0], 2)}
-        out["sqlite"] = _backend(f"sqlite:///{work / f'scale-{args.records}.sqlite'}", work, args)
+        if not args.no_sqlite:
+            out["sqlite"] = _backend(f"sqlite:///{work / f'scale-{args.records}.sqlite'}", work, args)
         if pg_url:
             out["postgres"] = _backend(pg_url, work, args)
         out["load_average_after"] = round(os.getloadavg()[0], 2)
