@@ -118,13 +118,14 @@ def _score_conditions(f: RecordFilter) -> list:
             scores.c.judge_kind == "student", scores.c.complete.is_(True),
             scores.c.judge.in_(f.not_scored_by.judges), scores.c.prompt_version == f.not_scored_by.prompt_version)
         cond.append(records.c.record_id.not_in(done))
-    if f.min_overall is not None or f.max_overall is not None or f.dim_min or f.recommendations:
+    # Score bounds are range scans on the records' own keys (storage.overall_keys: -1 / 101 when unscored).
+    if f.min_overall is not None:
+        cond.append(records.c.overall_desc_key >= f.min_overall)
+    if f.max_overall is not None:
+        cond.append(records.c.overall_asc_key <= f.max_overall)
+    if f.dim_min or f.recommendations:
         inner = scores.alias("s_filter")
         latest = latest_student(inner)
-        if f.min_overall is not None:
-            latest = latest.where(inner.c.overall >= f.min_overall)
-        if f.max_overall is not None:
-            latest = latest.where(inner.c.overall <= f.max_overall)
         if f.recommendations:
             latest = latest.where(inner.c.recommendation.in_(list(f.recommendations)))
         for dim, lo in f.dim_min.items():
@@ -152,14 +153,9 @@ def sort_source(sort: SortKey) -> tuple[FromClause, ColumnElement]:
 
     The value is never NULL, so keyset comparisons (neighbours, position) see every row: a missing instance id
     sorts as '', and records without a complete student score sort after all scored ones in either direction.
-    The score comes from one outer join with the latest scores (2x faster on PostgreSQL than a per-row lookup
-    when the whole store is sorted).
     """
-    if sort.column == "overall":
-        inner = scores.alias("s_sort")
-        latest = latest_student(inner).add_columns(inner.c.overall).subquery("latest_student")
-        frm = records.outerjoin(latest, latest.c.record_id == records.c.record_id)
-        return frm, func.coalesce(latest.c.overall, -1 if sort.descending else 101)
+    if sort.column == "overall":  # the latest score kept on the row (storage.overall_keys), one index scan
+        return records, records.c.overall_desc_key if sort.descending else records.c.overall_asc_key
     if sort.column == "instance_id":
         return records, func.coalesce(records.c.instance_id, "")
     return records, records.c[sort.column]
@@ -171,12 +167,7 @@ def order(expr: ColumnElement, descending: bool) -> list:
 
 
 def sort_key(conn: Connection, sort: SortKey, frm: FromClause, expr: ColumnElement, record_id: str) -> tuple:
-    """(sort value, record id) of one record, computed by the database as the listing does.
-
-    For the score: the same "latest" by one index lookup, not the join over every score.
-    """
-    if sort.column == "overall":
-        frm, expr = records, func.coalesce(latest_overall_scalar(), -1 if sort.descending else 101)
+    """(sort value, record id) of one record, computed by the database as the listing does."""
     value = conn.execute(select(expr).select_from(frm).where(records.c.record_id == record_id)).first()
     if value is None:
         raise NotFoundError(f"record {record_id} not found: check the id, or re-import its file")

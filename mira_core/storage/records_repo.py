@@ -103,21 +103,32 @@ def count_records(conn: Connection, f: RecordFilter) -> int:
 
 
 def list_records(
-    conn: Connection, f: RecordFilter, *, sort: SortKey | None = None, offset: int = 0, limit: int = 50
+    conn: Connection, f: RecordFilter, *, sort: SortKey | None = None, offset: int = 0, limit: int = 50,
+    total: int | None = None,
 ) -> pd.DataFrame:
-    """One page of metadata rows (columns: LIST_COLUMNS) matching `f`, sorted, never reading bodies."""
+    """One page of metadata rows (columns: LIST_COLUMNS) matching `f`, sorted, never reading bodies.
+
+    With `total` (the count of matches, which Browse has already), a page past the middle is read from the
+    other end in the reverse order and turned back: an OFFSET makes the database step over every row before
+    the page, so the last page of 2.3M records stepped over 2.3M index entries instead of 50.
+    """
     sort = sort or SortKey()
     frm, expr = rf.sort_source(sort)
+    descending = sort.descending
+    flip = total is not None and offset > total // 2 and offset < total
+    if flip and total is not None:
+        limit = min(limit, total - offset)
+        offset, descending = total - offset - limit, not descending
     stmt = (
         select(*[records.c[c] for c in LIST_COLUMNS])
         .select_from(frm)
         .where(*rf.where(conn, f))
-        .order_by(*rf.order(expr, sort.descending))
+        .order_by(*rf.order(expr, descending))
         .offset(offset)
         .limit(limit)
     )
     rows = conn.execute(stmt).mappings().all()
-    return pd.DataFrame(rows, columns=list(LIST_COLUMNS))
+    return pd.DataFrame(rows[::-1] if flip else rows, columns=list(LIST_COLUMNS))
 
 
 def iter_record_metadata(conn: Connection, f: RecordFilter, *,
