@@ -28,9 +28,12 @@ def upgrade() -> None:
                f"(SELECT record_id FROM scores WHERE judge_kind = 'student' AND complete = {true})")
     op.create_index("ix_records_overall_desc_key_record_id", "records", ["overall_desc_key", "record_id"])
     op.create_index("ix_records_overall_asc_key_record_id", "records", ["overall_asc_key", "record_id"])
+    op.create_index("ix_records_source_outcome_overall_desc_key_record_id", "records",
+                    ["source", "outcome", "overall_desc_key", "record_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_records_source_outcome_overall_desc_key_record_id", table_name="records")
     op.drop_index("ix_records_overall_asc_key_record_id", table_name="records")
     op.drop_index("ix_records_overall_desc_key_record_id", table_name="records")
     # Native DROP COLUMN (SQLite >= 3.35): a batch copy of `records` would cascade-delete scores and bodies.

@@ -328,6 +328,10 @@ Index(
 # Browse sorted or bounded by the latest student score (storage.overall_keys, migration 0016).
 Index("ix_records_overall_desc_key_record_id", records.c.overall_desc_key, records.c.record_id)
 Index("ix_records_overall_asc_key_record_id", records.c.overall_asc_key, records.c.record_id)
+# A source + outcome filter with a score bound, counted and sorted by score within the index (1.4 s -> see
+# docs/BENCHMARKS.md, "bench scale"): without it each of the source's resolved rows was read for its key.
+Index("ix_records_source_outcome_overall_desc_key_record_id", records.c.source, records.c.outcome,
+      records.c.overall_desc_key, records.c.record_id)
 
 # ----------------------------------------------------------------------------- revisions (migration 0006)
 
