@@ -16,20 +16,26 @@ the one per-item step of both), so what is stored and rejected does not depend o
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from mira_core.errors import ImportRejected, MiraError, StorageError
-from mira_core.importers import ItemContext, Layout, layout_by_name
-from mira_core.importers.base import ItemSkipped, fix_text_tree, needs_text_fix
+from mira_core.importers import Layout
 from mira_core.importers.summary import ImportSummary, Progress, ProgressFn, Rejection, SummaryDict
+from mira_core.ingest_worker import (
+    ChunkEntry,
+    ItemResult,
+    init_worker,
+    normalize_item,
+    plain_item,
+    process_chunk,
+    process_item,
+)
 from mira_core.input_files import (
     FileProblem,
     InputFile,
@@ -40,25 +46,24 @@ from mira_core.input_files import (
 )
 from mira_core.jsonstream import (
     READ_ERRORS,
-    JSONValue,
     LineSpan,
     RawItem,
     compression_of,
     iter_line_spans,
-    parse_json,
-    read_span,
 )
-from mira_core.records import OutcomeReport, Record
+from mira_core.records import OutcomeReport
 from mira_core.storage import Engine, write_tx
 from mira_core.storage.outcomes_repo import store_outcome_reports
-from mira_core.storage.records_repo import PreparedRow, StoredItem, insert_prepared, prepare_item
+from mira_core.storage.prepared_rows import PreparedRow
+from mira_core.storage.records_repo import insert_prepared
 
 # A batch is flushed at `batch_size` records or this many raw input bytes, whichever comes first (bounded
 # memory: a batch holds the compressed rows, about a fifth of that). 1,000 rows per transaction cost ~15%
 # less SQLite time per record than 500 on a large store (fewer commits, FTS segments and checkpoints).
 BATCH_SIZE = 1000
 BATCH_BYTES = 128 << 20
-__all__ = ["ImportSummary", "Importer", "Progress", "ProgressFn", "Rejection", "SummaryDict", "import_paths"]
+__all__ = ["ImportSummary", "Importer", "Progress", "ProgressFn", "Rejection", "SummaryDict", "WorkerPool",
+           "import_paths", "normalize_item"]
 
 # Outcome reports are stored in batches too; they join onto records stored before or after them.
 REPORT_BATCH = 5000
@@ -72,111 +77,6 @@ CHUNK_BYTES = 4 << 20
 IN_FLIGHT_PER_WORKER = 4
 
 
-def normalize_item(
-    item: RawItem, layout: Layout, source: str, path: Path, parsed: JSONValue = None
-) -> Record | list[OutcomeReport]:
-    """Parse (unless `parsed` is given) and normalize one raw item; every failure is an ImportRejected."""
-    obj = parse_json(item.raw, item.origin) if parsed is None else parsed
-    altered: set[str] = set()
-    if needs_text_fix(item.raw):
-        try:
-            obj, altered = fix_text_tree(obj)
-        except RecursionError:
-            raise ImportRejected(item.origin, "JSON nested too deeply") from None
-    try:
-        out = layout.normalize(obj, ItemContext(source=source, raw=item.raw, origin=item.origin, path=path))
-    except ImportRejected:
-        raise
-    except RecursionError:
-        raise ImportRejected(item.origin, f"{layout.name}: JSON nested too deeply") from None
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise ImportRejected(item.origin, f"{layout.name}: cannot read this item ({type(exc).__name__}: {exc})") from None
-    if isinstance(out, Record) and altered:
-        out.altered_fields = sorted(altered)
-    if isinstance(out, Record) and not out.steps and (held := _events_held(obj)):
-        raise ImportRejected(item.origin, f"{layout.name}: {held} but no step could be read from them: not imported")
-    if isinstance(out, list) and not out:
-        raise ImportRejected(item.origin, f"{layout.name}: no instance id with an outcome or model in this item; "
-                                          "is it a file of that format?")
-    return out
-
-
-_EVENT_KEYS = ("history", "trajectory", "messages", "events")
-
-
-def _events_held(obj: JSONValue) -> str | None:
-    """What an item held that should have become steps ("12 entries in 'history'"), or None when it held none.
-
-    A record from a non-empty event list or trajectory with no steps is a failed read, not an empty success.
-    """
-    if isinstance(obj, list):
-        return f"{len(obj)} entries" if obj else None
-    if isinstance(obj, dict):
-        for key in _EVENT_KEYS:
-            value = obj.get(key)
-            if isinstance(value, list) and value:
-                return f"{len(value)} entries in {key!r}"
-    return None
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    """What one item became: a row to insert, outcome reports, a rejection or a skip (exactly one)."""
-
-    nbytes: int  # input bytes the item used (for progress)
-    row: PreparedRow | None = None
-    reports: list[OutcomeReport] | None = None
-    rejected: Rejection | None = None
-    skipped: Rejection | None = None
-
-
-def process_item(item: RawItem | Rejection, layout: Layout, source: str, path: Path, parsed: JSONValue = None) -> ItemResult:
-    """Everything an item needs before SQL: parse, normalize, serialize, compress, hash (pure; no database)."""
-    if isinstance(item, Rejection):
-        return ItemResult(0, rejected=item)
-    nbytes = len(item.raw) + 1
-    try:
-        out = normalize_item(item, layout, source, path, parsed)
-    except ItemSkipped as exc:
-        return ItemResult(nbytes, skipped=Rejection(exc.where, exc.reason))
-    except ImportRejected as exc:
-        return ItemResult(nbytes, rejected=Rejection(exc.where, exc.reason))
-    if isinstance(out, Record):
-        return ItemResult(nbytes, row=prepare_item(StoredItem(out, item.raw)))
-    return ItemResult(nbytes, reports=out)
-
-
-ChunkEntry = RawItem | Rejection | LineSpan
-
-
-def process_chunk(items: list[ChunkEntry], layout_name: str, source: str, path: Path) -> list[ItemResult]:
-    """`process_item` over a chunk, in a worker process (the layout travels by name).
-
-    Lines of a JSON Lines file arrive as spans and are read here, so their bytes never pass through the
-    parent.
-    """
-    layout = layout_by_name(layout_name)
-    ready = [it for it in items if not isinstance(it, LineSpan)]
-    if len(ready) == len(items):
-        return [process_item(it, layout, source, path) for it in ready]
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return [process_item(_plain(read_span(fd, path, it)) if isinstance(it, LineSpan) else it, layout, source, path)
-                for it in items]
-    finally:
-        os.close(fd)
-
-
-def _init_worker() -> None:
-    """Import workers collect garbage less often.
-
-    They allocate millions of short-lived, cycle-free JSON containers: collecting less often saves ~8% of
-    their CPU (measured on OpenHands rows). Objects loaded at start-up are frozen out of it.
-    """
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-
-
 def _can_spawn() -> bool:
     """Spawned workers re-import the main script by path; a script read from stdin cannot be (serial then)."""
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
@@ -188,16 +88,50 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+class WorkerPool:
+    """Import worker processes, started on first use and shared by every import run given this pool.
+
+    An `Importer` without one starts its own and stops it when its run ends; callers importing several
+    sources in a row (`demo`, `bench import`) share one, so the workers start once (each start imports
+    the worker module in every process: ~0.3 s on 2 cores).
+    """
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+
+    def executor(self) -> ProcessPoolExecutor:
+        """The running pool (started now if it is not yet)."""
+        if self._executor is None:
+            # spawn: workers never inherit the parent's database connections or threads
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=init_worker)
+        return self._executor
+
+    def close(self) -> None:
+        """Stop the workers (waits for them; a later `executor()` starts new ones)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
 class Importer:
     """Runs one import command against one database."""
 
     def __init__(self, engine: Engine, *, source: str, fmt: str | None = None, max_bytes: int = 32 << 20,
                  batch_size: int = BATCH_SIZE, progress: ProgressFn | None = None, workers: int | None = None,
-                 parallel_min_bytes: int = PARALLEL_MIN_BYTES):
+                 parallel_min_bytes: int = PARALLEL_MIN_BYTES, pool: WorkerPool | None = None):
         self.engine, self.source, self.fmt = engine, source, fmt
-        self.workers = default_workers() if workers is None else workers
+        self._own_pool = pool is None
+        self.pool = WorkerPool(default_workers() if workers is None else workers) if pool is None else pool
+        self.workers = self.pool.workers
         self.parallel_min_bytes = parallel_min_bytes
-        self._pool: ProcessPoolExecutor | None = None
         self.max_bytes, self.batch_size, self.progress = max_bytes, batch_size, progress
         self.summary = ImportSummary()
         self._batch: list[PreparedRow] = []
@@ -231,9 +165,8 @@ class Importer:
                 self._in_file = 0
                 self._report_progress()
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+            if self._own_pool:
+                self.pool.close()
         self._flush()
         self._flush_reports()
         return self.summary
@@ -277,21 +210,17 @@ class Importer:
             return
         parsed = sniffed.first if reuse else None
         for item in items:
-            self._accept(process_item(_plain(item), layout, self.source, path, parsed))
+            self._accept(process_item(plain_item(item), layout, self.source, path, parsed))
 
     def _run_parallel(self, items: Iterator[RawItem | LineSpan | ImportRejected], layout: Layout, path: Path) -> None:
         """Chunks of items to the worker pool, results accepted in file order, at most a few chunks in flight."""
-        if self._pool is None:
-            # spawn: workers never inherit the parent's database connections or threads
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker)
-        pool, limit = self._pool, self.workers * IN_FLIGHT_PER_WORKER
+        pool, limit = self.pool.executor(), self.workers * IN_FLIGHT_PER_WORKER
         pending: deque[Future[list[ItemResult]]] = deque()
         chunk: list[ChunkEntry] = []
         chunk_bytes = 0
         try:
             for item in items:
-                entry = item if isinstance(item, LineSpan) else _plain(item)
+                entry = item if isinstance(item, LineSpan) else plain_item(item)
                 chunk.append(entry)
                 chunk_bytes += len(entry.raw) if isinstance(entry, RawItem) else entry.length if isinstance(entry, LineSpan) else 0
                 if len(chunk) >= CHUNK_ITEMS or chunk_bytes >= CHUNK_BYTES:
@@ -365,14 +294,12 @@ class Importer:
             self.progress(Progress(done, self._total, self.summary.imported, len(self.summary.rejected)))
 
 
-def _plain(item: RawItem | ImportRejected) -> RawItem | Rejection:
-    """A reader's rejection as a plain `Rejection` (exceptions do not travel to workers reliably)."""
-    return Rejection(item.where, item.reason) if isinstance(item, ImportRejected) else item
-
-
 def import_paths(engine: Engine, paths: list[Path], *, source: str, fmt: str | None = None,
                  max_bytes: int = 32 << 20, progress: ProgressFn | None = None,
-                 workers: int | None = None) -> ImportSummary:
-    """Import files and folders into the store (see module docstring); `workers` defaults to one per core."""
+                 workers: int | None = None, pool: WorkerPool | None = None) -> ImportSummary:
+    """Import files and folders into the store (see module docstring); `workers` defaults to one per core.
+
+    `pool` shares worker processes with other runs (its size then wins over `workers`).
+    """
     return Importer(engine, source=source, fmt=fmt, max_bytes=max_bytes, progress=progress,
-                    workers=workers).run(paths)
+                    workers=workers, pool=pool).run(paths)

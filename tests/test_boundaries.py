@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "mira_core"
 GROUND = {"errors", "settings", "dimensions", "records", "query", "text_rules", "jsonstream", "timeutil",
           "jsonl_config", "identity"}
-DOMAIN = {"scoring", "reliability", "selection", "importers", "ingest", "input_files", "demo", "team"}
+DOMAIN = {"scoring", "reliability", "selection", "importers", "ingest", "ingest_worker", "input_files", "demo",
+          "team"}
 ABOVE_DOMAIN = {"views", "cli", "bench"}
 APP_FACES = {"mira_core", "mira_core.errors", "mira_core.settings", "mira_core.dimensions", "mira_core.records",
              "mira_core.query", "mira_core.storage", "mira_core.identity"}

@@ -181,12 +181,12 @@ def test_progress_moves_inside_one_file(sqlite_engine, tmp_path):
 
 def test_a_whole_file_is_parsed_once(sqlite_engine, tmp_path, monkeypatch):
     """A pretty-printed .traj / report is read and parsed while sniffing; the import reuses that parse."""
-    from mira_core import ingest, input_files
+    from mira_core import ingest_worker, input_files
 
     calls: list[int] = []
-    real = ingest.parse_json
+    real = ingest_worker.parse_json
     counted = lambda raw, where: calls.append(len(raw)) or real(raw, where)  # noqa: E731
-    monkeypatch.setattr(ingest, "parse_json", counted)  # normalizing
+    monkeypatch.setattr(ingest_worker, "parse_json", counted)  # normalizing (ingest_worker.normalize_item)
     monkeypatch.setattr(input_files, "parse_json", counted)  # sniffing
     traj = {"environment": "o__r-1", "history": [{"role": "user", "content": "ISSUE:\nx"}], "trajectory": [], "info": {}}
     f = tmp_path / "o__r-1.traj"

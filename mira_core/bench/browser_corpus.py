@@ -27,7 +27,7 @@ BENCH_ACTOR = Actor(user_id="bench@localhost", role=Role.admin, via="cli")
 RECOMMENDATIONS = ("keep", "downsample", "drop")
 
 
-def _student_scores(ids: list[str], seed: int) -> list[scores_repo.NewScore]:
+def student_scores(ids: list[str], seed: int) -> list[scores_repo.NewScore]:
     """Seeded SIMULATED student scores: a per-record quality plus noise per dimension, 0-10."""
     rng = np.random.default_rng(seed)
     quality = rng.uniform(2, 9, len(ids))
@@ -78,7 +78,7 @@ def _score(engine: Engine, seed: int) -> None:
         ids = [m["record_id"] for m in records_repo.iter_record_metadata(conn, RecordFilter())]
     log(f"storing SIMULATED student scores of {len(ids):,} records")
     with write_tx(engine) as conn:
-        scores_repo.insert_scores(conn, _student_scores(ids, seed))
+        scores_repo.insert_scores(conn, student_scores(ids, seed))
     log("SIMULATED teacher labels on half of them")
     label_demo_corpus(engine, actor=BENCH_ACTOR, coverage=0.5)
 

@@ -23,7 +23,7 @@ from mira_core.bench.timing import median_ms
 from mira_core.demo.corpus import DemoCorpus, generate_corpus
 from mira_core.errors import MiraError
 from mira_core.query import RecordFilter, SortKey
-from mira_core.storage import migrate, records_repo
+from mira_core.storage import Engine, migrate, records_repo
 from mira_core.storage.engine import make_engine, read_conn
 from mira_core.views.diff import split_diff
 from mira_core.views.timeline import shape_timeline
@@ -84,6 +84,19 @@ class PageFigures(TypedDict):
     longest_record_tokens: int
 
 
+def record_page(engine: Engine, rid: str, sort: SortKey = BROWSE_SORT, flt: RecordFilter | None = None) -> None:
+    """What the Record page reads and shapes: metadata, body, neighbours, count, position, diff, timeline."""
+    every = flt or RecordFilter()
+    with read_conn(engine) as conn:
+        records_repo.get_metadata(conn, rid)
+        rec = records_repo.get_record(conn, rid)
+        records_repo.neighbours(conn, every, sort, rid)
+        records_repo.count_records(conn, every)
+        records_repo.position(conn, every, sort, rid)
+    split_diff(rec.patch)
+    shape_timeline(rec.steps)
+
+
 def _page_latencies(url: str, runs: int) -> PageFigures:
     """Browse: count + one page + synthetic marker; Record: what the Record page reads and shapes."""
     engine = make_engine(url)
@@ -105,17 +118,6 @@ def _page_latencies(url: str, runs: int) -> PageFigures:
                 records_repo.get_metadata(conn, rid)
                 records_repo.get_record(conn, rid)
 
-        def record_page() -> None:
-            every = RecordFilter()
-            with read_conn(engine) as conn:
-                records_repo.get_metadata(conn, rid)
-                rec = records_repo.get_record(conn, rid)
-                records_repo.neighbours(conn, every, BROWSE_SORT, rid)
-                records_repo.count_records(conn, every)
-                records_repo.position(conn, every, BROWSE_SORT, rid)
-            split_diff(rec.patch)
-            shape_timeline(rec.steps)
-
         with read_conn(engine) as conn:
             matches = records_repo.count_records(conn, BROWSE_FILTER)
         return {
@@ -123,7 +125,7 @@ def _page_latencies(url: str, runs: int) -> PageFigures:
             "browse_matches": matches,
             "browse_text_page_ms": median_ms(lambda: browse(BROWSE_FILTER.model_copy(update={"text": "TypeError"})), runs),
             "record_page_ms": median_ms(open_record, runs),
-            "record_page_full_ms": median_ms(record_page, runs),
+            "record_page_full_ms": median_ms(lambda: record_page(engine, rid), runs),
             "longest_record_tokens": tokens,
         }
     finally:

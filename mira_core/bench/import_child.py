@@ -4,6 +4,10 @@ Run as `python -m mira_core.bench.import_child DB_URL SOURCE=PATH...`. It runs i
 peak RSS is the import's own, not the generator's or the benchmark driver's. The import's worker processes
 are reaped when it ends, so `RUSAGE_CHILDREN` then holds the largest worker's peak; `peak_rss_mb` is this
 process's peak plus that times the number of workers (an upper bound of parent + workers at once).
+
+The pipeline is imported inside `main`: spawned workers re-run this module's top level as `__mp_main__`,
+and importing `ingest` there would load the storage stack into every worker. One worker pool serves the
+three files, as `mira-curator demo` does.
 """
 
 from __future__ import annotations
@@ -16,9 +20,6 @@ from pathlib import Path
 from typing import TypedDict
 
 from mira_core.bench.timing import peak_rss_mb
-from mira_core.ingest import default_workers, import_paths
-from mira_core.storage import migrate
-from mira_core.storage.engine import make_engine
 
 
 class ChildFigures(TypedDict):
@@ -37,6 +38,10 @@ class ChildFigures(TypedDict):
 
 def main(argv: list[str]) -> int:
     """Import `SOURCE=PATH` pairs into `DB_URL`; print {seconds, imported, rejected, peak_rss_mb, ...}."""
+    from mira_core.ingest import WorkerPool, default_workers, import_paths
+    from mira_core.storage import migrate
+    from mira_core.storage.engine import make_engine
+
     url, pairs = argv[0], [a.split("=", 1) for a in argv[1:]]
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -44,11 +49,12 @@ def main(argv: list[str]) -> int:
     t = time.perf_counter()
     imported = rejected = 0
     reasons: list[str] = []
-    for source, path in pairs:
-        summary = import_paths(engine, [Path(path)], source=source)
-        imported += summary.imported
-        rejected += len(summary.rejected)
-        reasons += [f"{r.where}: {r.reason}" for r in summary.rejected[:3]]
+    with WorkerPool(default_workers()) as pool:
+        for source, path in pairs:
+            summary = import_paths(engine, [Path(path)], source=source, pool=pool)
+            imported += summary.imported
+            rejected += len(summary.rejected)
+            reasons += [f"{r.where}: {r.reason}" for r in summary.rejected[:3]]
     seconds = time.perf_counter() - t
     engine.dispose()
     parent = peak_rss_mb()

@@ -36,7 +36,8 @@ def _median_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 4)
 
 
-def _settings(pre: Precomputed, t: float) -> PreviewSettings:
+def threshold_settings(pre: Precomputed, t: float) -> PreviewSettings:
+    """Every source cut at threshold `t` (what moving the sliders sets)."""
     return PreviewSettings(cuts={s: Cut("threshold", t) for s in pre.sources}, downsample_weight=0.5)
 
 
@@ -67,7 +68,7 @@ def pandas_preview(df: pd.DataFrame, t: float) -> dict[str, pd.DataFrame]:
 
 
 def _check_same(pre: Precomputed, df: pd.DataFrame, t: float) -> None:
-    p = preview(pre, _settings(pre, t))
+    p = preview(pre, threshold_settings(pre, t))
     base = pandas_preview(df, t)["counts"]
     for sp in p.sources:
         want = int(base.loc[(sp.source, True), "n"]) if (sp.source, True) in base.index else 0
@@ -89,7 +90,7 @@ def _page_rerun(records: int, reruns: int) -> tuple[list[float], list[float]]:
     return got["times"], got["loads"]
 
 
-def _rebuilds(data: SelectionData, rebuilds: int) -> tuple[Precomputed, list[float], list[float]]:
+def rebuild_samples(data: SelectionData, rebuilds: int) -> tuple[Precomputed, list[float], list[float]]:
     """Precompute `rebuilds` times, each after a mask change; the last result and wall / CPU seconds."""
     mask = np.zeros((len(data.sources), 15), dtype=bool)
     mask[0, [2, 7]] = True
@@ -108,14 +109,12 @@ def _rebuilds(data: SelectionData, rebuilds: int) -> tuple[Precomputed, list[flo
     return pre, rebuild, rebuild_cpu
 
 
-def run(records: int = 231_762, *, previews: int = 2000, baselines: int = 20, rebuilds: int = 5,
-        page_max: int = 300_000, reruns: int = 15) -> dict[str, object]:
-    """Measure and return the medians (see the module docstring)."""
-    pre, rebuild, rebuild_cpu = _rebuilds(generate_data(records, seed=1), rebuilds)
+def preview_samples(pre: Precomputed, previews: int) -> tuple[list[float], list[float]]:
+    """Seconds per preview for `previews` slider values: counts only, and counts + audit details."""
     thresholds = np.linspace(3.0, 8.0, 97)
     counts_only, full = [], []
     for i in range(previews):
-        s = _settings(pre, float(thresholds[i % len(thresholds)]))
+        s = threshold_settings(pre, float(thresholds[i % len(thresholds)]))
         t0 = time.perf_counter()
         p = preview(pre, s)
         t1 = time.perf_counter()
@@ -123,6 +122,15 @@ def run(records: int = 231_762, *, previews: int = 2000, baselines: int = 20, re
         t2 = time.perf_counter()
         counts_only.append(t1 - t0)
         full.append(t2 - t0)
+    return counts_only, full
+
+
+def run(records: int = 231_762, *, previews: int = 2000, baselines: int = 20, rebuilds: int = 5,
+        page_max: int = 300_000, reruns: int = 15) -> dict[str, object]:
+    """Measure and return the medians (see the module docstring)."""
+    pre, rebuild, rebuild_cpu = rebuild_samples(generate_data(records, seed=1), rebuilds)
+    counts_only, full = preview_samples(pre, previews)
+    thresholds = np.linspace(3.0, 8.0, 97)
     df = _frame(pre)
     base = []
     for i in range(baselines):

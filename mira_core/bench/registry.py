@@ -23,6 +23,7 @@ BENCHMARK_MODULES = [
     "mira_core.bench.scoring",
     "mira_core.bench.browser",
     "mira_core.bench.load",
+    "mira_core.bench.scale",
 ]
 CORPUS = 231_762
 

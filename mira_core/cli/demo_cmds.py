@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="the same seed always generates the same corpus")
     p.add_argument("--if-empty", action="store_true", help="do nothing when the database already holds records")
     p.add_argument("--out", type=Path, default=None, help="keep the generated files in this folder")
+    p.add_argument("--body-kb", type=float, default=None,
+                   help="short bodies: median run about this many KiB of text (full size: ~12), same sources, "
+                        "outcomes and length shape; for stores of millions of records")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 
@@ -27,6 +30,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Generate, import and mark; exit 1 if the importers rejected anything (a generator bug)."""
     if args.records < 1:
         print("error: --records must be at least 1", file=sys.stderr)
+        return 2
+    if args.body_kb is not None and args.body_kb <= 0:
+        print("error: --body-kb must be positive", file=sys.stderr)
         return 2
     engine = open_engine(args.settings)
     gen = None if args.quiet else ProgressBar("generate")
@@ -41,7 +47,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             imp.update(p.bytes_done, p.bytes_total, f"{p.imported:,} imported")
 
     result = load_demo(engine, args.records, seed=args.seed, out_dir=args.out, if_empty=args.if_empty,
-                       on_generate=on_generate, on_import=on_import)
+                       on_generate=on_generate, on_import=on_import, body_kb=args.body_kb)
     for bar in (gen, imp):
         if bar:
             bar.close()

@@ -17,11 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mira_core.demo import layout_nebius, layout_openhands, layout_swe_gym
-from mira_core.demo.episode import build_episode
+from mira_core.demo.episode import build_episode, shorten
 from mira_core.demo.pools import Pools
 from mira_core.jsonstream import JSONObject
 
 MAX_TOKENS = 60_000
+MEDIAN_TOKENS = 3000  # of `token_budget`'s lognormal
+SHORT_TURN_CHARS = 12  # characters kept per text field, per KiB of `body_kb`
 FILE_NAMES = {
     layout_openhands.SOURCE: "output.jsonl",
     layout_nebius.SOURCE: "nebius_trajectories.jsonl",
@@ -52,33 +54,51 @@ def token_budget(rng: random.Random) -> int:
     """
     if rng.random() < 0.015:
         return rng.randint(52_000, 56_000)
-    return int(min(56_000, max(900, rng.lognormvariate(math.log(3000), 0.85))))
+    return int(min(56_000, max(900, rng.lognormvariate(math.log(MEDIAN_TOKENS), 0.85))))
 
 
-def record_row(seed: int, index: int, pools: Pools) -> tuple[str, JSONObject]:
-    """(source, row) of record `index` of the corpus of `seed`."""
+def record_row(seed: int, index: int, pools: Pools, body_kb: float | None = None) -> tuple[str, JSONObject]:
+    """(source, row) of record `index` of the corpus of `seed`; `body_kb` makes its body short (`short_chars`).
+
+    The source, repository and outcome draws do not depend on `body_kb`, only the length of the run does.
+    """
     rng = random.Random(seed * 1_000_003 + index)
     source = rng.choices(SOURCES, weights=SOURCE_WEIGHTS)[0]
     layout = {layout_openhands.SOURCE: layout_openhands, layout_nebius.SOURCE: layout_nebius,
               layout_swe_gym.SOURCE: layout_swe_gym}[source]
     ep = build_episode(rng, pools, root_for=layout.root_for, budget_tokens=token_budget(rng),
                        overhead_chars=layout.OVERHEAD_CHARS)
+    if body_kb is not None:
+        ep = shorten(ep, short_chars(body_kb))
     if source == layout_openhands.SOURCE:
         return source, layout_openhands.row(ep, rng, EPOCH + timedelta(minutes=7 * index))
     return source, layout.row(ep, rng)
 
 
-def iter_rows(records: int, seed: int) -> Iterator[tuple[str, bytes]]:
-    """(source, JSON line without newline) for every record, in order."""
+def short_chars(body_kb: float) -> int:
+    """Characters kept per text of a short-body run (`episode.shorten`); `body_kb` sets the median body's size.
+
+    The run keeps all its turns, so lengths keep their long-tailed shape (and the token sort its spread).
+    """
+    if body_kb <= 0:
+        raise ValueError("body_kb must be positive")
+    return max(8, int(SHORT_TURN_CHARS * body_kb))
+
+
+def iter_rows(records: int, seed: int, body_kb: float | None = None) -> Iterator[tuple[str, bytes]]:
+    """(source, JSON line without newline) for every record, in order (`body_kb`: see `short_chars`)."""
     pools = Pools.build(seed)
     for i in range(records):
-        source, row = record_row(seed, i, pools)
+        source, row = record_row(seed, i, pools, body_kb)
         yield source, json.dumps(row, ensure_ascii=False).encode("utf-8")
 
 
 def generate_corpus(out_dir: Path, records: int, seed: int = 0,
-                    progress: GenerateProgress | None = None) -> DemoCorpus:
-    """Write `records` rows under `out_dir/<source>/<file>` and return where they are (sources with rows only)."""
+                    progress: GenerateProgress | None = None, body_kb: float | None = None) -> DemoCorpus:
+    """Write `records` rows under `out_dir/<source>/<file>` and return where they are (sources with rows only).
+
+    `body_kb` makes short bodies (median about that many KiB of text) for stores of millions of records.
+    """
     files = {s: out_dir / s / name for s, name in FILE_NAMES.items()}
     corpus = DemoCorpus(root=out_dir, files=files, per_source=dict.fromkeys(SOURCES, 0))
     handles = {}
@@ -86,7 +106,7 @@ def generate_corpus(out_dir: Path, records: int, seed: int = 0,
         for s, path in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             handles[s] = path.open("wb")
-        for i, (source, line) in enumerate(iter_rows(records, seed), 1):
+        for i, (source, line) in enumerate(iter_rows(records, seed, body_kb), 1):
             handles[source].write(line + b"\n")
             corpus.records += 1
             corpus.bytes += len(line) + 1

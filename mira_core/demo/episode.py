@@ -279,3 +279,19 @@ def _extra_files(run: _Run, repo: Repo, main: str, f2p: list[str]) -> None:
         run.files[test_file] = ([], text.splitlines())
         run.add(Turn(run.think("Let me add a regression test."), "create", path=test_file, file_text=text,
                      output=f"File created successfully at: {run.root}/{test_file}"))
+
+
+def shorten(ep: Episode, chars: int) -> Episode:
+    """The same run with every text cut to about `chars` characters (short bodies for huge demo stores).
+
+    Turns, tools, exit codes, errors, the ending, the outcome and the patch stay as they are, so the
+    metadata a record gets (steps, errors, patch files, outcome) is that of the full run; the title line of
+    the issue is kept whole.
+    """
+    for t in ep.turns:
+        t.thought, t.output, t.file_text = t.thought[:chars], t.output[:chars], t.file_text[:chars]
+        t.command, t.old, t.new = t.command[:chars], t.old[:chars], t.new[:chars]
+        t.lines = [line[:chars] for line in t.lines[: max(2, chars // 40)]]
+    ep.issue = ep.issue[: max(4 * chars, len(ep.title) + 1)]
+    ep.test_output = ep.test_output[: 2 * chars]
+    return ep

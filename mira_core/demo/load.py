@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mira_core.demo.corpus import DemoCorpus, GenerateProgress, generate_corpus
-from mira_core.ingest import ImportSummary, Progress, ProgressFn, import_paths
+from mira_core.ingest import ImportSummary, Progress, ProgressFn, WorkerPool, default_workers, import_paths
 from mira_core.query import RecordFilter
 from mira_core.records import make_record_id
 from mira_core.storage import Engine, read_conn, records_repo, write_tx
@@ -76,27 +76,30 @@ def import_corpus(engine: Engine, corpus: DemoCorpus, progress: ProgressFn | Non
     """Import each source's file under its source name (layouts auto-detected, as for a user's files)."""
     summaries: dict[str, ImportSummary] = {}
     done_bytes = done_imported = 0
-    for source, path in corpus.files.items():
-        def relay(p: Progress, base: int = done_bytes, imported: int = done_imported) -> None:
-            if progress:  # one bar over all files: offset this file's figures by the files before it
-                progress(Progress(base + p.bytes_done, corpus.bytes, imported + p.imported, p.rejected))
+    with WorkerPool(default_workers()) as pool:  # one set of worker processes for the three files
+        for source, path in corpus.files.items():
+            def relay(p: Progress, base: int = done_bytes, imported: int = done_imported) -> None:
+                if progress:  # one bar over all files: offset this file's figures by the files before it
+                    progress(Progress(base + p.bytes_done, corpus.bytes, imported + p.imported, p.rejected))
 
-        summaries[source] = import_paths(engine, [path], source=source, progress=relay)
-        done_bytes += path.stat().st_size
-        done_imported += summaries[source].imported
+            summaries[source] = import_paths(engine, [path], source=source, progress=relay, pool=pool)
+            done_bytes += path.stat().st_size
+            done_imported += summaries[source].imported
     return summaries
 
 
 def load_demo(engine: Engine, records: int, *, seed: int = 0, out_dir: Path | None = None, if_empty: bool = False,
-              on_generate: GenerateProgress | None = None, on_import: ProgressFn | None = None) -> DemoResult:
+              on_generate: GenerateProgress | None = None, on_import: ProgressFn | None = None,
+              body_kb: float | None = None) -> DemoResult:
     """Generate `records` synthetic trajectories, import them and mark them synthetic (see module docstring).
 
     With `out_dir` the generated files are kept there; otherwise they live in a temp folder removed afterwards.
+    `body_kb` shortens every run (median body about that many KiB; `corpus.body_scale`), nothing else.
     """
     if if_empty and not store_is_empty(engine):
         return DemoResult(skipped=True)
     with tempfile.TemporaryDirectory(prefix="mira-demo-") as tmp:
-        corpus = generate_corpus(out_dir or Path(tmp), records, seed, on_generate)
+        corpus = generate_corpus(out_dir or Path(tmp), records, seed, on_generate, body_kb=body_kb)
         summaries = import_corpus(engine, corpus, on_import)
         marked = mark_corpus(engine, corpus)
     return DemoResult(generated=corpus.records, summaries=summaries, marked=marked)

@@ -9,12 +9,15 @@ columns of both `records` and `outcome_reports`; `report_columns` and `report_fr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
 from mira_core.records import Outcome, OutcomeReport, TestReport
+from mira_core.storage.prepared_rows import ReportColumns, report_columns
 from mira_core.storage.tables import outcome_reports, records
+
+__all__ = ["ReportColumns", "apply_known_outcomes", "report_columns", "report_from_columns", "store_outcome_reports"]
 
 # TestReport field -> its column in both `records` and `outcome_reports`.
 _REPORT_COLUMNS = {
@@ -24,26 +27,6 @@ _REPORT_COLUMNS = {
     "pass_to_pass_failure": "p2p_failure",
     "report_file": "report_file",
 }
-
-
-class ReportColumns(TypedDict):
-    """A `TestReport` in the columns of `records` and `outcome_reports` (`_REPORT_COLUMNS`)."""
-
-    f2p_success: int | None
-    f2p_failure: int | None
-    p2p_success: int | None
-    p2p_failure: int | None
-    report_file: str | None
-
-
-def report_columns(tests: TestReport | None) -> ReportColumns:
-    """A test report as the columns `records` and `outcome_reports` store it in (all NULL for none)."""
-    if tests is None:
-        return {"f2p_success": None, "f2p_failure": None, "p2p_success": None, "p2p_failure": None,
-                "report_file": None}
-    return {"f2p_success": tests.fail_to_pass_success, "f2p_failure": tests.fail_to_pass_failure,
-            "p2p_success": tests.pass_to_pass_success, "p2p_failure": tests.pass_to_pass_failure,
-            "report_file": tests.report_file}
 
 
 def report_from_columns(row: Mapping[str, Any]) -> TestReport:

@@ -6,13 +6,11 @@ reports (and the test-report columns) are stored by `outcomes_repo`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any
 
 import pandas as pd
 import zstandard
@@ -24,23 +22,13 @@ from mira_core.errors import NotFoundError
 from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome, Record
 from mira_core.storage import record_filter as rf
-from mira_core.storage.outcomes_repo import (
-    ReportColumns,
-    apply_known_outcomes,
-    report_columns,
-    report_from_columns,
-)
-from mira_core.storage.search_index import SearchRow, index_search
+from mira_core.storage.outcomes_repo import apply_known_outcomes, report_from_columns
+from mira_core.storage.prepared_rows import PreparedRow, StoredItem, prepare_item
+from mira_core.storage.search_index import index_search
 from mira_core.storage.tables import record_bodies, records, scores
 
 # zstd (de)compressor objects are not thread-safe; Streamlit sessions and the worker use threads.
 _ZSTD = threading.local()
-
-
-def _zc() -> zstandard.ZstdCompressor:
-    if not hasattr(_ZSTD, "c"):
-        _ZSTD.c = zstandard.ZstdCompressor(level=3)
-    return _ZSTD.c
 
 
 def _zd() -> zstandard.ZstdDecompressor:
@@ -65,14 +53,6 @@ LIST_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class StoredItem:
-    """A record ready to store: the normalized model and the raw original bytes."""
-
-    record: Record
-    raw: bytes
-
-
 class InsertCounts(dict):
     """{'inserted': n, 'present': n}."""
 
@@ -86,106 +66,6 @@ def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, object]]
     """
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements)), rows)
-
-
-def _patch_files(patch: str) -> int:
-    return sum(1 for line in patch.splitlines() if line.startswith("diff --git "))
-
-
-class RecordRow(ReportColumns):
-    """A `records` row as `prepare_item` builds it; `imported_at` is added at insert time."""
-
-    record_id: str
-    source: str
-    format: str
-    instance_id: str | None
-    run_id: str | None
-    repo: str | None
-    agent: str | None
-    model: str | None
-    outcome: str
-    exit_status: str | None
-    n_steps: int
-    n_errors: int
-    token_estimate: int
-    patch_files: int
-    title: str
-    synthetic: bool
-    altered_fields: str  # JSON list
-    origin: str
-
-
-class BodyRow(TypedDict):
-    """A `record_bodies` row: the normalized record and the raw bytes, compressed."""
-
-    record_id: str
-    body: bytes
-    raw: bytes
-    raw_bytes: int
-    raw_sha256: str
-
-
-def _meta_row(rec: Record) -> RecordRow:
-    title = (rec.issue.strip().splitlines() or [""])[0][:300]
-    return {
-        "record_id": rec.record_id,
-        "source": rec.source,
-        "format": rec.format,
-        "instance_id": rec.instance_id,
-        "run_id": rec.run_id,
-        "repo": rec.repo,
-        "agent": rec.agent,
-        "model": rec.model,
-        "outcome": rec.outcome.value,
-        **report_columns(rec.report),
-        "exit_status": rec.exit_status,
-        "n_steps": len(rec.steps),
-        "n_errors": sum(1 for s in rec.steps if s.error),
-        "token_estimate": rec.token_estimate,
-        "patch_files": _patch_files(rec.patch),
-        "title": title,
-        "synthetic": rec.synthetic,
-        "altered_fields": json.dumps(rec.altered_fields),
-        "origin": rec.origin,
-    }
-
-
-@dataclass(frozen=True)
-class PreparedRow:
-    """A record turned into the rows to insert (body and raw compressed, hashed).
-
-    The CPU-heavy part of storing, done without a connection so import workers can do it in parallel (it
-    pickles small).
-    """
-
-    record_id: str
-    instance_id: str | None
-    origin: str
-    meta: RecordRow  # the `records` row without `imported_at` (set at insert time)
-    body: BodyRow
-    search: SearchRow  # for the full-text index
-    raw_bytes: int
-
-
-def prepare_item(item: StoredItem) -> PreparedRow:
-    """Serialize, compress and hash one record for `insert_prepared` (pure; no database)."""
-    rec = item.record
-    body = rec.model_dump_json(exclude={"record_id"}).encode("utf-8")
-    return PreparedRow(
-        record_id=rec.record_id,
-        instance_id=rec.instance_id,
-        origin=rec.origin,
-        meta=_meta_row(rec),
-        body={
-            "record_id": rec.record_id,
-            "body": _zc().compress(body),
-            "raw": _zc().compress(item.raw),
-            "raw_bytes": len(item.raw),
-            "raw_sha256": hashlib.sha256(item.raw).hexdigest(),
-        },
-        search={"record_id": rec.record_id, "instance_id": rec.instance_id or "", "issue": rec.issue, "patch": rec.patch},
-        raw_bytes=len(item.raw),
-    )
 
 
 def insert_items(conn: Connection, items: Iterable[StoredItem]) -> dict[str, int]:
@@ -223,21 +103,32 @@ def count_records(conn: Connection, f: RecordFilter) -> int:
 
 
 def list_records(
-    conn: Connection, f: RecordFilter, *, sort: SortKey | None = None, offset: int = 0, limit: int = 50
+    conn: Connection, f: RecordFilter, *, sort: SortKey | None = None, offset: int = 0, limit: int = 50,
+    total: int | None = None,
 ) -> pd.DataFrame:
-    """One page of metadata rows (columns: LIST_COLUMNS) matching `f`, sorted, never reading bodies."""
+    """One page of metadata rows (columns: LIST_COLUMNS) matching `f`, sorted, never reading bodies.
+
+    With `total` (the count of matches, which Browse has already), a page past the middle is read from the
+    other end in the reverse order and turned back: an OFFSET makes the database step over every row before
+    the page, so the last page of 2.3M records stepped over 2.3M index entries instead of 50.
+    """
     sort = sort or SortKey()
     frm, expr = rf.sort_source(sort)
+    descending = sort.descending
+    flip = total is not None and offset > total // 2 and offset < total
+    if flip and total is not None:
+        limit = min(limit, total - offset)
+        offset, descending = total - offset - limit, not descending
     stmt = (
         select(*[records.c[c] for c in LIST_COLUMNS])
         .select_from(frm)
         .where(*rf.where(conn, f))
-        .order_by(*rf.order(expr, sort.descending))
+        .order_by(*rf.order(expr, descending))
         .offset(offset)
         .limit(limit)
     )
     rows = conn.execute(stmt).mappings().all()
-    return pd.DataFrame(rows, columns=list(LIST_COLUMNS))
+    return pd.DataFrame(rows[::-1] if flip else rows, columns=list(LIST_COLUMNS))
 
 
 def iter_record_metadata(conn: Connection, f: RecordFilter, *,

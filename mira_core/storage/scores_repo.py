@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.storage import revisions_repo
+from mira_core.storage.overall_keys import refresh_overall_keys
 from mira_core.storage.rows import as_utc, utcnow
 from mira_core.storage.tables import score_job_items, score_jobs, scores
 
@@ -82,10 +83,14 @@ def insert_score(conn: Connection, score: NewScore) -> bool:
                 return False
             conn.execute(update(scores).where(scores.c.score_id == old.score_id).values(score.row()))
             revisions_repo.bump(conn, revisions_repo.SCORES)
+            refresh_overall_keys(conn, [score.record_id])
             return True
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     stmt = dialect.insert(scores).values(score.row()).on_conflict_do_nothing(index_elements=["job_id", "record_id"])
-    return conn.execute(stmt.returning(scores.c.score_id)).first() is not None
+    stored = conn.execute(stmt.returning(scores.c.score_id)).first() is not None
+    if stored and score.judge_kind == "student":
+        refresh_overall_keys(conn, [score.record_id])
+    return stored
 
 
 # ----------------------------------------------------------------------------- items
@@ -267,6 +272,8 @@ def update_parsed(conn: Connection, updates: list[dict]) -> None:
         conn.execute(update(scores).where(scores.c.score_id == u["score_id"]).values(values))
     if updates:
         revisions_repo.bump(conn, revisions_repo.SCORES)  # counts and max ids cannot see this change
+        ids = [u["score_id"] for u in updates]
+        refresh_overall_keys(conn, conn.scalars(select(scores.c.record_id).where(scores.c.score_id.in_(ids))))
 
 
 def loads_json(text: str | None) -> dict:
@@ -295,4 +302,5 @@ def insert_scores(conn: Connection, new: Sequence[NewScore], *, batch: int = 500
     """
     for start in range(0, len(new), batch):
         conn.execute(insert(scores), [s.row() for s in new[start:start + batch]])
+    refresh_overall_keys(conn, [s.record_id for s in new if s.judge_kind == "student"])
     return len(new)

@@ -7,20 +7,10 @@ Queries against the index are compiled with the other filters (`record_filter.te
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from sqlalchemy import Connection, literal_column, select, text
 
+from mira_core.storage.prepared_rows import SearchRow
 from mira_core.storage.tables import records
-
-
-class SearchRow(TypedDict):
-    """What the full-text index holds for one record."""
-
-    record_id: str
-    instance_id: str
-    issue: str
-    patch: str
 
 
 def index_search(conn: Connection, rows: list[SearchRow]) -> None:

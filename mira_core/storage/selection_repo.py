@@ -19,6 +19,7 @@ from sqlalchemy import Connection, ScalarSelect, Select, func, insert, select, t
 from mira_core.dimensions import COLUMNS, N_SLOTS
 from mira_core.errors import ConflictError, NotFoundError
 from mira_core.storage import revisions_repo
+from mira_core.storage.overall_keys import refresh_overall_keys
 from mira_core.storage.rows import fetch_tuples
 from mira_core.storage.tables import annotations_table, policies, records, scores
 from mira_core.timeutil import as_utc
@@ -259,3 +260,4 @@ def insert_generated(conn: Connection, columns: SelectionColumns, *, judge: str,
             row.update({s: None if np.isnan(v) else float(v) for s, v in zip(COLUMNS, columns.scores[i], strict=True)})
             rows.append(row)
         conn.execute(insert(scores), rows)
+        refresh_overall_keys(conn, [columns.record_ids[i] for i in idx])

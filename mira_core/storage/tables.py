@@ -64,6 +64,10 @@ records = Table(
     Column("altered_fields", Text, nullable=False, doc="JSON list; see mira_core.text_rules."),
     Column("origin", Text, nullable=False),
     Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("overall_desc_key", Integer, nullable=False, server_default="-1",
+           doc="Latest complete student overall, -1 without one (storage.overall_keys; migration 0016)."),
+    Column("overall_asc_key", Integer, nullable=False, server_default="101",
+           doc="Latest complete student overall, 101 without one (storage.overall_keys; migration 0016)."),
     Index(None, "source", "outcome"),
     Index(None, "instance_id"),
     Index(None, "token_estimate"),
@@ -322,6 +326,14 @@ Index(
     "ix_scores_record_id_judge_kind_complete_created_at_score_id",
     scores.c.record_id, scores.c.judge_kind, scores.c.complete, scores.c.created_at, scores.c.score_id,
 )
+
+# Browse sorted or bounded by the latest student score (storage.overall_keys, migration 0016).
+Index("ix_records_overall_desc_key_record_id", records.c.overall_desc_key, records.c.record_id)
+Index("ix_records_overall_asc_key_record_id", records.c.overall_asc_key, records.c.record_id)
+# A source + outcome filter with a score bound, counted and sorted by score within the index (1.4 s -> see
+# docs/BENCHMARKS.md, "bench scale"): without it each of the source's resolved rows was read for its key.
+Index("ix_records_source_outcome_overall_desc_key_record_id", records.c.source, records.c.outcome,
+      records.c.overall_desc_key, records.c.record_id)
 
 # ----------------------------------------------------------------------------- revisions (migration 0006)
 

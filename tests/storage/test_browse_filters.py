@@ -166,3 +166,18 @@ def test_latest_anchor_scores_of_a_page(engine, ids):
     assert set(got) == {ids[0], ids[1], ids[2], ids[5]}  # incomplete-only and teacher-only are unscored
     assert [got[ids[k]][2] for k in (0, 1, 2, 5)] == [8.0, 9.0, 5.0, 7.0]  # A3 of the latest complete score
     assert got[ids[1]][0] == 6.0 and got[ids[1]][1] is None and len(got[ids[1]]) == 15
+
+
+@pytest.mark.parametrize("column", ["imported_at", "overall", "token_estimate", "instance_id"])
+@pytest.mark.parametrize("descending", [True, False])
+def test_pages_past_the_middle_read_from_the_other_end_give_the_same_rows(engine, ids, column, descending):
+    """`list_records(total=...)` reads late pages in the reverse order: every page and size still agrees."""
+    sort = SortKey(column=column, descending=descending)
+    for f in (RecordFilter(), RecordFilter(tags=["gold"])):
+        with read_conn(engine) as conn:
+            everything = repo.list_records(conn, f, sort=sort, limit=100).record_id.tolist()
+            total = repo.count_records(conn, f)
+            for size in (1, 3, 5):
+                for offset in range(0, total + size, size):
+                    page = repo.list_records(conn, f, sort=sort, offset=offset, limit=size, total=total)
+                    assert page.record_id.tolist() == everything[offset:offset + size], (size, offset)
