@@ -86,6 +86,17 @@ def endpoint_keys(trust: EndpointTrust, urls: Sequence[str], key: str) -> dict[s
     return {u: "" if any(same_endpoint(u, w) for w in trust.withheld) else key for u in urls}
 
 
+def keyed_settings(settings: ScorerSettings, settings_json: str, trusted: str | Sequence[str],
+                   key: str) -> tuple[ScorerSettings, dict[str, str], EndpointTrust]:
+    """A job's settings keyed for its `base_url` (`/tokenize` goes there), the key per endpoint, and why.
+
+    The one rule the worker and Ray runs apply.
+    """
+    trust = job_endpoint_trust(settings_json, trusted)
+    keys = endpoint_keys(trust, settings.endpoints, key)
+    return settings.model_copy(update={"api_key": keys.get(settings.base_url, "")}), keys, trust
+
+
 class ConnectionCheck(NamedTuple):
     """What "Test connection" found: the served model (None: no answer) and whether the key went along."""
 

@@ -27,7 +27,7 @@ from openai.types.chat import ChatCompletion
 from mira_core.errors import ConfigError, NotFoundError
 from mira_core.identity import Actor, Role, require
 from mira_core.scoring.client import _CONTEXT, CallResult, TokenCounter, call_result, probe_endpoints
-from mira_core.scoring.endpoint_trust import endpoint_keys, job_endpoint_trust
+from mira_core.scoring.endpoint_trust import keyed_settings
 from mira_core.scoring.item_outcome import record_outcome
 from mira_core.scoring.jobs import Job, job_settings
 from mira_core.scoring.parse import parse_scorer_output
@@ -340,9 +340,8 @@ def run_stored_job_on_ray(engine: Engine, settings: Settings, job_id: str, *, ac
     job = Job.from_row(row)
     if job.runner != "ray":
         raise ConfigError(f"job {job_id} is run by the built-in workers; start a new job with --engine ray")
-    trust = job_endpoint_trust(job.settings_json, load_scorer_settings().endpoints)
-    keys = endpoint_keys(trust, job_settings(job, "").endpoints, api_key)
-    scorer = job_settings(job, keys.get(job_settings(job, "").base_url, ""))  # /tokenize goes to base_url
+    scorer, keys, _ = keyed_settings(job_settings(job, ""), job.settings_json, load_scorer_settings().endpoints,
+                                     api_key)
     infos = probe_endpoints(scorer, timeout=10.0, keys=keys)
     answering = [url for url, i in infos.items() if i is not None]
     if not answering:

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from mira_core.errors import MiraError
 from mira_core.scoring.client import ScorerClient, TokenCounter
-from mira_core.scoring.endpoint_trust import endpoint_keys, job_endpoint_trust, withheld_note
+from mira_core.scoring.endpoint_trust import keyed_settings, withheld_note
 from mira_core.scoring.endpoints import EndpointStatus
 from mira_core.scoring.job_run import JobRun
 from mira_core.scoring.jobs import Job, job_settings
@@ -147,21 +147,22 @@ class Worker:
                 jobs_repo.set_job_status(conn, job.job_id, "paused", pause_reason="error", event=f"paused: {exc}")
             return "error"
 
-    def keys_for(self, job: Job) -> tuple[dict[str, str] | None, str]:
-        """(the key to send to each of the job's endpoints, a note for its events): none to untrusted URLs."""
+    def keys_for(self, job: Job, settings: ScorerSettings) -> tuple[ScorerSettings, dict[str, str] | None, str]:
+        """(the job's settings keyed for its base_url, the key per endpoint, a note for its events).
+
+        No key goes to a Base URL nobody trusted; without an operator key there is nothing to withhold (None).
+        """
         key = self.options.api_key
         if not key:
-            return None, ""
+            return settings, None, ""
         trusted = ([self.options.trusted_base_url] if self.options.trusted_base_url
                    else load_scorer_settings().endpoints)
-        trust = job_endpoint_trust(job.settings_json, trusted)
-        keys = endpoint_keys(trust, job_settings(job, key).endpoints, key)
-        return keys, "" if trust.trusted else "; " + withheld_note(trust.withheld, trusted)
+        keyed, keys, trust = keyed_settings(settings, job.settings_json, trusted, key)
+        return keyed, keys, "" if trust.trusted else "; " + withheld_note(trust.withheld, trusted)
 
     async def run_job(self, job: Job) -> str:
         """Run one job until it is finished, paused, cancelled, stopped or every endpoint is down."""
-        keys, note = self.keys_for(job)
-        settings = job_settings(job, (keys or {}).get(job_settings(job, "").base_url, ""))  # /tokenize goes there
+        settings, keys, note = self.keys_for(job, job_settings(job, ""))
         client = ScorerClient(settings, keys=keys)
         try:
             info = await client.probe()
