@@ -11,9 +11,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import (
     Connection,
+    Executable,
+    bindparam,
     func,
     insert,
     select,
@@ -85,9 +88,7 @@ def insert_score(conn: Connection, score: NewScore) -> bool:
             revisions_repo.bump(conn, revisions_repo.SCORES)
             refresh_overall_keys(conn, [score.record_id])
             return True
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    stmt = dialect.insert(scores).values(score.row()).on_conflict_do_nothing(index_elements=["job_id", "record_id"])
-    stored = conn.execute(stmt.returning(scores.c.score_id)).first() is not None
+    stored = conn.execute(_insert_new_score(conn.dialect.name), score.row()).first() is not None
     if stored and score.judge_kind == "student":
         refresh_overall_keys(conn, [score.record_id])
     return stored
@@ -118,17 +119,32 @@ def claim_items(conn: Connection, job_id: str, n: int, token: str) -> list[tuple
     return sorted((str(rid), int(att)) for rid, att in rows)
 
 
+@cache
+def _insert_new_score(dialect: str) -> Executable:
+    """INSERT of one score unless its (job, record) is stored; built once (per result it cost ~0.5 ms of CPU)."""
+    insert_for = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return insert_for(scores).on_conflict_do_nothing(index_elements=["job_id", "record_id"]).returning(
+        scores.c.score_id)
+
+
+@cache
+def _finish_claimed() -> Executable:
+    """UPDATE of one claimed item to its final state, built once (the worker runs it for every result)."""
+    item = score_job_items.c
+    return update(score_job_items).where(
+        item.job_id == bindparam("k_job"), item.record_id == bindparam("k_record"), item.status == "running",
+        item.claim_token == bindparam("k_token"),
+    ).values(status=bindparam("v_status"), error_kind=bindparam("v_kind"), last_error=bindparam("v_error"),
+             last_output=bindparam("v_output"), updated_at=bindparam("v_at"))
+
+
 def finish_item(conn: Connection, job_id: str, record_id: str, token: str, *, status: str,
                 error_kind: str | None = None, last_error: str | None = None, last_output: str | None = None,
                 score: NewScore | None = None) -> bool:
     """Record an item's final state (and its score) if `token` still holds it; False = result discarded."""
-    res = conn.execute(
-        update(score_job_items)
-        .where(score_job_items.c.job_id == job_id, score_job_items.c.record_id == record_id,
-               score_job_items.c.status == "running", score_job_items.c.claim_token == token)
-        .values(status=status, error_kind=error_kind, last_error=last_error, last_output=last_output,
-                updated_at=utcnow())
-    )
+    res = conn.execute(_finish_claimed(), {
+        "k_job": job_id, "k_record": record_id, "k_token": token, "v_status": status, "v_kind": error_kind,
+        "v_error": last_error, "v_output": last_output, "v_at": utcnow()})
     if not res.rowcount:
         return False
     if score is not None:
