@@ -81,6 +81,8 @@ class Worker:
         """The current job run's endpoints, refreshed at each control tick (the heartbeat thread stores it)."""
         self._downs: dict[str, int] = {}
         """Endpoint-down pauses in a row per job (the wait before the next probe doubles with each)."""
+        self._outage: Outage | None = None
+        """The endpoints of the job last paused for an outage, shown until a job runs or that pause ends."""
 
     @property
     def stopping(self) -> bool:
@@ -100,7 +102,7 @@ class Worker:
         opts = self.options
         self.token = acquire(self.engine, stale_after=opts.stale_after)
         beat = HeartbeatThread(self.engine, self.token, every=opts.heartbeat_every, on_lost=self._lost,
-                               stale_after=opts.stale_after, status=lambda: self.endpoint_status)
+                               stale_after=opts.stale_after, status=self.shown_status)
         beat.start()
         runs, idle_since = 0, time.monotonic()
         try:
@@ -109,6 +111,7 @@ class Worker:
                 outcome = "idle" if job is None else self._serve(job)
                 runs += job is not None
                 if outcome in ("idle", "endpoint_down"):  # waiting for an endpoint is idle time, not work
+                    self._forget_outage_if_over()
                     if self._may_exit(idle_since):
                         break
                     self._stop.wait(opts.poll)
@@ -120,6 +123,22 @@ class Worker:
             if not self.lost_lock:
                 release(self.engine, self.token)
         return runs
+
+    def shown_status(self) -> list[EndpointStatus]:
+        """What the heartbeat stores: the running job's endpoints, else those of a job waiting out an outage."""
+        outage = self._outage
+        return outage.statuses(time.monotonic()) if outage is not None and not self.endpoint_status \
+            else self.endpoint_status
+
+    def _forget_outage_if_over(self) -> None:
+        """Stop showing an outage once its job is no longer paused for it (resumed, cancelled, deleted)."""
+        outage = self._outage
+        if outage is None:
+            return
+        with read_conn(self.engine) as conn:
+            row = jobs_repo.get_job(conn, outage.job_id)
+        if row is None or row["status"] != "paused" or row.get("pause_reason") != "endpoint_down":
+            self._outage = None
 
     def _may_exit(self, idle_since: float) -> bool:
         """Idle long enough, and nothing queued, running or paused for an outage (else keep probing)."""
@@ -167,9 +186,10 @@ class Worker:
         try:
             info = await client.probe()
             if info is None:
-                self._pause_down(job.job_id, settings, "no endpoint answered /v1/models" + note)
+                self._pause_down(job.job_id, settings, "no endpoint answered /v1/models" + note, client.pool.status())
                 return "endpoint_down"
             self._downs.pop(job.job_id, None)
+            self._outage = None
             mml = min(settings.max_model_len, info.max_model_len or settings.max_model_len)
             prompts = PromptBuilder(load_rubric(self.settings.anchors_path),
                                     load_calibration(self.settings.calibration_path),
@@ -249,11 +269,15 @@ class Worker:
                                                       only_small=ran_for < opts.bulk_slice)
         return str(row["status"]), None if other is None else Job.from_row(other)
 
-    def _pause_down(self, job_id: str, settings: ScorerSettings, why: str) -> None:
-        """Pause for an outage; the wait before the next probe doubles with each pause in a row, up to pause_max."""
+    def _pause_down(self, job_id: str, settings: ScorerSettings, why: str, seen: list[EndpointStatus]) -> None:
+        """Pause for an outage; the wait before the next probe doubles with each pause in a row, up to pause_max.
+
+        `seen` (the run's endpoints) stays on the Scoring page while the job waits, with the time to its probe.
+        """
         n = self._downs.get(job_id, 0)
         self._downs[job_id] = n + 1
         seconds = min(settings.pause_max, settings.pause_seconds * 2 ** min(n, 30))
+        self._outage = Outage(job_id, seen, time.monotonic() + seconds)
         with write_tx(self.engine) as conn:
             jobs_repo.set_job_status(
                 conn, job_id, "paused", from_statuses=("queued", "running", "paused"), pause_reason="endpoint_down",
@@ -265,7 +289,8 @@ class Worker:
         with write_tx(self.engine) as conn:
             handed_back = scores_repo.reset_running(conn, job_id=job_id, token=run.token)
         if run.endpoint_down:
-            self._pause_down(job_id, run.client.settings, ("; ".join(run.errors[-1:]) or "no answer") + run.note)
+            self._pause_down(job_id, run.client.settings, ("; ".join(run.errors[-1:]) or "no answer") + run.note,
+                             run.client.pool.status())
             return "endpoint_down"
         with write_tx(self.engine) as conn:
             counts = scores_repo.item_counts(conn, job_id)
@@ -279,6 +304,22 @@ class Worker:
                                                  "waiting for a worker")
                 return "stopped"
         return status
+
+
+@dataclass
+class Outage:
+    """A job paused because no endpoint answered: its endpoints as last seen, and when they are probed again."""
+
+    job_id: str
+    seen: list[EndpointStatus]
+    probe_at: float
+    """time.monotonic() of the next probe."""
+
+    def statuses(self, now: float) -> list[EndpointStatus]:
+        """Every endpoint down, nothing in flight, the next probe counted down from `now`."""
+        left = round(max(0.0, self.probe_at - now), 1)
+        return [s.model_copy(update={"state": "down", "in_flight": 0, "rate": 0.0, "retry_in": left})
+                for s in self.seen]
 
 
 async def _cancel(tasks: set[asyncio.Task[None]]) -> None:

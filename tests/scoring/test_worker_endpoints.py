@@ -61,3 +61,25 @@ def test_the_endpoint_table_shows_each_endpoint_while_a_job_runs(engine, tmp_pat
     assert rows[a.base_url]["answered"] >= 4 and rows[a.base_url]["answers/s"] > 0
     assert rows[dead]["state"].startswith("down") and rows[dead]["next probe"] and rows[dead]["last error"]
     assert rows["http://spare:8000/v1"]["state"] == "idle (no job running)"
+
+
+def test_while_a_job_waits_out_an_outage_its_endpoints_stay_shown_down_with_the_next_probe(engine, tmp_path, sim):
+    _corpus(engine, tmp_path, 20)
+    a, b = sim(latency=0.05, concurrency=2), sim(latency=0.05, concurrency=2)
+    job_id = jobs.start_job(engine, _settings([a.base_url, b.base_url]), actor=CY, record_filter=RecordFilter())
+    with running_worker(engine):
+        wait_for(lambda: jobs.job_progress(engine, job_id).done >= 4)
+        a.crash()
+        b.crash()
+        wait_for(lambda: jobs.job_progress(engine, job_id).status == "paused")
+        wait_for(lambda: {(s.url, s.state) for s in worker_state(engine).endpoints}
+                 == {(a.base_url, "down"), (b.base_url, "down")})
+        shown = worker_state(engine).endpoints
+        assert all(s.in_flight == 0 for s in shown)
+        assert all(s.retry_in is not None and 0 < s.retry_in <= 30 for s in shown)
+        assert all(s.answered >= 1 for s in shown)  # what each answered before the outage is kept
+        rows = {r["endpoint"]: r for r in endpoint_rows(worker_state(engine), [a.base_url, b.base_url])
+                .to_dict("records")}
+        assert all(r["state"].startswith("down") and r["next probe"] for r in rows.values())
+        jobs.cancel_job(engine, job_id, actor=CY)  # the outage no longer holds a job: the table empties
+        wait_for(lambda: worker_state(engine).endpoints == [])
