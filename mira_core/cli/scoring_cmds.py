@@ -159,11 +159,10 @@ def _score_on_ray(engine: Engine, args: argparse.Namespace, job_id: str) -> int:
     return 0 if prog.status == "done" and prog.failed == 0 else 1
 
 
-def _line(p: jobs.JobProgress) -> str:
+def _line(p: jobs.JobProgress, worker_alive: bool = True) -> str:
     eta = f" eta {p.eta_seconds:.0f}s" if p.eta_seconds is not None else ""
-    why = f" ({p.pause_reason})" if p.pause_reason else ""
     errors = ", ".join(f"{e.error_kind}×{e.n}" for e in p.errors)
-    return (f"{p.job_id}  {p.status}{why}  done {p.done}/{p.total}  partial {p.partial}  failed {p.failed}  "
+    return (f"{p.job_id}  {jobs.status_text(p, worker_alive=worker_alive)}  done {p.done}/{p.total}  partial {p.partial}  failed {p.failed}  "
             f"remaining {p.remaining}  "
             f"{p.throughput_per_s:.1f}/s{eta}  {p.label}" + (f"  errors: {errors}" if errors else ""))
 
@@ -180,10 +179,11 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     from mira_core.scoring.worker_lock import worker_state
 
     engine = open_engine(args.settings)
+    worker = worker_state(engine)
     for p in jobs.list_progress(engine, limit=args.limit):
-        print(p.model_dump_json() if args.json else _line(p))
+        print(p.model_dump_json() if args.json else _line(p, worker.alive))
     if not args.json:
-        for status in worker_state(engine).endpoints:
+        for status in worker.endpoints:
             print(_endpoint_line(status))
     _worker_if_needed(engine, args.settings)
     return 0
@@ -220,7 +220,9 @@ def cmd_job(args: argparse.Namespace) -> int:
 
         done = confirm_job_endpoint(engine, args.job_id, actor=args.actor)
         print("endpoint confirmed: the worker sends the API key to it" if done else "endpoint was already confirmed")
-    print(_line(jobs.job_progress(engine, args.job_id)))
+    from mira_core.scoring.worker_lock import worker_state
+
+    print(_line(jobs.job_progress(engine, args.job_id), worker_state(engine).alive))
     _worker_if_needed(engine, args.settings)
     return 0
 

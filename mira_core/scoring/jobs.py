@@ -97,6 +97,18 @@ class JobProgress(BaseModel):
         default=None, description="The admin who confirmed this job's Base URL for the API key (None: not confirmed).")
     judge: str | None = Field(default=None, description="The model name the endpoint reported, once scores exist.")
     simulated: bool = Field(default=False, description="The scores come from the SIMULATED scorer.")
+    runner: str = Field(default="worker", description="'worker' or 'ray' (a Ray run, not a worker, serves it).")
+
+
+def status_text(p: JobProgress, *, worker_alive: bool) -> str:
+    """A job's status as the Scoring page and `mira-curator jobs` show it (with the reason for a pause).
+
+    A worker job still marked running while no worker is alive (its worker was killed) says so: its claimed
+    items go back to pending when the next worker starts.
+    """
+    if p.status == "running" and p.runner == "worker" and not worker_alive:
+        return "running (no worker alive: waiting for one)"
+    return p.status + (f" ({p.pause_reason})" if p.pause_reason else "")
 
 
 def new_job_id() -> str:
@@ -277,7 +289,7 @@ def summarize(job: Job, counts: dict[str, int], throughput: float, errors: list[
         created_by=job.created_by,
         model=str(settings.get("model", "")), base_url=str(settings.get("base_url", "")), judge=judge,
         endpoint_confirmed_by=job_endpoint_trust(job.settings_json, "").confirmed_by,
-        simulated=is_simulated(judge),
+        simulated=is_simulated(judge), runner=job.runner,
     )
 
 

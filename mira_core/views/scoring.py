@@ -18,7 +18,7 @@ from mira_core.identity import Actor, Role, normalize_user_id
 from mira_core.query import RecordFilter, ScoredBy
 from mira_core.records import Outcome
 from mira_core.scoring.endpoint_trust import same_endpoint
-from mira_core.scoring.jobs import JobProgress, list_progress
+from mira_core.scoring.jobs import JobProgress, list_progress, status_text
 from mira_core.scoring.prompt import prompt_version
 from mira_core.scoring.prompt_template import load_template
 from mira_core.scoring.rubric import load_calibration, load_rubric
@@ -109,11 +109,11 @@ def runs_table(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=RUN_COLUMNS)
 
 
-def progress_rows(jobs: list[JobProgress]) -> pd.DataFrame:
-    """The jobs table of the Scoring page from JobProgress objects."""
+def progress_rows(jobs: list[JobProgress], *, worker_alive: bool = True) -> pd.DataFrame:
+    """The jobs table of the Scoring page from JobProgress objects (statuses as `jobs.status_text` words them)."""
     out = []
     for p in jobs:
-        status = p.status + (f" ({p.pause_reason})" if p.pause_reason else "")
+        status = status_text(p, worker_alive=worker_alive)
         out.append({
             "job": p.job_id, "label": p.label, "status": status, "done": p.done, "partial": p.partial,
             "failed": p.failed, "remaining": p.remaining, "total": p.total,
@@ -264,7 +264,7 @@ def load_jobs_panel(engine: Engine, *, limit: int = 20) -> JobsPanel:
     """The worker's state, then the progress of the `limit` most recent jobs (a few reads per job)."""
     worker = worker_state(engine)
     progress = list_progress(engine, limit=limit)
-    return JobsPanel(worker, progress, progress_rows(progress))
+    return JobsPanel(worker, progress, progress_rows(progress, worker_alive=worker.alive))
 
 
 def load_partial_items(engine: Engine, job_id: str, *, limit: int = 50) -> pd.DataFrame:

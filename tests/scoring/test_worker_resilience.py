@@ -16,6 +16,7 @@ from mira_core.scoring.settings import ScorerSettings
 from mira_core.scoring.worker_lock import worker_state
 from mira_core.storage import workers_repo
 from mira_core.storage.engine import read_conn
+from mira_core.views.scoring import load_jobs_panel
 from tests.scoring.support import db_url, running_worker, wait_for, worker_process
 from tests.scoring.test_jobs import CY, _corpus, _free_port, _scores
 
@@ -36,7 +37,7 @@ def _reap(pid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def test_a_job_survives_a_long_outage_and_a_kill_unattended(engine, tmp_path, sim, monkeypatch):
+def test_a_job_survives_a_long_outage_and_a_kill_unattended(engine, tmp_path, sim, monkeypatch, capsys):
     """The issue's scenario: the endpoint dies mid-job for 2 s (idle exit 0.3 s, probe backoff cap 0.2 s), the
     worker waits and resumes by itself; then it is SIGKILLed and the next `mira-curator jobs` starts another."""
     from mira_core.cli import main
@@ -59,6 +60,8 @@ def test_a_job_survives_a_long_outage_and_a_kill_unattended(engine, tmp_path, si
         assert worker_state(engine).pid == proc.pid
         proc.kill()
         proc.wait()
+        shown = load_jobs_panel(engine).table.set_index("job").loc[job_id, "status"]
+        assert shown == "running (no worker alive: waiting for one)"  # not plain "running" for a dead worker
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -66,6 +69,7 @@ def test_a_job_survives_a_long_outage_and_a_kill_unattended(engine, tmp_path, si
     monkeypatch.setenv("MIRA_DATABASE_URL", db_url(engine))
     monkeypatch.setenv("MIRA_WORKER_AUTOSTART", "1")
     assert main(["jobs"]) == 0  # the next look starts a worker for the open job
+    assert f"{job_id}  running (no worker alive: waiting for one)  done" in capsys.readouterr().out
     wait_for(lambda: worker_state(engine).alive)
     new_pid = worker_state(engine).pid
     try:
