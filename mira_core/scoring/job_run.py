@@ -1,7 +1,9 @@
 """One job run's claimed items, from claim to stored result: build the prompt, call the scorer, record the outcome.
 
-Each outcome is committed on its own, together with the item's final state, so a kill at any moment loses at
-most the calls in flight. `worker.Worker` decides how many items to claim and when to stop.
+Each outcome is committed together with the item's final state, in a batch with the results that arrived
+while the previous batch committed (`result_batches`); an item counts as finished only once that commit is
+done, so a kill at any moment loses at most the calls in flight. `worker.Worker` decides how many items to
+claim and when to stop.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from dataclasses import dataclass, field
 from mira_core.errors import NotFoundError
 from mira_core.records import Record
 from mira_core.scoring.client import CallResult, ScorerClient
-from mira_core.scoring.item_outcome import record_outcome
+from mira_core.scoring.item_outcome import apply_outcome, record_outcome
 from mira_core.scoring.jobs import Job
 from mira_core.scoring.prompt import Prompt, PromptBuilder
+from mira_core.scoring.result_batches import ResultBatches
+from mira_core.scoring.score_rows import ResultAction
 from mira_core.scoring.too_long_retry import retry_too_long
 from mira_core.storage import Engine, read_conn, records_repo, scores_repo, write_tx
 
@@ -40,6 +44,10 @@ class JobRun:
     endpoint_down: bool = False
     errors: list[str] = field(default_factory=list)
     """Errors of this run, latest last (the last one is the reason an endpoint_down pause gives)."""
+    results: ResultBatches[Outcome, ResultAction] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.results = ResultBatches(self._store_many, self._store_one)
 
     def claim(self, n: int) -> list[tuple[str, int]]:
         """Claim up to `n` pending items: (record_id, attempt)."""
@@ -66,7 +74,14 @@ class JobRun:
             return
         result = await self.client.complete(prompt.system, prompt.user)
         prompt, result = await retry_too_long(self.client, self.prompts, prompt, result, lambda: self._read(record_id))
-        await asyncio.to_thread(self._store, record_id, attempt, prompt, result)
+        action = await self.results.store(Outcome(record_id, attempt, prompt, result, self.client.down))
+        if action == "endpoint_down":  # the job pauses after this run
+            self.endpoint_down = True
+            self.errors.append(f"{result.error_kind}: {result.error}")
+
+    async def flush(self) -> None:
+        """Wait until every result handed over is committed (before the run hands unfinished items back)."""
+        await self.results.flush()
 
     def _prepare(self, record_id: str) -> Prompt:
         return self.prompts.build(self._read(record_id))
@@ -81,10 +96,26 @@ class JobRun:
             scores_repo.finish_item(conn, self.job.job_id, record_id, self.token, status=status, error_kind=kind,
                                     last_error=error, last_output=output, score=score)
 
-    def _store(self, record_id: str, attempt: int, prompt: Prompt, result: CallResult) -> None:
-        action = record_outcome(self.engine, job_id=self.job.job_id, token=self.token, record_id=record_id,
-                                attempt=attempt, prompt=prompt, result=result, settings=self.client.settings,
-                                names=self.prompts.names, endpoint_down=self.client.down)
-        if action == "endpoint_down":  # the job pauses after this run
-            self.endpoint_down = True
-            self.errors.append(f"{result.error_kind}: {result.error}")
+    def _store_many(self, outcomes: list[Outcome]) -> list[ResultAction]:
+        with write_tx(self.engine) as conn:
+            return [apply_outcome(conn, **self._outcome_args(o)) for o in outcomes]
+
+    def _store_one(self, o: Outcome) -> ResultAction:
+        return record_outcome(self.engine, **self._outcome_args(o))
+
+    def _outcome_args(self, o: Outcome) -> dict:
+        return {"job_id": self.job.job_id, "token": self.token, "record_id": o.record_id, "attempt": o.attempt,
+                "prompt": o.prompt, "result": o.result, "settings": self.client.settings,
+                "names": self.prompts.names, "endpoint_down": o.endpoint_down}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One call's result waiting to be stored."""
+
+    record_id: str
+    attempt: int
+    prompt: Prompt
+    result: CallResult
+    endpoint_down: bool
+    """The client's view when the result came back: transient errors then hand the item back unused."""

@@ -248,6 +248,7 @@ class Worker:
             in_flight -= done
             for t in done:
                 t.result()  # surface programming errors instead of losing them
+        await run.flush()  # results of cancelled calls' items still being committed land before the hand-back
         if small is not None:
             await small
         return await asyncio.to_thread(self._finish_run, run, status)
