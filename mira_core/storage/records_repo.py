@@ -10,7 +10,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import zstandard
@@ -24,6 +24,7 @@ from mira_core.records import Outcome, Record
 from mira_core.storage import record_filter as rf
 from mira_core.storage.outcomes_repo import apply_known_outcomes, report_from_columns
 from mira_core.storage.prepared_rows import PreparedRow, StoredItem, prepare_item
+from mira_core.storage.record_counts import counted_sources, kept_count
 from mira_core.storage.search_index import index_search
 from mira_core.storage.tables import record_bodies, records, scores
 
@@ -97,23 +98,51 @@ def insert_prepared(conn: Connection, rows: Iterable[PreparedRow]) -> dict[str, 
     return {"inserted": len(fresh), "present": len(rows) - len(fresh)}
 
 
+class MatchCount(NamedTuple):
+    """How many records match a filter: exactly `n`, or (not `exact`) more than `n`."""
+
+    n: int
+    exact: bool
+
+
 def count_records(conn: Connection, f: RecordFilter) -> int:
-    """How many records match `f` (reads no bodies)."""
+    """How many records match `f` (reads no bodies; no filter or sources alone: the kept counts, no scan)."""
+    sources = counted_sources(f)
+    if sources is not None:
+        return kept_count(conn, sources)
     return int(conn.execute(select(func.count()).select_from(records).where(*rf.where(conn, f))).scalar_one())
+
+
+def count_capped(conn: Connection, f: RecordFilter, cap: int) -> MatchCount:
+    """`count_records`, except that a full-text query stops counting past `cap` matches.
+
+    Counting every match of a word found in most records reads its whole posting list (seconds at millions of
+    records); past `cap` the answer is "more than `cap`" (MatchCount(cap, False)).
+    """
+    if not f.text.strip():
+        return MatchCount(count_records(conn, f), True)
+    first = rf.first_matches(conn, f, cap + 1).subquery()
+    n = int(conn.execute(select(func.count()).select_from(first)).scalar_one())
+    return MatchCount(min(n, cap), n <= cap)
 
 
 def list_records(
     conn: Connection, f: RecordFilter, *, sort: SortKey | None = None, offset: int = 0, limit: int = 50,
-    total: int | None = None,
+    total: int | None = None, text_probe: bool | None = None,
 ) -> pd.DataFrame:
     """One page of metadata rows (columns: LIST_COLUMNS) matching `f`, sorted, never reading bodies.
 
-    With `total` (the count of matches, which Browse has already), a page past the middle is read from the
-    other end in the reverse order and turned back: an OFFSET makes the database step over every row before
-    the page, so the last page of 2.3M records stepped over 2.3M index entries instead of 50.
+    With `total` (the exact count of matches, which Browse has already), a page past the middle is read from
+    the other end in the reverse order and turned back: an OFFSET makes the database step over every row
+    before the page, so the last page of 2.3M records stepped over 2.3M index entries instead of 50.
+    `text_probe` for a text query: True when it is known to match many records (read rows in sort order, each
+    tested against the text index: `record_filter.text_condition`), False when it matches few (read the
+    matches, then sort them: `record_filter.unindexed`), None to leave the choice to the database.
     """
     sort = sort or SortKey()
     frm, expr = rf.sort_source(sort)
+    if text_probe is False and f.text.strip():
+        expr = rf.unindexed(conn, expr)
     descending = sort.descending
     flip = total is not None and offset > total // 2 and offset < total
     if flip and total is not None:
@@ -122,7 +151,7 @@ def list_records(
     stmt = (
         select(*[records.c[c] for c in LIST_COLUMNS])
         .select_from(frm)
-        .where(*rf.where(conn, f))
+        .where(*rf.where(conn, f, text_probe=bool(text_probe)))
         .order_by(*rf.order(expr, descending))
         .offset(offset)
         .limit(limit)
@@ -228,8 +257,11 @@ def latest_anchor_scores(conn: Connection, record_ids: Sequence[str]) -> dict[st
 
 
 def has_synthetic(conn: Connection, f: RecordFilter) -> bool:
-    """True if any record matching `f` is synthetic (the pages then show a "SYNTHETIC DEMO DATA" marker)."""
-    stmt = select(records.c.record_id).where(*rf.where(conn, f), records.c.synthetic.is_(True)).limit(1)
+    """True if any record matching `f` is synthetic (the pages then show a "SYNTHETIC DEMO DATA" marker).
+
+    A text query is read from the text index's matches (`first_matches`), never by listing them all first.
+    """
+    stmt = rf.first_matches(conn, f, 1, also=[records.c.synthetic.is_(True)])
     return conn.execute(stmt).first() is not None
 
 
