@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 import zstandard
-from sqlalchemy import Connection, Table, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Table, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.selectable import FromClause
 
 from mira_core.dimensions import COLUMNS
 from mira_core.errors import NotFoundError
@@ -126,23 +127,47 @@ def count_capped(conn: Connection, f: RecordFilter, cap: int) -> MatchCount:
     return MatchCount(min(n, cap), n <= cap)
 
 
+WALK_MIN_MATCHES = 40_000
+"""SQLite: a text search matching more than Browse counts reads rows in sort order, testing each against the
+text index, only if it matches at least this many (each test costs 25-100 µs; with fewer matches too few rows
+pass, and reading every match, ~3 µs each, then sorting them is cheaper)."""
+
+
+def _page_source(conn: Connection, f: RecordFilter, text_count: MatchCount | None, frm: FromClause,
+                 expr: ColumnElement) -> tuple[FromClause, list, ColumnElement]:
+    """(FROM, WHERE conditions, sort value) of a page, for how many records its text query matches.
+
+    No count: the database chooses. Counted exactly (few): SQLite starts from the list of matches, PostgreSQL
+    is kept off the ordered index (`rf.unindexed`). More than counted: PostgreSQL chooses from its statistics;
+    SQLite reads the matches from the text index and sorts them (`rf.text_driven`) below WALK_MIN_MATCHES,
+    or walks the sort order testing each row (`rf.text_condition(probe=True)`) above.
+    """
+    if text_count is None or not f.text.strip():
+        return frm, rf.where(conn, f), expr
+    if text_count.exact:
+        return frm, rf.where(conn, f), rf.unindexed(conn, expr)
+    if conn.dialect.name != "sqlite":
+        return frm, rf.where(conn, f), expr
+    if count_capped(conn, f, WALK_MIN_MATCHES).exact:
+        text_frm, cond = rf.text_driven(conn, f)
+        return text_frm, cond, expr
+    return frm, rf.where(conn, f, text_probe=True), expr
+
+
 def list_records(
     conn: Connection, f: RecordFilter, *, sort: SortKey | None = None, offset: int = 0, limit: int = 50,
-    total: int | None = None, text_probe: bool | None = None,
+    total: int | None = None, text_count: MatchCount | None = None,
 ) -> pd.DataFrame:
     """One page of metadata rows (columns: LIST_COLUMNS) matching `f`, sorted, never reading bodies.
 
     With `total` (the exact count of matches, which Browse has already), a page past the middle is read from
     the other end in the reverse order and turned back: an OFFSET makes the database step over every row
     before the page, so the last page of 2.3M records stepped over 2.3M index entries instead of 50.
-    `text_probe` for a text query: True when it is known to match many records (read rows in sort order, each
-    tested against the text index: `record_filter.text_condition`), False when it matches few (read the
-    matches, then sort them: `record_filter.unindexed`), None to leave the choice to the database.
+    `text_count` (what `count_capped` said of a text query) chooses how the text index is read: `_page_source`.
     """
     sort = sort or SortKey()
     frm, expr = rf.sort_source(sort)
-    if text_probe is False and f.text.strip():
-        expr = rf.unindexed(conn, expr)
+    frm, cond, expr = _page_source(conn, f, text_count, frm, expr)
     descending = sort.descending
     flip = total is not None and offset > total // 2 and offset < total
     if flip and total is not None:
@@ -151,7 +176,7 @@ def list_records(
     stmt = (
         select(*[records.c[c] for c in LIST_COLUMNS])
         .select_from(frm)
-        .where(*rf.where(conn, f, text_probe=bool(text_probe)))
+        .where(*cond)
         .order_by(*rf.order(expr, descending))
         .offset(offset)
         .limit(limit)

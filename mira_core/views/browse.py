@@ -73,8 +73,7 @@ def load_browse_page(conn: Connection, view: BrowseView, *, store_has_synthetic:
     view = view.model_copy(update={"page": min(max(1, int(view.page)), n_pages)})
     offset = (view.page - 1) * view.page_size
     rows = records_repo.list_records(conn, flt, sort=view.sort, offset=offset, limit=view.page_size,
-                                     total=total if count.exact else None,
-                                     text_probe=not count.exact if flt.text.strip() else None)
+                                     total=total if count.exact else None, text_count=count)
     ids = rows.record_id.tolist()
     scores = records_repo.latest_overall(conn, ids)
     rows["overall"] = pd.array([scores.get(r) for r in rows.record_id], dtype="Int64")

@@ -47,14 +47,17 @@ SORTS = [SortKey(), SortKey(column="record_id", descending=False), SortKey(colum
 
 
 @pytest.mark.parametrize("sort", SORTS, ids=lambda s: f"{s.column}-{s.descending}")
-def test_pages_read_either_way_are_the_listed_pages(store, sort):
+def test_pages_read_every_way_are_the_listed_pages(store, sort, monkeypatch):
     with read_conn(store) as conn:
         for f in FILTERS:
             for offset in (0, 3, 10):
                 listed = repo.list_records(conn, f, sort=sort, offset=offset, limit=4)
-                for probe in (True, False):  # rows in sort order tested / the matches read, then sorted
-                    page = repo.list_records(conn, f, sort=sort, offset=offset, limit=4, text_probe=probe)
-                    assert page.record_id.tolist() == listed.record_id.tolist(), (f, offset, probe)
+                n = repo.count_records(conn, f)
+                for counted in (MatchCount(n, True), MatchCount(max(n - 1, 0), False)):
+                    for walk_min in (0, n + 1):  # SQLite: rows in sort order tested / the matches read, sorted
+                        monkeypatch.setattr(repo, "WALK_MIN_MATCHES", walk_min)
+                        page = repo.list_records(conn, f, sort=sort, offset=offset, limit=4, text_count=counted)
+                        assert page.record_id.tolist() == listed.record_id.tolist(), (f, offset, counted, walk_min)
 
 
 def test_synthetic_check_of_a_text_search_reads_the_matches(store):
