@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 import zstandard
-from sqlalchemy import ColumnElement, Connection, Table, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Table, func, literal_column, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.selectable import FromClause
 
@@ -250,18 +250,28 @@ def get_raw(conn: Connection, record_id: str) -> bytes:
     return _zd().decompress(blob)
 
 
-def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> tuple[str | None, str | None]:
-    """(previous id, next id) of `record_id` within filter `f` under `sort` (keyset, no full scan)."""
+def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str, *,
+               text_count: MatchCount | None = None) -> tuple[str | None, str | None]:
+    """(previous id, next id) of `record_id` within filter `f` under `sort` (keyset, no full scan).
+
+    `text_count`: what `count_capped` said of `f`'s text query, read as a page is (`_page_source`).
+    """
     frm, expr = rf.sort_source(sort)
     key = rf.sort_key(conn, sort, frm, expr, record_id)
+    frm, base, expr = _page_source(conn, f, text_count, frm, expr)
     pair = tuple_(expr, records.c.record_id)
-    base = rf.where(conn, f)
     after = pair < key if sort.descending else pair > key
     before = pair > key if sort.descending else pair < key
     ids = select(records.c.record_id).select_from(frm)
     nxt = conn.execute(ids.where(*base, after).order_by(*rf.order(expr, sort.descending)).limit(1)).scalar()
     prv = conn.execute(ids.where(*base, before).order_by(*rf.order(expr, not sort.descending)).limit(1)).scalar()
     return prv, nxt
+
+
+def matches(conn: Connection, f: RecordFilter, record_id: str) -> bool:
+    """Whether record `record_id` matches `f` (its own row tested against the text index, never every match)."""
+    stmt = select(records.c.record_id).where(records.c.record_id == record_id, *rf.where(conn, f, text_probe=True))
+    return conn.execute(stmt.limit(1)).first() is not None
 
 
 def latest_overall(conn: Connection, record_ids: Sequence[str]) -> dict[str, int]:
@@ -301,14 +311,19 @@ def mark_synthetic(conn: Connection, record_ids: Sequence[str]) -> int:
     return int(res.rowcount or 0)
 
 
-def position(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> int:
-    """How many records matching `f` come before `record_id` under `sort` (its 0-based rank; keyset count)."""
+def position(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str, *,
+             text_count: MatchCount | None = None, limit: int | None = None) -> int:
+    """How many records matching `f` come before `record_id` under `sort` (its 0-based rank; keyset count).
+
+    `text_count` as for `neighbours`; with `limit` the count stops there (the rank is then `limit` or more).
+    """
     frm, expr = rf.sort_source(sort)
     key = rf.sort_key(conn, sort, frm, expr, record_id)
+    frm, base, expr = _page_source(conn, f, text_count, frm, expr)
     pair = tuple_(expr, records.c.record_id)
     before = pair > key if sort.descending else pair < key
-    stmt = select(func.count()).select_from(frm).where(*rf.where(conn, f), before)
-    return int(conn.execute(stmt).scalar_one())
+    earlier = select(literal_column("1")).select_from(frm).where(*base, before).limit(limit).subquery()
+    return int(conn.execute(select(func.count()).select_from(earlier)).scalar_one())
 
 
 def count_synthetic(conn: Connection) -> int:
