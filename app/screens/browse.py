@@ -281,10 +281,10 @@ def _bulk_actions(page: BrowsePage) -> None:
     """Actions on EVERY record the filter matches (not just this page): tag them, or score them."""
     if page.total == 0:
         return
-    with st.expander(f"Bulk actions on every match ({page.total:,} records)", icon=":material/select_all:"):
-        st.page_link("screens/scoring.py", label=f"Score these {page.total:,} records",
+    with st.expander(f"Bulk actions on every match ({page.total_label} records)", icon=":material/select_all:"):
+        st.page_link("screens/scoring.py", label=f"Score these {page.total_label} records",
                      icon=":material/speed:", query_params=view_to_params(page.view.model_copy(update={"page": 1})))
-        render_bulk_tag(page.view.filter, n=page.total)
+        render_bulk_tag(page.view.filter, n=page.total, exact=page.exact)
 
 
 def _search_and_sort() -> SortKey:
@@ -330,7 +330,9 @@ def main() -> None:
     if page.total == 0 and flt == RecordFilter():
         st.info("No records yet. Import trajectories with `mira-curator import PATH --source NAME`, "
                 "or load the demo corpus with `mira-curator demo`.", icon=":material/inbox:")
-    count_line.markdown(f"**{page.total:,}** matching records{searched} · showing {page.first_row:,}–{page.last_row:,}")
+    count_line.markdown(f"**{page.total_label}** matching records{searched} · showing {page.first_row:,}–{page.last_row:,}"
+                        + ("" if page.exact else f" · pages reach the first {page.n_pages * page.view.page_size:,}: "
+                           "add words or filters to narrow the search"))
     picked = _render_table(page.rows)
     if any(page.masked.values()):
         st.caption("Blank anchor cells are masked for that source by the active mask: "

@@ -12,11 +12,12 @@ from mira_core.views.annotations import apply_bulk_tag, count_matches
 from ui.db import current_actor, engine
 
 
-def render_bulk_tag(f: RecordFilter, *, n: int | None = None, key: str = "bulk_tag") -> None:
+def render_bulk_tag(f: RecordFilter, *, n: int | None = None, exact: bool = True, key: str = "bulk_tag") -> None:
     """A small form: tag, add/remove, and a confirmation naming how many records it will touch.
 
-    `n` is the match count when the caller already has it. After a change the page reruns, so counts,
-    tag lists and the table show the new tags; the result message survives the rerun.
+    `n` is the match count when the caller already has it; with `exact` False more than `n` match (a capped
+    text search), and the exact number is counted only when the form is applied. After a change the page
+    reruns, so counts, tag lists and the table show the new tags; the result message survives the rerun.
     """
     if (done := st.session_state.pop(f"{key}_done", None)) is not None:
         st.success(done)
@@ -24,13 +25,15 @@ def render_bulk_tag(f: RecordFilter, *, n: int | None = None, key: str = "bulk_t
         with read_conn(engine()) as conn:
             n = count_matches(conn, f)
     with st.form(key):
-        st.markdown(f"**Tag all {n:,} records matching this filter**")
+        st.markdown(f"**Tag all {n:,} records matching this filter**" if exact else
+                    f"**Tag all records matching this filter (more than {n:,})**")
         tag = st.text_input("Tag", key=f"{key}_tag")
         remove = st.toggle("remove the tag instead", key=f"{key}_remove")
         if st.form_submit_button("Apply to all matches", icon=":material/sell:"):
             try:
                 with write_tx(engine()) as conn:
-                    result = apply_bulk_tag(conn, f, tag=tag, remove=remove, matched=n, actor=current_actor())
+                    matched = n if exact else count_matches(conn, f)
+                    result = apply_bulk_tag(conn, f, tag=tag, remove=remove, matched=matched, actor=current_actor())
             except MiraError as exc:  # InvalidAnnotation, PermissionDenied: nothing was tagged
                 st.error(escape_markdown(str(exc)))
                 return

@@ -3,7 +3,8 @@
 Run as `python -m mira_core.bench.scale_measure DB_URL WORK_DIR RUNS`; prints one JSON line of figures.
 Browse: `load_browse_page` (what the page runs per rerun: count, one page of 50 rows, latest scores,
 annotations) for each sort, with and without a source + outcome + score filter, a frequent-word text
-search and the last page. Record page: `import_bench.record_page` on a base record. Retention: selection
+search (its first page; for the rarer word also the deepest page it reaches) and the last page. Record
+page: `import_bench.record_page` on a base record. Retention: selection
 arrays loaded, rebuilt after a mask change, previewed. Reliability: score pairs loaded and the matrix
 with bootstrap intervals. Export: a keep list of about 1M records (of 2.3M) in jsonl and parquet.
 """
@@ -58,6 +59,8 @@ def browse_figures(engine: Engine, runs: int) -> Figures:
     out["text_search_ms"] = median_ms(_browse(engine, BrowseView(filter=text)), runs)
     rarer = RecordFilter(text=RARER_WORD)
     out["text_search_rarer_ms"] = median_ms(_browse(engine, BrowseView(filter=rarer)), runs)
+    # The deepest page the search can reach (the page number is clamped): its earlier rows are all read.
+    out["text_search_rarer_deepest_ms"] = median_ms(_browse(engine, BrowseView(filter=rarer, page=10**6)), runs)
     with read_conn(engine) as conn:
         total = records_repo.count_records(conn, RecordFilter())
         out["filtered_matches"] = records_repo.count_records(conn, FILTER)

@@ -6,7 +6,26 @@ all agree on which records match and in which order.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal_column, or_, select, text
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Integer,
+    Select,
+    and_,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import FromClause, NamedFromClause
 
 from mira_core.dimensions import column_of
@@ -16,24 +35,75 @@ from mira_core.storage.spot_checks_repo import spot_checked_ids
 from mira_core.storage.tables import annotations_table, record_tags, records, scores
 
 
-def text_condition(conn: Connection, query: str) -> ColumnElement:
+def _words(query: str) -> list[str]:
+    return [w for w in query.replace('"', " ").split() if w]
+
+
+def _fts_match(query: str) -> TextClause:
+    """SQLite: the FTS5 MATCH of every word of `query` (each quoted: no FTS5 syntax from the search box)."""
+    match = " AND ".join('"' + w + '"' for w in _words(query))
+    return text("records_fts MATCH :q").bindparams(q=match)
+
+
+def text_condition(conn: Connection, query: str, *, probe: bool = False) -> ColumnElement:
     """`records` rows matching a full-text query (each word must occur).
 
     SQLite: rowids straight from the FTS5 index (its rows share their record's rowid), ~8x faster for a
-    frequent word than fetching each match's record id from the FTS content table.
+    frequent word than fetching each match's record id from the FTS content table. SQLite builds the whole
+    list of matching rowids before reading a row (1 s for a word in 660K records), so with `probe` the
+    condition is instead a lookup of the row's own rowid in the index: a page sorted by an index then reads
+    rows in order and stops after its 50, which is what a word in many records wants (and what a rare word,
+    whose list is short, does not). PostgreSQL plans both forms as the same semi-join and picks the order
+    from its statistics.
     """
-    words = [w for w in query.replace('"', " ").split() if w]
+    words = _words(query)
     if conn.dialect.name == "sqlite":
-        match = " AND ".join('"' + w + '"' for w in words)
-        rowids: Select = select(literal_column("rowid")).select_from(text("records_fts")).where(
-            text("records_fts MATCH :q").bindparams(q=match)
-        )
+        fts_rowid: ColumnElement = literal_column("records_fts.rowid")
+        if probe:
+            return select(literal_column("1")).select_from(text("records_fts")).where(
+                _fts_match(query), fts_rowid == literal_column("records.rowid")).exists()
+        rowids: Select = select(fts_rowid).select_from(text("records_fts")).where(_fts_match(query))
         return literal_column("records.rowid").in_(rowids)
-    tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "") + "':*" for w in words)
-    ids: Select = select(literal_column("record_id")).select_from(text("record_search")).where(
-        text("doc @@ to_tsquery('simple', :q)").bindparams(q=tsq)
-    )
+    ids: Select = select(literal_column("record_id")).select_from(text("record_search")).where(_ts_match(words))
     return records.c.record_id.in_(ids)
+
+
+def _ts_match(words: list[str]) -> TextClause:
+    """PostgreSQL: the tsquery of every word (as a prefix) against `record_search.doc`."""
+    tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "") + "':*" for w in words)
+    return text("doc @@ to_tsquery('simple', :q)").bindparams(q=tsq)
+
+
+def text_driven(conn: Connection, f: RecordFilter, *, also: Sequence[ColumnElement] = ()) -> tuple[FromClause, list]:
+    """SQLite: (FROM, WHERE) that read `f`'s text matches from the FTS5 index, each match's record by rowid.
+
+    `+ 0` keeps the FTS side from being probed by rowid, so SQLite cannot start from an index on `records`
+    (the source's, say) and look each row up in the text index: it reads the matches first and can stop
+    after a LIMIT instead of listing them all (`text_condition`'s IN list).
+    """
+    fts = table("records_fts", column("rowid"))
+    frm = fts.join(records, literal_column("records.rowid") == fts.c.rowid + 0)
+    return frm, [_fts_match(f.text), *where(conn, f.model_copy(update={"text": ""})), *also]
+
+
+def first_matches(conn: Connection, f: RecordFilter, limit: int, *, also: Sequence[ColumnElement] = ()) -> Select:
+    """At most `limit` rows, one per record matching `f` and `also`, in no order (what a capped count counts).
+
+    A text query is read from the text index's matches, so the query stops after `limit` matches instead of
+    listing every match first: a text query alone from the index alone (PostgreSQL's search rows are deleted
+    with their records; SQLite's are checked against them at every start, `search_index.search_rows_aligned`),
+    with other conditions on SQLite through `text_driven`.
+    """
+    one: ColumnElement = literal_column("1")
+    rest = [*where(conn, f.model_copy(update={"text": ""})), *also]
+    sqlite_db = conn.dialect.name == "sqlite"
+    if f.text.strip() and not rest:  # the index alone: reading each match's record cost ~7 µs a match
+        match = _fts_match(f.text) if sqlite_db else _ts_match(_words(f.text))
+        return select(one).select_from(text("records_fts" if sqlite_db else "record_search")).where(match).limit(limit)
+    if f.text.strip() and sqlite_db:
+        frm, cond = text_driven(conn, f, also=also)
+        return select(one).select_from(frm).where(*cond).limit(limit)
+    return select(one).select_from(records).where(*where(conn, f), *also).limit(limit)
 
 
 def latest_student(inner: NamedFromClause) -> Select:
@@ -142,15 +212,15 @@ def _score_conditions(f: RecordFilter, sqlite_db: bool = False) -> list:
     return cond
 
 
-def where(conn: Connection, f: RecordFilter) -> list:
+def where(conn: Connection, f: RecordFilter, *, text_probe: bool = False) -> list:
     """The WHERE conditions of `f` (an empty list matches every record).
 
     Tags, overrides, spot checks and scores are `record_id IN (subquery)` conditions: each subquery is
-    evaluated once and served by an index, never per listed row.
+    evaluated once and served by an index, never per listed row. `text_probe`: see `text_condition`.
     """
     cond = _column_conditions(f)
     if f.text and f.text.strip():
-        cond.append(text_condition(conn, f.text))
+        cond.append(text_condition(conn, f.text, probe=text_probe))
     if f.record_ids is not None:
         cond.append(records.c.record_id.in_(list(f.record_ids)))
     return cond + _curation_conditions(f) + _score_conditions(f, conn.dialect.name == "sqlite")
@@ -167,6 +237,23 @@ def sort_source(sort: SortKey) -> tuple[FromClause, ColumnElement]:
     if sort.column == "instance_id":
         return records, func.coalesce(records.c.instance_id, "")
     return records, records.c[sort.column]
+
+
+def unindexed(conn: Connection, expr: ColumnElement) -> ColumnElement:
+    """The same sort value as an expression no index provides (PostgreSQL; SQLite gets `expr` back).
+
+    For a text query known to match few records: PostgreSQL's estimate for a word it has no statistics on
+    is ~0.2% of the rows, so it walked the sort index testing every row against the text index (1.4 s at
+    500K records for a word in none); without an ordered index it reads the matches and sorts them. SQLite
+    already starts from the list of matches.
+    """
+    if conn.dialect.name == "sqlite":
+        return expr
+    if isinstance(expr.type, Integer):
+        return expr + 0
+    if isinstance(expr.type, DateTime):
+        return expr + literal(timedelta(0))
+    return expr.concat("")
 
 
 def order(expr: ColumnElement, descending: bool) -> list:

@@ -10,12 +10,13 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import zstandard
-from sqlalchemy import Connection, Table, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Table, func, literal_column, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.selectable import FromClause
 
 from mira_core.dimensions import COLUMNS
 from mira_core.errors import NotFoundError
@@ -24,6 +25,7 @@ from mira_core.records import Outcome, Record
 from mira_core.storage import record_filter as rf
 from mira_core.storage.outcomes_repo import apply_known_outcomes, report_from_columns
 from mira_core.storage.prepared_rows import PreparedRow, StoredItem, prepare_item
+from mira_core.storage.record_counts import counted_sources, kept_count
 from mira_core.storage.search_index import index_search
 from mira_core.storage.tables import record_bodies, records, scores
 
@@ -97,23 +99,75 @@ def insert_prepared(conn: Connection, rows: Iterable[PreparedRow]) -> dict[str, 
     return {"inserted": len(fresh), "present": len(rows) - len(fresh)}
 
 
+class MatchCount(NamedTuple):
+    """How many records match a filter: exactly `n`, or (not `exact`) more than `n`."""
+
+    n: int
+    exact: bool
+
+
 def count_records(conn: Connection, f: RecordFilter) -> int:
-    """How many records match `f` (reads no bodies)."""
+    """How many records match `f` (reads no bodies; no filter or sources alone: the kept counts, no scan)."""
+    sources = counted_sources(f)
+    if sources is not None:
+        return kept_count(conn, sources)
     return int(conn.execute(select(func.count()).select_from(records).where(*rf.where(conn, f))).scalar_one())
+
+
+def count_capped(conn: Connection, f: RecordFilter, cap: int) -> MatchCount:
+    """`count_records`, except that a full-text query stops counting past `cap` matches.
+
+    Counting every match of a word found in most records reads its whole posting list (seconds at millions of
+    records); past `cap` the answer is "more than `cap`" (MatchCount(cap, False)).
+    """
+    if not f.text.strip():
+        return MatchCount(count_records(conn, f), True)
+    first = rf.first_matches(conn, f, cap + 1).subquery()
+    n = int(conn.execute(select(func.count()).select_from(first)).scalar_one())
+    return MatchCount(min(n, cap), n <= cap)
+
+
+WALK_MIN_MATCHES = 40_000
+"""SQLite: a text search matching more than Browse counts reads rows in sort order, testing each against the
+text index, only if it matches at least this many (each test costs 25-100 µs; with fewer matches too few rows
+pass, and reading every match, ~3 µs each, then sorting them is cheaper)."""
+
+
+def _page_source(conn: Connection, f: RecordFilter, text_count: MatchCount | None, frm: FromClause,
+                 expr: ColumnElement) -> tuple[FromClause, list, ColumnElement]:
+    """(FROM, WHERE conditions, sort value) of a page, for how many records its text query matches.
+
+    No count: the database chooses. Counted exactly (few): SQLite starts from the list of matches, PostgreSQL
+    is kept off the ordered index (`rf.unindexed`). More than counted: PostgreSQL chooses from its statistics;
+    SQLite reads the matches from the text index and sorts them (`rf.text_driven`) below WALK_MIN_MATCHES,
+    or walks the sort order testing each row (`rf.text_condition(probe=True)`) above.
+    """
+    if text_count is None or not f.text.strip():
+        return frm, rf.where(conn, f), expr
+    if text_count.exact:
+        return frm, rf.where(conn, f), rf.unindexed(conn, expr)
+    if conn.dialect.name != "sqlite":
+        return frm, rf.where(conn, f), expr
+    if count_capped(conn, f, WALK_MIN_MATCHES).exact:
+        text_frm, cond = rf.text_driven(conn, f)
+        return text_frm, cond, expr
+    return frm, rf.where(conn, f, text_probe=True), expr
 
 
 def list_records(
     conn: Connection, f: RecordFilter, *, sort: SortKey | None = None, offset: int = 0, limit: int = 50,
-    total: int | None = None,
+    total: int | None = None, text_count: MatchCount | None = None,
 ) -> pd.DataFrame:
     """One page of metadata rows (columns: LIST_COLUMNS) matching `f`, sorted, never reading bodies.
 
-    With `total` (the count of matches, which Browse has already), a page past the middle is read from the
-    other end in the reverse order and turned back: an OFFSET makes the database step over every row before
-    the page, so the last page of 2.3M records stepped over 2.3M index entries instead of 50.
+    With `total` (the exact count of matches, which Browse has already), a page past the middle is read from
+    the other end in the reverse order and turned back: an OFFSET makes the database step over every row
+    before the page, so the last page of 2.3M records stepped over 2.3M index entries instead of 50.
+    `text_count` (what `count_capped` said of a text query) chooses how the text index is read: `_page_source`.
     """
     sort = sort or SortKey()
     frm, expr = rf.sort_source(sort)
+    frm, cond, expr = _page_source(conn, f, text_count, frm, expr)
     descending = sort.descending
     flip = total is not None and offset > total // 2 and offset < total
     if flip and total is not None:
@@ -122,7 +176,7 @@ def list_records(
     stmt = (
         select(*[records.c[c] for c in LIST_COLUMNS])
         .select_from(frm)
-        .where(*rf.where(conn, f))
+        .where(*cond)
         .order_by(*rf.order(expr, descending))
         .offset(offset)
         .limit(limit)
@@ -196,18 +250,28 @@ def get_raw(conn: Connection, record_id: str) -> bytes:
     return _zd().decompress(blob)
 
 
-def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> tuple[str | None, str | None]:
-    """(previous id, next id) of `record_id` within filter `f` under `sort` (keyset, no full scan)."""
+def neighbours(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str, *,
+               text_count: MatchCount | None = None) -> tuple[str | None, str | None]:
+    """(previous id, next id) of `record_id` within filter `f` under `sort` (keyset, no full scan).
+
+    `text_count`: what `count_capped` said of `f`'s text query, read as a page is (`_page_source`).
+    """
     frm, expr = rf.sort_source(sort)
     key = rf.sort_key(conn, sort, frm, expr, record_id)
+    frm, base, expr = _page_source(conn, f, text_count, frm, expr)
     pair = tuple_(expr, records.c.record_id)
-    base = rf.where(conn, f)
     after = pair < key if sort.descending else pair > key
     before = pair > key if sort.descending else pair < key
     ids = select(records.c.record_id).select_from(frm)
     nxt = conn.execute(ids.where(*base, after).order_by(*rf.order(expr, sort.descending)).limit(1)).scalar()
     prv = conn.execute(ids.where(*base, before).order_by(*rf.order(expr, not sort.descending)).limit(1)).scalar()
     return prv, nxt
+
+
+def matches(conn: Connection, f: RecordFilter, record_id: str) -> bool:
+    """Whether record `record_id` matches `f` (its own row tested against the text index, never every match)."""
+    stmt = select(records.c.record_id).where(records.c.record_id == record_id, *rf.where(conn, f, text_probe=True))
+    return conn.execute(stmt.limit(1)).first() is not None
 
 
 def latest_overall(conn: Connection, record_ids: Sequence[str]) -> dict[str, int]:
@@ -228,8 +292,11 @@ def latest_anchor_scores(conn: Connection, record_ids: Sequence[str]) -> dict[st
 
 
 def has_synthetic(conn: Connection, f: RecordFilter) -> bool:
-    """True if any record matching `f` is synthetic (the pages then show a "SYNTHETIC DEMO DATA" marker)."""
-    stmt = select(records.c.record_id).where(*rf.where(conn, f), records.c.synthetic.is_(True)).limit(1)
+    """True if any record matching `f` is synthetic (the pages then show a "SYNTHETIC DEMO DATA" marker).
+
+    A text query is read from the text index's matches (`first_matches`), never by listing them all first.
+    """
+    stmt = rf.first_matches(conn, f, 1, also=[records.c.synthetic.is_(True)])
     return conn.execute(stmt).first() is not None
 
 
@@ -244,14 +311,19 @@ def mark_synthetic(conn: Connection, record_ids: Sequence[str]) -> int:
     return int(res.rowcount or 0)
 
 
-def position(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str) -> int:
-    """How many records matching `f` come before `record_id` under `sort` (its 0-based rank; keyset count)."""
+def position(conn: Connection, f: RecordFilter, sort: SortKey, record_id: str, *,
+             text_count: MatchCount | None = None, limit: int | None = None) -> int:
+    """How many records matching `f` come before `record_id` under `sort` (its 0-based rank; keyset count).
+
+    `text_count` as for `neighbours`; with `limit` the count stops there (the rank is then `limit` or more).
+    """
     frm, expr = rf.sort_source(sort)
     key = rf.sort_key(conn, sort, frm, expr, record_id)
+    frm, base, expr = _page_source(conn, f, text_count, frm, expr)
     pair = tuple_(expr, records.c.record_id)
     before = pair > key if sort.descending else pair < key
-    stmt = select(func.count()).select_from(frm).where(*rf.where(conn, f), before)
-    return int(conn.execute(stmt).scalar_one())
+    earlier = select(literal_column("1")).select_from(frm).where(*base, before).limit(limit).subquery()
+    return int(conn.execute(select(func.count()).select_from(earlier)).scalar_one())
 
 
 def count_synthetic(conn: Connection) -> int:

@@ -74,6 +74,13 @@ records = Table(
     Index(None, "imported_at", "record_id"),
 )
 
+record_counts = Table(
+    "record_counts",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("n", BigInteger, nullable=False, doc="Records of this source; kept by triggers on `records` (0020)."),
+)
+
 record_bodies = Table(
     "record_bodies",
     metadata,

@@ -119,3 +119,20 @@ def test_odd_search_text_never_crashes(corpus):
         at.run()
         assert not at.exception, (q, at.exception)
         assert at.text_input(key="browse_q").value == q.strip()
+
+
+def test_a_search_past_the_count_cap_says_more_than_and_pages_its_first_matches(sixty, monkeypatch):
+    from mira_core.views import browse
+
+    monkeypatch.setattr(browse, "TEXT_COUNT_CAP", 40)  # 60 records say "parser"
+    monkeypatch.setattr(browse, "TEXT_PAGE_DEPTH", 50)
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.query_params.update({"size": "25", "sort": "instance_id", "order": "asc", "q": "parser", "page": "9"})
+    at.run()
+    assert _count_line(at).startswith("**more than 40** matching records for “parser” · showing 26–50")
+    assert "pages reach the first 50: add words or filters" in _count_line(at)
+    assert at.query_params["page"] == "2" and at.button(key="browse_next").disabled
+    assert at.dataframe[0].value["instance"].tolist()[-1] == "org__repo-149"
+    assert any("more than 40 records" in e.label for e in at.expander)
+    at.text_input(key="browse_q").input("parser 123").run()
+    assert _count_line(at).startswith("**2** matching") and "pages reach" not in _count_line(at)  # 123 and 124

@@ -10,6 +10,7 @@ from mira_core.cli import main
 
 BROWSE = {f"browse_{s}{f}_ms" for s in ("imported", "score", "tokens") for f in ("", "_filtered")}
 KEYS = BROWSE | {"browse_last_page_ms", "browse_worst_ms", "text_search_ms", "text_search_rarer_ms",
+                 "text_search_rarer_deepest_ms",
                  "record_page_ms", "preview_ms", "rebuild_ms", "reliability_intervals_ms", "export_jsonl_s",
                  "export_parquet_s", "peak_rss_mb", "import_records_per_s", "browse_rerun_ms",
                  "retention_rerun_ms", "page_process_peak_rss_mb"}

@@ -65,3 +65,23 @@ def test_tags_and_override_come_with_the_page_in_one_query_whatever_its_size(eng
     by_id = page.rows.set_index("record_id")
     assert by_id.loc[ids[0], "override"] == "force drop" and by_id.loc[ids[0], "tags"] == ["a", "b"]
     assert by_id.loc[ids[1], "override"] == "" and by_id.loc[ids[1], "tags"] == ["a", "b"]
+
+
+def test_a_text_search_past_the_cap_says_more_than_and_pages_its_first_matches(engine, monkeypatch):
+    from mira_core.storage import records_repo
+    from mira_core.views import browse
+
+    make_records(engine, 60, sources=("src_a",))  # every issue says "parser"
+    monkeypatch.setattr(browse, "TEXT_COUNT_CAP", 40)
+    monkeypatch.setattr(browse, "TEXT_PAGE_DEPTH", 50)
+    searched = RecordFilter(text="parser")
+    with read_conn(engine) as conn:
+        first = load_browse_page(conn, _view(filter=searched), store_has_synthetic=False)
+        last = load_browse_page(conn, _view(filter=searched, page=99), store_has_synthetic=False)
+        plain = load_browse_page(conn, _view(filter=searched.model_copy(update={"text": "number 7"})),
+                                 store_has_synthetic=False)
+        straight = records_repo.list_records(conn, searched, sort=first.view.sort, limit=50).record_id.tolist()
+    assert (first.total, first.exact, first.total_label, first.n_pages) == (40, False, "more than 40", 2)
+    assert last.view.page == 2  # page 99 clamped to the pages that reach the first 50 matches
+    assert first.rows.record_id.tolist() + last.rows.record_id.tolist() == straight
+    assert (plain.total, plain.exact, plain.total_label) == (1, True, "1")

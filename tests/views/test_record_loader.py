@@ -34,3 +34,23 @@ def test_a_record_outside_the_filter_keeps_the_view(engine):
             load_record_context(conn, "no-such-record", view)
     assert ctx.position is None and ctx.back_view == view
     assert ctx.where.startswith("outside the Browse filter (2 records)")
+
+
+@pytest.mark.parametrize("walk_min", [0, 10**6])  # SQLite: sort order walked / matches read and sorted
+def test_a_record_in_a_capped_search_has_the_same_neighbours_and_rank(engine, monkeypatch, walk_min):
+    from mira_core.views import record
+
+    ids = sorted(make_records(engine, 40, sources=("src_a",)))  # every issue says "parser"
+    view = BrowseView(filter=RecordFilter(text="parser"), sort=SortKey(column="record_id", descending=False),
+                      page=1, page_size=5)
+    with read_conn(engine) as conn:
+        exact = [load_record_context(conn, ids[i], view) for i in (0, 7, 25, 39)]
+        monkeypatch.setattr(record, "TEXT_COUNT_CAP", 30)
+        monkeypatch.setattr(record, "TEXT_PAGE_DEPTH", 20)
+        monkeypatch.setattr(records_repo, "WALK_MIN_MATCHES", walk_min)
+        capped = [load_record_context(conn, ids[i], view) for i in (0, 7, 25, 39)]
+    assert [(c.prev_id, c.next_id) for c in capped] == [(c.prev_id, c.next_id) for c in exact]
+    assert [c.position for c in exact] == [0, 7, 25, 39] and [c.position for c in capped] == [0, 7, None, None]
+    assert capped[1].where == "record 8 of more than 30 in the Browse filter" and capped[1].back_view.page == 2
+    assert capped[2].where == "past the first 20 of more than 30 records in the Browse filter"
+    assert capped[2].back_view == view
