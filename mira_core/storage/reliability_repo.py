@@ -19,7 +19,8 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from mira_core.dimensions import COLUMNS, SLOTS, column_of
 from mira_core.errors import NotFoundError, StorageError
 from mira_core.storage import revisions_repo
-from mira_core.storage.rows import as_utc, fetch_tuples, utcnow
+from mira_core.storage.columnar import id_order, last_of_runs, positions, read_columns, records_by_id
+from mira_core.storage.rows import as_utc, utcnow
 from mira_core.storage.tables import mask_cells, mask_versions, records, scores
 
 # ----------------------------------------------------------------------------- score matrices
@@ -70,53 +71,47 @@ def list_prompt_versions(conn: Connection) -> list[str]:
 
 
 def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_version: str | None,
-                   with_meta: bool, sources: Sequence[str] = ()) -> tuple[list, np.ndarray]:
-    """(rows of record id [+ source, outcome, tokens], [n, 15] floats), the latest score per record."""
-    cols = [scores.c.record_id]
-    if with_meta:
-        cols += [records.c.source, records.c.outcome, records.c.token_estimate]
-    cols += [scores.c[c] for c in COLUMNS]
-    need_records = with_meta or bool(sources)
-    stmt = select(*cols).select_from(
-        scores.join(records, records.c.record_id == scores.c.record_id) if need_records else scores)
-    stmt = stmt.where(scores.c.judge_kind == kind)
-    if judge:
-        stmt = stmt.where(scores.c.judge == judge)
-    if prompt_version:
-        stmt = stmt.where(scores.c.prompt_version == prompt_version)
+                   sources: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """(record ids as bytes, [n, 15] scores): each record's latest score (highest id) of this kind and judge.
+
+    Rows come in (record_id, score_id) order, the order of the index on (judge_kind, record_id), so the
+    latest score of each record is the last of its run; no join (records are read once, by the caller).
+    """
+    s = scores.c
+    cond = [s.judge_kind == kind, *([s.judge == judge] if judge else []),
+            *([s.prompt_version == prompt_version] if prompt_version else [])]
     if sources:
-        stmt = stmt.where(records.c.source.in_(list(sources)))
-    rows = fetch_tuples(conn, stmt.order_by(scores.c.record_id, scores.c.score_id))
-    # Rows come in (record_id, score_id) order: the latest score of each record is the last of its run.
-    if rows:
-        rows = [r for r, nxt in zip(rows, [*rows[1:], (None,)], strict=True) if r[0] != nxt[0]]
-    meta = 4 if with_meta else 1
-    values = np.array([r[meta:] for r in rows], dtype=float).reshape(len(rows), len(COLUMNS))
-    return [r[:meta] for r in rows], values
+        cond.append(s.record_id.in_(select(records.c.record_id).where(records.c.source.in_(list(sources)))))
+    stmt = select(s.record_id, *[s[c] for c in COLUMNS]).where(*cond).order_by(s.record_id, s.score_id)
+    got = read_columns(conn, stmt, ["id"], matrix=len(COLUMNS))
+    last = last_of_runs(got.array(0))
+    return got.array(0)[last], got.matrix[last]
 
 
 def load_score_pairs(conn: Connection, *, student_judge: str | None = None, prompt_version: str | None = None,
                      teacher: str | None = None, sources: Sequence[str] = ()) -> ScorePairs:
     """Student scores (latest per record among `student_judge`/`prompt_version`) aligned with `teacher`.
 
-    Without a `teacher` name the teacher matrix is all NaN. Records are in record-id order.
+    Without a `teacher` name the teacher matrix is all NaN. Records are in record-id order (as bytes).
+    Scores are float32 where that is exact (whole and half points), else float64.
     """
-    meta, student = _latest_scores(conn, "student", student_judge, prompt_version, True, sources)
-    ids = np.array([m[0] for m in meta], dtype=object)
-    teach = np.full(student.shape, np.nan)
+    ids, student = _latest_scores(conn, "student", student_judge, prompt_version, sources)
+    where = [records.c.source.in_(list(sources))] if sources else []
+    rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"], where)
+    order = id_order(ids)
+    if order is not None:
+        ids, student = ids[order], student[order]
+    at = positions(rec.array(0), ids)
+    ids, student, at = ids[at >= 0], student[at >= 0], at[at >= 0]
+    teach = np.full(student.shape, np.nan, dtype=student.dtype)
     if teacher and len(ids):
-        tmeta, tvals = _latest_scores(conn, "teacher", teacher, None, False, sources)
-        index = {rid: i for i, rid in enumerate(ids)}
-        pos = np.array([index.get(m[0], -1) for m in tmeta], dtype=np.int64)
-        found = pos >= 0
-        teach[pos[found]] = tvals[found]
+        tids, tvals = _latest_scores(conn, "teacher", teacher, None, sources)
+        teach = teach.astype(np.result_type(teach, tvals), copy=False)
+        pos = positions(ids, tids)
+        teach[pos[pos >= 0]] = tvals[pos >= 0]
     return ScorePairs(
-        record_ids=ids,
-        sources=np.array([m[1] for m in meta], dtype=object),
-        outcomes=np.array([m[2] for m in meta], dtype=object),
-        tokens=np.array([m[3] for m in meta], dtype=np.int64),
-        student=student,
-        teacher=teach,
+        record_ids=ids.astype("U32").astype(object), sources=rec.coded(1).strings()[at],
+        outcomes=rec.coded(2).strings()[at], tokens=rec.array(3)[at], student=student, teacher=teach,
     )
 
 
