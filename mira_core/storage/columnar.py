@@ -75,12 +75,20 @@ class Columns(NamedTuple):
 
 
 def iter_chunks(conn: Connection, stmt: Select, size: int | None = None) -> Iterator[Sequence[tuple]]:
-    """Rows of `stmt` as lists of plain tuples, `size` at a time, on the caller's connection and transaction."""
+    """Rows of `stmt` as lists of plain tuples, `size` at a time, on the caller's connection and transaction.
+
+    On PostgreSQL through a server-side cursor (the driver would otherwise hold the whole result), with JIT
+    off for the rest of the transaction.
+    """
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params: Mapping[str, object] | Sequence[object] = compiled.params
     if compiled.positional:
         params = tuple(compiled.params[k] for k in compiled.positiontup or ())
     raw = conn.connection
+    if conn.dialect.name == "postgresql":
+        # A read of every row costs enough for PostgreSQL to JIT-compile it: seconds of compiling for a plain
+        # scan. LOCAL: only the caller's (read) transaction.
+        conn.exec_driver_sql("SET LOCAL jit = off")
     cur = raw.cursor(name=f"mira_columns_{next(_cursor_names)}") if conn.dialect.name == "postgresql" else raw.cursor()
     try:
         cur.execute(str(compiled), params)

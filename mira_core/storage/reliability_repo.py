@@ -1,8 +1,8 @@
 """Reliability storage: score matrices for the reliability page, teacher labels, mask version rows.
 
-The matrix loader reads only numeric slot columns and a few metadata columns through the raw DB-API
-cursor (no rationales, no bodies, no pandas row objects): 232K records load in well under a second and
-the page caches the arrays keyed by `data_version`.
+The matrix loader reads only numeric slot columns and a few metadata columns, in chunks straight into
+arrays (`storage.columnar`: no rationales, no bodies, no per-row Python objects kept); the page caches
+the arrays keyed by `data_version`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ class ScorePairs:
     """Aligned per-record arrays: one row per record with a student score (latest matching one).
 
     `student` and `teacher` are [n, 15] floats with NaN where a judge gave no score for a slot (or,
-    for the teacher, no label at all).
+    for the teacher, no label at all): float32 when every value is exact in it (whole and half points),
+    else float64. `sources` and `outcomes` share one str per distinct value.
     """
 
     record_ids: np.ndarray

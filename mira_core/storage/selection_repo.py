@@ -1,8 +1,9 @@
 """Selection storage: the columns the retention preview needs, scorer choices, policy rows, generated data.
 
-`load_selection_columns` is one query over records, the chosen student score per record and the curator's
-override, reading only numbers and short codes (never bodies, raw outputs or rationales). Codes come back as
-stored text ('resolved', 'keep', 'force_drop'); `mira_core.selection.store` turns them into selection's arrays.
+`load_selection_columns` reads records, the chosen student score per record and the curator's override
+as arrays (`storage.columnar`), only numbers and short codes (never bodies, raw outputs or rationales).
+Codes come back as stored text (`Coded`: 'resolved', 'keep', 'force_drop'); `mira_core.selection.store`
+turns them into selection's arrays.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class ScorerRun:
 
 @dataclass(frozen=True)
 class SelectionColumns:
-    """Every record's numbers and short codes as columns of length n, in record-id order.
+    """Generated records' numbers and short codes as columns of length n, to store (`insert_generated`).
 
     Text columns hold the stored values (`outcomes` 'resolved' / 'not_resolved' / 'unknown', `recommendations`
     'keep' / 'downsample' / 'drop', `overrides` 'force_keep' / 'force_drop'; None where there is none).
@@ -125,8 +126,6 @@ def load_selection_columns(conn: Connection, *, judge: str | None = None,
     version. Three plain reads (records; complete student scores in index order; annotations) aligned by
     record id in numpy: a per-record correlated lookup cost ~30 s at 700K records.
     """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL jit = off")  # a long read: PostgreSQL would spend seconds compiling it
     rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"])
     ids, n = rec.array(0), len(rec.array(0))
     got = read_columns(conn, _chosen_scores_query(conn.dialect.name == "sqlite", judge, prompt_version),
