@@ -243,6 +243,7 @@ def reliability_matrix(
     (NaN when n < 2) so a page can say "too few" and still show n. Intervals cost most of the time;
     `intervals=False` leaves them NaN.
     """
+    student, teacher = np.asarray(student), np.asarray(teacher)  # no copy: only labelled rows are converted
     if student.shape != teacher.shape or student.ndim != 2:
         raise ValueError(f"student {student.shape} and teacher {teacher.shape} must both be [n, dims]")
     if len(sources) != student.shape[0]:

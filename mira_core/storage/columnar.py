@@ -118,8 +118,8 @@ def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: 
     parts: list[list[np.ndarray]] = [[] for _ in kinds]
     blocks: list[np.ndarray] = []
     width = len(kinds)
-    # Millions of row tuples would set off the cyclic collector over and over (a quarter of the CPU time
-    # here); none of them can form a cycle, so it waits until the read is done.
+    # Millions of row tuples would set off the cyclic collector over and over (the old loads grew faster
+    # than the row count); none of them can form a cycle, so it waits until the read is done.
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -179,8 +179,8 @@ def records_by_id(conn: Connection, names: Sequence[str], kinds: Sequence[Kind],
                   where: Sequence[ColumnElement] = ()) -> Columns:
     """Column 0 the record ids sorted by bytes, then the `records` columns `names` read as `kinds`, in that order.
 
-    Read in table order and sorted here: walking the primary-key index visits the wide rows in random order
-    (0.94 s against 0.28 s + a 0.05 s sort at 300K records on SQLite).
+    Read in table order and sorted here: walking the primary-key index visits the wide rows in random order,
+    several times slower than a scan and a sort of the ids.
     """
     stmt = select(records.c.record_id, *[records.c[c] for c in names]).where(*where)
     got = read_columns(conn, stmt, ["id", *kinds])

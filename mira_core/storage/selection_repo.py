@@ -99,7 +99,7 @@ def _chosen_scores_query(sqlite_db: bool, judge: str | None, prompt_version: str
     The chosen score is the latest by (created_at, score_id), the order of the index on (record_id,
     judge_kind, complete, created_at, score_id). SQLite would pick the (judge_kind, record_id) index for the
     conditions and sort each record's rows; written `+judge_kind`, `+complete` it walks the first index
-    without sorting (1.6 s -> 1.3 s at 300K).
+    without sorting.
     """
     s = scores.c
     kind, complete = ((literal_column("+scores.judge_kind"), literal_column("+scores.complete")) if sqlite_db
@@ -124,7 +124,8 @@ def load_selection_columns(conn: Connection, *, judge: str | None = None,
 
     The chosen score is the record's latest complete student score, optionally of one model and prompt
     version. Three plain reads (records; complete student scores in index order; annotations) aligned by
-    record id in numpy: a per-record correlated lookup cost ~30 s at 700K records.
+    record id in numpy: a lookup per record (a correlated subquery, or a LATERAL) took half a minute and more
+    at 700K records (docs/BENCHMARKS.md, "bench scale").
     """
     rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"])
     ids, n = rec.array(0), len(rec.array(0))
