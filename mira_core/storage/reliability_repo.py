@@ -21,6 +21,7 @@ from mira_core.errors import NotFoundError, StorageError
 from mira_core.storage import revisions_repo
 from mira_core.storage.columnar import id_order, last_of_runs, positions, read_columns, records_by_id
 from mira_core.storage.rows import as_utc, utcnow
+from mira_core.storage.score_judges import judge_pairs
 from mira_core.storage.tables import mask_cells, mask_versions, records, scores
 
 # ----------------------------------------------------------------------------- score matrices
@@ -57,18 +58,13 @@ def data_version(conn: Connection) -> str:
 
 
 def list_judges(conn: Connection, kind: str) -> list[str]:
-    """Distinct judge names of one kind ('student' models or 'teacher' names)."""
-    stmt = select(scores.c.judge).distinct().where(scores.c.judge_kind == kind).order_by(scores.c.judge)
-    return list(conn.execute(stmt).scalars())
+    """Distinct judge names of one kind ('student' models or 'teacher' names), sorted."""
+    return list(dict.fromkeys(j for j, _ in judge_pairs(conn, kind)))
 
 
 def list_prompt_versions(conn: Connection) -> list[str]:
-    """Distinct prompt versions of student scores."""
-    stmt = (
-        select(scores.c.prompt_version).distinct().where(scores.c.judge_kind == "student").order_by(scores.c.prompt_version)
-    )
-    return list(conn.execute(stmt).scalars())
-
+    """Distinct prompt versions of student scores, sorted."""
+    return sorted({p for _, p in judge_pairs(conn, "student")})
 
 
 def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_version: str | None,

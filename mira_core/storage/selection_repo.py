@@ -21,6 +21,7 @@ from mira_core.errors import ConflictError, NotFoundError
 from mira_core.storage import revisions_repo
 from mira_core.storage.columnar import Coded, last_of_runs, positions, read_columns, records_by_id
 from mira_core.storage.overall_keys import refresh_overall_keys
+from mira_core.storage.score_judges import judge_pairs
 from mira_core.storage.tables import annotations_table, policies, records, scores
 from mira_core.timeutil import as_utc
 
@@ -180,12 +181,9 @@ def instance_ids(conn: Connection, record_ids: set[str]) -> dict[str, str | None
 
 
 def scorer_choices(conn: Connection) -> tuple[list[str], list[str]]:
-    """Distinct student models and prompt versions (choices for the scorer-run rule)."""
-    student = scores.c.judge_kind == "student"
-    judges = conn.execute(select(scores.c.judge).distinct().where(student).order_by(scores.c.judge)).scalars()
-    versions = conn.execute(select(scores.c.prompt_version).distinct().where(student)
-                            .order_by(scores.c.prompt_version)).scalars()
-    return list(judges), list(versions)
+    """Distinct student models and prompt versions (choices for the scorer-run rule), each sorted."""
+    pairs = judge_pairs(conn, "student")
+    return list(dict.fromkeys(j for j, _ in pairs)), sorted({p for _, p in pairs})
 
 
 # ----------------------------------------------------------------------------- policies
