@@ -67,42 +67,70 @@ def list_prompt_versions(conn: Connection) -> list[str]:
     return sorted({p for _, p in judge_pairs(conn, "student")})
 
 
-def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_version: str | None,
-                   sources: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
-    """(record ids as bytes, [n, 15] scores): each record's latest score (highest id) of this kind and judge.
-
-    Rows come in (record_id, score_id) order, the order of the index on (judge_kind, record_id), so the
-    latest score of each record is the last of its run; no join (records are read once, by the caller).
-    """
+def _score_conditions(kind: str, judge: str | None, prompt_version: str | None, sources: Sequence[str]) -> list:
+    """Scores of this kind (and judge, prompt version; of records of these sources)."""
     s = scores.c
     cond = [s.judge_kind == kind, *([s.judge == judge] if judge else []),
             *([s.prompt_version == prompt_version] if prompt_version else [])]
     if sources:
         cond.append(s.record_id.in_(select(records.c.record_id).where(records.c.source.in_(list(sources)))))
-    stmt = select(s.record_id, *[s[c] for c in COLUMNS]).where(*cond).order_by(s.record_id, s.score_id)
-    got = read_columns(conn, stmt, ["id"], matrix=len(COLUMNS))
+    return cond
+
+
+def _latest_scores(conn: Connection, cond: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """(record ids as bytes sorted, [n, 15] scores): each record's latest score (highest id) under `cond`.
+
+    Rows come in (record_id, score_id) order, the order of the index on (judge_kind, record_id), so the
+    latest score of each record is the last of its run; no join (records are read once, by the caller).
+    """
+    s = scores.c
+    got = read_columns(conn, select(s.record_id, *[s[c] for c in COLUMNS]).where(*cond)
+                       .order_by(s.record_id, s.score_id), ["id"], matrix=len(COLUMNS))
     last = last_of_runs(got.array(0))
-    return got.array(0)[last], got.matrix[last]
+    ids, values = got.array(0)[last], got.matrix[last]
+    order = id_order(ids)
+    return (ids, values) if order is None else (ids[order], values[order])
+
+
+def _student_scores(conn: Connection, cond: list, labelled_by: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The latest student scores under `cond`; with `labelled_by`, values only where that teacher labelled.
+
+    Every student-scored record keeps its row (ids only: one short column from an index), NaN elsewhere.
+    """
+    if not labelled_by:
+        return _latest_scores(conn, cond)
+    s, t = scores.c, scores.alias("t")
+    got = read_columns(conn, select(s.record_id).where(*cond).order_by(s.record_id), ["id"])
+    ids = got.array(0)[last_of_runs(got.array(0))]
+    order = id_order(ids)
+    ids = ids if order is None else ids[order]
+    labelled = select(t.c.record_id).where(t.c.judge_kind == "teacher", t.c.judge == labelled_by)
+    lids, lvals = _latest_scores(conn, [*cond, s.record_id.in_(labelled)])
+    student = np.full((len(ids), len(COLUMNS)), np.nan, dtype=lvals.dtype)
+    pos = positions(ids, lids)
+    student[pos[pos >= 0]] = lvals[pos >= 0]
+    return ids, student
 
 
 def load_score_pairs(conn: Connection, *, student_judge: str | None = None, prompt_version: str | None = None,
-                     teacher: str | None = None, sources: Sequence[str] = ()) -> ScorePairs:
+                     teacher: str | None = None, sources: Sequence[str] = (),
+                     labelled_only: bool = False) -> ScorePairs:
     """Student scores (latest per record among `student_judge`/`prompt_version`) aligned with `teacher`.
 
     Without a `teacher` name the teacher matrix is all NaN. Records are in record-id order (as bytes).
-    Scores are float32 where that is exact (whole and half points), else float64.
+    Scores are float32 where that is exact (whole and half points), else float64. `labelled_only` (the
+    agreement page, which compares only labelled records) reads student values only where `teacher` gave
+    a label and leaves them NaN elsewhere; every student-scored record still has its row.
     """
-    ids, student = _latest_scores(conn, "student", student_judge, prompt_version, sources)
+    cond = _score_conditions("student", student_judge, prompt_version, sources)
+    ids, student = _student_scores(conn, cond, teacher if labelled_only else None)
     where = [records.c.source.in_(list(sources))] if sources else []
     rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"], where)
-    order = id_order(ids)
-    if order is not None:
-        ids, student = ids[order], student[order]
     at = positions(rec.array(0), ids)
     ids, student, at = ids[at >= 0], student[at >= 0], at[at >= 0]
     teach = np.full(student.shape, np.nan, dtype=student.dtype)
     if teacher and len(ids):
-        tids, tvals = _latest_scores(conn, "teacher", teacher, None, sources)
+        tids, tvals = _latest_scores(conn, _score_conditions("teacher", teacher, None, sources))
         teach = teach.astype(np.result_type(teach, tvals), copy=False)
         pos = positions(ids, tids)
         teach[pos[pos >= 0]] = tvals[pos >= 0]

@@ -15,6 +15,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
@@ -158,3 +159,28 @@ def test_score_pairs_match_the_reference(engine, monkeypatch, decimals, ask):
     assert got.student.dtype == (np.float64 if decimals else np.float32)
     np.testing.assert_array_equal(got.student, want["student"])
     np.testing.assert_array_equal(got.teacher, want["teacher"])
+
+
+@pytest.mark.parametrize("decimals", [False, True])
+@pytest.mark.parametrize("ask", [(None, "kimi"), ("m2", "other"), ("m1", "nobody")])
+def test_labelled_only_pairs_give_the_page_the_same_matrix_and_cells(engine, monkeypatch, decimals, ask):
+    # The agreement page reads student values of labelled records only: every row stays (so every source
+    # and filter keeps its cells), values differ only where no teacher value could pair with them.
+    from mira_core.views.reliability import PairFilter, agreement_matrix, cell_detail
+
+    build_store(engine, decimals=decimals)
+    monkeypatch.setattr(columnar, "CHUNK", 7)
+    with read_conn(engine) as conn:
+        full = rel.load_score_pairs(conn, student_judge=ask[0], teacher=ask[1])
+        lean = rel.load_score_pairs(conn, student_judge=ask[0], teacher=ask[1], labelled_only=True)
+    assert lean.record_ids.tolist() == full.record_ids.tolist() and lean.sources.tolist() == full.sources.tolist()
+    np.testing.assert_array_equal(lean.teacher, full.teacher)
+    labelled = ~np.isnan(full.teacher).all(axis=1)
+    np.testing.assert_array_equal(lean.student[labelled], full.student[labelled])
+    assert np.isnan(lean.student[~labelled]).all()
+    for where in (PairFilter(), PairFilter(outcomes=("resolved",)), PairFilter(sources=("src_c",), min_tokens=10)):
+        pd.testing.assert_frame_equal(agreement_matrix(lean, where=where, min_n=2),
+                                      agreement_matrix(full, where=where, min_n=2))
+    for source in ("src_a", "all sources"):  # same values; float32 when the labelled ones alone fit it
+        pd.testing.assert_frame_equal(cell_detail(lean, source, "A3"), cell_detail(full, source, "A3"),
+                                      check_dtype=False)
