@@ -128,7 +128,7 @@ def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: 
             for k, kind in enumerate(kinds):
                 parts[k].append(_convert(kind, cols[k], indexes[k]))
             if matrix:
-                blocks.append(_compact(np.array(cols[width:], dtype=np.float64).T))
+                blocks.append(_compact(np.ascontiguousarray(np.array(cols[width:], dtype=np.float64).T)))
             del rows, cols
     finally:
         if collecting:

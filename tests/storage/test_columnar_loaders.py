@@ -184,3 +184,21 @@ def test_labelled_only_pairs_give_the_page_the_same_matrix_and_cells(engine, mon
     for source in ("src_a", "all sources"):  # same values; float32 when the labelled ones alone fit it
         pd.testing.assert_frame_equal(cell_detail(lean, source, "A3"), cell_detail(full, source, "A3"),
                                       check_dtype=False)
+
+
+def test_one_score_per_record_takes_the_no_copy_path_with_the_same_result(engine, monkeypatch):
+    # Every record scored once, in order: the loader hands the read matrix over without spreading it.
+    from tests.reliability.builders import add_scores
+
+    ids = make_records(engine, 23)
+    values = np.random.default_rng(4).integers(0, 11, (23, 15)).astype(float)
+    values[3, 4] = np.nan
+    add_scores(engine, ids, values)
+    monkeypatch.setattr(columnar, "CHUNK", 7)
+    with read_conn(engine) as conn:
+        got = selection_repo.load_selection_columns(conn)
+    want = reference_selection(engine, None, None)
+    assert got.complete.all() and got.scores.dtype == np.float32
+    np.testing.assert_array_equal(got.scores, want["scores"])
+    assert got.tokens.tolist() == want["tokens"]
+    assert got.scores.flags["C_CONTIGUOUS"]  # row-wise work on it (the aggregates) wants rows contiguous
