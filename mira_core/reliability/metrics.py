@@ -211,6 +211,20 @@ def _tables(student: np.ndarray, teacher: np.ndarray, groups: np.ndarray,
             yield gi, di, pair_table(student[rows, di], teacher[rows, di])
 
 
+def _labelled_rows(teacher: np.ndarray, sources: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(every source name sorted, group index of each labelled row, the labelled rows' indexes).
+
+    A row without any teacher value adds no pair to any cell, and a teacher labels ~10% of the records:
+    the cells are counted over the labelled rows only (same counts, a tenth of the work), while every
+    source still gets its cells (n = 0 where none of its records is labelled).
+    """
+    labelled = np.flatnonzero(~np.isnan(teacher).all(axis=1))
+    src = pd.Series(np.asarray(sources, dtype=object))
+    names = sorted(map(str, src.unique()))
+    groups = pd.Index(names).get_indexer(src.iloc[labelled].astype(str))
+    return names, groups.astype(np.int64), labelled
+
+
 def reliability_matrix(
     student: np.ndarray,
     teacher: np.ndarray,
@@ -229,18 +243,19 @@ def reliability_matrix(
     (NaN when n < 2) so a page can say "too few" and still show n. Intervals cost most of the time;
     `intervals=False` leaves them NaN.
     """
-    student = np.asarray(student, dtype=float)
-    teacher = np.asarray(teacher, dtype=float)
+    student, teacher = np.asarray(student), np.asarray(teacher)  # no copy: only labelled rows are converted
     if student.shape != teacher.shape or student.ndim != 2:
         raise ValueError(f"student {student.shape} and teacher {teacher.shape} must both be [n, dims]")
     if len(sources) != student.shape[0]:
         raise ValueError(f"{len(sources)} sources for {student.shape[0]} rows")
     if student.shape[1] != len(slots):
         raise ValueError(f"{student.shape[1]} score columns for {len(slots)} slots")
-    names, groups = np.unique(np.asarray(sources, dtype=str), return_inverse=True)
-    labels = [*map(str, names), ALL_SOURCES]
+    names, groups, labelled = _labelled_rows(teacher, sources)
+    student = np.asarray(student[labelled], dtype=float)
+    teacher = np.asarray(teacher[labelled], dtype=float)
+    labels = [*names, ALL_SOURCES]
     rows = []
-    for gi, di, table in _tables(student, teacher, groups.astype(np.int64), len(names)):
+    for gi, di, table in _tables(student, teacher, groups, len(names)):
         source, slot = labels[gi], slots[di]
         resamples_here = resamples if intervals else 0
         m, r = bootstrap_table(table, resamples=resamples_here, seed=_cell_seed(seed, source, slot))

@@ -29,7 +29,6 @@ from mira_core.selection.data import (
     OUTCOME_RESOLVED,
     OUTCOME_UNKNOWN,
     SelectionData,
-    make_data,
 )
 from mira_core.selection.policies import WILDCARD, CutSpec, Policy, ScorerRule, freeze_cells
 from mira_core.storage import Connection, records_repo
@@ -60,16 +59,14 @@ def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> Loa
     """Every record with its chosen score (NaN + incomplete when none) and override, in record-id order."""
     rule = rule or ScorerRule()
     cols = repo.load_selection_columns(conn, judge=rule.judge, prompt_version=rule.prompt_version)
-    names = tuple(sorted(set(cols.sources)))
-    code_of = {s: i for i, s in enumerate(names)}
-    data = make_data(
-        np.array(cols.record_ids, dtype="S32"), names, np.array([code_of[s] for s in cols.sources], dtype=np.int16),
-        cols.tokens, cols.scores, cols.complete,
-        outcome=np.array([_OUTCOMES.get(o, OUTCOME_UNKNOWN) for o in cols.outcomes], dtype=np.int8),
-        overall=cols.overall,
-        recommendation=np.array([_REC_CODES.get(r, REC_NONE) for r in cols.recommendations], dtype=np.int8),
-        override=np.array([_OVERRIDES.get(o, OVERRIDE_NONE) for o in cols.overrides], dtype=np.int8),
-        **({} if cols.tokens_measured is None else {"tokens_measured": cols.tokens_measured}),
+    names = tuple(sorted(str(v) for v in cols.sources.values))
+    data = SelectionData(
+        record_ids=cols.record_ids, sources=names,
+        source_codes=cols.sources.mapped({s: names.index(s) for s in names}, 0, np.int16),
+        tokens=cols.tokens, outcome=cols.outcomes.mapped(_OUTCOMES, OUTCOME_UNKNOWN), scores=cols.scores,
+        complete=cols.complete, overall=cols.overall,
+        recommendation=cols.recommendations.mapped(_REC_CODES, REC_NONE),
+        override=cols.overrides.mapped(_OVERRIDES, OVERRIDE_NONE), tokens_measured=cols.tokens_measured,
     )
     return LoadedSelection(data, cols.runs)
 

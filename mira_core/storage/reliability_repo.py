@@ -1,8 +1,8 @@
 """Reliability storage: score matrices for the reliability page, teacher labels, mask version rows.
 
-The matrix loader reads only numeric slot columns and a few metadata columns through the raw DB-API
-cursor (no rationales, no bodies, no pandas row objects): 232K records load in well under a second and
-the page caches the arrays keyed by `data_version`.
+The matrix loader reads only numeric slot columns and a few metadata columns, in chunks straight into
+arrays (`storage.columnar`: no rationales, no bodies, no per-row Python objects kept); the page caches
+the arrays keyed by `data_version`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from mira_core.dimensions import COLUMNS, SLOTS, column_of
 from mira_core.errors import NotFoundError, StorageError
 from mira_core.storage import revisions_repo
-from mira_core.storage.rows import as_utc, fetch_tuples, utcnow
+from mira_core.storage.columnar import id_order, last_of_runs, positions, read_columns, records_by_id
+from mira_core.storage.rows import as_utc, utcnow
+from mira_core.storage.score_judges import judge_pairs
 from mira_core.storage.tables import mask_cells, mask_versions, records, scores
 
 # ----------------------------------------------------------------------------- score matrices
@@ -30,7 +32,8 @@ class ScorePairs:
     """Aligned per-record arrays: one row per record with a student score (latest matching one).
 
     `student` and `teacher` are [n, 15] floats with NaN where a judge gave no score for a slot (or,
-    for the teacher, no label at all).
+    for the teacher, no label at all): float32 when every value is exact in it (whole and half points),
+    else float64. `sources` and `outcomes` share one str per distinct value.
     """
 
     record_ids: np.ndarray
@@ -55,68 +58,85 @@ def data_version(conn: Connection) -> str:
 
 
 def list_judges(conn: Connection, kind: str) -> list[str]:
-    """Distinct judge names of one kind ('student' models or 'teacher' names)."""
-    stmt = select(scores.c.judge).distinct().where(scores.c.judge_kind == kind).order_by(scores.c.judge)
-    return list(conn.execute(stmt).scalars())
+    """Distinct judge names of one kind ('student' models or 'teacher' names), sorted."""
+    return list(dict.fromkeys(j for j, _ in judge_pairs(conn, kind)))
 
 
 def list_prompt_versions(conn: Connection) -> list[str]:
-    """Distinct prompt versions of student scores."""
-    stmt = (
-        select(scores.c.prompt_version).distinct().where(scores.c.judge_kind == "student").order_by(scores.c.prompt_version)
-    )
-    return list(conn.execute(stmt).scalars())
+    """Distinct prompt versions of student scores, sorted."""
+    return sorted({p for _, p in judge_pairs(conn, "student")})
 
 
-
-def _latest_scores(conn: Connection, kind: str, judge: str | None, prompt_version: str | None,
-                   with_meta: bool, sources: Sequence[str] = ()) -> tuple[list, np.ndarray]:
-    """(rows of record id [+ source, outcome, tokens], [n, 15] floats), the latest score per record."""
-    cols = [scores.c.record_id]
-    if with_meta:
-        cols += [records.c.source, records.c.outcome, records.c.token_estimate]
-    cols += [scores.c[c] for c in COLUMNS]
-    need_records = with_meta or bool(sources)
-    stmt = select(*cols).select_from(
-        scores.join(records, records.c.record_id == scores.c.record_id) if need_records else scores)
-    stmt = stmt.where(scores.c.judge_kind == kind)
-    if judge:
-        stmt = stmt.where(scores.c.judge == judge)
-    if prompt_version:
-        stmt = stmt.where(scores.c.prompt_version == prompt_version)
+def _score_conditions(kind: str, judge: str | None, prompt_version: str | None, sources: Sequence[str]) -> list:
+    """Scores of this kind (and judge, prompt version; of records of these sources)."""
+    s = scores.c
+    cond = [s.judge_kind == kind, *([s.judge == judge] if judge else []),
+            *([s.prompt_version == prompt_version] if prompt_version else [])]
     if sources:
-        stmt = stmt.where(records.c.source.in_(list(sources)))
-    rows = fetch_tuples(conn, stmt.order_by(scores.c.record_id, scores.c.score_id))
-    # Rows come in (record_id, score_id) order: the latest score of each record is the last of its run.
-    if rows:
-        rows = [r for r, nxt in zip(rows, [*rows[1:], (None,)], strict=True) if r[0] != nxt[0]]
-    meta = 4 if with_meta else 1
-    values = np.array([r[meta:] for r in rows], dtype=float).reshape(len(rows), len(COLUMNS))
-    return [r[:meta] for r in rows], values
+        cond.append(s.record_id.in_(select(records.c.record_id).where(records.c.source.in_(list(sources)))))
+    return cond
+
+
+def _latest_scores(conn: Connection, cond: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """(record ids as bytes sorted, [n, 15] scores): each record's latest score (highest id) under `cond`.
+
+    Rows come in (record_id, score_id) order, the order of the index on (judge_kind, record_id), so the
+    latest score of each record is the last of its run; no join (records are read once, by the caller).
+    """
+    s = scores.c
+    got = read_columns(conn, select(s.record_id, *[s[c] for c in COLUMNS]).where(*cond)
+                       .order_by(s.record_id, s.score_id), ["id"], matrix=len(COLUMNS))
+    last = last_of_runs(got.array(0))
+    ids, values = got.array(0)[last], got.matrix[last]
+    order = id_order(ids)
+    return (ids, values) if order is None else (ids[order], values[order])
+
+
+def _student_scores(conn: Connection, cond: list, labelled_by: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The latest student scores under `cond`; with `labelled_by`, values only where that teacher labelled.
+
+    Every student-scored record keeps its row (ids only: one short column from an index), NaN elsewhere.
+    """
+    if not labelled_by:
+        return _latest_scores(conn, cond)
+    s, t = scores.c, scores.alias("t")
+    got = read_columns(conn, select(s.record_id).where(*cond).order_by(s.record_id), ["id"])
+    ids = got.array(0)[last_of_runs(got.array(0))]
+    order = id_order(ids)
+    ids = ids if order is None else ids[order]
+    labelled = select(t.c.record_id).where(t.c.judge_kind == "teacher", t.c.judge == labelled_by)
+    lids, lvals = _latest_scores(conn, [*cond, s.record_id.in_(labelled)])
+    student = np.full((len(ids), len(COLUMNS)), np.nan, dtype=lvals.dtype)
+    pos = positions(ids, lids)
+    student[pos[pos >= 0]] = lvals[pos >= 0]
+    return ids, student
 
 
 def load_score_pairs(conn: Connection, *, student_judge: str | None = None, prompt_version: str | None = None,
-                     teacher: str | None = None, sources: Sequence[str] = ()) -> ScorePairs:
+                     teacher: str | None = None, sources: Sequence[str] = (),
+                     labelled_only: bool = False) -> ScorePairs:
     """Student scores (latest per record among `student_judge`/`prompt_version`) aligned with `teacher`.
 
-    Without a `teacher` name the teacher matrix is all NaN. Records are in record-id order.
+    Without a `teacher` name the teacher matrix is all NaN. Records are in record-id order (as bytes).
+    Scores are float32 where that is exact (whole and half points), else float64. `labelled_only` (the
+    agreement page, which compares only labelled records) reads student values only where `teacher` gave
+    a label and leaves them NaN elsewhere; every student-scored record still has its row.
     """
-    meta, student = _latest_scores(conn, "student", student_judge, prompt_version, True, sources)
-    ids = np.array([m[0] for m in meta], dtype=object)
-    teach = np.full(student.shape, np.nan)
+    cond = _score_conditions("student", student_judge, prompt_version, sources)
+    ids, student = _student_scores(conn, cond, teacher if labelled_only else None)
+    where = [records.c.source.in_(list(sources))] if sources else []
+    rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"], where)
+    at = positions(rec.array(0), ids)
+    ids, student, at = ids[at >= 0], student[at >= 0], at[at >= 0]
+    teach = np.full(student.shape, np.nan, dtype=student.dtype)
     if teacher and len(ids):
-        tmeta, tvals = _latest_scores(conn, "teacher", teacher, None, False, sources)
-        index = {rid: i for i, rid in enumerate(ids)}
-        pos = np.array([index.get(m[0], -1) for m in tmeta], dtype=np.int64)
-        found = pos >= 0
-        teach[pos[found]] = tvals[found]
+        tids, tvals = _latest_scores(conn, _score_conditions("teacher", teacher, None, sources))
+        teach = teach.astype(np.result_type(teach, tvals), copy=False)
+        pos = positions(ids, tids)
+        teach[pos[pos >= 0]] = tvals[pos >= 0]
     return ScorePairs(
-        record_ids=ids,
-        sources=np.array([m[1] for m in meta], dtype=object),
-        outcomes=np.array([m[2] for m in meta], dtype=object),
-        tokens=np.array([m[3] for m in meta], dtype=np.int64),
-        student=student,
-        teacher=teach,
+        record_ids=ids.astype("U32").astype(object), sources=rec.coded(1).strings()[at],
+        outcomes=rec.coded(2).strings()[at], tokens=rec.array(3)[at], student=student, teacher=teach,
     )
 
 

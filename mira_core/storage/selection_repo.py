@@ -1,26 +1,27 @@
 """Selection storage: the columns the retention preview needs, scorer choices, policy rows, generated data.
 
-`load_selection_columns` is one query over records, the chosen student score per record and the curator's
-override, reading only numbers and short codes (never bodies, raw outputs or rationales). Codes come back as
-stored text ('resolved', 'keep', 'force_drop'); `mira_core.selection.store` turns them into selection's arrays.
+`load_selection_columns` reads records, the chosen student score per record and the curator's override
+as arrays (`storage.columnar`), only numbers and short codes (never bodies, raw outputs or rationales).
+Codes come back as stored text (`Coded`: 'resolved', 'keep', 'force_drop'); `mira_core.selection.store`
+turns them into selection's arrays.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, ScalarSelect, Select, func, insert, select, true, update
+from sqlalchemy import Connection, Select, func, insert, literal_column, select, update
 
 from mira_core.dimensions import COLUMNS, N_SLOTS
 from mira_core.errors import ConflictError, NotFoundError
 from mira_core.storage import revisions_repo
+from mira_core.storage.columnar import Coded, last_of_runs, positions, read_columns, records_by_id
 from mira_core.storage.overall_keys import refresh_overall_keys
-from mira_core.storage.rows import fetch_tuples
+from mira_core.storage.score_judges import judge_pairs
 from mira_core.storage.tables import annotations_table, policies, records, scores
 from mira_core.timeutil import as_utc
 
@@ -36,7 +37,7 @@ class ScorerRun:
 
 @dataclass(frozen=True)
 class SelectionColumns:
-    """Every record's numbers and short codes as columns of length n, in record-id order.
+    """Generated records' numbers and short codes as columns of length n, to store (`insert_generated`).
 
     Text columns hold the stored values (`outcomes` 'resolved' / 'not_resolved' / 'unknown', `recommendations`
     'keep' / 'downsample' / 'drop', `overrides` 'force_keep' / 'force_drop'; None where there is none).
@@ -61,6 +62,30 @@ class SelectionColumns:
     False where it is the import's estimate (characters / 4)."""
 
 
+@dataclass(frozen=True)
+class SelectionArrays:
+    """Every record's numbers and short codes as arrays of length n, sorted by record id (as bytes).
+
+    Text columns are `Coded` stored values (`outcomes` 'resolved' / 'not_resolved' / 'unknown',
+    `recommendations` 'keep' / 'downsample' / 'drop', `overrides` 'none' / 'force_keep' / 'force_drop'; None
+    where there is none). `complete` is True where the record has a chosen (complete) score; `scores` is
+    [n, 15] float32 with NaN where a slot is missing; `overall` is float32 with NaN for none. `tokens` is the
+    chosen score's measured `record_tokens` where it has one (`tokens_measured`), else `token_estimate`.
+    """
+
+    record_ids: np.ndarray
+    sources: Coded
+    outcomes: Coded
+    tokens: np.ndarray
+    tokens_measured: np.ndarray
+    complete: np.ndarray
+    overall: np.ndarray
+    recommendations: Coded
+    overrides: Coded
+    scores: np.ndarray
+    runs: tuple[ScorerRun, ...] = ()
+
+
 def selection_version(conn: Connection) -> str:
     """A small value that changes when records, scores or overrides change (the page's cache key)."""
     r = conn.execute(select(func.count(), func.max(records.c.imported_at))).one()
@@ -69,77 +94,91 @@ def selection_version(conn: Connection) -> str:
     return f"r{r[0]}:{r[1]}|s{s[0]}:{s[1]}:{revisions_repo.current(conn, revisions_repo.SCORES)}|a{a[0]}:{a[1]}"
 
 
-def _latest_student_id(judge: str | None, prompt_version: str | None) -> ScalarSelect:
-    """Correlated subquery: the id of the record's latest complete student score (of `judge`, `prompt_version`).
+def _chosen_scores_query(sqlite_db: bool, judge: str | None, prompt_version: str | None) -> Select:
+    """Complete student scores (of `judge`, `prompt_version`), each record's rows adjacent and its chosen one last.
 
-    One index lookup per record (scores has an index on (judge_kind, record_id)); a window function over
-    all scores joined back to records made SQLite scan the whole derived table once per record.
+    The chosen score is the latest by (created_at, score_id), the order of the index on (record_id,
+    judge_kind, complete, created_at, score_id). SQLite would pick the (judge_kind, record_id) index for the
+    conditions and sort each record's rows; written `+judge_kind`, `+complete` it walks the first index
+    without sorting.
     """
-    s2 = scores.alias("s2")
-    stmt = select(s2.c.score_id).where(
-        s2.c.record_id == records.c.record_id, s2.c.judge_kind == "student", s2.c.complete.is_(True))
-    if judge:
-        stmt = stmt.where(s2.c.judge == judge)
-    if prompt_version:
-        stmt = stmt.where(s2.c.prompt_version == prompt_version)
-    return stmt.order_by(s2.c.created_at.desc(), s2.c.score_id.desc()).limit(1).correlate(records).scalar_subquery()
+    s = scores.c
+    kind, complete = ((literal_column("+scores.judge_kind"), literal_column("+scores.complete")) if sqlite_db
+                      else (s.judge_kind, s.complete))
+    cond = [kind == "student", complete.is_(True),
+            *([s.judge == judge] if judge else []), *([s.prompt_version == prompt_version] if prompt_version else [])]
+    return (select(s.record_id, s.judge, s.prompt_version, s.overall, s.recommendation, s.record_tokens,
+                   *[s[c] for c in COLUMNS]).where(*cond)
+            .order_by(s.record_id, s.judge_kind, s.complete, s.created_at, s.score_id))
 
 
-
-def _selection_query(dialect: str, judge: str | None, prompt_version: str | None) -> Select:
-    """Records joined to their chosen score and override, in record-id order.
-
-    On PostgreSQL the chosen score is a LATERAL lookup (one backward index scan per record, its columns read
-    there): the planner turned the correlated subquery in the join condition into a hash join over every
-    score, probing the subquery twice per record (12 s at 232K under load, against ~2 s). SQLite has no
-    LATERAL and runs the subquery as one index lookup per record already.
-    """
-    if dialect == "postgresql":
-        s2 = scores.alias("s2")
-        wanted = [s2.c[c] for c in ("record_id", "judge", "prompt_version", "overall", "recommendation",
-                                    "record_tokens", *COLUMNS)]
-        chosen = (select(*wanted).where(s2.c.record_id == records.c.record_id, s2.c.judge_kind == "student",
-                                   s2.c.complete.is_(True),
-                                   *([s2.c.judge == judge] if judge else []),
-                                   *([s2.c.prompt_version == prompt_version] if prompt_version else []))
-                  .order_by(s2.c.created_at.desc(), s2.c.score_id.desc()).limit(1).lateral("chosen"))
-        picked, joined = chosen.c, records.outerjoin(chosen, true())
-    else:
-        picked, joined = scores.c, records.outerjoin(scores, scores.c.score_id == _latest_student_id(judge, prompt_version))
-    return (
-        select(records.c.record_id, records.c.source, records.c.token_estimate, records.c.outcome,
-               picked.record_id.label("scored"), picked.judge, picked.prompt_version, picked.overall,
-               picked.recommendation, annotations_table.c.override, picked.record_tokens,
-               *[picked[c] for c in COLUMNS])
-        .select_from(joined.outerjoin(annotations_table, annotations_table.c.record_id == records.c.record_id))
-        .order_by(records.c.record_id)
-    )
+def _spread(coded: Coded, pos: np.ndarray, n: int) -> Coded:
+    """A coded column of the rows at `pos` spread over n records; the others None."""
+    codes = np.full(n, len(coded.values), dtype=np.int32)
+    codes[pos] = coded.codes
+    return Coded((*coded.values, None), codes)
 
 
 def load_selection_columns(conn: Connection, *, judge: str | None = None,
-                           prompt_version: str | None = None) -> SelectionColumns:
-    """Every record with its chosen score (NaN + incomplete when none) and override, in record-id order.
+                           prompt_version: str | None = None) -> SelectionArrays:
+    """Every record with its chosen score (NaN + incomplete when none) and override, sorted by record id.
 
-    The chosen score is the record's latest complete student score, optionally of one model and prompt version.
+    The chosen score is the record's latest complete student score, optionally of one model and prompt
+    version. Three plain reads (records; complete student scores in index order; annotations) aligned by
+    record id in numpy: a lookup per record (a correlated subquery, or a LATERAL) took half a minute and more
+    at 700K records (docs/BENCHMARKS.md, "bench scale").
     """
-    if conn.dialect.name == "postgresql":
-        # The plan's cost (232K index lookups) makes PostgreSQL compile it with JIT: ~2 s of compiling for a
-        # query that runs in about as long without it. LOCAL: only this read's transaction.
-        conn.exec_driver_sql("SET LOCAL jit = off")
-    rows = fetch_tuples(conn, _selection_query(conn.dialect.name, judge, prompt_version))
-    n = len(rows)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * (11 + N_SLOTS)
-    runs = Counter((j, p) for j, p in zip(cols[5], cols[6], strict=True) if j is not None)
-    measured = np.array([t is not None for t in cols[10]], dtype=bool)
-    tokens = np.array([e if t is None else t for e, t in zip(cols[2], cols[10], strict=True)], dtype=np.int64)
-    return SelectionColumns(
-        record_ids=cols[0], sources=cols[1], tokens=tokens, tokens_measured=measured, outcomes=cols[3],
-        complete=np.array([v is not None for v in cols[4]], dtype=bool),
-        # numpy turns None into NaN for float dtypes
-        overall=np.array(cols[7], dtype=np.float32), recommendations=cols[8], overrides=cols[9],
-        scores=np.array([r[11:] for r in rows], dtype=np.float32).reshape(n, N_SLOTS),
-        runs=tuple(ScorerRun(j, p, c) for (j, p), c in sorted(runs.items())),
+    rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"])
+    ids, n = rec.array(0), len(rec.array(0))
+    got = read_columns(conn, _chosen_scores_query(conn.dialect.name == "sqlite", judge, prompt_version),
+                       ["id", "code", "code", "float", "code", "float"], matrix=N_SLOTS)
+    at = positions(ids, got.array(0))
+    last = np.flatnonzero(last_of_runs(got.array(0)) & (at >= 0))
+    chosen, pos = (got.take(last) if len(last) < len(at) else got), at[last]  # all rows chosen: no copy
+    del got
+    complete = np.zeros(n, dtype=bool)
+    complete[pos] = True
+    rt = chosen.array(5)
+    measured = np.zeros(n, dtype=bool)
+    measured[pos] = ~np.isnan(rt)
+    tokens = rec.array(3).copy()
+    tokens[pos[~np.isnan(rt)]] = rt[~np.isnan(rt)].astype(np.int64)
+    overall = np.full(n, np.nan, dtype=np.float32)
+    overall[pos] = chosen.array(3)
+    return SelectionArrays(
+        record_ids=ids, sources=rec.coded(1), outcomes=rec.coded(2), tokens=tokens, tokens_measured=measured,
+        complete=complete, overall=overall, recommendations=_spread(chosen.coded(4), pos, n),
+        overrides=_overrides(conn, ids), scores=_spread_rows(chosen.matrix, pos, n), runs=_runs(chosen.coded(1), chosen.coded(2)),
     )
+
+
+def _spread_rows(values: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
+    """[n, 15] float32: `values` at rows `pos`, NaN elsewhere.
+
+    No second copy when every record is there in order, the usual store (at 2.3M records one copy of the
+    scores is 138 MB).
+    """
+    if len(pos) == n and bool((pos == np.arange(n)).all()):
+        return values.astype(np.float32, copy=False)
+    slots = np.full((n, N_SLOTS), np.nan, dtype=np.float32)
+    slots[pos] = values
+    return slots
+
+
+def _overrides(conn: Connection, ids: np.ndarray) -> Coded:
+    """Each record's stored override (None where it has no annotation)."""
+    a = annotations_table.c
+    got = read_columns(conn, select(a.record_id, a.override), ["id", "code"])
+    pos = positions(ids, got.array(0))
+    return _spread(got.take(pos >= 0).coded(1), pos[pos >= 0], len(ids))
+
+
+def _runs(judges: Coded, prompts: Coded) -> tuple[ScorerRun, ...]:
+    """How many chosen scores each (model, prompt version) gave, sorted."""
+    width = max(len(prompts.values), 1)
+    codes, counts = np.unique(judges.codes.astype(np.int64) * width + prompts.codes, return_counts=True)
+    found = [(str(judges.values[c // width]), str(prompts.values[c % width]), int(k)) for c, k in zip(codes, counts, strict=True)]
+    return tuple(ScorerRun(j, p, k) for j, p, k in sorted(found))
 
 
 def instance_ids(conn: Connection, record_ids: set[str]) -> dict[str, str | None]:
@@ -154,12 +193,9 @@ def instance_ids(conn: Connection, record_ids: set[str]) -> dict[str, str | None
 
 
 def scorer_choices(conn: Connection) -> tuple[list[str], list[str]]:
-    """Distinct student models and prompt versions (choices for the scorer-run rule)."""
-    student = scores.c.judge_kind == "student"
-    judges = conn.execute(select(scores.c.judge).distinct().where(student).order_by(scores.c.judge)).scalars()
-    versions = conn.execute(select(scores.c.prompt_version).distinct().where(student)
-                            .order_by(scores.c.prompt_version)).scalars()
-    return list(judges), list(versions)
+    """Distinct student models and prompt versions (choices for the scorer-run rule), each sorted."""
+    pairs = judge_pairs(conn, "student")
+    return list(dict.fromkeys(j for j, _ in pairs)), sorted({p for _, p in pairs})
 
 
 # ----------------------------------------------------------------------------- policies

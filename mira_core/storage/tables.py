@@ -334,6 +334,10 @@ Index(
     scores.c.record_id, scores.c.judge_kind, scores.c.complete, scores.c.created_at, scores.c.score_id,
 )
 
+# The distinct student models, prompt versions and teachers (the pages' choices) from the index alone
+# (migration 0019): without it each list scanned every score row.
+Index("ix_scores_judge_kind_judge_prompt_version", scores.c.judge_kind, scores.c.judge, scores.c.prompt_version)
+
 # Browse sorted or bounded by the latest student score (storage.overall_keys, migration 0016).
 Index("ix_records_overall_desc_key_record_id", records.c.overall_desc_key, records.c.record_id)
 Index("ix_records_overall_asc_key_record_id", records.c.overall_asc_key, records.c.record_id)

@@ -206,9 +206,14 @@ def load_choices(conn: Connection) -> ReliabilityChoices:
 
 
 def load_score_pairs(conn: Connection, *, judges: Judges) -> ScorePairs:
-    """Each record's latest matching student score aligned with the teacher's label (all records)."""
+    """Each record's latest matching student score aligned with the teacher's label (all records).
+
+    The page compares labelled records only (the matrix and a cell's pairs), so student values are read
+    for those alone (`labelled_only`; a teacher labels ~10%); every student-scored record keeps its row,
+    so every source and filter still gets its cells.
+    """
     return repo.load_score_pairs(conn, student_judge=judges.student, prompt_version=judges.prompt,
-                                 teacher=judges.teacher)
+                                 teacher=judges.teacher, labelled_only=True)
 
 
 def agreement_matrix(pairs: ScorePairs, *, where: PairFilter, min_n: int) -> pd.DataFrame:

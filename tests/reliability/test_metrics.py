@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -136,3 +137,20 @@ def test_large_cells_use_the_normal_approximation_with_the_same_intervals():
         a = np.percentile(metrics_from_counts(table, approx)[k], [2.5, 97.5])
         width = e[1] - e[0]
         assert np.allclose(a, e, atol=0.1 * width), (k, a, e)
+
+
+def test_unlabelled_rows_change_nothing_and_their_source_keeps_its_cells():
+    # The matrix counts labelled rows only; rows without any teacher value (most of a real store) must
+    # leave every number as it was, and a source none of whose records is labelled still gets n = 0 cells.
+    rng = np.random.default_rng(11)
+    s = rng.integers(0, 11, (300, 15)).astype(np.float32)
+    t = np.clip(s + rng.integers(-2, 3, (300, 15)), 0, 10).astype(np.float32)
+    t[rng.random((300, 15)) < 0.2] = np.nan
+    sources = np.array(["a", "b"] * 150, dtype=object)
+    base = reliability_matrix(s, t, sources, 30)
+    extra = rng.integers(0, 11, (500, 15)).astype(np.float32)
+    more = reliability_matrix(np.vstack([extra, s]), np.vstack([np.full((500, 15), np.nan, np.float32), t]),
+                              np.concatenate([np.array(["c", "a"] * 250, dtype=object), sources]), 30)
+    assert set(more.source) == {"a", "b", "c", "all sources"}
+    assert (more[more.source == "c"].n == 0).all()
+    pd.testing.assert_frame_equal(more[more.source != "c"].reset_index(drop=True), base)

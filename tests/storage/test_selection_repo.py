@@ -1,4 +1,4 @@
-"""Selection storage: columns from one query with codes as stored text, policy rows, the cache key."""
+"""Selection storage: columns with codes as stored text, policy rows, the cache key."""
 
 import numpy as np
 import pytest
@@ -14,12 +14,13 @@ def test_columns_keep_stored_text_and_the_chosen_scores(engine):
     with read_conn(engine) as conn:
         cols = selection_repo.load_selection_columns(conn)
         other = selection_repo.load_selection_columns(conn, judge="other-model")
-    assert list(cols.record_ids) == ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4", "b5"]
-    assert list(cols.sources) == ["A"] * 4 + ["B"] * 5
-    assert list(cols.outcomes[:3]) == ["resolved", "not_resolved", "resolved"]
-    assert list(cols.recommendations[:4]) == ["keep", "downsample", "downsample", "drop"]
-    assert cols.recommendations[6] is None  # b3 has no complete score
-    assert list(cols.overrides[6:]) == [None, "force_keep", "force_drop"]
+    assert cols.record_ids.tolist() == [b"a1", b"a2", b"a3", b"a4", b"b1", b"b2", b"b3", b"b4", b"b5"]
+    assert cols.sources.strings().tolist() == ["A"] * 4 + ["B"] * 5
+    assert cols.outcomes.strings()[:3].tolist() == ["resolved", "not_resolved", "resolved"]
+    recommendations = cols.recommendations.strings()
+    assert recommendations[:4].tolist() == ["keep", "downsample", "downsample", "drop"]
+    assert recommendations[6] is None  # b3 has no complete score
+    assert cols.overrides.strings()[6:].tolist() == [None, "force_keep", "force_drop"]
     assert cols.complete.tolist() == [True] * 6 + [False, False, True]
     assert cols.scores.shape == (9, 15) and cols.scores.dtype == np.float32 and cols.scores[0, 0] == 8.0
     assert cols.tokens.tolist() == [100, 200, 300, 400, 50, 60, 1000, 10, 5]
