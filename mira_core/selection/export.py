@@ -34,7 +34,7 @@ from mira_core.selection.policies import Policy
 from mira_core.selection.preview import Precomputed, as_weights, precompute
 from mira_core.selection.store import load_selection_data, policy_revision
 from mira_core.settings import Settings
-from mira_core.storage import Connection, Engine, read_conn, selection_repo, write_tx
+from mira_core.storage import Connection, Engine, export_repo, read_conn, selection_repo, write_tx
 from mira_core.team import record_change
 
 MANIFEST_VERSION = 1
@@ -156,7 +156,7 @@ def export_to(engine: Engine, policy: Policy, fmt: Format, out: BinaryIO, list_n
             raise NotFoundError(f"no complete student scores{which}: score records first (`mira-curator score`)")
         pre = precompute(loaded.data, policy.mask_array(loaded.data.sources), policy.criterion, as_weights(weights))
         kl = keep_list(pre, policy)
-        iids = selection_repo.instance_ids(conn, pre.data.record_ids[kl.index])
+        iids = export_repo.instance_ids(conn, pre.data.record_ids[kl.index])
     list_name = list_name or file_names(policy.name, fmt)[0]
     sha = write_list(keep_columns(pre, kl, iids), fmt, out)
     manifest = render_manifest(build_manifest(pre, policy, kl, loaded.runs, list_name, fmt, sha))

@@ -20,7 +20,7 @@ from mira_core.dimensions import COLUMNS, N_SLOTS
 from mira_core.errors import ConflictError, NotFoundError
 from mira_core.storage import revisions_repo
 from mira_core.storage.overall_keys import refresh_overall_keys
-from mira_core.storage.rows import fetch_tuples, stream_tuples
+from mira_core.storage.rows import fetch_tuples
 from mira_core.storage.tables import annotations_table, policies, records, scores
 from mira_core.timeutil import as_utc
 
@@ -142,23 +142,14 @@ def load_selection_columns(conn: Connection, *, judge: str | None = None,
     )
 
 
-def instance_ids(conn: Connection, record_ids: np.ndarray) -> np.ndarray:
-    """Instance ids of `record_ids` (an array of ids as str or ASCII bytes), aligned with it; None where none.
-
-    One streamed pass over two short columns in table order (sorting by record id would walk the primary
-    key and fetch each row: ~6x slower on SQLite), each row matched with one dict lookup (numpy's
-    `searchsorted` on text was slower); only the wanted ids are kept.
-    """
-    wanted = record_ids.astype(str) if record_ids.dtype.kind == "S" else np.asarray(record_ids, dtype=str)
-    position = {rid: i for i, rid in enumerate(wanted.tolist())}
-    out = np.full(len(wanted), None, dtype=object)
-    if not position:
-        return out
-    for batch in stream_tuples(conn, select(records.c.record_id, records.c.instance_id)):
-        for rid, iid in batch:
-            i = position.get(rid)
-            if i is not None:
-                out[i] = iid
+def instance_ids(conn: Connection, record_ids: set[str]) -> dict[str, str | None]:
+    """Instance ids of the given records (one streamed pass over two short columns)."""
+    out: dict[str, str | None] = {}
+    result = conn.execution_options(stream_results=True, yield_per=20000).execute(
+        select(records.c.record_id, records.c.instance_id))
+    for rid, iid in result:
+        if rid in record_ids:
+            out[rid] = iid
     return out
 
 

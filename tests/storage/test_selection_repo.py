@@ -59,14 +59,3 @@ def test_selection_version_changes_with_scores(engine):
     seed(engine)
     with read_conn(engine) as conn:
         assert selection_repo.selection_version(conn) != before
-
-
-def test_instance_ids_are_aligned_with_the_ids_asked(engine, monkeypatch):
-    seed(engine)
-    monkeypatch.setattr("mira_core.storage.rows.stream_tuples.__defaults__", (2,))  # several batches of 2 rows
-    with read_conn(engine) as conn:
-        got = selection_repo.instance_ids(conn, np.array([b"b4", b"a1", b"zz", b"a3"], dtype="S32"))
-        as_text = selection_repo.instance_ids(conn, np.array(["a2"]))
-        none = selection_repo.instance_ids(conn, np.zeros(0, dtype="S32"))
-    assert got.tolist() == ["inst-b4", "inst-a1", None, "inst-a3"]  # in the order asked; unknown id -> None
-    assert as_text.tolist() == ["inst-a2"] and none.tolist() == []
