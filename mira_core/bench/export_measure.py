@@ -6,7 +6,8 @@ the list's text and count columns and written with one stdlib `json.dumps` per r
 export of the table would cost, with no scores, selection or manifest behind it). Then the list is
 exported to a file in each format with `export_to` (what `mira-curator export` runs: the selection arrays
 loaded, the policy's cuts, instance ids, the list streamed to disk, the manifest), and each rate is
-reported as a ratio to the baseline's.
+reported as a ratio to the baseline's. The selection arrays' load is also timed alone
+(`export_selection_load_s`): it is shared with the Retention page and is most of an export's time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mira_core.bench.timing import peak_rss_mb
 from mira_core.query import RecordFilter
 from mira_core.selection.export import Format, export_to
 from mira_core.selection.policies import CutSpec, Policy
+from mira_core.selection.store import load_selection_data
 from mira_core.storage import Engine, make_engine, read_conn, records_repo
 from mira_core.storage.bench_reads import export_baseline_rows
 
@@ -48,6 +50,14 @@ def baseline_seconds(engine: Engine, path: Path, rows: int) -> float:
     return took
 
 
+def load_seconds(engine: Engine, policy: Policy) -> float:
+    """Seconds to load the selection arrays alone: the part of each export that is not the export's own."""
+    t = time.perf_counter()
+    with read_conn(engine) as conn:
+        load_selection_data(conn, policy.scorer)
+    return time.perf_counter() - t
+
+
 def export_figures(engine: Engine, work: Path, records: int) -> Figures:
     """Baseline and export rates (records/s), each export's ratio to the baseline, the list's rows."""
     policy = keep_policy(records)
@@ -67,6 +77,7 @@ def export_figures(engine: Engine, work: Path, records: int) -> Figures:
         (work / done.manifest_name).unlink()
     base = baseline_seconds(engine, work / "bench-export-baseline.jsonl", rows)
     out["export_records"] = rows
+    out["export_selection_load_s"] = round(load_seconds(engine, policy), 2)
     out["export_baseline_records_per_s"] = round(rows / base, 0)
     for fmt in FORMATS:
         out[f"export_{fmt}_vs_baseline"] = round(base / took[fmt], 3)

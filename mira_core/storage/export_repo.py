@@ -20,9 +20,9 @@ def instance_ids(conn: Connection, record_ids: np.ndarray) -> np.ndarray:
     key and fetch each row: ~6x slower on SQLite), each row matched with one dict lookup (numpy's
     `searchsorted` on text was slower); only the wanted ids are kept.
     """
-    wanted = record_ids.astype(str) if record_ids.dtype.kind == "S" else np.asarray(record_ids, dtype=str)
-    position = {rid: i for i, rid in enumerate(wanted.tolist())}
-    out = np.full(len(wanted), None, dtype=object)
+    ids = record_ids.tolist()
+    position = {(rid.decode("ascii") if isinstance(rid, bytes) else rid): i for i, rid in enumerate(ids)}
+    out = np.full(len(ids), None, dtype=object)
     if not position:
         return out
     for batch in stream_tuples(conn, select(records.c.record_id, records.c.instance_id)):
