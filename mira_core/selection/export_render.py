@@ -184,6 +184,7 @@ def write_list(cols: KeepColumns, fmt: Format, out: BinaryIO) -> str:
                 writer.write_table(row_group(cols, start, min(start + ROW_GROUP_ROWS, len(cols))))
             if not len(cols):
                 writer.write_table(row_group(cols, 0, 0))
+        pa.default_memory_pool().release_unused()  # the row groups' buffers: give them back to the app process
     elif fmt == "csv":
         sink.write(csv_bytes(cols, 0, 0, header=True))
         for start in range(0, len(cols), CHUNK_ROWS):
