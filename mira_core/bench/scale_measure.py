@@ -1,12 +1,13 @@
 """What `bench scale` measures on a built store, in a process of its own (its peak RSS is the app side's).
 
-Run as `python -m mira_core.bench.scale_measure DB_URL WORK_DIR RUNS`; prints one JSON line of figures.
+Run as `python -m mira_core.bench.scale_measure DB_URL RUNS`; prints one JSON line of figures.
 Browse: `load_browse_page` (what the page runs per rerun: count, one page of 50 rows, latest scores,
 annotations) for each sort, with and without a source + outcome + score filter, a frequent-word text
 search (its first page; for the rarer word also the deepest page it reaches) and the last page. Record
 page: `import_bench.record_page` on a base record. Retention: selection
 arrays loaded, rebuilt after a mask change, previewed. Reliability: score pairs loaded and the matrix
-with bootstrap intervals. Export: a keep list of about 1M records (of 2.3M) in jsonl and parquet.
+with bootstrap intervals. The export is measured in a process of its own (`export_measure`), so its peak
+RSS is its own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from mira_core.bench.import_bench import record_page
 from mira_core.bench.preview import preview_samples, rebuild_samples
@@ -25,8 +25,6 @@ from mira_core.query import RecordFilter, SortKey
 from mira_core.records import Outcome
 from mira_core.reliability.demo_teacher import DEMO_TEACHER
 from mira_core.reliability.metrics import reliability_matrix
-from mira_core.selection.export import FORMATS, export_files
-from mira_core.selection.policies import CutSpec, Policy
 from mira_core.selection.store import load_selection_data
 from mira_core.storage import Engine, make_engine, read_conn, records_repo
 from mira_core.storage.reliability_repo import load_score_pairs
@@ -38,7 +36,6 @@ SORTS = {"imported": SortKey(column="imported_at"), "score": SortKey(column="ove
 FILTER = RecordFilter(sources=["agent_openhands"], outcomes=[Outcome.resolved], min_overall=60)
 FREQUENT_WORD = "return"  # in ~95% of demo records (their patches): about the largest match set a word gives
 RARER_WORD = "TypeError"  # in ~12%
-KEEP_RECORDS = 1_000_000
 Figures = dict[str, object]
 
 
@@ -106,36 +103,14 @@ def reliability_figures(engine: Engine) -> Figures:
             "teacher_labelled": labelled}
 
 
-def export_figures(engine: Engine, work: Path, records: int) -> Figures:
-    """A keep list of about 1M records (the top share of every source), built and written in each format."""
-    share = min(100.0, 100.0 * KEEP_RECORDS / max(records, 1))
-    policy = Policy(name="bench-scale", criterion="mean", global_cut=CutSpec(mode="top_records", value=share))
-    out: Figures = {}
-    for fmt in FORMATS:
-        if fmt == "csv":
-            continue
-        t = time.perf_counter()
-        files = export_files(engine, policy, fmt)
-        (work / files.list_name).write_bytes(files.list_bytes)
-        (work / files.manifest_name).write_bytes(files.manifest_bytes)
-        took = time.perf_counter() - t
-        out[f"export_{fmt}_s"] = round(took, 2)
-        out[f"export_{fmt}_records_per_s"] = round(files.rows / took, 0)
-        out["export_records"] = files.rows
-        (work / files.list_name).unlink()
-        (work / files.manifest_name).unlink()
-    return out
-
-
-def measure(url: str, work: Path, runs: int) -> Figures:
+def measure(url: str, runs: int) -> Figures:
     """Every figure above on the store at `url`; `peak_rss_mb` is this process's peak."""
     engine = make_engine(url)
     try:
         with read_conn(engine) as conn:
             records = records_repo.count_records(conn, RecordFilter())
         out: Figures = {"records": records, **browse_figures(engine, runs), **record_figures(engine, runs),
-                        **selection_figures(engine), **reliability_figures(engine),
-                        **export_figures(engine, work, records)}
+                        **selection_figures(engine), **reliability_figures(engine)}
     finally:
         engine.dispose()
     out["peak_rss_mb"] = peak_rss_mb()
@@ -143,4 +118,4 @@ def measure(url: str, work: Path, runs: int) -> Figures:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]))))
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]))))

@@ -12,40 +12,32 @@ make two people's exports of the same policy differ.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import io
 import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Protocol
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+import numpy as np
 
 from mira_core.dimensions import cluster_weights
-from mira_core.errors import MiraError, NotFoundError
+from mira_core.errors import NotFoundError
 from mira_core.identity import Actor, Role, require
-from mira_core.selection.keep import DECISIONS, KeepList, keep_list
+from mira_core.selection.export_render import COLUMNS, FORMATS, ExportError, Format, KeepColumns, write_list
+from mira_core.selection.keep import KeepList, keep_list
 from mira_core.selection.policies import Policy
 from mira_core.selection.preview import Precomputed, as_weights, precompute
 from mira_core.selection.store import load_selection_data, policy_revision
 from mira_core.settings import Settings
-from mira_core.storage import Connection, Engine, read_conn, selection_repo, write_tx
+from mira_core.storage import Connection, Engine, export_repo, read_conn, selection_repo, write_tx
 from mira_core.team import record_change
 
-Format = Literal["jsonl", "csv", "parquet"]
-FORMATS: tuple[Format, ...] = ("jsonl", "csv", "parquet")
-COLUMNS = ("record_id", "source", "instance_id", "aggregate", "decision", "weight", "token_count")
 MANIFEST_VERSION = 1
-
-
-class ExportError(MiraError):
-    """An export was refused (bad path or format); nothing was written."""
 
 
 def _num(x: float) -> float | None:
@@ -53,58 +45,12 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else round(float(x), 6)
 
 
-@dataclass(frozen=True)
-class Rows:
-    """The keep list as plain columns, ready to render."""
-
-    record_id: list[str]
-    source: list[str]
-    instance_id: list[str | None]
-    aggregate: list[float | None]
-    decision: list[str]
-    weight: list[float | None]
-    token_count: list[int]
-
-
-def keep_rows(pre: Precomputed, kl: KeepList, instance_ids: dict[str, str | None]) -> Rows:
-    """Columns of the list, in record-id order."""
-    ids = kl.record_ids(pre)
+def keep_columns(pre: Precomputed, kl: KeepList, instance_ids: np.ndarray) -> KeepColumns:
+    """The list's columns (numpy, no row objects), in record-id order; `instance_ids` aligned with `kl`."""
     data = pre.data
-    return Rows(
-        record_id=ids,
-        source=[data.sources[c] for c in data.source_codes[kl.index]],
-        instance_id=[instance_ids.get(r) for r in ids],
-        aggregate=[_num(v) for v in kl.value],
-        decision=[DECISIONS[d] for d in kl.decision],
-        weight=[_num(w) for w in kl.weight],
-        token_count=[int(t) for t in data.tokens[kl.index]],
-    )
-
-
-def render_rows(rows: Rows, fmt: Format) -> bytes:
-    """The list file's bytes in `fmt`."""
-    cols = [getattr(rows, c) for c in COLUMNS]
-    if fmt == "jsonl":
-        lines = (json.dumps(dict(zip(COLUMNS, r, strict=True)), ensure_ascii=False, separators=(",", ":"))
-                 for r in zip(*cols, strict=True))
-        return "".join(line + "\n" for line in lines).encode("utf-8")
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for r in zip(*cols, strict=True):
-            w.writerow(["" if v is None else (f"{v:.6f}" if isinstance(v, float) else v) for v in r])
-        return buf.getvalue().encode("utf-8")
-    if fmt == "parquet":
-        schema = pa.schema([("record_id", pa.string()), ("source", pa.string()), ("instance_id", pa.string()),
-                            ("aggregate", pa.float64()), ("decision", pa.string()), ("weight", pa.float64()),
-                            ("token_count", pa.int64())])
-        table = pa.Table.from_arrays([pa.array(c, type=schema.field(i).type) for i, c in enumerate(cols)],
-                                     schema=schema)
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression="zstd")
-        return sink.getvalue().to_pybytes()
-    raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    return KeepColumns(record_id=data.record_ids[kl.index], sources=tuple(data.sources),
+                       source_code=data.source_codes[kl.index], instance_id=instance_ids, aggregate=kl.value,
+                       decision=kl.decision, weight=kl.weight, token_count=data.tokens[kl.index])
 
 
 def build_manifest(pre: Precomputed, policy: Policy, kl: KeepList, runs: tuple[selection_repo.ScorerRun, ...],
@@ -148,6 +94,27 @@ def render_manifest(manifest: dict) -> bytes:
     return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+class ExportedList(Protocol):
+    """What the activity log records of an export: its rows and the list's sha256."""
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A list written to a sink: its name, rows and sha256, and the manifest's name and bytes."""
+
+    list_name: str
+    manifest_name: str
+    manifest_bytes: bytes
+    rows: int
+    sha256: str
+
+
 @dataclass(frozen=True)
 class ExportFiles:
     """An export in memory: the list and manifest bytes and their file names."""
@@ -170,11 +137,13 @@ def file_names(policy_name: str, fmt: Format) -> tuple[str, str]:
     return list_name, manifest_name(list_name, fmt)
 
 
-def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | None = None,
-                 weights: Sequence[float] | None = None) -> ExportFiles:
-    """Build the list and manifest of a policy from the database (nothing is written).
+def export_to(engine: Engine, policy: Policy, fmt: Format, out: BinaryIO, list_name: str | None = None,
+              weights: Sequence[float] | None = None) -> Exported:
+    """Write a policy's list to `out` (streamed, chunk by chunk) and build its manifest.
 
-    `weights` are the dimensions' cluster sizes, needed when the policy's criterion is `weighted`.
+    `weights` are the dimensions' cluster sizes, needed when the policy's criterion is `weighted`. The
+    list's rows are rendered from numpy columns a chunk at a time (`export_render`): memory holds the
+    selection arrays and the kept records' instance ids, never the list's rows or bytes.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -187,13 +156,19 @@ def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | N
             raise NotFoundError(f"no complete student scores{which}: score records first (`mira-curator score`)")
         pre = precompute(loaded.data, policy.mask_array(loaded.data.sources), policy.criterion, as_weights(weights))
         kl = keep_list(pre, policy)
-        ids = set(kl.record_ids(pre))
-        iids = selection_repo.instance_ids(conn, ids)
+        iids = export_repo.instance_ids(conn, pre.data.record_ids[kl.index])
     list_name = list_name or file_names(policy.name, fmt)[0]
-    body = render_rows(keep_rows(pre, kl, iids), fmt)
-    sha = hashlib.sha256(body).hexdigest()
+    sha = write_list(keep_columns(pre, kl, iids), fmt, out)
     manifest = render_manifest(build_manifest(pre, policy, kl, loaded.runs, list_name, fmt, sha))
-    return ExportFiles(list_name, body, manifest_name(list_name, fmt), manifest, len(kl), sha)
+    return Exported(list_name, manifest_name(list_name, fmt), manifest, len(kl), sha)
+
+
+def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | None = None,
+                 weights: Sequence[float] | None = None) -> ExportFiles:
+    """Build the list and manifest of a policy from the database in memory (nothing is written; for downloads)."""
+    buf = io.BytesIO()
+    e = export_to(engine, policy, fmt, buf, list_name, weights)
+    return ExportFiles(e.list_name, buf.getvalue(), e.manifest_name, e.manifest_bytes, e.rows, e.sha256)
 
 
 def manifest_name(list_name: str, fmt: Format) -> str:
@@ -213,23 +188,36 @@ def resolve_out(out: Path | str | None, policy_name: str, fmt: Format, settings:
     return target
 
 
-def _atomic_write_all(files: list[tuple[Path, bytes]]) -> None:
-    """Write every file to a temp name first, then rename them all; on error remove the temps."""
-    temps: list[tuple[Path, Path]] = []
+@contextmanager
+def staged(paths: Sequence[Path]) -> Iterator[list[BinaryIO]]:
+    """Open a temp file beside each path; the caller writes them, then `publish` renames them in place.
+
+    On error (in the caller's block or in `publish`) every temp file is removed, so nothing partial remains.
+    """
+    temps: list[Path] = []
+    handles: list[BinaryIO] = []
     try:
-        for path, data in files:
+        for path in paths:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            temps.append((Path(tmp_name), path))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        for tmp, path in temps:
-            os.replace(tmp, path)
+            os.close(fd)
+            temps.append(Path(tmp_name))
+            handles.append(open(tmp_name, "wb"))  # noqa: SIM115 (closed below); its name is the temp path
+        yield handles
     finally:
-        for tmp, _ in temps:
+        for fh in handles:
+            fh.close()
+        for tmp in temps:
             tmp.unlink(missing_ok=True)
+
+
+def publish(handles: Sequence[BinaryIO], paths: Sequence[Path]) -> None:
+    """Sync the staged files to disk and rename each to its path."""
+    for fh in handles:
+        fh.flush()
+        os.fsync(fh.fileno())
+    for fh, path in zip(handles, paths, strict=True):
+        os.replace(fh.name, path)
 
 
 @dataclass(frozen=True)
@@ -246,27 +234,31 @@ def export_policy(engine: Engine, policy: Policy, fmt: Format, settings: Setting
                   out: Path | str | None = None, *, actor: Actor) -> ExportResult:
     """Write a policy's keep list and manifest inside the export folder (atomically, nothing partial).
 
-    Logged as `export.write` with the policy, its revision, the format, rows and the list's sha256; the
-    files are written inside that transaction, so a failed write leaves neither files nor a log entry.
+    The list is streamed to a temp file beside its target; logged as `export.write` with the policy, its
+    revision, the format, rows and the list's sha256; the files are renamed in place inside that
+    transaction, so a failed write leaves neither files nor a log entry.
     """
     require(actor, Role.curator, "writing exports")
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     target = resolve_out(out, policy.name, fmt, settings)
-    files = export_files(engine, policy, fmt, target.name, cluster_weights(settings.anchors_path))
-    manifest_path = target.with_name(files.manifest_name)
-    with write_tx(engine) as conn:
-        record_export(conn, actor, "export.write", policy, fmt, files,
-                      file=target.relative_to(Path(settings.export_dir).resolve()).as_posix())
-        _atomic_write_all([(target, files.list_bytes), (manifest_path, files.manifest_bytes)])
-    return ExportResult(target, manifest_path, files.rows, files.sha256)
+    manifest_path = target.with_name(manifest_name(target.name, fmt))
+    with staged([target, manifest_path]) as (list_fh, manifest_fh):
+        done = export_to(engine, policy, fmt, list_fh, target.name, cluster_weights(settings.anchors_path))
+        manifest_fh.write(done.manifest_bytes)
+        with write_tx(engine) as conn:
+            record_export(conn, actor, "export.write", policy, fmt, done,
+                          file=target.relative_to(Path(settings.export_dir).resolve()).as_posix())
+            publish([list_fh, manifest_fh], [target, manifest_path])
+    return ExportResult(target, manifest_path, done.rows, done.sha256)
 
 
-def record_export(conn: Connection, actor: Actor, kind: str, policy: Policy, fmt: Format, files: ExportFiles, *,
+def record_export(conn: Connection, actor: Actor, kind: str, policy: Policy, fmt: Format, files: ExportedList, *,
                   file: str) -> None:
     """Log an export (`export.write`, `export.download`) of `policy` in the caller's transaction."""
     record_change(conn, actor, kind, target_kind="export", target_id=file, policy=policy.name,
                   revision=policy_revision(policy), format=fmt, rows=files.rows, sha256=files.sha256)
 
 
-__all__ = ["FORMATS", "ExportError", "ExportFiles", "ExportResult", "export_files", "export_policy", "record_export"]
+__all__ = ["FORMATS", "ExportError", "ExportFiles", "ExportResult", "Exported", "Format", "export_files",
+           "export_policy", "export_to", "record_export"]

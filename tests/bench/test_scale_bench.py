@@ -13,7 +13,8 @@ KEYS = BROWSE | {"browse_last_page_ms", "browse_worst_ms", "text_search_ms", "te
                  "text_search_rarer_deepest_ms",
                  "record_page_ms", "preview_ms", "rebuild_ms", "reliability_intervals_ms", "export_jsonl_s",
                  "export_parquet_s", "peak_rss_mb", "import_records_per_s", "browse_rerun_ms",
-                 "retention_rerun_ms", "page_process_peak_rss_mb"}
+                 "retention_rerun_ms", "page_process_peak_rss_mb", "export_baseline_records_per_s",
+                 "export_jsonl_vs_baseline", "export_parquet_vs_baseline", "export_peak_rss_mb"}
 
 
 def _check(fig: dict, records: int, base: int) -> None:
@@ -28,6 +29,7 @@ def _check(fig: dict, records: int, base: int) -> None:
     assert 0.05 * records < fig["teacher_labelled"] < 0.15 * records  # teacher labels on ~10%
     assert fig["export_records"] == records  # small stores keep everything (the cut keeps ~1M of 2.3M)
     assert 30 < fig["peak_rss_mb"] < 4096 and 30 < fig["page_process_peak_rss_mb"] < 4096  # MiB
+    assert 30 < fig["export_peak_rss_mb"] < 4096
     assert set(fig["goals_met"]) == {*GOALS_MS, "export_records_per_s", "peak_rss_mb"}
 
 
