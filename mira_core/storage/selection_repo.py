@@ -181,17 +181,6 @@ def _runs(judges: Coded, prompts: Coded) -> tuple[ScorerRun, ...]:
     return tuple(ScorerRun(j, p, k) for j, p, k in sorted(found))
 
 
-def instance_ids(conn: Connection, record_ids: set[str]) -> dict[str, str | None]:
-    """Instance ids of the given records (one streamed pass over two short columns)."""
-    out: dict[str, str | None] = {}
-    result = conn.execution_options(stream_results=True, yield_per=20000).execute(
-        select(records.c.record_id, records.c.instance_id))
-    for rid, iid in result:
-        if rid in record_ids:
-            out[rid] = iid
-    return out
-
-
 def scorer_choices(conn: Connection) -> tuple[list[str], list[str]]:
     """Distinct student models and prompt versions (choices for the scorer-run rule), each sorted."""
     pairs = judge_pairs(conn, "student")
