@@ -137,7 +137,7 @@ def _source_arrays(pre_values: np.ndarray, data: SelectionData, status: np.ndarr
         gathered = np.take(data.scores, order, axis=0)
         if np.isnan(gathered).any():  # only masked slots can be missing in a scored record
             gathered = np.nan_to_num(gathered)
-        np.cumsum(np.add.reduceat(gathered, starts, axis=0, dtype=np.float64), axis=0, out=block_dims[1:])
+        np.cumsum(_block_sums(gathered, starts), axis=0, out=block_dims[1:])
     in_source = data.source_codes == code
     src_status = status[in_source]
     src_tokens = data.tokens[in_source]
@@ -155,6 +155,22 @@ def _source_arrays(pre_values: np.ndarray, data: SelectionData, status: np.ndarr
         cum_rec=cum_rec, cum_rec_tokens=cum_rec_tokens, block_dims=block_dims,
         hist=np.histogram(values, bins=edges)[0], unmasked=unmasked, counts=counts,
     )
+
+
+def _block_sums(gathered: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per-slot sums of each BLOCK rows (float64).
+
+    float32 scores (the loader keeps them only when every value is exact in float32: whole and half points)
+    sum exactly in float64 in any order, so a reshaped sum gives the same numbers as `reduceat`, ~10x
+    faster at 2.3M rows; other values keep `reduceat`'s row-by-row order, so no sum changes in its last bit.
+    """
+    full = len(gathered) // BLOCK * BLOCK
+    if gathered.dtype != np.float32 or not full:
+        return np.add.reduceat(gathered, starts, axis=0, dtype=np.float64)
+    sums = gathered[:full].reshape(-1, BLOCK, gathered.shape[1]).sum(axis=1, dtype=np.float64)
+    if full == len(gathered):
+        return sums
+    return np.vstack([sums, gathered[full:].sum(axis=0, dtype=np.float64)[None, :]])
 
 
 def as_weights(weights: Sequence[float] | None) -> np.ndarray | None:

@@ -96,3 +96,16 @@ def test_block_sums_match_a_direct_computation_on_a_larger_corpus():
         assert det.dropped_mean[ok] == pytest.approx(dropped[ok])
         # a threshold at the cut value keeps at least the top-k (ties at the cut come along)
         assert (pre.values[sa.order[:k]] >= det.cut_value).all()
+
+
+@pytest.mark.parametrize("rows", [256 * 3, 256 * 3 + 17, 40])
+def test_block_sums_of_float32_scores_equal_reduceats_to_the_last_bit(rows):
+    from mira_core.selection.preview import BLOCK, _block_sums
+
+    rng = np.random.default_rng(rows)
+    halves = (rng.integers(0, 21, size=(rows, 15)) / 2).astype(np.float32)  # what the loader keeps as float32
+    starts = np.arange(0, rows, BLOCK)
+    reference = np.add.reduceat(halves, starts, axis=0, dtype=np.float64)
+    assert np.array_equal(_block_sums(halves, starts), reference)
+    decimals = rng.random((rows, 15)) * 10  # float64 scores keep reduceat's own order
+    assert np.array_equal(_block_sums(decimals, starts), np.add.reduceat(decimals, starts, axis=0, dtype=np.float64))
