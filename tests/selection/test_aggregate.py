@@ -111,3 +111,22 @@ def test_weights_follow_the_anchors_file(tmp_path):
     assert got[0] == pytest.approx((10 * 1 + 0 * 3) / 4)  # 2.5, not the model card's 5.898
     with pytest.raises(ValueError, match="cluster sizes"):
         criterion_values("weighted", **kw)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_float32_scores_take_a_shortcut_that_gives_the_same_means_to_the_last_bit(weighted):
+    from mira_core.selection.aggregate import aggregate_scores
+
+    rng = np.random.default_rng(7 + weighted)
+    n = 5000
+    halves = rng.integers(0, 21, size=(n, 15)) / 2
+    halves[rng.random((n, 15)) < 0.02] = np.nan  # missing slots, some of them masked
+    codes = rng.integers(0, 3, size=n)
+    mask = rng.random((3, 15)) < 0.3
+    mask[2] = True  # a source with every dimension masked: all its records unscored
+    complete = rng.random(n) < 0.95
+    weights = rng.integers(1, 6, size=15).astype(float) if weighted else None
+    general = aggregate_scores(halves, codes, mask, complete, weights)  # float64 scores: the general path
+    shortcut = aggregate_scores(halves.astype(np.float32), codes, mask, complete, weights)
+    assert np.array_equal(general, shortcut, equal_nan=True)
+    assert np.isnan(shortcut[codes == 2]).all() and (~np.isnan(shortcut)).sum() > n // 2
