@@ -335,7 +335,8 @@ def main() -> None:
                          mask_version=pinned.mask_version)
     st.caption(basis.mask_line)
     preview_panel(url, basis)
-    policies_section(url, pinned.data, _weights(), _load_into_sliders)
+    policies_section(url, pinned.data, _weights(), _load_into_sliders,
+                     lambda version, rule: _loaded(url, version, rule.judge, rule.prompt_version))
 
 
 try:

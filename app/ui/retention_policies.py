@@ -13,7 +13,7 @@ import streamlit as st
 
 from mira_core.errors import MiraError
 from mira_core.identity import Role
-from mira_core.selection import FORMATS
+from mira_core.selection import FORMATS, LoadedSelection, ScorerRule
 from mira_core.storage import read_conn
 from mira_core.views import escape_markdown
 from mira_core.views.retention_policies import (
@@ -85,12 +85,14 @@ def _diff(names: list[str], weights: tuple[float, ...]) -> None:
         st.dataframe(view.params, hide_index=True, key="ret_diff_params")
 
 
-def _downloads(names: list[str], weights: tuple[float, ...]) -> None:
+def _downloads(names: list[str], weights: tuple[float, ...],
+               cached: Callable[[str, ScorerRule], LoadedSelection] | None) -> None:
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     name = c1.selectbox("Download the keep list of", names, key="ret_dl_policy")
     fmt = c2.selectbox("Format", FORMATS, key="ret_dl_fmt")
     if c3.button("Prepare download", key="ret_dl_go", disabled=read_only(), help=read_only_help()):
-        ss["ret_dl"] = prepare_download(engine(), name=name, fmt=fmt, actor=current_actor(), weights=weights)
+        ss["ret_dl"] = prepare_download(engine(), name=name, fmt=fmt, actor=current_actor(), weights=weights,
+                                        cached=cached)
     files = ss.get("ret_dl")
     if files is not None:
         st.caption(f"{files.rows:,} records · sha256 {files.sha256}")
@@ -101,8 +103,12 @@ def _downloads(names: list[str], weights: tuple[float, ...]) -> None:
                            file_name=files.manifest_name, mime="application/json", key="ret_dl_manifest")
 
 
-def policies_section(url: str, version: str, weights: tuple[float, ...], load: Callable[[str], None]) -> None:
-    """Saved policies: the table, diff two, load one into the sliders (`load`, a callback), download one."""
+def policies_section(url: str, version: str, weights: tuple[float, ...], load: Callable[[str], None],
+                     cached: Callable[[str, ScorerRule], LoadedSelection] | None = None) -> None:
+    """Saved policies: the table, diff two, load one into the sliders (`load`, a callback), download one.
+
+    `cached(version, scorer)`: the page's selection arrays, which a download reuses for the current version.
+    """
     with read_conn(engine()) as conn:
         names = policy_names(conn)
         stamps = policy_stamps(conn)
@@ -127,4 +133,4 @@ def policies_section(url: str, version: str, weights: tuple[float, ...], load: C
     l2.button("Load", key="ret_load_go", on_click=load, args=(chosen,))
     if ss.get("ret_load_note"):
         st.warning(ss.pop("ret_load_note"))
-    _downloads(names, weights)
+    _downloads(names, weights, cached)

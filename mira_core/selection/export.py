@@ -32,7 +32,7 @@ from mira_core.selection.export_render import COLUMNS, FORMATS, ExportError, For
 from mira_core.selection.keep import KeepList, keep_list
 from mira_core.selection.policies import Policy
 from mira_core.selection.preview import Precomputed, as_weights, precompute
-from mira_core.selection.store import load_selection_data, policy_revision
+from mira_core.selection.store import LoadedSelection, load_selection_data, policy_revision
 from mira_core.settings import Settings
 from mira_core.storage import Connection, Engine, export_repo, read_conn, selection_repo, write_tx
 from mira_core.team import record_change
@@ -138,17 +138,19 @@ def file_names(policy_name: str, fmt: Format) -> tuple[str, str]:
 
 
 def export_to(engine: Engine, policy: Policy, fmt: Format, out: BinaryIO, list_name: str | None = None,
-              weights: Sequence[float] | None = None) -> Exported:
+              weights: Sequence[float] | None = None, loaded: LoadedSelection | None = None) -> Exported:
     """Write a policy's list to `out` (streamed, chunk by chunk) and build its manifest.
 
     `weights` are the dimensions' cluster sizes, needed when the policy's criterion is `weighted`. The
     list's rows are rendered from numpy columns a chunk at a time (`export_render`): memory holds the
-    selection arrays and the kept records' instance ids, never the list's rows or bytes.
+    selection arrays and the kept records' instance ids, never the list's rows or bytes. `loaded`: the
+    policy's selection arrays as already loaded for the store's current state (the Retention page's), so
+    they are not read again; the list is the same as from a fresh load of that state.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     with read_conn(engine) as conn:
-        loaded = load_selection_data(conn, policy.scorer)
+        loaded = loaded if loaded is not None else load_selection_data(conn, policy.scorer)
         if not loaded.runs:
             rule = policy.scorer
             which = f" by model {rule.judge!r}" if rule.judge else ""
@@ -164,10 +166,10 @@ def export_to(engine: Engine, policy: Policy, fmt: Format, out: BinaryIO, list_n
 
 
 def export_files(engine: Engine, policy: Policy, fmt: Format, list_name: str | None = None,
-                 weights: Sequence[float] | None = None) -> ExportFiles:
+                 weights: Sequence[float] | None = None, loaded: LoadedSelection | None = None) -> ExportFiles:
     """Build the list and manifest of a policy from the database in memory (nothing is written; for downloads)."""
     buf = io.BytesIO()
-    e = export_to(engine, policy, fmt, buf, list_name, weights)
+    e = export_to(engine, policy, fmt, buf, list_name, weights, loaded)
     return ExportFiles(e.list_name, buf.getvalue(), e.manifest_name, e.manifest_bytes, e.rows, e.sha256)
 
 

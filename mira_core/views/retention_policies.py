@@ -6,7 +6,7 @@ Preparing a download is the one write here: it needs the curator role and is log
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
 import pandas as pd
@@ -16,10 +16,10 @@ from mira_core.selection.diff import SourceDiff, diff_keep_lists, load_precomput
 from mira_core.selection.diff_records import param_changes, record_changes
 from mira_core.selection.export import ExportFiles, Format, export_files, record_export
 from mira_core.selection.keep import keep_list
-from mira_core.selection.policies import Policy
+from mira_core.selection.policies import Policy, ScorerRule
 from mira_core.selection.preview import CutMode, Precomputed
-from mira_core.selection.store import get_policy, list_policies
-from mira_core.storage import Connection, Engine, read_conn, write_tx
+from mira_core.selection.store import LoadedSelection, get_policy, list_policies
+from mira_core.storage import Connection, Engine, read_conn, selection_repo, write_tx
 from mira_core.views.retention import GLOBAL_SLIDER, MODE_LABELS, slider_range
 
 
@@ -69,16 +69,21 @@ DIFF_COLUMNS = [f.name for f in fields(SourceDiff) if not f.name.startswith("sam
 """The diff table's columns: counts and tokens per source (the sample record ids are left out)."""
 
 
-def prepare_download(engine: Engine, *, name: str, fmt: Format, actor: Actor,
-                     weights: Sequence[float]) -> ExportFiles:
+def prepare_download(engine: Engine, *, name: str, fmt: Format, actor: Actor, weights: Sequence[float],
+                     cached: Callable[[str, ScorerRule], LoadedSelection] | None = None) -> ExportFiles:
     """A saved policy's keep list and manifest in memory for the browser, logged as `export.download`.
 
     Nothing is written to disk; the log entry names the policy, its revision, the format, rows and sha256.
+    `cached(version, scorer)` gives the page's selection arrays for the store's data version read here (it
+    loads them when the page has none for that version): the 2.3M-record load is not repeated per export,
+    and the list is the one a fresh load of that version gives.
     """
     require(actor, Role.curator, "downloading exports")
     with read_conn(engine) as conn:
         policy = get_policy(conn, name)
-    files = export_files(engine, policy, fmt, weights=weights)
+        version = selection_repo.selection_version(conn) if cached is not None else ""
+    loaded = cached(version, policy.scorer) if cached is not None else None
+    files = export_files(engine, policy, fmt, weights=weights, loaded=loaded)
     with write_tx(engine) as conn:
         record_export(conn, actor, "export.download", policy, fmt, files, file=files.list_name)
     return files

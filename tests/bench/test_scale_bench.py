@@ -14,7 +14,8 @@ KEYS = BROWSE | {"browse_last_page_ms", "browse_worst_ms", "text_search_ms", "te
                  "record_page_ms", "preview_ms", "rebuild_ms", "reliability_intervals_ms", "export_jsonl_s",
                  "export_parquet_s", "peak_rss_mb", "import_records_per_s", "browse_rerun_ms",
                  "retention_rerun_ms", "page_process_peak_rss_mb", "export_baseline_records_per_s",
-                 "export_jsonl_vs_baseline", "export_parquet_vs_baseline", "export_peak_rss_mb"}
+                 "export_jsonl_vs_baseline", "export_parquet_vs_baseline", "export_peak_rss_mb",
+                 "export_jsonl_loaded_records_per_s", "export_parquet_loaded_records_per_s"}
 
 
 def _check(fig: dict, records: int, base: int) -> None:

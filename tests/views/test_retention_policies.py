@@ -86,3 +86,28 @@ def test_preparing_a_download_needs_a_curator_and_is_logged(engine, role):
     assert [(c.actor, c.target_kind, c.target_id) for c in log] == [(who.user_id, "export", "keep-half.jsonl")]
     assert log[0].detail == {"policy": "half", "revision": policy_revision(saved), "format": "jsonl", "rows": 5,
                              "sha256": files.sha256}
+
+
+def test_a_download_reuses_the_pages_arrays_for_the_current_version_and_gives_the_same_bytes(engine, monkeypatch):
+    from mira_core.selection import export
+    from mira_core.selection.store import load_selection_data
+    from mira_core.storage import selection_repo
+
+    seed(engine)
+    with write_tx(engine) as conn:
+        save_policy(conn, Policy(name="half", cuts={s: CutSpec(mode="threshold", value=5.0) for s in ("A", "B")}),
+                    actor=ANN)
+    asked: list[tuple[str, object]] = []
+
+    def cached(version, rule):  # the page's cache: arrays loaded once per (version, scorer)
+        asked.append((version, rule))
+        with read_conn(engine) as conn:
+            return load_selection_data(conn, rule)
+
+    fresh = prepare_download(engine, name="half", fmt="parquet", actor=ANN, weights=WEIGHTS)
+    monkeypatch.setattr(export, "load_selection_data", None)  # the export must not load the arrays itself
+    reused = prepare_download(engine, name="half", fmt="parquet", actor=ANN, weights=WEIGHTS, cached=cached)
+    with read_conn(engine) as conn:
+        version = selection_repo.selection_version(conn)
+    assert len(asked) == 1 and asked[0][0] == version  # asked for the version read at the download
+    assert (reused.list_bytes, reused.manifest_bytes, reused.rows) == (fresh.list_bytes, fresh.manifest_bytes, 5)
