@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("job_id")
     p.add_argument("--ray-address", default=None, help="run-ray: Ray cluster address (default: a local Ray)")
     p.add_argument("--ray-concurrency", type=int, default=2, help="run-ray: Ray request actors")
+    _gpu_arguments(p)
     p.add_argument("--include-too-long", action="store_true", help="requeue-failed: also too_long items")
     p.set_defaults(func=cmd_job)
 
@@ -89,7 +90,16 @@ def _register_score(sub: argparse._SubParsersAction) -> None:
                    help="ray: run the job here on a Ray cluster with Ray Data (needs the ray extra)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
     p.add_argument("--ray-concurrency", type=int, default=2, help="Ray request actors (requests in flight)")
+    _gpu_arguments(p)
     p.set_defaults(func=cmd_score)
+
+
+def _gpu_arguments(p: argparse.ArgumentParser) -> None:
+    """The Ray options for hosting the model on the cluster's GPUs instead of calling the endpoint."""
+    p.add_argument("--ray-gpu", action="store_true",
+                   help="Ray: host the model on the cluster's GPUs (vLLMEngineProcessorConfig, needs ray[llm] there) "
+                        "instead of calling the scorer endpoint; model id and max_model_len from the scorer settings")
+    p.add_argument("--tensor-parallel-size", type=int, default=1, help="with --ray-gpu: GPUs per model replica")
 
 
 
@@ -145,7 +155,8 @@ def _score_on_ray(engine: Engine, args: argparse.Namespace, job_id: str) -> int:
     def show(s: RaySummary) -> None:
         bar.update(s.stored + s.failed, total, note=f"sent {s.sent}, retried {s.retried}")
 
-    options = RayOptions(address=args.ray_address, concurrency=args.ray_concurrency)
+    options = RayOptions(address=args.ray_address, concurrency=args.ray_concurrency, gpu_engine=args.ray_gpu,
+                         tensor_parallel_size=args.tensor_parallel_size)
     try:
         summary = run_stored_job_on_ray(engine, args.settings, job_id, actor=args.actor,
                                         api_key=api_key_source()[0], options=options, progress=show)

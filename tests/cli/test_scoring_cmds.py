@@ -28,3 +28,27 @@ def test_job_confirm_endpoint_is_recorded_under_the_operator(capsys, monkeypatch
     assert main(["activity", "--json", "--kind", "job.confirm_endpoint"]) == 0
     [change] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (change["actor"], change["target_id"]) == ("local-op", job_id)
+
+
+def test_a_ray_run_can_host_the_model_on_the_clusters_gpus_from_the_command_line(capsys, monkeypatch):
+    """`--ray-gpu --tensor-parallel-size N` reach the Ray run (no GPU here: the run itself is replaced)."""
+    from mira_core.cli import scoring_cmds
+    from mira_core.scoring.ray_engine import RaySummary
+
+    eng = make_engine(os.environ["MIRA_DATABASE_URL"])
+    migrate.upgrade(eng)
+    make_records(eng, 2)
+    cy = Actor(user_id="cy@example.org", role=Role.curator)
+    job_id = jobs.start_job(eng, ScorerSettings(base_url="http://127.0.0.1:9/v1"), actor=cy, runner="ray")
+    eng.dispose()
+    seen = []
+
+    def run(engine, settings, job, *, actor, api_key, options, progress):
+        seen.append(options)
+        return RaySummary(job_id=job)
+
+    monkeypatch.setattr(scoring_cmds, "run_stored_job_on_ray", run)
+    main(["job", "run-ray", job_id, "--ray-gpu", "--tensor-parallel-size", "4", "--ray-address", "auto"])
+    main(["job", "run-ray", job_id])
+    assert [(o.gpu_engine, o.tensor_parallel_size, o.address) for o in seen] == [(True, 4, "auto"), (False, 1, None)]
+    assert f"continue it with `mira-curator job run-ray {job_id}`" in capsys.readouterr().out
