@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from mira_core.bench.scale_measure import FILTER, FREQUENT_WORD, RARER_WORD, SORTS
 from mira_core.query import RecordFilter
@@ -79,8 +79,6 @@ def main() -> None:
     ap.add_argument("--views", default="", help="comma-separated view names (default: all)")
     args = ap.parse_args()
     engine = make_engine(args.url)
-    with read_conn(engine) as conn:
-        conn.execute(text("SELECT 1"))
     wanted = [v for v in args.views.split(",") if v]
     for name, view in views(engine).items():
         if wanted and name not in wanted:

@@ -60,6 +60,20 @@ def load_seconds(engine: Engine, policy: Policy) -> tuple[float, LoadedSelection
     return time.perf_counter() - t, loaded
 
 
+def export_seconds(engine: Engine, policy: Policy, fmt: Format, work: Path,
+                   loaded: LoadedSelection | None = None) -> tuple[float, int]:
+    """(seconds, rows) of one export to a file with its manifest (`loaded`: from arrays already loaded)."""
+    path = work / f"bench-export.{fmt}"
+    t = time.perf_counter()
+    with path.open("wb") as fh:
+        done = export_to(engine, policy, fmt, fh, loaded=loaded)
+    (work / done.manifest_name).write_bytes(done.manifest_bytes)
+    seconds = time.perf_counter() - t
+    path.unlink()
+    (work / done.manifest_name).unlink()
+    return seconds, done.rows
+
+
 def export_figures(engine: Engine, work: Path, records: int) -> Figures:
     """Baseline and export rates (records/s), each export's ratio to the baseline, the list's rows."""
     policy = keep_policy(records)
@@ -67,21 +81,13 @@ def export_figures(engine: Engine, work: Path, records: int) -> Figures:
     out: Figures = {"export_selection_load_s": round(load_s, 2)}
     took: dict[str, float] = {}
     rows = 0
-    for fmt, arrays in [(f, None) for f in FORMATS] + [(f, loaded) for f in FORMATS]:
-        path = work / f"bench-export.{fmt}"
-        t = time.perf_counter()
-        with path.open("wb") as fh:
-            done = export_to(engine, policy, fmt, fh, loaded=arrays)
-        (work / done.manifest_name).write_bytes(done.manifest_bytes)
-        seconds, rows = time.perf_counter() - t, done.rows
-        path.unlink()
-        (work / done.manifest_name).unlink()
-        if arrays is not None:
-            out[f"export_{fmt}_loaded_records_per_s"] = round(rows / seconds, 0)
-            continue
-        took[fmt] = seconds
-        out[f"export_{fmt}_s"] = round(seconds, 2)
-        out[f"export_{fmt}_records_per_s"] = round(rows / seconds, 0)
+    for fmt in FORMATS:
+        took[fmt], rows = export_seconds(engine, policy, fmt, work)
+        out[f"export_{fmt}_s"] = round(took[fmt], 2)
+        out[f"export_{fmt}_records_per_s"] = round(rows / took[fmt], 0)
+    for fmt in FORMATS:
+        seconds, _ = export_seconds(engine, policy, fmt, work, loaded)
+        out[f"export_{fmt}_loaded_records_per_s"] = round(rows / seconds, 0)
     base = baseline_seconds(engine, work / "bench-export-baseline.jsonl", rows)
     out["export_records"] = rows
     out["export_baseline_records_per_s"] = round(rows / base, 0)
