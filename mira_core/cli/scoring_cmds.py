@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "run-ray: run (or continue) a job started with --engine ray, here")
     p.add_argument("job_id")
     p.add_argument("--ray-address", default=None, help="run-ray: Ray cluster address (default: a local Ray)")
-    p.add_argument("--ray-concurrency", type=int, default=2, help="run-ray: Ray request actors")
+    p.add_argument("--ray-concurrency", type=_positive, default=2, help="run-ray: Ray request actors")
     _gpu_arguments(p)
     p.add_argument("--include-too-long", action="store_true", help="requeue-failed: also too_long items")
     p.set_defaults(func=cmd_job)
@@ -89,7 +89,7 @@ def _register_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=["worker", "ray"], default="worker",
                    help="ray: run the job here on a Ray cluster with Ray Data (needs the ray extra)")
     p.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
-    p.add_argument("--ray-concurrency", type=int, default=2, help="Ray request actors (requests in flight)")
+    p.add_argument("--ray-concurrency", type=_positive, default=2, help="Ray request actors (requests in flight)")
     _gpu_arguments(p)
     p.set_defaults(func=cmd_score)
 
@@ -99,7 +99,18 @@ def _gpu_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-gpu", action="store_true",
                    help="Ray: host the model on the cluster's GPUs (vLLMEngineProcessorConfig, needs ray[llm] there) "
                         "instead of calling the scorer endpoint; model id and max_model_len from the scorer settings")
-    p.add_argument("--tensor-parallel-size", type=int, default=1, help="with --ray-gpu: GPUs per model replica")
+    p.add_argument("--tensor-parallel-size", type=_positive, default=1, help="with --ray-gpu: GPUs per model replica")
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 

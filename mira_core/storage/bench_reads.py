@@ -7,7 +7,7 @@ Never used by the app.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection, select
 
@@ -15,7 +15,7 @@ from mira_core.storage.rows import stream_tuples
 from mira_core.storage.tables import records
 
 
-def export_baseline_rows(conn: Connection, limit: int) -> Iterator[list[tuple]]:
+def export_baseline_rows(conn: Connection, limit: int) -> Iterator[Sequence[tuple]]:
     """(record_id, source, instance_id, token_estimate) of `limit` records, in batches, in table order."""
     stmt = select(records.c.record_id, records.c.source, records.c.instance_id, records.c.token_estimate)
     return stream_tuples(conn, stmt.limit(limit))

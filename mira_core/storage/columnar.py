@@ -11,14 +11,14 @@ never holds the whole result either.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import count
 from typing import Literal, NamedTuple
 
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, Select, select
 
+from mira_core.storage.rows import stream_tuples
 from mira_core.storage.tables import records
 
 Kind = Literal["id", "code", "int", "float"]
@@ -26,7 +26,6 @@ Kind = Literal["id", "code", "int", "float"]
 NULLs); 'float' float64 with NULL as NaN."""
 
 CHUNK = 50_000
-_cursor_names = count()
 
 
 @dataclass(frozen=True)
@@ -74,30 +73,6 @@ class Columns(NamedTuple):
                        self.matrix[rows])
 
 
-def iter_chunks(conn: Connection, stmt: Select, size: int | None = None) -> Iterator[Sequence[tuple]]:
-    """Rows of `stmt` as lists of plain tuples, `size` at a time, on the caller's connection and transaction.
-
-    On PostgreSQL through a server-side cursor (the driver would otherwise hold the whole result), with JIT
-    off for the rest of the transaction.
-    """
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params: Mapping[str, object] | Sequence[object] = compiled.params
-    if compiled.positional:
-        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
-    raw = conn.connection
-    if conn.dialect.name == "postgresql":
-        # A read of every row costs enough for PostgreSQL to JIT-compile it: seconds of compiling for a plain
-        # scan. LOCAL: only the caller's (read) transaction.
-        conn.exec_driver_sql("SET LOCAL jit = off")
-    cur = raw.cursor(name=f"mira_columns_{next(_cursor_names)}") if conn.dialect.name == "postgresql" else raw.cursor()
-    try:
-        cur.execute(str(compiled), params)
-        while rows := cur.fetchmany(size or CHUNK):
-            yield rows
-    finally:
-        cur.close()
-
-
 def _convert(kind: Kind, values: tuple, index: dict[str | None, int]) -> np.ndarray:
     if kind == "id":
         return np.array(values, dtype="S32")
@@ -123,7 +98,7 @@ def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for rows in iter_chunks(conn, stmt):
+        for rows in stream_tuples(conn, stmt, CHUNK):
             cols = list(zip(*rows, strict=True))
             for k, kind in enumerate(kinds):
                 parts[k].append(_convert(kind, cols[k], indexes[k]))

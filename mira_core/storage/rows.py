@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import count
 
 from sqlalchemy import Connection, Select
 
@@ -34,19 +35,27 @@ def fetch_tuples(conn: Connection, stmt: Select) -> list[tuple]:
         cur.close()
 
 
-def stream_tuples(conn: Connection, stmt: Select, batch: int = 50_000) -> Iterator[list[tuple]]:
+_cursor_names = count()
+
+
+def stream_tuples(conn: Connection, stmt: Select, batch: int = 50_000) -> Iterator[Sequence[tuple]]:
     """Rows in batches of plain tuples from the DB-API cursor, never the whole result at once.
 
     On PostgreSQL the cursor is a server-side (named) one: a plain psycopg cursor receives the whole result
-    into client memory on `execute`. Exhaust the iterator (or close it) inside the caller's transaction.
+    into client memory on `execute`; and JIT is off for the rest of the caller's transaction (a read of every
+    row costs enough for PostgreSQL to JIT-compile it: seconds of compiling for a plain scan). Exhaust the
+    iterator (or close it) inside the caller's transaction.
     """
     sql, params = _compiled(conn, stmt)
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.exec_driver_sql("SET LOCAL jit = off")
     raw = conn.connection.dbapi_connection
     assert raw is not None
-    cur = raw.cursor(name="mira_stream") if conn.dialect.name == "postgresql" else raw.cursor()
+    cur = raw.cursor(name=f"mira_stream_{next(_cursor_names)}") if postgres else raw.cursor()
     try:
         cur.execute(sql, params)
         while rows := cur.fetchmany(batch):
-            yield list(rows)
+            yield rows
     finally:
         cur.close()

@@ -3,6 +3,8 @@
 import json
 import os
 
+import pytest
+
 from mira_core.cli import main
 from mira_core.identity import Actor, Role
 from mira_core.scoring import jobs
@@ -52,3 +54,11 @@ def test_a_ray_run_can_host_the_model_on_the_clusters_gpus_from_the_command_line
     main(["job", "run-ray", job_id])
     assert [(o.gpu_engine, o.tensor_parallel_size, o.address) for o in seen] == [(True, 4, "auto"), (False, 1, None)]
     assert f"continue it with `mira-curator job run-ray {job_id}`" in capsys.readouterr().out
+
+
+def test_ray_sizes_below_one_are_refused_naming_the_option(capsys):
+    for args in (["--tensor-parallel-size", "0"], ["--ray-concurrency", "-2"], ["--tensor-parallel-size", "two"]):
+        with pytest.raises(SystemExit):
+            main(["job", "run-ray", "some-job", *args])
+        err = capsys.readouterr().err
+        assert f"argument {args[0]}" in err and "is not a whole number of at least 1" in err
