@@ -31,7 +31,7 @@ from mira_core.bench.load_scoring import ScoringLoad
 from mira_core.bench.load_session import SessionPlan, SessionResult, new_page, run_loop, sign_in
 from mira_core.bench.pg_server import postgres_server
 from mira_core.bench.proc_stats import PeakWatch, split_cpu
-from mira_core.bench.processes import CHROMIUM, CHROMIUM_ARGS, Served, free_port, serve
+from mira_core.bench.processes import CHROMIUM, CHROMIUM_ARGS, Served, free_port, niced_chromium, serve
 from mira_core.bench.registry import CORPUS, Benchmark, Figures
 from mira_core.errors import MiraError
 from mira_core.identity import Role
@@ -56,6 +56,9 @@ class Stage:
     scoring: ScoringLoad
     pg_pid: int | None
     work: Path
+    chromium: str = CHROMIUM
+    """The browser to launch: Debian's chromium, or a wrapper that starts it at a lower priority."""
+    think_s: float = 0.0
 
 
 def curator(i: int) -> str:
@@ -117,13 +120,14 @@ def _token_plan(engine: Engine, needed: int) -> list[int]:
     return [values[(k * step + step // 2) % len(values)] for k in range(needed)]
 
 
-def _session(plan: SessionPlan, loops: int, gates: list[threading.Barrier], out: SessionResult) -> None:
+def _session(plan: SessionPlan, loops: int, gates: list[threading.Barrier], out: SessionResult,
+             chromium: str = CHROMIUM) -> None:
     """One browser: sign in, wait for the others, loop, wait until CPU is read, close."""
     from playwright.sync_api import sync_playwright
 
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = new_page(browser)
             try:
                 sign_in(page, plan.base, plan.curator)
@@ -156,11 +160,12 @@ def run_sessions(stage: Stage, n: int, loops: int, tokens: list[int], tag_run: s
     """`n` sessions at once for `loops` passes; (figures of this run, [(spot-check id, plan, result)])."""
     spot = new_spot_check(stage.engine, size=max(30, loops))
     plans = [SessionPlan(stage.app.url, curator(i + 1), tokens[i * loops:(i + 1) * loops], spot, f"{tag_run}-n{n}-s{i + 1}",
-                         stage.work)
+                         stage.work, think_s=stage.think_s)
              for i in range(n)]
     results = [SessionResult() for _ in plans]
     gates = [threading.Barrier(n + 1, timeout=3600) for _ in range(3)]
-    threads = [threading.Thread(target=_session, args=(p, loops, gates, r), daemon=True) for p, r in zip(plans, results, strict=True)]
+    threads = [threading.Thread(target=_session, args=(p, loops, gates, r, stage.chromium), daemon=True)
+               for p, r in zip(plans, results, strict=True)]
     for t in threads:
         t.start()
     log(f"{n} session(s): signing in")
@@ -201,7 +206,7 @@ def run(args: argparse.Namespace) -> Figures:
                               concurrency=args.scorer_concurrency)
         stack.callback(scoring.close)
         app = stack.enter_context(_app(url, work, profile=args.profile))
-        stage = Stage(app, engine, scoring, pg_pid, work)
+        stage = Stage(app, engine, scoring, pg_pid, work, niced_chromium(work, args.browser_nice), args.think_s)
         scoring.wait_running()
         log(f"scoring alone for {args.idle_s:g} s")
         idle = [_idle_rate(scoring, args.idle_s)]
@@ -239,6 +244,11 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", action="store_true",
                    help="sample the server's stacks (work dir/server-profile.json; costs the server some CPU)")
     p.add_argument("--scorer-concurrency", type=int, default=32, help="requests in flight (ideal rate = this/latency)")
+    p.add_argument("--think-s", type=float, default=0.0,
+                   help="mean pause after each action (0: act as fast as the pages answer)")
+    p.add_argument("--browser-nice", type=int, default=0, choices=range(20), metavar="0-19",
+                   help="run the chromiums at this niceness (browsers on other machines, roughly: their CPU "
+                        "yields to the server's)")
 
 
 BENCHMARK = Benchmark("load", "curators at once (1..N chromium sessions signed in, Browse/Record/tag/Retention/"

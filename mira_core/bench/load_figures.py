@@ -23,10 +23,14 @@ def run_figures(n: int, results: list[SessionResult], *, wall: float, cpu: dict[
                 peak: tuple[float, int], scoring: tuple[float, float]) -> Figures:
     """One session count's figures: every session's samples pooled per action."""
     pooled = {a: [s for r in results for s in r.samples[a]] for a in ACTIONS}
+    answered = {a: [s for r in results for s in r.answered[a]] for a in IN_PAGE}
     errors = [e for r in results for e in r.errors]
+    actions = sum(len(v) for v in pooled.values())
     return {
         "sessions": n, "wall_s": round(wall, 1),
         "actions_ms": {a: {"p50": _pct(v, 50), "p95": _pct(v, 95), "n": len(v)} for a, v in pooled.items()},
+        "in_page_server_answer_ms": {a: {"p50": _pct(v, 50), "p95": _pct(v, 95)} for a, v in answered.items()},
+        "cpu_s_per_action": {k: round(v / actions, 3) for k, v in cpu.items()} if actions else {},
         "errors": len(errors), "error_examples": errors[:5],
         "server_rss_mb_peak": round(peak[0], 1), "server_threads_peak": peak[1],
         "cpu_s": cpu, "cpu_share_of_machine": {k: round(v / (wall * (os.cpu_count() or 1)), 3) for k, v in cpu.items()},
@@ -77,6 +81,7 @@ def summary(args: argparse.Namespace, runs: list[Figures], idle: list[float], lo
         "records": args.records, "backend": "url" if args.database_url else args.backend, "loops": args.loops,
         "sign_in": "oidc (one curator per session)", "commit": commit, "cpu_count": os.cpu_count(),
         "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in load_after],
+        "think_s": args.think_s, "browser_nice": args.browser_nice,
         "scorer": {"latency_s": args.scorer_latency, "concurrency": args.scorer_concurrency,
                    "ideal_rps": round(args.scorer_concurrency / args.scorer_latency, 1)},
         "scoring_idle_rps": [round(x, 2) for x in idle],

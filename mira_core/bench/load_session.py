@@ -9,6 +9,7 @@ that fails is an error with its message; the rest of that loop is skipped and th
 from __future__ import annotations
 
 import os
+import random
 import re
 import time
 from collections.abc import Callable
@@ -43,6 +44,8 @@ class SessionPlan:
     tag_prefix: str
     shots: Path | None = None
     """Where a failing step leaves a screenshot (named after the session, loop and step)."""
+    think_s: float = 0.0
+    """Mean pause after each action (uniform in 0.5-1.5 times it, seeded by the curator): a person reads."""
 
 
 @dataclass
@@ -50,6 +53,9 @@ class SessionResult:
     """A session's samples (ms) per action, its errors, and the writes the pages confirmed."""
 
     samples: dict[str, list[float]] = field(default_factory=lambda: {a: [] for a in ACTIONS})
+    answered: dict[str, list[float]] = field(default_factory=lambda: {a: [] for a in ACTIONS})
+    """In-page actions: ms from the input to the last websocket message before the answer showed (the
+    server's part, seen from the browser; the rest of the sample is the browser drawing it)."""
     errors: list[str] = field(default_factory=list)
     tags: list[tuple[str, str]] = field(default_factory=list)
     answers: int = 0
@@ -79,6 +85,7 @@ def run_loop(page: Any, plan: SessionPlan, loop: int, out: SessionResult) -> Non
         ("spot_check_open", partial(_spot_open, page, plan)),
         ("spot_check_answer", partial(_spot_answer, page, loop, out)),
     ]
+    pauses = random.Random(f"{plan.curator}/{loop}")
     for name, step in steps:
         try:
             sample = step()
@@ -91,6 +98,10 @@ def run_loop(page: Any, plan: SessionPlan, loop: int, out: SessionResult) -> Non
             return
         if sample is not None:
             out.samples[name].append(float(sample))
+            if isinstance(sample, Sample) and sample.last_msg is not None:
+                out.answered[name].append(float(sample.last_msg))
+        if plan.think_s > 0:
+            time.sleep(plan.think_s * pauses.uniform(0.5, 1.5))
 
 
 def _loaded(page: Any, url: str, probe: str) -> float:

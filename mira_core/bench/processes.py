@@ -26,6 +26,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
                  "--no-first-run", "--disable-gpu"]
 
 
+def niced_chromium(folder: Path, niceness: int, executable: str = CHROMIUM) -> str:
+    """The browser executable to give Playwright: `executable`, or a script in `folder` running it under `nice`.
+
+    The script execs it, so its processes are the browser's own (CPU accounting is unchanged) and every
+    process it starts inherits the priority.
+    """
+    if niceness <= 0:
+        return executable
+    script = folder / f"{Path(executable).name}-nice{niceness}"
+    script.write_text(f'#!/bin/sh\nexec nice -n {niceness} {executable} "$@"\n')
+    script.chmod(0o755)
+    return str(script)
+
+
 class Served(NamedTuple):
     """A running `streamlit run`: its base URL and process id (for CPU, memory and thread counts)."""
 

@@ -37,10 +37,12 @@ def store_args(tmp_path):
 
 def test_bench_load_two_sessions_lose_no_write(tmp_path, capsys, store_args):
     argv = ["bench", "load", "--records", "200", "--sessions", "2", "--loops", "1", "--idle-s", "2",
-            "--scorer-concurrency", "2", "--work-dir", str(tmp_path), *store_args]
+            "--scorer-concurrency", "2", "--think-s", "0.2", "--browser-nice", "3", "--work-dir", str(tmp_path),
+            *store_args]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["benchmark"] == "load" and out["records"] == 200
+    assert out["think_s"] == 0.2 and out["browser_nice"] == 3
     assert [r["sessions"] for r in out["runs"]] == [2]
     for run in out["runs"]:
         assert run["errors"] == 0, run["error_examples"]
@@ -49,6 +51,10 @@ def test_bench_load_two_sessions_lose_no_write(tmp_path, capsys, store_args):
             assert run["actions_ms"][action]["p95"] > 0, action
         assert run["server_rss_mb_peak"] > 0 and run["server_threads_peak"] > 0
         assert run["cpu_s"]["server"] > 0 and run["cpu_s"]["browsers"] > 0
+        assert run["cpu_s_per_action"]["browsers"] == pytest.approx(run["cpu_s"]["browsers"] / (9 * run["sessions"]),
+                                                                    abs=0.001)
+        for action, server in run["in_page_server_answer_ms"].items():  # the server answered before the frame
+            assert 0 < server["p95"] <= run["actions_ms"][action]["p95"], action
         assert run["scoring_rps"] > 0  # the job moved while the sessions worked
     assert out["writes"] == {"tags_confirmed": 2, "tags_in_db": 2, "answers_confirmed": 2, "answers_in_db": 2,
                              "lost": 0}
