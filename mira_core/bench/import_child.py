@@ -22,18 +22,46 @@ from typing import TypedDict
 from mira_core.bench.timing import peak_rss_mb
 
 
-class ChildFigures(TypedDict):
+class Usage(TypedDict):
+    """Peak memory (MB) and CPU seconds of the import: parent and workers."""
+
+    peak_rss_mb: float
+    peak_rss_parent_mb: float
+    peak_rss_worker_mb: float
+    workers: int
+    rss_before_import_mb: float
+    cpu_parent_s: float
+    cpu_workers_s: float
+
+
+class ChildFigures(Usage):
     """What the child prints (one JSON line) and `bench import` reads back."""
 
     seconds: float
     imported: int
     rejected: int
     rejections: list[str]
-    peak_rss_mb: float
-    peak_rss_parent_mb: float
-    peak_rss_worker_mb: float
-    workers: int
-    rss_before_import_mb: float
+
+
+def _cpu_s(who: int) -> float:
+    """User + system CPU seconds of this process (`RUSAGE_SELF`) or of its reaped workers (`RUSAGE_CHILDREN`).
+
+    CPU, unlike wall time, hardly moves with the load other work puts on the shared cores.
+    """
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _memory_and_cpu(rss_before: float, cpu_parent: float) -> Usage:
+    """Peak memory and CPU of the import, read once its workers are reaped (see the module docstring)."""
+    from mira_core.ingest import default_workers
+
+    parent = peak_rss_mb()
+    worker = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)  # KiB on Linux
+    workers = default_workers() if default_workers() > 1 else 0
+    return {"peak_rss_mb": round(parent + workers * worker, 1), "peak_rss_parent_mb": parent,
+            "peak_rss_worker_mb": worker, "workers": workers, "rss_before_import_mb": rss_before,
+            "cpu_parent_s": round(cpu_parent, 2), "cpu_workers_s": round(_cpu_s(resource.RUSAGE_CHILDREN), 2)}
 
 
 def main(argv: list[str]) -> int:
@@ -46,6 +74,7 @@ def main(argv: list[str]) -> int:
     engine = make_engine(url)
     migrate.upgrade(engine)
     rss_before = peak_rss_mb()
+    cpu_before = _cpu_s(resource.RUSAGE_SELF)
     t = time.perf_counter()
     imported = rejected = 0
     reasons: list[str] = []
@@ -57,13 +86,10 @@ def main(argv: list[str]) -> int:
             reasons += [f"{r.where}: {r.reason}" for r in summary.rejected[:3]]
     seconds = time.perf_counter() - t
     engine.dispose()
-    parent = peak_rss_mb()
-    worker = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)  # KiB on Linux
-    workers = default_workers() if default_workers() > 1 else 0
+    cpu_parent = _cpu_s(resource.RUSAGE_SELF) - cpu_before
     figures: ChildFigures = {
         "seconds": seconds, "imported": imported, "rejected": rejected, "rejections": reasons[:5],
-        "peak_rss_mb": round(parent + workers * worker, 1), "peak_rss_parent_mb": parent,
-        "peak_rss_worker_mb": worker, "workers": workers, "rss_before_import_mb": rss_before,
+        **_memory_and_cpu(rss_before, cpu_parent),
     }
     print(json.dumps(figures))
     return 0

@@ -30,6 +30,8 @@ def test_bench_import_prints_one_json_object_with_all_figures(tmp_path, capsys):
     assert fig["browse_matches"] > 0  # the Browse filter matches something, so the page is not trivially empty
     assert 40_000 < fig["longest_record_tokens"] <= 61_000
     assert 50 < fig["peak_rss_mb"] < 4096  # the child's own RSS in MiB, not KiB or bytes
+    assert fig["cpu_parent_s"] > 0 and 0 <= fig["cpu_workers_s"] < 600  # seconds, not ms or µs
+    assert fig["cpu_ms_per_record"] == pytest.approx((fig["cpu_parent_s"] + fig["cpu_workers_s"]) * 1000 / 300, abs=0.001)
     assert set(fig["goals_met"]) == {"records_per_s", "peak_rss_mb", "browse_page_ms", "record_page_ms"}
     assert not fig["corpus_reused"]
     # A second run in the same work dir reuses the generated corpus and rebuilds the databases.
