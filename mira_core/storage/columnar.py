@@ -18,6 +18,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 from sqlalchemy import ColumnElement, Connection, Select, select
 
+from mira_core.storage.packed_slots import unpack
 from mira_core.storage.rows import stream_tuples
 from mira_core.storage.tables import records
 
@@ -83,11 +84,27 @@ def _convert(kind: Kind, values: tuple, index: dict[str | None, int]) -> np.ndar
     return np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int32, count=len(values))
 
 
-def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: int = 0) -> Columns:
+class Unpacked(LookupError):
+    """A packed matrix column was NULL in some row (a score written outside SQLAlchemy): read the columns."""
+
+
+def _block(values: Sequence, packed: bool) -> np.ndarray:
+    """One chunk's matrix: from its float columns, or from its one packed column (`storage.packed_slots`)."""
+    if not packed:
+        return np.ascontiguousarray(np.array(values, dtype=np.float64).T)
+    if None in values[0]:
+        raise Unpacked("a score row has no packed slots")
+    return unpack(values[0])
+
+
+def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: int = 0,
+                 packed: bool = False) -> Columns:
     """Read `stmt`: its first columns as `kinds` say, its last `matrix` columns as an [n, matrix] float array.
 
     Matrix values are the slot scores (0-10 with optional decimals), NULL as NaN: float32 when every value
-    is exactly a float32 (whole and half points are), else float64, so no value ever changes.
+    is exactly a float32 (whole and half points are), else float64, so no value ever changes. `packed`: the
+    statement's last column is instead the slots packed in one value (`scores.slots_packed`, one Python
+    object per row instead of 15; on PostgreSQL read in binary); a row without it raises `Unpacked`.
     """
     indexes: list[dict[str | None, int]] = [{} for _ in kinds]
     parts: list[list[np.ndarray]] = [[] for _ in kinds]
@@ -98,12 +115,12 @@ def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for rows in stream_tuples(conn, stmt, CHUNK):
+        for rows in stream_tuples(conn, stmt, CHUNK, binary=packed):
             cols = list(zip(*rows, strict=True))
             for k, kind in enumerate(kinds):
                 parts[k].append(_convert(kind, cols[k], indexes[k]))
             if matrix:
-                blocks.append(_compact(np.ascontiguousarray(np.array(cols[width:], dtype=np.float64).T)))
+                blocks.append(_compact(_block(cols[width:], packed)))
             del rows, cols
     finally:
         if collecting:

@@ -19,7 +19,16 @@ from sqlalchemy import Connection, Select, func, insert, literal_column, select,
 from mira_core.dimensions import COLUMNS, N_SLOTS
 from mira_core.errors import ConflictError, NotFoundError
 from mira_core.storage import revisions_repo
-from mira_core.storage.columnar import Coded, last_of_runs, positions, read_columns, records_by_id
+from mira_core.storage.columnar import (
+    Coded,
+    Columns,
+    Kind,
+    Unpacked,
+    last_of_runs,
+    positions,
+    read_columns,
+    records_by_id,
+)
 from mira_core.storage.overall_keys import refresh_overall_keys
 from mira_core.storage.score_judges import judge_pairs
 from mira_core.storage.tables import annotations_table, policies, records, scores
@@ -94,22 +103,36 @@ def selection_version(conn: Connection) -> str:
     return f"r{r[0]}:{r[1]}|s{s[0]}:{s[1]}:{revisions_repo.current(conn, revisions_repo.SCORES)}|a{a[0]}:{a[1]}"
 
 
-def _chosen_scores_query(sqlite_db: bool, judge: str | None, prompt_version: str | None) -> Select:
+def _chosen_scores_query(sqlite_db: bool, judge: str | None, prompt_version: str | None,
+                         packed: bool = True) -> Select:
     """Complete student scores (of `judge`, `prompt_version`), each record's rows adjacent and its chosen one last.
 
     The chosen score is the latest by (created_at, score_id), the order of the index on (record_id,
     judge_kind, complete, created_at, score_id). SQLite would pick the (judge_kind, record_id) index for the
     conditions and sort each record's rows; written `+judge_kind`, `+complete` it walks the first index
-    without sorting.
+    without sorting. The slots come as their packed column (`packed`), else as the 15 columns.
     """
     s = scores.c
     kind, complete = ((literal_column("+scores.judge_kind"), literal_column("+scores.complete")) if sqlite_db
                       else (s.judge_kind, s.complete))
     cond = [kind == "student", complete.is_(True),
             *([s.judge == judge] if judge else []), *([s.prompt_version == prompt_version] if prompt_version else [])]
+    slots = [s.slots_packed] if packed else [s[c] for c in COLUMNS]
     return (select(s.record_id, s.judge, s.prompt_version, s.overall, s.recommendation, s.record_tokens,
-                   *[s[c] for c in COLUMNS]).where(*cond)
+                   *slots).where(*cond)
             .order_by(s.record_id, s.judge_kind, s.complete, s.created_at, s.score_id))
+
+
+def _chosen_scores(conn: Connection, judge: str | None, prompt_version: str | None) -> Columns:
+    """The chosen-scores read: slots from their packed column, or from the 15 columns where a row lacks it."""
+    kinds: list[Kind] = ["id", "code", "code", "float", "code", "float"]
+    sqlite_db = conn.dialect.name == "sqlite"
+    try:
+        return read_columns(conn, _chosen_scores_query(sqlite_db, judge, prompt_version), kinds,
+                            matrix=N_SLOTS, packed=True)
+    except Unpacked:
+        return read_columns(conn, _chosen_scores_query(sqlite_db, judge, prompt_version, packed=False), kinds,
+                            matrix=N_SLOTS)
 
 
 def _spread(coded: Coded, pos: np.ndarray, n: int) -> Coded:
@@ -130,8 +153,7 @@ def load_selection_columns(conn: Connection, *, judge: str | None = None,
     """
     rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"])
     ids, n = rec.array(0), len(rec.array(0))
-    got = read_columns(conn, _chosen_scores_query(conn.dialect.name == "sqlite", judge, prompt_version),
-                       ["id", "code", "code", "float", "code", "float"], matrix=N_SLOTS)
+    got = _chosen_scores(conn, judge, prompt_version)
     at = positions(ids, got.array(0))
     last = np.flatnonzero(last_of_runs(got.array(0)) & (at >= 0))
     chosen, pos = (got.take(last) if len(last) < len(at) else got), at[last]  # all rows chosen: no copy
