@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Select, select
+from sqlalchemy import ColumnElement, Connection, Select, case, literal, select
 
 from mira_core.storage.packed_slots import unpack
 from mira_core.storage.rows import stream_tuples
@@ -74,14 +74,45 @@ class Columns(NamedTuple):
                        self.matrix[rows])
 
 
-def _convert(kind: Kind, values: tuple, index: dict[str | None, int]) -> np.ndarray:
+def _convert(kind: Kind, values: tuple, index: dict[str | None, int], known: bool = False) -> np.ndarray:
     if kind == "id":
         return np.array(values, dtype="S32")
     if kind == "int":
         return np.array(values, dtype=np.int64)
     if kind == "float":
         return np.array(values, dtype=np.float64)  # None -> NaN
+    if known:
+        return np.array(values, dtype=np.int32)
     return np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int32, count=len(values))
+
+
+Known = Mapping[int, Sequence[str | None]]
+"""Columns the statement already turned into codes (`known_codes`): column index -> the texts they stand for."""
+
+
+class Uncoded(LookupError):
+    """A text outside a column's known values (`known_codes` gave -1): read the column as text instead."""
+
+
+def known_codes(column: ColumnElement, values: Sequence[str | None]) -> ColumnElement:
+    """`column` as its index in `values` (None stands for NULL), -1 for any other text.
+
+    Small ints are shared objects in Python, so the driver makes no string per row for them (about a fifth
+    of a whole-store read's fetch time); `read_columns` turns them back into `Coded` in first-seen order.
+    """
+    whens = [(column.is_(None) if v is None else column == v, i) for i, v in enumerate(values)]
+    return case(*whens, else_=-1) if whens else literal(-1)
+
+
+def _first_seen(codes: np.ndarray, values: Sequence[str | None]) -> Coded:
+    """Statement codes into `values` as the `Coded` a read of the texts gives (distinct texts in first-seen order)."""
+    if len(codes) and codes.min() < 0:
+        raise Uncoded("a text outside the known values")
+    seen, first = np.unique(codes, return_index=True)
+    order = seen[np.argsort(first)]
+    lut = np.zeros(max(len(values), 1), dtype=np.int32)
+    lut[order] = np.arange(len(order), dtype=np.int32)
+    return Coded(tuple(values[k] for k in order), lut[codes])
 
 
 class Unpacked(LookupError):
@@ -98,14 +129,16 @@ def _block(values: Sequence, packed: bool) -> np.ndarray:
 
 
 def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: int = 0,
-                 packed: bool = False) -> Columns:
+                 packed: bool = False, known: Known | None = None) -> Columns:
     """Read `stmt`: its first columns as `kinds` say, its last `matrix` columns as an [n, matrix] float array.
 
     Matrix values are the slot scores (0-10 with optional decimals), NULL as NaN: float32 when every value
     is exactly a float32 (whole and half points are), else float64, so no value ever changes. `packed`: the
     statement's last column is instead the slots packed in one value (`scores.slots_packed`, one Python
-    object per row instead of 15; on PostgreSQL read in binary); a row without it raises `Unpacked`.
+    object per row instead of 15; on PostgreSQL read in binary); a row without it raises `Unpacked`. `known`:
+    'code' columns the statement gives as `known_codes` (any -1 raises `Uncoded`).
     """
+    known = known or {}
     indexes: list[dict[str | None, int]] = [{} for _ in kinds]
     parts: list[list[np.ndarray]] = [[] for _ in kinds]
     blocks: list[np.ndarray] = []
@@ -118,7 +151,7 @@ def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: 
         for rows in stream_tuples(conn, stmt, CHUNK, binary=packed):
             cols = list(zip(*rows, strict=True))
             for k, kind in enumerate(kinds):
-                parts[k].append(_convert(kind, cols[k], indexes[k]))
+                parts[k].append(_convert(kind, cols[k], indexes[k], k in known))
             if matrix:
                 blocks.append(_compact(_block(cols[width:], packed)))
             del rows, cols
@@ -129,7 +162,7 @@ def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: 
     empty: dict[str, str] = {"id": "S32", "code": "int32", "int": "int64", "float": "float64"}
     for k, kind in enumerate(kinds):
         arr = np.concatenate(parts[k]) if parts[k] else np.empty(0, dtype=empty[kind])
-        out.append(Coded(tuple(indexes[k]), arr) if kind == "code" else arr)
+        out.append(arr if kind != "code" else _first_seen(arr, known[k]) if k in known else Coded(tuple(indexes[k]), arr))
     n = len(out[0].codes if isinstance(out[0], Coded) else out[0]) if out else 0
     mat = np.concatenate(blocks) if blocks else np.empty((n, matrix), dtype=np.float32)
     return Columns(out, mat)
@@ -168,13 +201,19 @@ def positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def records_by_id(conn: Connection, names: Sequence[str], kinds: Sequence[Kind],
-                  where: Sequence[ColumnElement] = ()) -> Columns:
+                  where: Sequence[ColumnElement] = (), known: Mapping[str, Sequence[str | None]] | None = None) -> Columns:
     """Column 0 the record ids sorted by bytes, then the `records` columns `names` read as `kinds`, in that order.
 
     Read in table order and sorted here: walking the primary-key index visits the wide rows in random order,
-    several times slower than a scan and a sort of the ids.
+    several times slower than a scan and a sort of the ids. `known`: a 'code' column's likely texts, read as
+    `known_codes` (the same result; read as text when another text turns up).
     """
-    stmt = select(records.c.record_id, *[records.c[c] for c in names]).where(*where)
-    got = read_columns(conn, stmt, ["id", *kinds])
+    known = known or {}
+    try:
+        stmt = select(records.c.record_id, *[known_codes(records.c[c], known[c]) if c in known else records.c[c]
+                                             for c in names]).where(*where)
+        got = read_columns(conn, stmt, ["id", *kinds], known={k + 1: known[c] for k, c in enumerate(names) if c in known})
+    except Uncoded:
+        got = read_columns(conn, select(records.c.record_id, *[records.c[c] for c in names]).where(*where), ["id", *kinds])
     order = id_order(got.array(0))
     return got if order is None else got.take(order)

@@ -241,3 +241,36 @@ def test_packed_slots_give_the_same_arrays_as_the_slot_columns(engine, monkeypat
         conn.execute(update(scores).where(scores.c.score_id == last).values(slots_packed=None))
     with read_conn(engine) as conn:
         assert_same_arrays(selection_repo.load_selection_columns(conn, **rule), got)
+
+
+def test_texts_outside_the_known_values_are_read_as_text_with_the_same_result(engine, monkeypatch):
+    # The load reads judge, prompt version, recommendation, source and outcome as codes of their known texts
+    # (the judge index, the kept source counts, the parser's values); any other text: the same arrays.
+    build_store(engine, decimals=False)
+    monkeypatch.setattr(columnar, "CHUNK", 7)
+    with write_tx(engine) as conn:
+        conn.execute(update(scores).where(scores.c.score_id == 5).values(recommendation="maybe"))
+        conn.execute(update(records).where(records.c.record_id == min(conn.scalars(select(records.c.record_id))))
+                     .values(outcome="flaky"))
+    with read_conn(engine) as conn:
+        got = selection_repo.load_selection_columns(conn)
+    assert "flaky" in got.outcomes.values
+    assert_same_arrays(got, unpacked_selection(engine))
+    want = reference_selection(engine, None, None)
+    assert got.recommendations.strings().tolist() == want["recommendations"]
+    assert got.outcomes.strings().tolist() == want["outcomes"]
+
+
+def test_known_codes_give_the_coded_columns_a_text_read_gives(engine, monkeypatch):
+    build_store(engine, decimals=False)
+    monkeypatch.setattr(columnar, "CHUNK", 7)
+    names, kinds = ["source", "outcome", "token_estimate"], ["code", "code", "int"]
+    with read_conn(engine) as conn:
+        plain = columnar.records_by_id(conn, names, kinds)
+        # known values in another order than first seen, with texts no record has
+        coded = columnar.records_by_id(conn, names, kinds, known={"source": ["nope", "src_c", "src_b", "src_a", None],
+                                                                  "outcome": [None, "unknown", "resolved", "not_resolved"]})
+    for k in (1, 2):
+        assert coded.coded(k).values == plain.coded(k).values
+        assert coded.coded(k).codes.dtype == np.int32 and coded.coded(k).codes.tobytes() == plain.coded(k).codes.tobytes()
+    assert coded.array(0).tobytes() == plain.array(0).tobytes() and coded.array(3).tobytes() == plain.array(3).tobytes()
