@@ -108,7 +108,8 @@ def _first_seen(codes: np.ndarray, values: Sequence[str | None]) -> Coded:
     """Statement codes into `values` as the `Coded` a read of the texts gives (distinct texts in first-seen order)."""
     if len(codes) and codes.min() < 0:
         raise Uncoded("a text outside the known values")
-    seen, first = np.unique(codes, return_index=True)
+    seen = np.flatnonzero(np.bincount(codes, minlength=len(values)))
+    first = [int(np.argmax(codes == k)) for k in seen]  # a few known texts: one pass each, no sorted copy
     order = seen[np.argsort(first)]
     lut = np.zeros(max(len(values), 1), dtype=np.int32)
     lut[order] = np.arange(len(order), dtype=np.int32)
@@ -161,17 +162,33 @@ def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: 
     out: list[np.ndarray | Coded] = []
     empty: dict[str, str] = {"id": "S32", "code": "int32", "int": "int64", "float": "float64"}
     for k, kind in enumerate(kinds):
-        arr = np.concatenate(parts[k]) if parts[k] else np.empty(0, dtype=empty[kind])
+        arr = _join(parts[k]) if parts[k] else np.empty(0, dtype=empty[kind])
         out.append(arr if kind != "code" else _first_seen(arr, known[k]) if k in known else Coded(tuple(indexes[k]), arr))
     n = len(out[0].codes if isinstance(out[0], Coded) else out[0]) if out else 0
-    mat = np.concatenate(blocks) if blocks else np.empty((n, matrix), dtype=np.float32)
+    mat = _join(blocks) if blocks else np.empty((n, matrix), dtype=np.float32)
     return Columns(out, mat)
 
 
+def _join(chunks: list[np.ndarray]) -> np.ndarray:
+    """`np.concatenate(chunks)` (same dtype and values) that empties `chunks` as it copies them.
+
+    The result's pages become resident as they are written and each chunk is let go once copied, so the
+    column is never held twice (at 2.3M records the ids are 74 MB, the slot matrix 138 MB).
+    """
+    out = np.empty((sum(len(c) for c in chunks), *chunks[0].shape[1:]), dtype=np.result_type(*chunks))
+    at = 0
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
+        out[at:at + len(chunk)] = chunk
+        at += len(chunk)
+    return out
+
+
 def _compact(block: np.ndarray) -> np.ndarray:
-    """`block` as float32 when that loses nothing (half the memory), else unchanged."""
+    """`block` as float32 when that loses nothing (half the memory), else as native float64."""
     small = block.astype(np.float32)
-    return small if np.array_equal(small, block, equal_nan=True) else block
+    return small if np.array_equal(small, block, equal_nan=True) else block.astype(np.float64, copy=False)
 
 
 def last_of_runs(ids: np.ndarray) -> np.ndarray:

@@ -25,9 +25,9 @@ ODD = [0.1, 7.3, None, -0.0, 10.0, 1e-300, 2.5, 1 / 3, None, 0.0, 9.999999999999
 
 def test_pack_keeps_every_value_and_missing_ones_as_nan():
     got = unpack([pack(ODD), pack([None] * 15)])
-    assert got.shape == (2, 15) and got.dtype == np.float64 and got.dtype.isnative
+    assert got.shape == (2, 15) and got.dtype == np.dtype(">f8")
     want = np.array([math.nan if v is None else v for v in ODD], dtype=np.float64)
-    assert got[0].tobytes() == want.tobytes()  # bit for bit: -0.0 and 1/3 included
+    assert got[0].astype(np.float64).tobytes() == want.tobytes()  # bit for bit: -0.0 and 1/3 included
     assert np.isnan(got[1]).all() and pack([math.nan] * 15) == pack([None] * 15)  # any NaN reads back as NaN
     assert len(pack(ODD)) == 15 * 8 and pack([1.0] + [None] * 14)[:8] == bytes.fromhex("3ff0000000000000")
 
