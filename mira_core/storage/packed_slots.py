@@ -63,5 +63,3 @@ def with_packed(values: Mapping[str, Any], dialect: str) -> dict[str, Any]:
 def unpack(blobs: Sequence[bytes]) -> np.ndarray:
     """[n, 15] big-endian float64 from n packed values (none of them None): a view, no second copy."""
     return np.frombuffer(b"".join(blobs), dtype=DTYPE).reshape(len(blobs), N_SLOTS)
-
-
