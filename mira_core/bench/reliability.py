@@ -75,7 +75,7 @@ def load_time(records: int, repeats: int) -> float:
         engine = make_engine(f"sqlite:///{tmp}/bench.sqlite")
         migrate.upgrade(engine)
         copied = ["record_id", "prompt_version", "created_at", "raw_output", "complete", "shortened",
-                  "elided_tokens", "parsed", *COLUMNS]
+                  "elided_tokens", "parsed", *COLUMNS, "slots_packed"]
         with write_tx(engine) as conn:
             insert_generated(conn, generate_data(records), judge="bench-student")
             teacher = select(*[scores.c[c] for c in copied], literal("teacher"), literal("bench-teacher")).where(

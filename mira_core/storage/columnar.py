@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, Select, select
+from sqlalchemy import ColumnElement, Connection, Select, case, literal, select
 
+from mira_core.storage.packed_slots import unpack
 from mira_core.storage.rows import stream_tuples
 from mira_core.storage.tables import records
 
@@ -73,22 +74,72 @@ class Columns(NamedTuple):
                        self.matrix[rows])
 
 
-def _convert(kind: Kind, values: tuple, index: dict[str | None, int]) -> np.ndarray:
+def _convert(kind: Kind, values: tuple, index: dict[str | None, int], known: bool = False) -> np.ndarray:
     if kind == "id":
         return np.array(values, dtype="S32")
     if kind == "int":
         return np.array(values, dtype=np.int64)
     if kind == "float":
         return np.array(values, dtype=np.float64)  # None -> NaN
+    if known:
+        return np.array(values, dtype=np.int32)
     return np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int32, count=len(values))
 
 
-def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: int = 0) -> Columns:
+Known = Mapping[int, Sequence[str | None]]
+"""Columns the statement already turned into codes (`known_codes`): column index -> the texts they stand for."""
+
+
+class Uncoded(LookupError):
+    """A text outside a column's known values (`known_codes` gave -1): read the column as text instead."""
+
+
+def known_codes(column: ColumnElement, values: Sequence[str | None]) -> ColumnElement:
+    """`column` as its index in `values` (None stands for NULL), -1 for any other text.
+
+    Small ints are shared objects in Python, so the driver makes no string per row for them (about a fifth
+    of a whole-store read's fetch time); `read_columns` turns them back into `Coded` in first-seen order.
+    """
+    whens = [(column.is_(None) if v is None else column == v, i) for i, v in enumerate(values)]
+    return case(*whens, else_=-1) if whens else literal(-1)
+
+
+def _first_seen(codes: np.ndarray, values: Sequence[str | None]) -> Coded:
+    """Statement codes into `values` as the `Coded` a read of the texts gives (distinct texts in first-seen order)."""
+    if len(codes) and codes.min() < 0:
+        raise Uncoded("a text outside the known values")
+    seen = np.flatnonzero(np.bincount(codes, minlength=len(values)))
+    first = [int(np.argmax(codes == k)) for k in seen]  # a few known texts: one pass each, no sorted copy
+    order = seen[np.argsort(first)]
+    lut = np.zeros(max(len(values), 1), dtype=np.int32)
+    lut[order] = np.arange(len(order), dtype=np.int32)
+    return Coded(tuple(values[k] for k in order), lut[codes])
+
+
+class Unpacked(LookupError):
+    """A packed matrix column was NULL in some row (a score written outside SQLAlchemy): read the columns."""
+
+
+def _block(values: Sequence, packed: bool) -> np.ndarray:
+    """One chunk's matrix: from its float columns, or from its one packed column (`storage.packed_slots`)."""
+    if not packed:
+        return np.ascontiguousarray(np.array(values, dtype=np.float64).T)
+    if None in values[0]:
+        raise Unpacked("a score row has no packed slots")
+    return unpack(values[0])
+
+
+def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: int = 0,
+                 packed: bool = False, known: Known | None = None) -> Columns:
     """Read `stmt`: its first columns as `kinds` say, its last `matrix` columns as an [n, matrix] float array.
 
     Matrix values are the slot scores (0-10 with optional decimals), NULL as NaN: float32 when every value
-    is exactly a float32 (whole and half points are), else float64, so no value ever changes.
+    is exactly a float32 (whole and half points are), else float64, so no value ever changes. `packed`: the
+    statement's last column is instead the slots packed in one value (`scores.slots_packed`, one Python
+    object per row instead of 15; on PostgreSQL read in binary); a row without it raises `Unpacked`. `known`:
+    'code' columns the statement gives as `known_codes` (any -1 raises `Uncoded`).
     """
+    known = known or {}
     indexes: list[dict[str | None, int]] = [{} for _ in kinds]
     parts: list[list[np.ndarray]] = [[] for _ in kinds]
     blocks: list[np.ndarray] = []
@@ -98,12 +149,12 @@ def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for rows in stream_tuples(conn, stmt, CHUNK):
+        for rows in stream_tuples(conn, stmt, CHUNK, binary=packed):
             cols = list(zip(*rows, strict=True))
             for k, kind in enumerate(kinds):
-                parts[k].append(_convert(kind, cols[k], indexes[k]))
+                parts[k].append(_convert(kind, cols[k], indexes[k], k in known))
             if matrix:
-                blocks.append(_compact(np.ascontiguousarray(np.array(cols[width:], dtype=np.float64).T)))
+                blocks.append(_compact(_block(cols[width:], packed)))
             del rows, cols
     finally:
         if collecting:
@@ -111,17 +162,33 @@ def read_columns(conn: Connection, stmt: Select, kinds: Sequence[Kind], matrix: 
     out: list[np.ndarray | Coded] = []
     empty: dict[str, str] = {"id": "S32", "code": "int32", "int": "int64", "float": "float64"}
     for k, kind in enumerate(kinds):
-        arr = np.concatenate(parts[k]) if parts[k] else np.empty(0, dtype=empty[kind])
-        out.append(Coded(tuple(indexes[k]), arr) if kind == "code" else arr)
+        arr = _join(parts[k]) if parts[k] else np.empty(0, dtype=empty[kind])
+        out.append(arr if kind != "code" else _first_seen(arr, known[k]) if k in known else Coded(tuple(indexes[k]), arr))
     n = len(out[0].codes if isinstance(out[0], Coded) else out[0]) if out else 0
-    mat = np.concatenate(blocks) if blocks else np.empty((n, matrix), dtype=np.float32)
+    mat = _join(blocks) if blocks else np.empty((n, matrix), dtype=np.float32)
     return Columns(out, mat)
 
 
+def _join(chunks: list[np.ndarray]) -> np.ndarray:
+    """`np.concatenate(chunks)` (same dtype and values) that empties `chunks` as it copies them.
+
+    The result's pages become resident as they are written and each chunk is let go once copied, so the
+    column is never held twice (at 2.3M records the ids are 74 MB, the slot matrix 138 MB).
+    """
+    out = np.empty((sum(len(c) for c in chunks), *chunks[0].shape[1:]), dtype=np.result_type(*chunks))
+    at = 0
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
+        out[at:at + len(chunk)] = chunk
+        at += len(chunk)
+    return out
+
+
 def _compact(block: np.ndarray) -> np.ndarray:
-    """`block` as float32 when that loses nothing (half the memory), else unchanged."""
+    """`block` as float32 when that loses nothing (half the memory), else as native float64."""
     small = block.astype(np.float32)
-    return small if np.array_equal(small, block, equal_nan=True) else block
+    return small if np.array_equal(small, block, equal_nan=True) else block.astype(np.float64, copy=False)
 
 
 def last_of_runs(ids: np.ndarray) -> np.ndarray:
@@ -151,13 +218,19 @@ def positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def records_by_id(conn: Connection, names: Sequence[str], kinds: Sequence[Kind],
-                  where: Sequence[ColumnElement] = ()) -> Columns:
+                  where: Sequence[ColumnElement] = (), known: Mapping[str, Sequence[str | None]] | None = None) -> Columns:
     """Column 0 the record ids sorted by bytes, then the `records` columns `names` read as `kinds`, in that order.
 
     Read in table order and sorted here: walking the primary-key index visits the wide rows in random order,
-    several times slower than a scan and a sort of the ids.
+    several times slower than a scan and a sort of the ids. `known`: a 'code' column's likely texts, read as
+    `known_codes` (the same result; read as text when another text turns up).
     """
-    stmt = select(records.c.record_id, *[records.c[c] for c in names]).where(*where)
-    got = read_columns(conn, stmt, ["id", *kinds])
+    known = known or {}
+    try:
+        stmt = select(records.c.record_id, *[known_codes(records.c[c], known[c]) if c in known else records.c[c]
+                                             for c in names]).where(*where)
+        got = read_columns(conn, stmt, ["id", *kinds], known={k + 1: known[c] for k, c in enumerate(names) if c in known})
+    except Uncoded:
+        got = read_columns(conn, select(records.c.record_id, *[records.c[c] for c in names]).where(*where), ["id", *kinds])
     order = id_order(got.array(0))
     return got if order is None else got.take(order)

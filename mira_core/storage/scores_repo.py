@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mira_core.dimensions import COLUMNS, SLOTS
 from mira_core.storage import revisions_repo
 from mira_core.storage.overall_keys import refresh_overall_keys
+from mira_core.storage.packed_slots import with_packed
 from mira_core.storage.rows import as_utc, utcnow
 from mira_core.storage.tables import score_job_items, score_jobs, scores
 
@@ -84,7 +85,8 @@ def insert_score(conn: Connection, score: NewScore) -> bool:
         if old is not None:
             if old.complete:
                 return False
-            conn.execute(update(scores).where(scores.c.score_id == old.score_id).values(score.row()))
+            values = with_packed(score.row(), conn.dialect.name)
+            conn.execute(update(scores).where(scores.c.score_id == old.score_id).values(values))
             revisions_repo.bump(conn, revisions_repo.SCORES)
             refresh_overall_keys(conn, [score.record_id])
             return True
@@ -284,7 +286,7 @@ def complete_flags(conn: Connection, score_ids: list[int]) -> dict[int, bool]:
 def update_parsed(conn: Connection, updates: list[dict]) -> None:
     """Apply re-parsed fields: each dict has score_id and the parsed columns (complete, overall, a1..)."""
     for u in updates:
-        values = {k: v for k, v in u.items() if k != "score_id"}
+        values = with_packed({k: v for k, v in u.items() if k != "score_id"}, conn.dialect.name)
         conn.execute(update(scores).where(scores.c.score_id == u["score_id"]).values(values))
     if updates:
         revisions_repo.bump(conn, revisions_repo.SCORES)  # counts and max ids cannot see this change

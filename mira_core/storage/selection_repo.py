@@ -8,7 +8,7 @@ turns them into selection's arrays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +18,23 @@ from sqlalchemy import Connection, Select, func, insert, literal_column, select,
 
 from mira_core.dimensions import COLUMNS, N_SLOTS
 from mira_core.errors import ConflictError, NotFoundError
+from mira_core.records import Outcome
 from mira_core.storage import revisions_repo
-from mira_core.storage.columnar import Coded, last_of_runs, positions, read_columns, records_by_id
+from mira_core.storage.columnar import (
+    Coded,
+    Columns,
+    Kind,
+    Uncoded,
+    Unpacked,
+    known_codes,
+    last_of_runs,
+    positions,
+    read_columns,
+    records_by_id,
+)
 from mira_core.storage.overall_keys import refresh_overall_keys
 from mira_core.storage.score_judges import judge_pairs
-from mira_core.storage.tables import annotations_table, policies, records, scores
+from mira_core.storage.tables import annotations_table, policies, record_counts, records, scores
 from mira_core.timeutil import as_utc
 
 
@@ -94,22 +106,47 @@ def selection_version(conn: Connection) -> str:
     return f"r{r[0]}:{r[1]}|s{s[0]}:{s[1]}:{revisions_repo.current(conn, revisions_repo.SCORES)}|a{a[0]}:{a[1]}"
 
 
-def _chosen_scores_query(sqlite_db: bool, judge: str | None, prompt_version: str | None) -> Select:
+RECOMMENDATIONS = ("keep", "downsample", "drop", None)
+"""The recommendations the scorer's parser stores; any other text makes the load read that column as text."""
+
+
+def _chosen_scores_query(sqlite_db: bool, judge: str | None, prompt_version: str | None,
+                         known: Mapping[str, Sequence[str | None]] | None = None) -> Select:
     """Complete student scores (of `judge`, `prompt_version`), each record's rows adjacent and its chosen one last.
 
     The chosen score is the latest by (created_at, score_id), the order of the index on (record_id,
     judge_kind, complete, created_at, score_id). SQLite would pick the (judge_kind, record_id) index for the
     conditions and sort each record's rows; written `+judge_kind`, `+complete` it walks the first index
-    without sorting.
+    without sorting. With `known` (texts of judge, prompt_version, recommendation) those come as
+    `known_codes` and the slots as their packed column, so a row is seven values, none of them a new string
+    but the id; without it, as stored (texts and the 15 slot columns).
     """
     s = scores.c
     kind, complete = ((literal_column("+scores.judge_kind"), literal_column("+scores.complete")) if sqlite_db
                       else (s.judge_kind, s.complete))
     cond = [kind == "student", complete.is_(True),
             *([s.judge == judge] if judge else []), *([s.prompt_version == prompt_version] if prompt_version else [])]
-    return (select(s.record_id, s.judge, s.prompt_version, s.overall, s.recommendation, s.record_tokens,
-                   *[s[c] for c in COLUMNS]).where(*cond)
+    slots = [s.slots_packed] if known else [s[c] for c in COLUMNS]
+    judge_col, prompt_col, rec_col = (known_codes(s[c], known[c]) if known else s[c]
+                                      for c in ("judge", "prompt_version", "recommendation"))
+    return (select(s.record_id, judge_col, prompt_col, s.overall, rec_col, s.record_tokens, *slots).where(*cond)
             .order_by(s.record_id, s.judge_kind, s.complete, s.created_at, s.score_id))
+
+
+def _chosen_scores(conn: Connection, judge: str | None, prompt_version: str | None) -> Columns:
+    """The chosen-scores read: packed slots and coded texts; as stored where a row lacks one (same result)."""
+    kinds: list[Kind] = ["id", "code", "code", "float", "code", "float"]
+    sqlite_db = conn.dialect.name == "sqlite"
+    pairs = judge_pairs(conn, "student")
+    known: dict[str, list[str | None]] = {"judge": list(dict.fromkeys(j for j, _ in pairs)),
+                                          "prompt_version": list(dict.fromkeys(p for _, p in pairs)),
+                                          "recommendation": list(RECOMMENDATIONS)}
+    try:
+        return read_columns(conn, _chosen_scores_query(sqlite_db, judge, prompt_version, known), kinds,
+                            matrix=N_SLOTS, packed=True, known={1: known["judge"], 2: known["prompt_version"],
+                                                                4: known["recommendation"]})
+    except (Unpacked, Uncoded):
+        return read_columns(conn, _chosen_scores_query(sqlite_db, judge, prompt_version), kinds, matrix=N_SLOTS)
 
 
 def _spread(coded: Coded, pos: np.ndarray, n: int) -> Coded:
@@ -128,10 +165,11 @@ def load_selection_columns(conn: Connection, *, judge: str | None = None,
     record id in numpy: a lookup per record (a correlated subquery, or a LATERAL) took half a minute and more
     at 700K records (docs/BENCHMARKS.md, "bench scale").
     """
-    rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"])
+    sources = list(conn.execute(select(record_counts.c.source)).scalars())
+    rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"],
+                        known={"source": sources, "outcome": [*(o.value for o in Outcome), None]})
     ids, n = rec.array(0), len(rec.array(0))
-    got = read_columns(conn, _chosen_scores_query(conn.dialect.name == "sqlite", judge, prompt_version),
-                       ["id", "code", "code", "float", "code", "float"], matrix=N_SLOTS)
+    got = _chosen_scores(conn, judge, prompt_version)
     at = positions(ids, got.array(0))
     last = np.flatnonzero(last_of_runs(got.array(0)) & (at >= 0))
     chosen, pos = (got.take(last) if len(last) < len(at) else got), at[last]  # all rows chosen: no copy

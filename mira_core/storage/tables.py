@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from mira_core.dimensions import COLUMNS
+from mira_core.storage.packed_slots import packed_default
 
 metadata = MetaData(
     naming_convention={
@@ -132,6 +133,8 @@ scores = Table(
            doc="The record's own tokens as the scorer measured them: usage minus the prompt's fixed part "
                "(system message, headers, answer template), plus what was elided; null without usage."),
     *[Column(col, Float) for col in COLUMNS],
+    Column("slots_packed", LargeBinary, default=packed_default, doc="The 15 slots as big-endian float64s, NULL as "
+           "NaN (storage.packed_slots), for whole-store loads; filled on INSERT, set by `with_packed` on UPDATE."),
     Column("parsed", Text, nullable=False, doc="JSON: rationales per slot and parse problems."),
     UniqueConstraint("job_id", "record_id"),
     Index(None, "record_id"),
@@ -333,6 +336,12 @@ Index(
     "ix_scores_record_id_judge_kind_complete_created_at_score_id",
     scores.c.record_id, scores.c.judge_kind, scores.c.complete, scores.c.created_at, scores.c.score_id,
 )
+
+# The selection load from this index alone (migration 0021): the same key, then every column it reads, so
+# it never visits the wide score rows (raw outputs, parsed JSON) one by one.
+Index("ix_scores_chosen_covering", *[scores.c[c] for c in (
+    "record_id", "judge_kind", "complete", "created_at", "score_id", "judge", "prompt_version", "overall",
+    "recommendation", "record_tokens", "slots_packed")])
 
 # The distinct student models, prompt versions and teachers (the pages' choices) from the index alone
 # (migration 0019): without it each list scanned every score row.

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from mira_core.dimensions import COLUMNS
 from mira_core.storage import columnar, selection_repo
@@ -202,3 +203,74 @@ def test_one_score_per_record_takes_the_no_copy_path_with_the_same_result(engine
     np.testing.assert_array_equal(got.scores, want["scores"])
     assert got.tokens.tolist() == want["tokens"]
     assert got.scores.flags["C_CONTIGUOUS"]  # row-wise work on it (the aggregates) wants rows contiguous
+
+
+def unpacked_selection(engine, **rule) -> selection_repo.SelectionArrays:
+    """The selection as read from the 15 slot columns: every packed value NULL (rolled back after the load)."""
+    with engine.connect() as conn, conn.begin() as tx:
+        conn.execute(update(scores).values(slots_packed=None))
+        got = selection_repo.load_selection_columns(conn, **rule)
+        tx.rollback()
+    return got
+
+
+def assert_same_arrays(got: selection_repo.SelectionArrays, want: selection_repo.SelectionArrays) -> None:
+    """Every field equal bit for bit: same dtypes, same bytes, same coded values in the same order."""
+    for field in fields(selection_repo.SelectionArrays):
+        a, b = getattr(got, field.name), getattr(want, field.name)
+        if isinstance(a, columnar.Coded):
+            assert a.values == b.values and a.codes.dtype == b.codes.dtype, field.name
+            a, b = a.codes, b.codes
+        if isinstance(a, np.ndarray):
+            assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes()), field.name
+        else:
+            assert a == b, field.name
+
+
+@pytest.mark.parametrize("decimals", [False, True])
+@pytest.mark.parametrize("rule", [{}, {"judge": "m2", "prompt_version": "v2"}])
+def test_packed_slots_give_the_same_arrays_as_the_slot_columns(engine, monkeypatch, decimals, rule):
+    build_store(engine, decimals=decimals)
+    monkeypatch.setattr(columnar, "CHUNK", 7)
+    with read_conn(engine) as conn:
+        got = selection_repo.load_selection_columns(conn, **rule)
+    assert_same_arrays(got, unpacked_selection(engine, **rule))
+    with write_tx(engine) as conn:  # a chosen row without its packed value: that load reads the columns
+        last = conn.execute(select(scores.c.score_id).where(scores.c.judge_kind == "student", scores.c.complete.is_(True))
+                            .order_by(scores.c.record_id.desc())).scalars().first()
+        conn.execute(update(scores).where(scores.c.score_id == last).values(slots_packed=None))
+    with read_conn(engine) as conn:
+        assert_same_arrays(selection_repo.load_selection_columns(conn, **rule), got)
+
+
+def test_texts_outside_the_known_values_are_read_as_text_with_the_same_result(engine, monkeypatch):
+    # The load reads judge, prompt version, recommendation, source and outcome as codes of their known texts
+    # (the judge index, the kept source counts, the parser's values); any other text: the same arrays.
+    build_store(engine, decimals=False)
+    monkeypatch.setattr(columnar, "CHUNK", 7)
+    with write_tx(engine) as conn:
+        conn.execute(update(scores).where(scores.c.score_id == 5).values(recommendation="maybe"))
+        conn.execute(update(records).where(records.c.record_id == min(conn.scalars(select(records.c.record_id))))
+                     .values(outcome="flaky"))
+    with read_conn(engine) as conn:
+        got = selection_repo.load_selection_columns(conn)
+    assert "flaky" in got.outcomes.values
+    assert_same_arrays(got, unpacked_selection(engine))
+    want = reference_selection(engine, None, None)
+    assert got.recommendations.strings().tolist() == want["recommendations"]
+    assert got.outcomes.strings().tolist() == want["outcomes"]
+
+
+def test_known_codes_give_the_coded_columns_a_text_read_gives(engine, monkeypatch):
+    build_store(engine, decimals=False)
+    monkeypatch.setattr(columnar, "CHUNK", 7)
+    names, kinds = ["source", "outcome", "token_estimate"], ["code", "code", "int"]
+    with read_conn(engine) as conn:
+        plain = columnar.records_by_id(conn, names, kinds)
+        # known values in another order than first seen, with texts no record has
+        coded = columnar.records_by_id(conn, names, kinds, known={"source": ["nope", "src_c", "src_b", "src_a", None],
+                                                                  "outcome": [None, "unknown", "resolved", "not_resolved"]})
+    for k in (1, 2):
+        assert coded.coded(k).values == plain.coded(k).values
+        assert coded.coded(k).codes.dtype == np.int32 and coded.coded(k).codes.tobytes() == plain.coded(k).codes.tobytes()
+    assert coded.array(0).tobytes() == plain.array(0).tobytes() and coded.array(3).tobytes() == plain.array(3).tobytes()
