@@ -59,6 +59,7 @@ class Stage:
     chromium: str = CHROMIUM
     """The browser to launch: Debian's chromium, or a wrapper that starts it at a lower priority."""
     think_s: float = 0.0
+    sidebar: bool = False
 
 
 def curator(i: int) -> str:
@@ -160,7 +161,7 @@ def run_sessions(stage: Stage, n: int, loops: int, tokens: list[int], tag_run: s
     """`n` sessions at once for `loops` passes; (figures of this run, [(spot-check id, plan, result)])."""
     spot = new_spot_check(stage.engine, size=max(30, loops))
     plans = [SessionPlan(stage.app.url, curator(i + 1), tokens[i * loops:(i + 1) * loops], spot, f"{tag_run}-n{n}-s{i + 1}",
-                         stage.work, think_s=stage.think_s)
+                         stage.work, sidebar=stage.sidebar, think_s=stage.think_s)
              for i in range(n)]
     results = [SessionResult() for _ in plans]
     gates = [threading.Barrier(n + 1, timeout=3600) for _ in range(3)]
@@ -206,7 +207,8 @@ def run(args: argparse.Namespace) -> Figures:
                               concurrency=args.scorer_concurrency)
         stack.callback(scoring.close)
         app = stack.enter_context(_app(url, work, profile=args.profile))
-        stage = Stage(app, engine, scoring, pg_pid, work, niced_chromium(work, args.browser_nice), args.think_s)
+        stage = Stage(app, engine, scoring, pg_pid, work, niced_chromium(work, args.browser_nice), args.think_s,
+                      args.navigate == "sidebar")
         scoring.wait_running()
         log(f"scoring alone for {args.idle_s:g} s")
         idle = [_idle_rate(scoring, args.idle_s)]
@@ -246,6 +248,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scorer-concurrency", type=int, default=32, help="requests in flight (ideal rate = this/latency)")
     p.add_argument("--think-s", type=float, default=0.0,
                    help="mean pause after each action (0: act as fast as the pages answer)")
+    p.add_argument("--navigate", choices=("url", "sidebar"), default="url",
+                   help="open Retention and the spot-check by URL (a page load each) or through the sidebar")
     p.add_argument("--browser-nice", type=int, default=0, choices=range(20), metavar="0-19",
                    help="run the chromiums at this niceness (browsers on other machines, roughly: their CPU "
                         "yields to the server's)")

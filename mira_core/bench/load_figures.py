@@ -81,7 +81,7 @@ def summary(args: argparse.Namespace, runs: list[Figures], idle: list[float], lo
         "records": args.records, "backend": "url" if args.database_url else args.backend, "loops": args.loops,
         "sign_in": "oidc (one curator per session)", "commit": commit, "cpu_count": os.cpu_count(),
         "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in load_after],
-        "think_s": args.think_s, "browser_nice": args.browser_nice,
+        "think_s": args.think_s, "browser_nice": args.browser_nice, "navigate": args.navigate,
         "scorer": {"latency_s": args.scorer_latency, "concurrency": args.scorer_concurrency,
                    "ideal_rps": round(args.scorer_concurrency / args.scorer_latency, 1)},
         "scoring_idle_rps": [round(x, 2) for x in idle],

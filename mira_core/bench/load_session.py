@@ -44,6 +44,8 @@ class SessionPlan:
     tag_prefix: str
     shots: Path | None = None
     """Where a failing step leaves a screenshot (named after the session, loop and step)."""
+    sidebar: bool = False
+    """Open Retention and the spot-check through the sidebar (in the app) instead of by URL (a page load)."""
     think_s: float = 0.0
     """Mean pause after each action (uniform in 0.5-1.5 times it, seeded by the curator): a person reads."""
 
@@ -80,7 +82,7 @@ def run_loop(page: Any, plan: SessionPlan, loop: int, out: SessionResult) -> Non
         ("record_open", partial(_record_open, page)),
         ("tag", partial(_tag, page, f"{plan.tag_prefix}-l{loop}", out)),
         ("back", partial(_back, page)),
-        ("retention_open", partial(_retention_open, page, plan.base)),
+        ("retention_open", partial(_retention_open, page, plan)),
         ("slider", partial(_slider, page)),
         ("spot_check_open", partial(_spot_open, page, plan)),
         ("spot_check_answer", partial(_spot_answer, page, loop, out)),
@@ -106,8 +108,16 @@ def run_loop(page: Any, plan: SessionPlan, loop: int, out: SessionResult) -> Non
 
 def _loaded(page: Any, url: str, probe: str) -> float:
     """Milliseconds from `goto(url)` to `probe` giving a text, then to the end of the script run."""
+    return _opened(page, partial(page.goto, url), probe)
+
+
+def _opened(page: Any, act: Callable[[], object], probe: str) -> float:
+    """Milliseconds from `act` (a page load, or a click that may become one) to `probe` giving a text.
+
+    Timed here, not in the page: a page load replaces the page's clock.
+    """
     t = time.perf_counter()
-    page.goto(url)
+    act()
     page.wait_for_function(f"() => {{ try {{ return ({probe}) !== null; }} catch (e) {{ return false; }} }}",
                            timeout=WAIT_MS)
     ms = (time.perf_counter() - t) * 1000
@@ -160,9 +170,17 @@ def _back(page: Any) -> Sample:
     return timed(page, COUNT, page.locator(".st-key-record_back button").click, timeout_ms=WAIT_MS)
 
 
-def _retention_open(page: Any, base: str) -> float:
-    """Retention by URL (a sidebar click may turn into a full page load, which the in-page clock misses)."""
-    return _loaded(page, base + "/retention", METRIC)
+def _retention_open(page: Any, plan: SessionPlan) -> float:
+    """Retention by URL, or by its sidebar link (in the app: no page load)."""
+    if not plan.sidebar:
+        return _loaded(page, plan.base + "/retention", METRIC)
+    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    return _opened(page, _nav_link(page, "retention").click, METRIC)
+
+
+def _nav_link(page: Any, url_path: str) -> Any:
+    """The sidebar's link to a page (by its URL path: the link text carries the icon's name too)."""
+    return page.locator(f'[data-testid="stSidebarNavLink"][href$="/{url_path}"]')
 
 
 def _slider(page: Any) -> Sample:
@@ -179,7 +197,16 @@ def _slider(page: Any) -> Sample:
 
 
 def _spot_open(page: Any, plan: SessionPlan) -> float:
-    return _loaded(page, f"{plan.base}/spot_check?id={plan.spot_check}", SPOT)
+    """By URL, or the sidebar's Spot-check link then this spot-check's line in the list (timed from the first click)."""
+    if not plan.sidebar:
+        return _loaded(page, f"{plan.base}/spot_check?id={plan.spot_check}", SPOT)
+    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    mine = page.locator(f'[data-testid="stPageLink"] a[href*="id={plan.spot_check}"]')
+
+    def clicks() -> None:
+        _nav_link(page, "spot_check").click()
+        mine.click(timeout=WAIT_MS)
+    return _opened(page, clicks, SPOT)
 
 
 def _spot_answer(page: Any, loop: int, out: SessionResult) -> Sample:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
 from mira_core.storage import search_index
@@ -30,9 +31,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.connect() as conn:
+        before = MigrationContext.configure(conn).get_current_revision()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()
+        after = MigrationContext.configure(conn).get_current_revision()
+    if engine.dialect.name == "postgresql" and _crossed(before, after, VACUUM_AFTER):
+        _vacuum_scores(engine)
     if revision == "head" and engine.dialect.name == "sqlite":
         with read_conn(engine) as conn:  # no write lock unless there is something to mend
             aligned = search_index.search_rows_aligned(conn)
@@ -40,6 +45,21 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             with write_tx(engine) as conn:
                 if not search_index.search_rows_aligned(conn):
                     search_index.rekey_search(conn)
+
+
+VACUUM_AFTER = "0021"
+"""Revision that rewrites every score row (its packed slots): PostgreSQL's index-only scan of the selection
+load needs the table vacuumed after it, and VACUUM cannot run inside the migration's transaction."""
+
+
+def _crossed(before: str | None, after: str | None, revision: str) -> bool:
+    """Whether an upgrade from `before` to `after` applied `revision` (revision ids are zero-padded numbers)."""
+    return after is not None and after >= revision and (before is None or before < revision)
+
+
+def _vacuum_scores(engine: Engine) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE) scores")
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect, text
 
 from mira_core.dimensions import COLUMNS
@@ -49,3 +50,25 @@ def test_0021_fills_the_packed_column_of_stored_scores_and_goes_back(db_url):
     with eng.connect() as conn:
         assert "slots_packed" not in {c["name"] for c in inspect(conn).get_columns("scores")}
     eng.dispose()
+
+
+def test_postgres_vacuums_scores_after_an_upgrade_through_0021(db_url):
+    """The load's index-only scan needs a vacuumed table; VACUUM cannot run inside the migration."""
+    eng = make_engine(db_url)
+    if eng.dialect.name != "postgresql":
+        eng.dispose()
+        pytest.skip("PostgreSQL's VACUUM")
+    migrate.upgrade(eng, "0020")
+    vacuumed = text("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'scores'")
+    with eng.connect() as conn:
+        assert conn.execute(vacuumed).scalar() is None
+    migrate.upgrade(eng)
+    with eng.connect() as conn:
+        assert conn.execute(vacuumed).scalar() is not None
+    eng.dispose()
+
+
+def test_crossed_tells_whether_an_upgrade_applied_a_revision():
+    assert migrate._crossed(None, "0021", "0021") and migrate._crossed("0020", "0022", "0021")
+    assert not migrate._crossed("0021", "0022", "0021") and not migrate._crossed(None, "0020", "0021")
+    assert not migrate._crossed("0020", None, "0021")
