@@ -36,9 +36,13 @@ RECORD = "location.pathname.endsWith('/record') ? (document.querySelector('h3')?
 SPOT = "document.querySelector('[data-testid=stProgress]')?.innerText ?? null"
 
 
-def _harness(probe: str) -> str:
+LOST_MS = 30_000
+"""An input after which no rerun started for this long counts as lost (`settled` gives None: try again)."""
+
+
+def _harness(probe: str, lost_ms: float = LOST_MS) -> str:
     return f"""before => {{
-  const b = window.__bench = {{t0: null, t1: null, ran: false, idle: 0, same: false}};
+  const b = window.__bench = {{t0: null, t1: null, ran: false, idle: 0, same: false, lost: false, at: performance.now()}};
   const probe = () => {{ try {{ return {probe}; }} catch (e) {{ return null; }} }};
   const state = () => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state');
   const start = () => {{ if (b.t0 === null) b.t0 = performance.now(); }};
@@ -50,6 +54,8 @@ def _harness(probe: str) -> str:
     if (b.t0 !== null && state() === 'running') {{ b.ran = true; b.idle = 0; }}
     // a rerun that ended (and stayed ended for 10 frames) with the answer as it was
     if (b.ran && state() === 'notRunning' && ++b.idle >= 10) {{ b.same = true; return; }}
+    // no rerun started long after the input: the input was lost (e.g. focus moved as the page drew)
+    if (!b.ran && performance.now() - (b.t0 ?? b.at) > {lost_ms}) {{ b.lost = true; return; }}
     requestAnimationFrame(tick);
   }};
   requestAnimationFrame(tick);
@@ -86,17 +92,19 @@ def timed(page: Any, probe: str, act: Callable[[], None], timeout_ms: float = 60
     return _sample(page)
 
 
-def settled(page: Any, probe: str, act: Callable[[], None], timeout_ms: float = 60_000) -> Sample | None:
-    """As `timed`, but None when the rerun `act` started ended with `probe` unchanged.
+def settled(page: Any, probe: str, act: Callable[[], None], timeout_ms: float = 60_000,
+            lost_ms: float = LOST_MS) -> Sample | None:
+    """As `timed`, but None when the rerun `act` started ended with `probe` unchanged, or none started.
 
     A slider step that kept the same count: under load a slow answer and no answer are told apart without
-    a short timeout.
+    a short timeout. A key press that started no rerun within LOST_MS was lost (rarely, as the page redraws
+    around the focused thumb); the caller takes another step instead of waiting out its timeout.
     """
     before = page.evaluate(f"() => {{ try {{ return {probe}; }} catch (e) {{ return null; }} }}")
-    page.evaluate(_harness(probe), before)
+    page.evaluate(_harness(probe, lost_ms), before)
     act()
-    page.wait_for_function("() => window.__bench && (window.__bench.t1 !== null || window.__bench.same)",
-                           timeout=timeout_ms)
+    page.wait_for_function("() => window.__bench && (window.__bench.t1 !== null || window.__bench.same"
+                           " || window.__bench.lost)", timeout=timeout_ms)
     return _sample(page) if page.evaluate("() => window.__bench.t1 !== null") else None
 
 
