@@ -160,7 +160,7 @@ def _cpu(stage: Stage) -> dict[str, float]:
 def run_sessions(stage: Stage, n: int, loops: int, tokens: list[int], tag_run: str) -> tuple[Figures, list]:
     """`n` sessions at once for `loops` passes; (figures of this run, [(spot-check id, plan, result)])."""
     spot = new_spot_check(stage.engine, size=max(30, loops))
-    plans = [SessionPlan(stage.app.url, curator(i + 1), tokens[i * loops:(i + 1) * loops], spot, f"{tag_run}-n{n}-s{i + 1}",
+    plans = [SessionPlan(stage.app.url, curator(i + 1), tokens[i * loops:(i + 1) * loops], spot, f"{tag_run}-n{n:02d}-s{i + 1:02d}",
                          stage.work, sidebar=stage.sidebar, think_s=stage.think_s)
              for i in range(n)]
     results = [SessionResult() for _ in plans]

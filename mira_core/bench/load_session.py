@@ -80,7 +80,7 @@ def run_loop(page: Any, plan: SessionPlan, loop: int, out: SessionResult) -> Non
         ("browse_open", partial(_browse_open, page, plan.base)),
         ("browse_filter", partial(_browse_filter, page, plan.min_tokens[loop])),
         ("record_open", partial(_record_open, page)),
-        ("tag", partial(_tag, page, f"{plan.tag_prefix}-l{loop}", out)),
+        ("tag", partial(_tag, page, f"{plan.tag_prefix}-l{loop:02d}", out)),
         ("back", partial(_back, page)),
         ("retention_open", partial(_retention_open, page, plan)),
         ("slider", partial(_slider, page)),
@@ -152,10 +152,14 @@ def _tag(page: Any, tag: str, out: SessionResult) -> Sample:
     if tab.get_attribute("aria-selected") != "true":
         tab.click()
         page.wait_for_selector(IDLE, timeout=WAIT_MS)
-    tags = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Tags").locator("input")
+    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Tags")
+    tags = box.locator("input")
     tags.fill(tag)
     tags.press("Enter")
     tags.press("Escape")
+    chosen = box.evaluate("e => [...e.querySelectorAll('[data-tag]')].map(t => t.getAttribute('aria-label'))")
+    if tag not in chosen:  # Enter takes the first option the typed text matches, if one does
+        raise RuntimeError(f"typing tag {tag} on {record_id} chose {chosen}, not a new tag")
     save = page.get_by_role("button", name=re.compile("Save annotation"))
     sample = timed(page, SAVED, save.click, timeout_ms=WAIT_MS)
     said = page.evaluate(f"() => {SAVED}") or ""
