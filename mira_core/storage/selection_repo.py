@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from sqlalchemy import Connection, Select, func, insert, literal_column, select, update
 
 from mira_core.dimensions import COLUMNS, N_SLOTS
 from mira_core.errors import ConflictError, NotFoundError
+from mira_core.query import Recommendation
 from mira_core.records import Outcome
 from mira_core.storage import revisions_repo
 from mira_core.storage.columnar import (
@@ -106,7 +107,7 @@ def selection_version(conn: Connection) -> str:
     return f"r{r[0]}:{r[1]}|s{s[0]}:{s[1]}:{revisions_repo.current(conn, revisions_repo.SCORES)}|a{a[0]}:{a[1]}"
 
 
-RECOMMENDATIONS = ("keep", "downsample", "drop", None)
+RECOMMENDATIONS: tuple[str | None, ...] = (*get_args(Recommendation), None)
 """The recommendations the scorer's parser stores; any other text makes the load read that column as text."""
 
 
