@@ -15,7 +15,7 @@ import streamlit as st
 from ui.common import shortcut_table
 from ui.db import current_actor, dimension_names, engine, settings
 from ui.issue import render_issue
-from ui.steps import render_diff, render_timeline
+from ui.steps import lazy_expander, render_diff, render_timeline
 
 from mira_core.errors import MiraError
 from mira_core.reliability import record_review
@@ -104,7 +104,10 @@ def _anchors(slot: str) -> None:
     except MiraError as exc:
         st.caption(escape_markdown(f"anchors unreadable: {exc}", max_chars=300))
         return
-    with st.expander(f"Anchors for {slot} ({len(refs)})", icon=":material/straighten:"):
+    box = lazy_expander(f"Anchors for {slot} ({len(refs)})", f"sc_anchors_{slot}", icon=":material/straighten:")
+    if box is None:  # closed: its examples are not sent, so an answer redraws less
+        return
+    with box:
         if not refs:
             st.caption("The calibration file has no anchored example for this dimension.")
         for ref in refs:

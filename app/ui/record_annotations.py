@@ -2,6 +2,9 @@
 
 The version the curator *read* is kept in session state when the panel first renders; a save names that
 version, so if someone else saved in between the save is refused (ConflictError) and nothing is lost.
+
+The panel is a fragment: a save reruns only the panel, not the record page around it (its header, its
+previous / next in the filter), so the server reads and the browser redraws one form, not the page.
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ def _save(record_id: str) -> None:
 
 def render_record_annotations(record_id: str) -> None:
     """Render the panel for one record (call it inside the Record page where the panel belongs)."""
+    st.fragment(_panel)(record_id)
+
+
+def _panel(record_id: str) -> None:
+    """The panel's body: a save or a reload reruns this alone."""
     keys = _keys(record_id)
     with read_conn(engine()) as conn:
         panel = load_annotation_panel(conn, record_id)

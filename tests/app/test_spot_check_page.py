@@ -133,7 +133,11 @@ def test_the_reviewer_sees_the_evidence_the_dimension_needs(check, monkeypatch):
     assert _caption(at, "steps ").startswith("steps 1–1 of 1")  # the folded timeline, open first
     assert "this spot-check drew 4 with a teacher label, 0 without" in _caption(at, "item ")
     anchors = next(e for e in at.expander if e.label.startswith("Anchors for A7"))
-    assert anchors.label == "Anchors for A7 (2)" and anchors.markdown[0].value.startswith("**8/10** — ")
+    assert anchors.label == "Anchors for A7 (2)" and not anchors.markdown  # closed: its examples are not sent
+    at.session_state[anchors.key] = True
+    at.run()
+    anchors = next(e for e in at.expander if e.label.startswith("Anchors for A7"))
+    assert anchors.markdown[0].value.startswith("**8/10** — ")
     name = next(m for m in at.markdown if m.value.startswith("**A7 · Error Recovery**"))
     assert name.help.startswith("How the agent reacts to failed commands")  # the description on hover
     # Answer buttons come before the evidence in the page, so they are on screen without scrolling.

@@ -131,6 +131,38 @@ def _count_received(page) -> list[int]:
     return sizes
 
 
+def _run_ends(page) -> list[str]:
+    """How each script run the server reports ends (a whole-page run, or a fragment's), as they arrive."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    ends: list[str] = []
+
+    def frame(payload) -> None:
+        if isinstance(payload, bytes):
+            msg = ForwardMsg.FromString(payload)
+            if msg.WhichOneof("type") == "script_finished":
+                ends.append(ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished))
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    return ends
+
+
+def test_saving_an_annotation_reruns_only_its_panel(store, page):
+    ends = _run_ends(page)
+    _open(page, f"{store.url}/record?id={store.ids[5]}&tab=Annotation", page.get_by_text("Curator annotation"))
+    assert "FINISHED_SUCCESSFULLY" in ends  # opening the page ran it whole
+    ends.clear()
+    tags = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Tags").locator("input")
+    tags.fill("panel-only")
+    tags.press("Enter")
+    tags.press("Escape")
+    page.get_by_role("button", name=re.compile("Save annotation")).click()
+    expect(page.get_by_text(re.compile(r"^Saved \(version \d+\)"))).to_be_visible()
+    wait_idle(page)
+    # The save ran the annotation panel alone: no whole run of the Record page around it.
+    assert ends and set(ends) == {"FINISHED_FRAGMENT_RUN_SUCCESSFULLY"}, ends
+    expect(page.get_by_role("tab", name="Annotation")).to_have_attribute("aria-selected", "true")
+
+
 def test_the_longest_record_ships_only_what_is_visible(store, page):
     sizes = _count_received(page)
     with read_conn(store.eng) as conn:
