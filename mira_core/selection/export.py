@@ -145,12 +145,13 @@ def export_to(engine: Engine, policy: Policy, fmt: Format, out: BinaryIO, list_n
     list's rows are rendered from numpy columns a chunk at a time (`export_render`): memory holds the
     selection arrays and the kept records' instance ids, never the list's rows or bytes. `loaded`: the
     policy's selection arrays as already loaded for the store's current state (the Retention page's), so
-    they are not read again; the list is the same as from a fresh load of that state.
+    they are not read again; the list is the same as from a fresh load of that state. A fresh load reads
+    the instance ids in its pass over records; `loaded` without them has the kept ones read apart.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     with read_conn(engine) as conn:
-        loaded = loaded if loaded is not None else load_selection_data(conn, policy.scorer)
+        loaded = loaded if loaded is not None else load_selection_data(conn, policy.scorer, instance_ids=True)
         if not loaded.runs:
             rule = policy.scorer
             which = f" by model {rule.judge!r}" if rule.judge else ""
@@ -158,7 +159,8 @@ def export_to(engine: Engine, policy: Policy, fmt: Format, out: BinaryIO, list_n
             raise NotFoundError(f"no complete student scores{which}: score records first (`mira-curator score`)")
         pre = precompute(loaded.data, policy.mask_array(loaded.data.sources), policy.criterion, as_weights(weights))
         kl = keep_list(pre, policy)
-        iids = export_repo.instance_ids(conn, pre.data.record_ids[kl.index])
+        iids = (loaded.instance_ids.strings()[kl.index] if loaded.instance_ids is not None
+                else export_repo.instance_ids(conn, pre.data.record_ids[kl.index]))
     list_name = list_name or file_names(policy.name, fmt)[0]
     sha = write_list(keep_columns(pre, kl, iids), fmt, out)
     manifest = render_manifest(build_manifest(pre, policy, kl, loaded.runs, list_name, fmt, sha))

@@ -33,6 +33,7 @@ from mira_core.selection.data import (
 from mira_core.selection.policies import WILDCARD, CutSpec, Policy, ScorerRule, freeze_cells
 from mira_core.storage import Connection, records_repo
 from mira_core.storage import selection_repo as repo
+from mira_core.storage.columnar import Coded
 from mira_core.storage.reliability_repo import active_mask_version
 from mira_core.storage.selection_repo import PolicyRow, ScorerRun
 from mira_core.team import record_change
@@ -50,15 +51,22 @@ class LoadedSelection:
 
     data: SelectionData
     runs: tuple[ScorerRun, ...]
+    instance_ids: Coded | None = None
+    """Each record's instance id (None where none), aligned with `data`, when the load was asked for them."""
 
 
 # ----------------------------------------------------------------------------- arrays
 
 
-def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> LoadedSelection:
-    """Every record with its chosen score (NaN + incomplete when none) and override, in record-id order."""
+def load_selection_data(conn: Connection, rule: ScorerRule | None = None, *,
+                        instance_ids: bool = False) -> LoadedSelection:
+    """Every record with its chosen score (NaN + incomplete when none) and override, in record-id order.
+
+    `instance_ids`: also each record's instance id, read in the same pass over records (an export's load).
+    """
     rule = rule or ScorerRule()
-    cols = repo.load_selection_columns(conn, judge=rule.judge, prompt_version=rule.prompt_version)
+    cols = repo.load_selection_columns(conn, judge=rule.judge, prompt_version=rule.prompt_version,
+                                       instance_ids=instance_ids)
     names = tuple(sorted(str(v) for v in cols.sources.values))
     data = SelectionData(
         record_ids=cols.record_ids, sources=names,
@@ -68,7 +76,7 @@ def load_selection_data(conn: Connection, rule: ScorerRule | None = None) -> Loa
         recommendation=cols.recommendations.mapped(_REC_CODES, REC_NONE),
         override=cols.overrides.mapped(_OVERRIDES, OVERRIDE_NONE), tokens_measured=cols.tokens_measured,
     )
-    return LoadedSelection(data, cols.runs)
+    return LoadedSelection(data, cols.runs, cols.instance_ids)
 
 
 def insert_generated(conn: Connection, data: SelectionData, *, judge: str = "bench-student",

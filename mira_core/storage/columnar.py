@@ -83,7 +83,9 @@ def _convert(kind: Kind, values: tuple, index: dict[str | None, int], known: boo
         return np.array(values, dtype=np.float64)  # None -> NaN
     if known:
         return np.array(values, dtype=np.int32)
-    return np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int32, count=len(values))
+    for v in dict.fromkeys(values):  # the chunk's distinct texts, first seen first: few, even in a big chunk
+        index.setdefault(v, len(index))
+    return np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=len(values))  # no Python frame per row
 
 
 Known = Mapping[int, Sequence[str | None]]
@@ -187,8 +189,11 @@ def _join(chunks: list[np.ndarray]) -> np.ndarray:
 
 def _compact(block: np.ndarray) -> np.ndarray:
     """`block` as float32 when that loses nothing (half the memory), else as native float64."""
+    block = block.astype(np.float64, copy=False)
     small = block.astype(np.float32)
-    return small if np.array_equal(small, block, equal_nan=True) else block.astype(np.float64, copy=False)
+    # Bit for bit: a NaN comes back as the same NaN, and one pass costs a quarter of array_equal(equal_nan=True).
+    same = bool((small.astype(np.float64).view(np.uint64) == block.view(np.uint64)).all())
+    return small if same else block
 
 
 def last_of_runs(ids: np.ndarray) -> np.ndarray:

@@ -36,8 +36,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
         conn.commit()
         after = MigrationContext.configure(conn).get_current_revision()
-    if engine.dialect.name == "postgresql" and _crossed(before, after, VACUUM_AFTER):
-        _vacuum_scores(engine)
+    if engine.dialect.name == "postgresql":
+        _vacuum(engine, [table for rev, table in VACUUM_AFTER.items() if _crossed(before, after, rev)])
     if revision == "head" and engine.dialect.name == "sqlite":
         with read_conn(engine) as conn:  # no write lock unless there is something to mend
             aligned = search_index.search_rows_aligned(conn)
@@ -47,9 +47,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                     search_index.rekey_search(conn)
 
 
-VACUUM_AFTER = "0021"
-"""Revision that rewrites every score row (its packed slots): PostgreSQL's index-only scan of the selection
-load needs the table vacuumed after it, and VACUUM cannot run inside the migration's transaction."""
+VACUUM_AFTER = {"0021": "scores", "0022": "records"}
+"""Revisions after which the selection load reads a table by an index-only scan on PostgreSQL, which needs
+the table vacuumed (its visibility map set): 0021 rewrites every score row (its packed slots), 0022 adds the
+records' covering index. VACUUM cannot run inside the migration's transaction, so it runs here after."""
 
 
 def _crossed(before: str | None, after: str | None, revision: str) -> bool:
@@ -57,9 +58,12 @@ def _crossed(before: str | None, after: str | None, revision: str) -> bool:
     return after is not None and after >= revision and (before is None or before < revision)
 
 
-def _vacuum_scores(engine: Engine) -> None:
+def _vacuum(engine: Engine, tables: list[str]) -> None:
+    if not tables:
+        return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM (ANALYZE) scores")
+        for table in tables:
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
 
 
 def downgrade(engine: Engine, revision: str) -> None:

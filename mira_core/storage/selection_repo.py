@@ -97,6 +97,9 @@ class SelectionArrays:
     overrides: Coded
     scores: np.ndarray
     runs: tuple[ScorerRun, ...] = ()
+    instance_ids: Coded | None = None
+    """Each record's instance id (None where it has none), when asked for: an export names them. As codes:
+    runs share instances, and a 2.3M-row column of str would hold ~190 MB."""
 
 
 def selection_version(conn: Connection) -> str:
@@ -157,17 +160,20 @@ def _spread(coded: Coded, pos: np.ndarray, n: int) -> Coded:
     return Coded((*coded.values, None), codes)
 
 
-def load_selection_columns(conn: Connection, *, judge: str | None = None,
-                           prompt_version: str | None = None) -> SelectionArrays:
+def load_selection_columns(conn: Connection, *, judge: str | None = None, prompt_version: str | None = None,
+                           instance_ids: bool = False) -> SelectionArrays:
     """Every record with its chosen score (NaN + incomplete when none) and override, sorted by record id.
 
     The chosen score is the record's latest complete student score, optionally of one model and prompt
     version. Three plain reads (records; complete student scores in index order; annotations) aligned by
     record id in numpy: a lookup per record (a correlated subquery, or a LATERAL) took half a minute and more
-    at 700K records (docs/BENCHMARKS.md, "bench scale").
+    at 700K records (docs/BENCHMARKS.md, "bench scale"). `instance_ids`: also each record's instance id, in
+    the same pass over records (a second pass for them took as long as the records read itself).
     """
     sources = list(conn.execute(select(record_counts.c.source)).scalars())
-    rec = records_by_id(conn, ["source", "outcome", "token_estimate"], ["code", "code", "int"],
+    extra: list[str] = ["instance_id"] if instance_ids else []
+    kinds: list[Kind] = ["code", "code", "int", "code"] if instance_ids else ["code", "code", "int"]
+    rec = records_by_id(conn, ["source", "outcome", "token_estimate", *extra], kinds,
                         known={"source": sources, "outcome": [*(o.value for o in Outcome), None]})
     ids, n = rec.array(0), len(rec.array(0))
     got = _chosen_scores(conn, judge, prompt_version)
@@ -188,6 +194,7 @@ def load_selection_columns(conn: Connection, *, judge: str | None = None,
         record_ids=ids, sources=rec.coded(1), outcomes=rec.coded(2), tokens=tokens, tokens_measured=measured,
         complete=complete, overall=overall, recommendations=_spread(chosen.coded(4), pos, n),
         overrides=_overrides(conn, ids), scores=_spread_rows(chosen.matrix, pos, n), runs=_runs(chosen.coded(1), chosen.coded(2)),
+        instance_ids=rec.coded(4) if instance_ids else None,
     )
 
 

@@ -332,16 +332,18 @@ policies = Table(
 Index("ix_records_source_token_estimate_record_id", records.c.source, records.c.token_estimate, records.c.record_id)
 Index("ix_records_source_imported_at_record_id", records.c.source, records.c.imported_at, records.c.record_id)
 # "The record's latest complete student score" is one index seek (Browse score filters and sort, selection).
-Index(
-    "ix_scores_record_id_judge_kind_complete_created_at_score_id",
-    scores.c.record_id, scores.c.judge_kind, scores.c.complete, scores.c.created_at, scores.c.score_id,
-)
+Index("ix_scores_record_id_judge_kind_complete_created_at_score_id",
+      scores.c.record_id, scores.c.judge_kind, scores.c.complete, scores.c.created_at, scores.c.score_id)
 
 # The selection load from this index alone (migration 0021): the same key, then every column it reads, so
 # it never visits the wide score rows (raw outputs, parsed JSON) one by one.
 Index("ix_scores_chosen_covering", *[scores.c[c] for c in (
     "record_id", "judge_kind", "complete", "created_at", "score_id", "judge", "prompt_version", "overall",
     "recommendation", "record_tokens", "slots_packed")])
+
+# The selection load reads records from this index alone, in record-id order (0022; not every wide row).
+Index("ix_records_selection_covering",
+      *[records.c[c] for c in ("record_id", "source", "outcome", "token_estimate", "instance_id")])
 
 # The distinct student models, prompt versions and teachers (the pages' choices) from the index alone
 # (migration 0019): without it each list scanned every score row.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -274,3 +274,34 @@ def test_known_codes_give_the_coded_columns_a_text_read_gives(engine, monkeypatc
         assert coded.coded(k).values == plain.coded(k).values
         assert coded.coded(k).codes.dtype == np.int32 and coded.coded(k).codes.tobytes() == plain.coded(k).codes.tobytes()
     assert coded.array(0).tobytes() == plain.array(0).tobytes() and coded.array(3).tobytes() == plain.array(3).tobytes()
+
+
+def test_instance_ids_come_with_the_records_read_aligned_by_record_id(engine, monkeypatch):
+    # An export names each kept record's instance: the load reads them in its one pass over records.
+    build_store(engine, decimals=False)
+    monkeypatch.setattr(columnar, "CHUNK", 7)
+    with write_tx(engine) as conn:
+        ids = sorted(conn.scalars(select(records.c.record_id)))
+        conn.execute(update(records).where(records.c.record_id.in_(ids[:5])).values(instance_id=None))
+        conn.execute(update(records).where(records.c.record_id.in_(ids[5:15])).values(instance_id="shared__repo-1"))
+    with read_conn(engine) as conn:
+        got = selection_repo.load_selection_columns(conn, instance_ids=True)
+        plain = selection_repo.load_selection_columns(conn)
+        stored = dict(conn.execute(select(records.c.record_id, records.c.instance_id)).all())
+    assert got.instance_ids is not None and plain.instance_ids is None
+    want = [stored[rid.decode()] for rid in got.record_ids.tolist()]
+    assert got.instance_ids.strings().tolist() == want
+    assert want.count(None) == 5 and want.count("shared__repo-1") == 10
+    assert_same_arrays(replace(got, instance_ids=None), plain)  # the rest of the load is unchanged
+
+
+def test_sqlite_reads_the_records_columns_from_the_covering_index(engine):
+    # Migration 0022: the load's records read walks the narrow index (already in record-id order), not the table.
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    stmt = select(records.c.record_id, records.c.source, records.c.outcome, records.c.token_estimate,
+                  records.c.instance_id)
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with read_conn(engine) as conn:
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "COVERING INDEX ix_records_selection_covering" in plan, plan
