@@ -35,6 +35,15 @@ class ScoredBy(BaseModel):
     prompt_version: str = Field(min_length=1)
 
 
+def search_words(text: str) -> list[str]:
+    """The words a full-text query looks for: split at spaces and quotes, each with a letter or digit.
+
+    The search box takes words, not the index's query syntax; a word of punctuation alone (`-`, `*`, a
+    backslash) has nothing the text indexes store, so it is left out on both back ends alike.
+    """
+    return [w for w in text.replace('"', " ").split() if any(c.isalnum() for c in w)]
+
+
 class RecordFilter(BaseModel):
     """Which records a view or job covers. Empty lists mean "no constraint"."""
 

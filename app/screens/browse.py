@@ -13,7 +13,7 @@ from ui.db import dimension_names, engine, filter_options, store_has_synthetic, 
 
 from mira_core.dimensions import SLOTS
 from mira_core.errors import MiraError
-from mira_core.query import RecordFilter, SortKey
+from mira_core.query import RecordFilter, SortKey, search_words
 from mira_core.records import Outcome
 from mira_core.storage import read_conn
 from mira_core.views import BrowseView, escape_markdown, view_from_params, view_to_params, visible_controls
@@ -298,6 +298,13 @@ def _search_and_sort() -> SortKey:
     return SortKey(column=ss.browse_sort, descending=ss.browse_desc)
 
 
+def _wordless(query: str) -> None:
+    """Say so when the search text has no word to look for (it is then no filter), instead of ignoring it silently."""
+    if query and not search_words(query):
+        st.caption(f"“{escape_markdown(query, max_chars=80)}” has no word to search for (letters or digits): "
+                   "the search filters nothing.")
+
+
 def main() -> None:
     """Render the page: URL -> widgets -> one page from the database -> URL."""
     parsed = view_from_params(current_params())
@@ -315,6 +322,7 @@ def main() -> None:
 
     view = BrowseView(filter=flt, sort=sort, page=ss.browse_page, page_size=ss.browse_size,
                       anchors=bool(ss.browse_anchors))
+    _wordless(flt.text)
     searched = f" for “{escape_markdown(flt.text, max_chars=80)}”" if flt.text else ""
     count_line = st.empty()  # says it is searching while the query runs (a search of 232K records takes a moment)
     if flt.text:

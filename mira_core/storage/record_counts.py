@@ -12,13 +12,13 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, func, select
 
-from mira_core.query import RecordFilter
+from mira_core.query import RecordFilter, search_words
 from mira_core.storage.tables import record_counts
 
 
 def counted_sources(f: RecordFilter) -> list[str] | None:
     """The sources whose kept counts answer `f` ([] for every source), or None when `f` filters on more."""
-    rest = f.model_copy(update={"sources": [], "text": f.text.strip()})
+    rest = f.model_copy(update={"sources": [], "text": " ".join(search_words(f.text))})
     return list(f.sources) if rest == RecordFilter() else None
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from mira_core.dimensions import COLUMNS
 from mira_core.errors import NotFoundError
-from mira_core.query import RecordFilter, SortKey
+from mira_core.query import RecordFilter, SortKey, search_words
 from mira_core.records import Outcome, Record
 from mira_core.storage import record_filter as rf
 from mira_core.storage.bulk_insert import insert_ignore
@@ -109,7 +109,7 @@ def count_capped(conn: Connection, f: RecordFilter, cap: int) -> MatchCount:
     Counting every match of a word found in most records reads its whole posting list (seconds at millions of
     records); past `cap` the answer is "more than `cap`" (MatchCount(cap, False)).
     """
-    if not f.text.strip():
+    if not search_words(f.text):
         return MatchCount(count_records(conn, f), True)
     first = rf.first_matches(conn, f, cap + 1).subquery()
     n = int(conn.execute(select(func.count()).select_from(first)).scalar_one())
@@ -131,7 +131,7 @@ def _page_source(conn: Connection, f: RecordFilter, text_count: MatchCount | Non
     SQLite reads the matches from the text index and sorts them (`rf.text_driven`) below WALK_MIN_MATCHES,
     or walks the sort order testing each row (`rf.text_condition(probe=True)`) above.
     """
-    if text_count is None or not f.text.strip():
+    if text_count is None or not search_words(f.text):
         return frm, rf.where(conn, f), expr
     if text_count.exact:
         return frm, rf.where(conn, f), rf.unindexed(conn, expr)

@@ -119,6 +119,9 @@ def test_odd_search_text_never_crashes(corpus):
         at.run()
         assert not at.exception, (q, at.exception)
         assert at.text_input(key="browse_q").value == q.strip()
+        wordless = any(c.value.endswith("has no word to search for (letters or digits): the search filters nothing.")
+                       for c in at.caption)
+        assert wordless == (q in ("((", "*", '"')), q  # said, not silently ignored
 
 
 def test_a_search_past_the_count_cap_says_more_than_and_pages_its_first_matches(sixty, monkeypatch):

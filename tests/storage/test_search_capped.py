@@ -67,3 +67,23 @@ def test_synthetic_check_of_a_text_search_reads_the_matches(store):
         assert repo.has_synthetic(conn, RecordFilter(text="rare"))  # number5 is a "rare" one
         assert not repo.has_synthetic(conn, RecordFilter(text="crash", sources=["b"]))
         assert repo.has_synthetic(conn, RecordFilter(sources=["a"]))
+
+
+ODD = ['"', '" "', "'", "\\", "*", "-", "(", ")", "AND", "NEAR(", ":", "&|!", "^", "crash'", '"crash', "''", "{}", "a:*",
+       "crash \\", 'crash "', "\\ \""]
+
+
+@pytest.mark.parametrize("query", ODD)
+def test_any_search_box_text_gives_a_count_and_a_page_never_a_syntax_error(store, query):
+    # Whatever a curator types is words to look for, never the index's query syntax.
+    f = RecordFilter(text=query)
+    with read_conn(store) as conn:
+        n = repo.count_records(conn, f)
+        page = repo.list_records(conn, f, sort=SortKey(), offset=0, limit=50)
+        capped = repo.count_capped(conn, f, 5)
+    assert len(page) == min(n, 50)
+    assert (capped.exact and capped.n == n) or (not capped.exact and capped.n == 5 < n)
+    if not any(c.isalnum() for c in query):  # no word at all: no text filter
+        assert n == 12
+    if query.startswith("crash "):  # a stray quote or backslash beside a word: that word's matches
+        assert n == 12
