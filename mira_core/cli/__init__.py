@@ -6,6 +6,15 @@ Each command group lives in its own module with a `register(subparsers)` functio
 
 from __future__ import annotations
 
+import os
+
+# numpy asks the kernel for transparent huge pages on each large array. Where the kernel then compacts memory
+# on the page fault (THP defrag "madvise", Debian's default, as on these machines) and fails, filling a fresh
+# 138 MB array took 0.3 s instead of 0.06 s: 0.5-1 s of a 2.3M-record selection load (docs/BENCHMARKS.md).
+# Set before numpy is first imported, for this process and the ones it starts (app server, workers); a value
+# already in the environment wins.
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
 import argparse
 import importlib
 import sys
