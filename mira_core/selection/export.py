@@ -16,7 +16,7 @@ import io
 import json
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -192,6 +192,21 @@ def resolve_out(out: Path | str | None, policy_name: str, fmt: Format, settings:
     return target
 
 
+def _temp_beside(path: Path) -> Path:
+    """A new empty file beside `path` with the permissions any new file gets (0666 less the umask).
+
+    `tempfile.mkstemp` makes it 0600, which the rename would carry over: a list in a shared export folder
+    that no teammate (nor the training job reading it as another user) could open.
+    """
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+
+
 @contextmanager
 def staged(paths: Sequence[Path]) -> Iterator[list[BinaryIO]]:
     """Open a temp file beside each path; the caller writes them, then `publish` renames them in place.
@@ -203,10 +218,8 @@ def staged(paths: Sequence[Path]) -> Iterator[list[BinaryIO]]:
     try:
         for path in paths:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            os.close(fd)
-            temps.append(Path(tmp_name))
-            handles.append(open(tmp_name, "wb"))  # noqa: SIM115 (closed below); its name is the temp path
+            temps.append(_temp_beside(path))
+            handles.append(open(temps[-1], "wb"))  # noqa: SIM115 (closed below); its name is the temp path
         yield handles
     finally:
         for fh in handles:

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 
 import pyarrow.parquet as pq
 import pytest
@@ -141,3 +142,18 @@ def test_each_format_names_its_own_manifest(sqlite_engine):
     assert [(f.list_name, f.manifest_name) for f in names.values()] == [
         ("keep-p1.jsonl", "keep-p1.jsonl.manifest.json"), ("keep-p1.csv", "keep-p1.csv.manifest.json"),
         ("keep-p1.parquet", "keep-p1.parquet.manifest.json")]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_exported_files_get_the_permissions_of_any_new_file(sqlite_engine, umask, mode):
+    # A keep list in a shared folder is read by teammates and the training job: not a private temp file's 0600.
+    seed(sqlite_engine)
+    policy = _save(sqlite_engine)
+    old = os.umask(umask)
+    try:
+        res = export_policy(sqlite_engine, policy, "jsonl", Settings(), out=f"perm-{umask:o}.jsonl", actor=ANN)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(res.list_path.stat().st_mode) == mode
+    assert stat.S_IMODE(res.manifest_path.stat().st_mode) == mode
+    assert not [p for p in res.list_path.parent.iterdir() if p.name.endswith(".tmp")]
