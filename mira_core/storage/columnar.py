@@ -229,7 +229,7 @@ def records_by_id(conn: Connection, names: Sequence[str], kinds: Sequence[Kind],
     Never a walk of the primary-key index, which visits the wide rows in random order (several times slower
     than a scan and a sort of the ids): SQLite reads the selection's columns from their covering index
     (migration 0022), already in record-id order. PostgreSQL would scan the table, so a read of every record
-    asks for record-id order and gets an index-only scan of that index (2.3M records: 9.0-9.4 -> 7.6-7.7 s of
+    asks for record-id order and gets an index-only scan of that index (2.3M records: 8.9-9.4 -> 7.6-7.7 s of
     selection load, no sort). The ids are sorted here whenever they did not come in byte order. `known`: a
     'code' column's likely texts, read as `known_codes` (the same result; read as text when another text
     turns up).

@@ -59,6 +59,7 @@ def _crossed(before: str | None, after: str | None, revision: str) -> bool:
 
 
 def _vacuum(engine: Engine, tables: list[str]) -> None:
+    """VACUUM (ANALYZE) each of `tables`, outside any transaction (VACUUM refuses to run inside one)."""
     if not tables:
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -35,14 +35,9 @@ from mira_core.storage.spot_checks_repo import spot_checked_ids
 from mira_core.storage.tables import annotations_table, record_tags, records, scores
 
 
-def _words(query: str) -> list[str]:
-    """The query's words (`search_words`): none, and there is no text condition at all."""
-    return search_words(query)
-
-
 def _fts_match(query: str) -> TextClause:
     """SQLite: the FTS5 MATCH of every word of `query` (each quoted: no FTS5 syntax from the search box)."""
-    match = " AND ".join('"' + w + '"' for w in _words(query))
+    match = " AND ".join('"' + w + '"' for w in search_words(query))
     return text("records_fts MATCH :q").bindparams(q=match)
 
 
@@ -57,7 +52,7 @@ def text_condition(conn: Connection, query: str, *, probe: bool = False) -> Colu
     whose list is short, does not). PostgreSQL plans both forms as the same semi-join and picks the order
     from its statistics.
     """
-    words = _words(query)
+    words = search_words(query)
     if conn.dialect.name == "sqlite":
         fts_rowid: ColumnElement = literal_column("records_fts.rowid")
         if probe:
@@ -71,8 +66,7 @@ def text_condition(conn: Connection, query: str, *, probe: bool = False) -> Colu
 
 def _ts_match(words: list[str]) -> TextClause:
     """PostgreSQL: the tsquery of every word (as a prefix) against `record_search.doc`."""
-    cleaned = [w.replace("\\", "") for w in words]  # a word of backslashes alone would be an empty lexeme: a syntax error
-    tsq = " & ".join("'" + w.replace("'", "''") + "':*" for w in cleaned if w)
+    tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "") + "':*" for w in words)
     return text("doc @@ to_tsquery('simple', :q)").bindparams(q=tsq)
 
 
@@ -99,10 +93,10 @@ def first_matches(conn: Connection, f: RecordFilter, limit: int, *, also: Sequen
     one: ColumnElement = literal_column("1")
     rest = [*where(conn, f.model_copy(update={"text": ""})), *also]
     sqlite_db = conn.dialect.name == "sqlite"
-    if _words(f.text) and not rest:  # the index alone: reading each match's record cost ~7 µs a match
-        match = _fts_match(f.text) if sqlite_db else _ts_match(_words(f.text))
+    if search_words(f.text) and not rest:  # the index alone: reading each match's record cost ~7 µs a match
+        match = _fts_match(f.text) if sqlite_db else _ts_match(search_words(f.text))
         return select(one).select_from(text("records_fts" if sqlite_db else "record_search")).where(match).limit(limit)
-    if _words(f.text) and sqlite_db:
+    if search_words(f.text) and sqlite_db:
         frm, cond = text_driven(conn, f, also=also)
         return select(one).select_from(frm).where(*cond).limit(limit)
     return select(one).select_from(records).where(*where(conn, f), *also).limit(limit)
@@ -221,7 +215,7 @@ def where(conn: Connection, f: RecordFilter, *, text_probe: bool = False) -> lis
     evaluated once and served by an index, never per listed row. `text_probe`: see `text_condition`.
     """
     cond = _column_conditions(f)
-    if _words(f.text):
+    if search_words(f.text):
         cond.append(text_condition(conn, f.text, probe=text_probe))
     if f.record_ids is not None:
         cond.append(records.c.record_id.in_(list(f.record_ids)))

@@ -171,9 +171,12 @@ def load_selection_columns(conn: Connection, *, judge: str | None = None, prompt
     the same pass over records (a second pass for them took as long as the records read itself).
     """
     sources = list(conn.execute(select(record_counts.c.source)).scalars())
-    extra: list[str] = ["instance_id"] if instance_ids else []
-    kinds: list[Kind] = ["code", "code", "int", "code"] if instance_ids else ["code", "code", "int"]
-    rec = records_by_id(conn, ["source", "outcome", "token_estimate", *extra], kinds,
+    names: list[str] = ["source", "outcome", "token_estimate"]
+    kinds: list[Kind] = ["code", "code", "int"]
+    if instance_ids:
+        names.append("instance_id")
+        kinds.append("code")
+    rec = records_by_id(conn, names, kinds,
                         known={"source": sources, "outcome": [*(o.value for o in Outcome), None]})
     ids, n = rec.array(0), len(rec.array(0))
     got = _chosen_scores(conn, judge, prompt_version)
