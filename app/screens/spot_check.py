@@ -7,6 +7,7 @@ only after you have answered the item yourself.
 The answer buttons sit above the evidence, so they never scroll away. The evidence is what the dimension
 is judged on: for a trajectory dimension the folded timeline first, then the patch and the issue (the
 Record page's components, sent only for the open tab); for an issue/patch dimension the issue and patch.
+The item is a fragment: an answer, a move, a tab or an unfolded step reruns it alone, not the whole page.
 """
 
 from __future__ import annotations
@@ -174,6 +175,11 @@ def main() -> None:
     if not sid:
         _pick()
         return
+    st.fragment(_review)(sid)
+
+
+def _review(sid: str) -> None:
+    """The item where this session is (or the review resumes), its answer controls and its evidence."""
     pos_key = f"sc_pos_{sid}"
     try:
         with read_conn(engine()) as conn:

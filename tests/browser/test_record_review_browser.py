@@ -224,3 +224,25 @@ def test_reliability_agreement_shows_answer_counts_and_dashes(store, page):
     grid = page.locator('[data-testid="stDataFrame"]').filter(has=src_a)
     expect(grid.get_by_role("gridcell", name="–", include_hidden=True, exact=True).first).to_be_attached()
     expect(grid.get_by_role("gridcell", name="None", include_hidden=True, exact=True)).to_have_count(0)
+
+
+def test_a_spot_check_answer_reruns_only_the_item(store, page):
+    """Last in the module: its answers would change the agreement counts the test above reads."""
+    with write_tx(store.eng) as conn:
+        sid = create_spot_check(conn, source="src_a", slot="A5", size=2, seed=1, actor=person("ann"),
+                                teacher="kimi-k2.6-SIMULATED")
+    ends = _run_ends(page)
+    _open(page, f"{store.url}/spot_check?id={sid}", page.get_by_text(re.compile("^item 1 of 2")))
+    assert "FINISHED_SUCCESSFULLY" in ends  # opening the page ran it whole
+    ends.clear()
+    page.locator("h1").first.click()  # out of the note box, so the key is a shortcut
+    press_shortcut(page, "6", "^6", page.get_by_text(re.compile("^item 2 of 2")))
+    wait_idle(page)
+    # The answer ran the item alone (a fragment), and the next item came with it; the URL still names the check.
+    assert ends and set(ends) == {"FINISHED_FRAGMENT_RUN_SUCCESSFULLY"}, ends
+    assert f"id={sid}" in page.url
+    expect(page.get_by_text(re.compile("^1 of 2 answered by you"))).to_be_visible()
+    with read_conn(store.eng) as conn:
+        stored = conn.execute(text("SELECT position, reviewer, human_score FROM spot_check_answers "
+                                   "WHERE spot_check_id = :s AND is_current"), {"s": sid}).all()
+    assert [tuple(r) for r in stored] == [(0, "bob", 6)]
