@@ -7,6 +7,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
+from streamlit.delta_generator import DeltaGenerator
 from ui.bulk_tag import render_bulk_tag
 from ui.common import current_params, shortcut_table, show_problems, synthetic_marker
 from ui.db import dimension_names, engine, filter_options, store_has_synthetic, token_bounds
@@ -150,9 +151,11 @@ def _curation_filters() -> dict:
     }
 
 
-def _filters(opts: dict[str, list[str]], lo: int, hi: int) -> RecordFilter:
+def _filters(opts: dict[str, list[str]], lo: int, hi: int) -> tuple[RecordFilter, DeltaGenerator]:
+    """The sidebar's filters, and a place under their header for "Clear filters" (drawn once the view is read)."""
     side = st.sidebar
     side.header("Filters")
+    clear = side.container()
     for col, label in (("source", "Source"), ("agent", "Agent"), ("model", "Model"), ("format", "Format")):
         side.multiselect(label, _options(opts[col], ss[f"browse_{col}"]), key=f"browse_{col}")
     side.multiselect("Outcome", [o.value for o in Outcome], key="browse_outcome")
@@ -170,7 +173,7 @@ def _filters(opts: dict[str, list[str]], lo: int, hi: int) -> RecordFilter:
         min_tokens=ss.browse_tmin,
         max_tokens=ss.browse_tmax,
         text=(ss.browse_q or "").strip(),  # the search box is drawn later, in the main area
-    )
+    ), clear
 
 
 def _step_page(delta: int, n_pages: int) -> None:
@@ -305,9 +308,34 @@ def _wordless(query: str) -> None:
                    "the search filters nothing.")
 
 
+def _params() -> dict[str, list[str]]:
+    """The URL's view; a bare URL in a session that has browsed (the sidebar's link) opens its last view."""
+    params = current_params()
+    if not params and (last := ss.get("browse_last")):
+        st.query_params.from_dict(last)  # the address shows (and shares) the view on screen
+        return dict(last)
+    return params
+
+
+def _clear_filters(sort: SortKey, size: int, anchors: bool) -> None:
+    """Back to every record (search included), keeping the sort, page size and columns."""
+    view = BrowseView(filter=RecordFilter(), sort=sort, page=1, page_size=size, anchors=anchors)
+    st.query_params.from_dict(view_to_params(view))
+    ss.pop("browse_sig", None)  # the next run sets the widgets from the URL
+
+
+def _follow(view: BrowseView, sig: str) -> None:
+    """The URL follows the view on screen, and the session keeps it for the sidebar's link back."""
+    params = view_to_params(view)
+    if (new_sig := repr(sorted(params.items()))) != sig:
+        st.query_params.from_dict(params)
+        ss.browse_sig = new_sig
+    ss.browse_last = params
+
+
 def main() -> None:
     """Render the page: URL -> widgets -> one page from the database -> URL."""
-    parsed = view_from_params(current_params())
+    parsed = view_from_params(_params())
     sig = repr(sorted(view_to_params(parsed.view).items()))
     _sync_widgets(parsed.view, sig)
     url = str(engine().url.render_as_string(hide_password=False))
@@ -315,7 +343,7 @@ def main() -> None:
 
     st.title("Browse")
     show_problems(parsed.problems)
-    flt = _filters(filter_options(url), lo, hi)
+    flt, clear = _filters(filter_options(url), lo, hi)
     sort = _search_and_sort()
     if (flt, sort, ss.browse_size) != (parsed.view.filter, parsed.view.sort, parsed.view.page_size):
         ss.browse_page = 1  # a new filter starts at its first page
@@ -328,10 +356,9 @@ def main() -> None:
     if flt.text:
         count_line.markdown(f":material/search: Searching{searched}…")
     page = _read(url, view)
-    params = view_to_params(page.view)
-    if (new_sig := repr(sorted(params.items()))) != sig:
-        st.query_params.from_dict(params)
-        ss.browse_sig = new_sig
+    _follow(page.view, sig)
+    clear.button("Clear filters", key="browse_clear", icon=":material/filter_alt_off:", disabled=flt == RecordFilter(),
+                 on_click=_clear_filters, args=(sort, view.page_size, view.anchors))
 
     if page.synthetic:
         synthetic_marker()

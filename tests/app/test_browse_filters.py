@@ -148,3 +148,30 @@ def test_anchor_columns_show_latest_scores_and_blank_masked_cells(sixty):
     at.run()
     assert at.dataframe[0].value["A3"].isna().all()
     assert any("masked for that source" in c.value and c.value.replace("\\", "").endswith("swe_qa: A3") for c in at.caption)
+
+
+def test_the_sidebar_link_back_opens_the_last_view_until_filters_are_cleared(sixty):
+    at = _app({"sort": "overall", "order": "asc"})
+    assert at.button(key="browse_clear").disabled  # nothing to clear yet
+    at.multiselect(key="browse_tag").select("gold").run()
+    assert _count_line(at).startswith("**4** matching") and not at.button(key="browse_clear").disabled
+    at.query_params.clear()  # what the sidebar's links send: no parameters
+    at.switch_page("screens/activity.py").run()
+    assert not at.exception, at.exception
+    at.query_params.clear()
+    at.switch_page("screens/browse.py").run()
+    assert not at.exception, at.exception
+    # Back in this session: the view it left, filter and sort, and the URL says so (a link to share).
+    assert _count_line(at).startswith("**4** matching")
+    assert at.query_params["tag"] == "gold" and at.query_params["sort"] == "overall"
+    assert at.multiselect(key="browse_tag").value == ["gold"]
+    at.button(key="browse_clear").click().run()
+    assert _count_line(at).startswith("**60** matching")
+    assert "tag" not in at.query_params and at.query_params["sort"] == "overall"  # the sort stays
+    assert at.multiselect(key="browse_tag").value == [] and at.button(key="browse_clear").disabled
+    # Cleared is remembered too: the link back now opens every record.
+    at.query_params.clear()
+    at.switch_page("screens/activity.py").run()
+    at.query_params.clear()
+    at.switch_page("screens/browse.py").run()
+    assert _count_line(at).startswith("**60** matching") and at.query_params["sort"] == "overall"
