@@ -28,7 +28,7 @@ from mira_core.bench.browser_corpus import BENCH_ACTOR, fill_store, new_spot_che
 from mira_core.bench.browser_corpus import log as corpus_log
 from mira_core.bench.load_figures import lost_writes, run_figures, summary
 from mira_core.bench.load_scoring import ScoringLoad
-from mira_core.bench.load_session import SessionPlan, SessionResult, new_page, run_loop, sign_in
+from mira_core.bench.load_session import SessionPlan, SessionResult, new_page, run_loop, set_out, sign_in
 from mira_core.bench.pg_server import postgres_server
 from mira_core.bench.proc_stats import PeakWatch, split_cpu
 from mira_core.bench.processes import CHROMIUM, CHROMIUM_ARGS, Served, free_port, niced_chromium, serve
@@ -132,8 +132,9 @@ def _session(plan: SessionPlan, loops: int, gates: list[threading.Barrier], out:
             page = new_page(browser)
             try:
                 sign_in(page, plan.base, plan.curator)
+                set_out(page, plan)
             except Exception as e:
-                out.errors.append(f"{plan.curator} sign-in: {str(e).splitlines()[0][:300]}")
+                out.errors.append(f"{plan.curator} sign-in or set-out: {str(e).splitlines()[0][:300]}")
                 loops = 0
             gates[0].wait()
             for loop in range(loops):
@@ -249,7 +250,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--think-s", type=float, default=0.0,
                    help="mean pause after each action (0: act as fast as the pages answer)")
     p.add_argument("--navigate", choices=("url", "sidebar"), default="url",
-                   help="open Retention and the spot-check by URL (a page load each) or through the sidebar")
+                   help="open Browse, Retention and the spot-check by URL (a page load each) or through the sidebar")
     p.add_argument("--browser-nice", type=int, default=0, choices=range(20), metavar="0-19",
                    help="run the chromiums at this niceness (browsers on other machines, roughly: their CPU "
                         "yields to the server's)")

@@ -29,6 +29,9 @@ SAVED = ("[...document.querySelectorAll('[data-testid=stAlertContainer]')].map(e
          ".find(t => t.includes('Saved (version') || t.includes('was changed by')) ?? null")
 METRICS = "[...document.querySelectorAll('[data-testid=stMetricValue]')].map(e => e.innerText).join(' | ') || null"
 PROBLEM = "[data-testid=stException], [data-testid=stAlertContentError]"
+BROWSE_VIEW = "/?sort=token_estimate&order=asc&size=25"
+"""Sorted by tokens: with each session's own "Min tokens", no two sessions open one record."""
+SPOT_LIST = "[...document.querySelectorAll('h1')].some(h => h.innerText.startsWith('Spot-checks')) || null"
 KEY_TRIES = 3  # presses of O before opening a record counts as failed
 STEPS = 60  # slider steps tried for one that changes the preview (a small store's counts move rarely)
 WAIT_MS = int(os.environ.get("MIRA_BENCH_LOAD_WAIT_MS", "180000"))  # a step slower than this is an error, not a figure
@@ -46,7 +49,7 @@ class SessionPlan:
     shots: Path | None = None
     """Where a failing step leaves a screenshot (named after the session, loop and step)."""
     sidebar: bool = False
-    """Open Retention and the spot-check through the sidebar (in the app) instead of by URL (a page load)."""
+    """Open Browse, Retention and the spot-check through the sidebar (in the app) instead of by URL (a page load)."""
     think_s: float = 0.0
     """Mean pause after each action (uniform in 0.5-1.5 times it, seeded by the curator): a person reads."""
 
@@ -78,7 +81,7 @@ def sign_in(page: Any, base: str, curator: str) -> None:
 def run_loop(page: Any, plan: SessionPlan, loop: int, out: SessionResult) -> None:
     """One pass through the pages; the first failing step ends the pass with an error."""
     steps: list[tuple[str, Callable[[], float | None]]] = [
-        ("browse_open", partial(_browse_open, page, plan.base)),
+        ("browse_open", partial(_browse_open, page, plan)),
         ("browse_filter", partial(_browse_filter, page, plan.min_tokens[loop])),
         ("record_open", partial(_record_open, page)),
         ("tag", partial(_tag, page, f"{plan.tag_prefix}-l{loop:02d}", out)),
@@ -126,8 +129,22 @@ def _opened(page: Any, act: Callable[[], object], probe: str) -> float:
     return ms
 
 
-def _browse_open(page: Any, base: str) -> float:
-    return _loaded(page, base + "/?sort=token_estimate&order=asc&size=25", COUNT)
+def _browse_open(page: Any, plan: SessionPlan) -> float:
+    """Browse by URL, or by its sidebar link, which opens the session's last view (`set_out` shows it once)."""
+    if not plan.sidebar:
+        return _loaded(page, plan.base + BROWSE_VIEW, COUNT)
+    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+    return _opened(page, _nav_link(page, "").click, COUNT)
+
+
+def set_out(page: Any, plan: SessionPlan) -> None:
+    """Before the first loop, untimed: with sidebar navigation, Browse's view once by URL, then another page.
+
+    So every loop, the first included, comes back to Browse through the sidebar from another page.
+    """
+    if plan.sidebar:
+        _loaded(page, plan.base + BROWSE_VIEW, COUNT)
+        _opened(page, _nav_link(page, "spot_check").click, SPOT_LIST)
 
 
 def _browse_filter(page: Any, min_tokens: int) -> Sample:
