@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import secrets
 import subprocess
 import tempfile
@@ -60,6 +61,7 @@ class Stage:
     """The browser to launch: Debian's chromium, or a wrapper that starts it at a lower priority."""
     think_s: float = 0.0
     sidebar: bool = False
+    stagger_s: float = 0.0
 
 
 def curator(i: int) -> str:
@@ -137,6 +139,7 @@ def _session(plan: SessionPlan, loops: int, gates: list[threading.Barrier], out:
                 out.errors.append(f"{plan.curator} sign-in or set-out: {str(e).splitlines()[0][:300]}")
                 loops = 0
             gates[0].wait()
+            time.sleep(plan.start_delay_s)
             for loop in range(loops):
                 run_loop(page, plan, loop, out)
             gates[1].wait()
@@ -162,7 +165,8 @@ def run_sessions(stage: Stage, n: int, loops: int, tokens: list[int], tag_run: s
     """`n` sessions at once for `loops` passes; (figures of this run, [(spot-check id, plan, result)])."""
     spot = new_spot_check(stage.engine, size=max(30, loops))
     plans = [SessionPlan(stage.app.url, curator(i + 1), tokens[i * loops:(i + 1) * loops], spot, f"{tag_run}-n{n:02d}-s{i + 1:02d}",
-                         stage.work, sidebar=stage.sidebar, think_s=stage.think_s)
+                         stage.work, sidebar=stage.sidebar, think_s=stage.think_s,
+                         start_delay_s=random.Random(f"{curator(i + 1)}/start").uniform(0, stage.stagger_s))
              for i in range(n)]
     results = [SessionResult() for _ in plans]
     gates = [threading.Barrier(n + 1, timeout=3600) for _ in range(3)]
@@ -209,7 +213,7 @@ def run(args: argparse.Namespace) -> Figures:
         stack.callback(scoring.close)
         app = stack.enter_context(_app(url, work, profile=args.profile))
         stage = Stage(app, engine, scoring, pg_pid, work, niced_chromium(work, args.browser_nice), args.think_s,
-                      args.navigate == "sidebar")
+                      args.navigate == "sidebar", args.stagger_s)
         scoring.wait_running()
         log(f"scoring alone for {args.idle_s:g} s")
         idle = [_idle_rate(scoring, args.idle_s)]
@@ -251,6 +255,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="mean pause after each action (0: act as fast as the pages answer)")
     p.add_argument("--navigate", choices=("url", "sidebar"), default="url",
                    help="open Browse, Retention and the spot-check by URL (a page load each) or through the sidebar")
+    p.add_argument("--stagger-s", type=float, default=0.0,
+                   help="each session starts at a random moment (seeded) within this many seconds after all are "
+                        "signed in, as a team's curators do not all click at once (0: all start together)")
     p.add_argument("--browser-nice", type=int, default=0, choices=range(20), metavar="0-19",
                    help="run the chromiums at this niceness (browsers on other machines, roughly: their CPU "
                         "yields to the server's)")

@@ -50,6 +50,8 @@ class SessionPlan:
     """Where a failing step leaves a screenshot (named after the session, loop and step)."""
     sidebar: bool = False
     """Open Browse, Retention and the spot-check through the sidebar (in the app) instead of by URL (a page load)."""
+    start_delay_s: float = 0.0
+    """Seconds to wait, once every session is signed in, before the first loop (`--stagger-s`)."""
     think_s: float = 0.0
     """Mean pause after each action (uniform in 0.5-1.5 times it, seeded by the curator): a person reads."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import uuid
 
 import pytest
@@ -37,19 +38,23 @@ def store_args(tmp_path):
 
 def test_bench_load_two_sessions_lose_no_write(tmp_path, capsys, store_args):
     argv = ["bench", "load", "--records", "200", "--sessions", "2", "--loops", "1", "--idle-s", "2",
-            "--scorer-concurrency", "2", "--think-s", "0.2", "--browser-nice", "3", "--navigate", "sidebar",
+            "--scorer-concurrency", "2", "--think-s", "0.2", "--browser-nice", "3", "--navigate", "sidebar", "--stagger-s", "0.5",
             "--work-dir", str(tmp_path),
             *store_args]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["benchmark"] == "load" and out["records"] == 200
     assert out["think_s"] == 0.2 and out["browser_nice"] == 3 and out["navigate"] == "sidebar"
+    assert out["stagger_s"] == 0.5
     assert [r["sessions"] for r in out["runs"]] == [2]
     for run in out["runs"]:
         assert run["errors"] == 0, run["error_examples"]
         for action in ACTIONS:  # one sample per session per action
             assert run["actions_ms"][action]["n"] == run["sessions"], action
             assert run["actions_ms"][action]["p95"] > 0, action
+            every = run["samples_ms"][action]  # each session's own samples, loop by loop
+            assert len(every) == run["sessions"] and all(len(s) == 1 for s in every), action
+            assert statistics.median(x for s in every for x in s) == pytest.approx(run["actions_ms"][action]["p50"], abs=1)
         assert run["server_rss_mb_peak"] > 0 and run["server_threads_peak"] > 0
         assert run["cpu_s"]["server"] > 0 and run["cpu_s"]["browsers"] > 0
         assert run["cpu_s_per_action"]["browsers"] == pytest.approx(run["cpu_s"]["browsers"] / (9 * run["sessions"]),
