@@ -5,7 +5,8 @@
 report (rewritten every 5 s) counts, per thread kind, how often each function of the project was on the
 stack (inclusive) and at its top (self), so the Streamlit script threads' time can be split by page, loader
 and SQL call. The sampler itself needs the GIL, so samples land where threads let go of it: a lower bound
-on pure-Python hot spots, a fair picture of where script runs wait.
+on pure-Python hot spots, a fair picture of where script runs wait. Each script run and selection load is
+also timed (`run_timer`: wall against thread CPU, and what overlapped the slowest fragment runs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from types import FrameType
 
+from mira_core.bench.run_timer import RunLog, install
 from mira_core.settings import PROJECT_ROOT
 
 ROOT = str(PROJECT_ROOT)
@@ -40,8 +42,8 @@ def _where(frame: FrameType) -> str:
 class Sampler:
     """Counts of (thread kind, function) on the stack and on top, plus samples per thread kind."""
 
-    def __init__(self, out: Path, every: float = 0.01):
-        self.out, self.every = out, every
+    def __init__(self, out: Path, every: float = 0.01, runs: RunLog | None = None):
+        self.out, self.every, self.runs = out, every, runs
         self.samples: Counter[str] = Counter()
         self.inclusive: dict[str, Counter[str]] = {}
         self.top: dict[str, Counter[str]] = {}
@@ -65,14 +67,17 @@ class Sampler:
     def _write(self) -> None:
         report = {"every_s": self.every, "samples": dict(self.samples),
                   "inclusive": {k: c.most_common(60) for k, c in self.inclusive.items()},
-                  "self": {k: c.most_common(40) for k, c in self.top.items()}}
+                  "self": {k: c.most_common(40) for k, c in self.top.items()},
+                  "runs": self.runs.report() if self.runs is not None else {}}
         self.out.write_text(json.dumps(report, indent=1))
 
     def run(self) -> None:
         """Sample until the process ends, writing the report every 5 s."""
-        last = time.monotonic()
+        last, timing = time.monotonic(), self.runs is None
         while True:
             time.sleep(self.every)
+            if not timing and self.runs is not None:
+                timing = install(self.runs)  # once Streamlit is imported, before any session connects
             self._take()
             if time.monotonic() - last > 5:
                 self._write()
@@ -82,7 +87,7 @@ class Sampler:
 def main() -> None:
     """Start the sampler thread, then run streamlit with the arguments after `--`."""
     out, args = Path(sys.argv[1]), sys.argv[sys.argv.index("--") + 1:]
-    threading.Thread(target=Sampler(out).run, name="stack-sampler", daemon=True).start()
+    threading.Thread(target=Sampler(out, runs=RunLog()).run, name="stack-sampler", daemon=True).start()
     sys.argv = ["streamlit", *args]
     runpy.run_module("streamlit", run_name="__main__", alter_sys=True)
 
