@@ -16,9 +16,7 @@ the one per-item step of both), so what is stored and rejected does not depend o
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,6 +50,7 @@ from mira_core.jsonstream import (
     iter_line_spans,
 )
 from mira_core.records import OutcomeReport
+from mira_core.spawn import SpawnWithoutMain
 from mira_core.storage import Engine, write_tx
 from mira_core.storage.outcomes_repo import store_outcome_reports
 from mira_core.storage.prepared_rows import PreparedRow
@@ -77,12 +76,6 @@ CHUNK_BYTES = 4 << 20
 IN_FLIGHT_PER_WORKER = 4
 
 
-def _can_spawn() -> bool:
-    """Spawned workers re-import the main script by path; a script read from stdin cannot be (serial then)."""
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    return main_file is None or Path(main_file).exists()
-
-
 def default_workers() -> int:
     """Worker processes for large files: one per core (1 means no pool)."""
     return os.cpu_count() or 1
@@ -104,7 +97,7 @@ class WorkerPool:
         """The running pool (started now if it is not yet)."""
         if self._executor is None:
             # spawn: workers never inherit the parent's database connections or threads
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=SpawnWithoutMain(),
                                                  initializer=init_worker)
         return self._executor
 
@@ -201,7 +194,7 @@ class Importer:
             items = iter([sniffed.whole])  # already read and parsed while sniffing
         else:
             items = file_items(path, layout, sniffed.container, self.max_bytes)
-        if not reuse and self.workers > 1 and f.size >= self.parallel_min_bytes and _can_spawn():
+        if not reuse and self.workers > 1 and f.size >= self.parallel_min_bytes:
             # workers read a plain JSON Lines file's lines themselves; a compressed one's are sent to them
             if layout.framing == "rows" and sniffed.container == "lines" and compression_of(path) is None:
                 self._run_parallel(iter_line_spans(path, self.max_bytes), layout, path)
