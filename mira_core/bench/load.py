@@ -209,7 +209,8 @@ def run(args: argparse.Namespace) -> Figures:
         stack.callback(engine.dispose)
         tokens = _token_plan(engine, sum(args.sessions) * args.loops)
         scoring = ScoringLoad(engine, url, work / "worker.log", latency=args.scorer_latency,
-                              concurrency=args.scorer_concurrency)
+                              concurrency=args.scorer_concurrency, worker_nice=args.worker_nice,
+                              simulator_nice=args.simulator_nice)
         stack.callback(scoring.close)
         app = stack.enter_context(_app(url, work, profile=args.profile))
         stage = Stage(app, engine, scoring, pg_pid, work, niced_chromium(work, args.browser_nice), args.think_s,
@@ -261,6 +262,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--browser-nice", type=int, default=0, choices=range(20), metavar="0-19",
                    help="run the chromiums at this niceness (browsers on other machines, roughly: their CPU "
                         "yields to the server's)")
+    p.add_argument("--worker-nice", type=int, default=0, choices=range(20), metavar="0-19",
+                   help="run the scoring worker at this niceness (`worker --nice`; the app's own worker runs at 10)")
+    p.add_argument("--simulator-nice", type=int, default=0, choices=range(20), metavar="0-19",
+                   help="run the SIMULATED scorer at this niceness (it stands for GPU machines elsewhere)")
 
 
 BENCHMARK = Benchmark("load", "curators at once (1..N chromium sessions signed in, Browse/Record/tag/Retention/"

@@ -27,14 +27,16 @@ from mira_core.storage import Engine
 class ScoringLoad:
     """Simulator + worker + a job kept open; `finished(t)` is the number of items settled by time `t`."""
 
-    def __init__(self, engine: Engine, url: str, log: Path, *, latency: float, concurrency: int, every: float = 1.0):
+    def __init__(self, engine: Engine, url: str, log: Path, *, latency: float, concurrency: int, every: float = 1.0,
+                 worker_nice: int = 0, simulator_nice: int = 0):
         self.engine, self.every = engine, every
-        self.simulator, base = _start_simulator(latency, concurrency)
+        self.simulator, base = _start_simulator(latency, concurrency, simulator_nice)
         self.settings = ScorerSettings(base_url=base, concurrency=concurrency, request_timeout=60)
         self.job_ids: list[str] = [self._new_job()]
         env = {**os.environ, "MIRA_DATABASE_URL": url, "MIRA_SCORER_BASE_URL": base, "MIRA_WORKER_AUTOSTART": "0"}
         self._log = open(log, "wb")  # noqa: SIM115 - closed in close()
-        self.worker = subprocess.Popen([sys.executable, "-m", "mira_core.cli", "worker", "--poll", "0.2"], env=env,
+        self.worker = subprocess.Popen([sys.executable, "-m", "mira_core.cli", "worker", "--poll", "0.2",
+                                        "--nice", str(worker_nice)], env=env,
                                        stdout=self._log, stderr=subprocess.STDOUT)
         self.times: list[float] = []
         self.counts: list[int] = []

@@ -41,13 +41,17 @@ class Span:
 
 
 def _thread_clock() -> tuple[float, float]:
-    """This thread's (CPU seconds, seconds runnable but waiting for a CPU), from Linux's schedstat."""
+    """This thread's (CPU seconds, seconds runnable but waiting for a CPU; Linux's schedstat, else 0).
+
+    CPU comes from `thread_time`: schedstat's CPU figure of a running thread is only brought up to date at a
+    scheduler tick or switch, so a run shorter than a tick could read 0 (seen in CI).
+    """
     try:
         with open("/proc/thread-self/schedstat", encoding="ascii") as f:
-            on_cpu, waited, _ = f.read().split()
-        return int(on_cpu) / 1e9, int(waited) / 1e9
-    except (OSError, ValueError):  # not Linux: CPU time only
-        return time.thread_time(), 0.0
+            waited = int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):  # not Linux
+        waited = 0.0
+    return time.thread_time(), waited
 
 
 def _overlap(a: Span, b: Span) -> float:

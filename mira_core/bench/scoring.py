@@ -46,11 +46,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_simulator(latency: float, concurrency: int) -> tuple[subprocess.Popen[bytes], str]:
+def _start_simulator(latency: float, concurrency: int, nice: int = 0) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
+    prefix = ["nice", "-n", str(nice)] if nice > 0 else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mira_core.cli", "simulate-scorer", "--port", str(port), "--latency", str(latency),
-         "--concurrency", str(concurrency)],
+        [*prefix, sys.executable, "-m", "mira_core.cli", "simulate-scorer", "--port", str(port),
+         "--latency", str(latency), "--concurrency", str(concurrency)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy(),
     )
     base = f"http://127.0.0.1:{port}/v1"

@@ -52,6 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worker", help="run the scoring worker (serves queued jobs until stopped)")
     p.add_argument("--idle-exit", type=float, default=None, help="exit after this many idle seconds")
     p.add_argument("--poll", type=float, default=1.0, help="seconds between looks for work")
+    p.add_argument("--nice", type=int, default=0, choices=range(20), metavar="0-19",
+                   help="run below an app on this machine by this much niceness (the app's own worker: 10)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("reparse", help="re-apply the parser to every stored raw output (no model calls)")
@@ -252,10 +254,11 @@ def cmd_job(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the worker in the foreground (Ctrl-C / SIGTERM finishes in-flight calls, then exits)."""
     from mira_core.scoring.worker import WorkerOptions
-    from mira_core.scoring.worker_process import run_worker
+    from mira_core.scoring.worker_process import lower_priority, run_worker
 
+    niceness = lower_priority(args.nice)
     engine = open_engine(args.settings)
-    print(f"scoring worker serving {args.settings.database_url}", flush=True)
+    print(f"scoring worker serving {args.settings.database_url} (niceness {niceness})", flush=True)
     runs = run_worker(engine, args.settings, WorkerOptions(idle_exit=args.idle_exit, poll=args.poll,
                                                          api_key=api_key_source()[0]))
     print(f"scoring worker stopped after {runs} job runs", flush=True)

@@ -12,7 +12,7 @@ import sys
 from mira_core.scoring.settings import api_key_source
 from mira_core.scoring.worker import WorkerOptions
 from mira_core.scoring.worker_lock import WorkerBusy
-from mira_core.scoring.worker_process import run_worker
+from mira_core.scoring.worker_process import lower_priority, run_worker
 from mira_core.settings import load_settings
 from mira_core.storage import open_store
 
@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mira_core.scoring.worker_main", description="the MIRA scoring worker")
     parser.add_argument("--idle-exit", type=float, default=None)
     parser.add_argument("--poll", type=float, default=1.0)
+    parser.add_argument("--nice", type=int, default=0, choices=range(20), metavar="0-19", help="raise the niceness by this much (0-19)")
     args = parser.parse_args(argv)
+    lower_priority(args.nice)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # it reports every start's version check at INFO
     settings = load_settings()

@@ -39,13 +39,15 @@ def store_args(tmp_path):
 def test_bench_load_two_sessions_lose_no_write(tmp_path, capsys, store_args):
     argv = ["bench", "load", "--records", "200", "--sessions", "2", "--loops", "1", "--idle-s", "2",
             "--scorer-concurrency", "2", "--think-s", "0.2", "--browser-nice", "3", "--navigate", "sidebar", "--stagger-s", "0.5",
-            "--work-dir", str(tmp_path),
+            "--worker-nice", "4", "--work-dir", str(tmp_path),
             *store_args]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["benchmark"] == "load" and out["records"] == 200
     assert out["think_s"] == 0.2 and out["browser_nice"] == 3 and out["navigate"] == "sidebar"
-    assert out["stagger_s"] == 0.5
+    assert out["stagger_s"] == 0.5 and out["worker_nice"] == 4
+    expected = min(os.nice(0) + 4, 19)
+    assert f"(niceness {expected})" in (tmp_path / "worker.log").read_text()  # the worker really runs lowered
     assert [r["sessions"] for r in out["runs"]] == [2]
     for run in out["runs"]:
         assert run["errors"] == 0, run["error_examples"]
