@@ -71,7 +71,8 @@ PARALLEL_MIN_BYTES = 16 << 20
 # A chunk sent to a worker: this many items or raw bytes, whichever comes first; at most
 # IN_FLIGHT_PER_WORKER chunks per worker are queued or running (bounded memory: at most
 # 2 x 16 x 4 MB of raw bytes). The workers must stay busy through a batch's commit (~150 ms on a large
-# store): at 232K records (bench import, 2 workers) 4 in flight took 119-121 s, 16 took 107 s, 32 took 114 s.
+# store): at 232K records (import child, 2 workers; docs/BENCHMARKS.md) 4 in flight took 119-121 s, 16 took
+# 107 s, 32 took 114 s.
 CHUNK_ITEMS = 64
 CHUNK_BYTES = 4 << 20
 IN_FLIGHT_PER_WORKER = 16

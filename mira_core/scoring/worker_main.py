@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mira_core.scoring.worker_main", description="the MIRA scoring worker")
     parser.add_argument("--idle-exit", type=float, default=None)
     parser.add_argument("--poll", type=float, default=1.0)
-    parser.add_argument("--nice", type=int, default=0, choices=range(20), metavar="0-19", help="raise the niceness by this much (0-19)")
+    parser.add_argument("--nice", type=int, default=0, choices=range(20), metavar="0-19",
+                        help="raise the niceness by this much")
     args = parser.parse_args(argv)
     lower_priority(args.nice)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -22,7 +22,8 @@ from mira_core.storage import Engine, jobs_repo, read_conn
 ENTRY_MODULE = "mira_core.scoring.worker_main"
 APP_WORKER_NICENESS = 10
 """The niceness of a worker the app starts: it shares the app's machine, and a curator's click should not wait
-behind its parsing and commits (the load benchmark saw a tag save spend half its time waiting for a CPU)."""
+behind its parsing and commits. In `bench load` (browsers on the same box) it made no difference beyond noise;
+it matters where the worker, not ten browsers, is what competes with the app."""
 
 
 def lower_priority(increment: int) -> int:
