@@ -257,13 +257,13 @@ class Importer:
         if not batch:
             return
         try:
-            with write_tx(self.engine) as conn:
+            with write_tx(self.engine, journal_in_memory=True) as conn:
                 counts = insert_prepared(conn, batch)
             self._count(counts)
         except StorageError:
             for row in batch:  # isolate the bad record; the others still go in
                 try:
-                    with write_tx(self.engine) as conn:
+                    with write_tx(self.engine, journal_in_memory=True) as conn:
                         self._count(insert_prepared(conn, [row]))
                 except StorageError as exc:
                     self.summary.rejected.append(Rejection(row.origin, f"database refused the record: {exc.reason}"))

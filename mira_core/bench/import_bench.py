@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from mira_core.bench.baseline import copy_rows_seconds
+from mira_core.bench.proc_stats import machine_shares, machine_ticks
 from mira_core.bench.registry import Benchmark, Figures
 from mira_core.bench.timing import median_ms
 from mira_core.demo.corpus import DemoCorpus, generate_corpus
@@ -151,6 +152,20 @@ def _cpu_figures(child: ChildFigures) -> Figures:
             "cpu_ms_per_record": round(total * 1000 / max(child["imported"], 1), 3)}
 
 
+def _import_and_baseline(db: Path, base_db: Path, corpus: DemoCorpus) -> tuple[ChildFigures, tuple[float, int], Figures]:
+    """The import (in a child), then the baseline copy of its rows, and how the machine's cores spent each."""
+    ticks = machine_ticks()
+    child = _import_in_child(f"sqlite:///{db}", corpus)
+    machine: Figures = {"machine_during_import": machine_shares(ticks, machine_ticks())}
+    base_engine = make_engine(f"sqlite:///{base_db}")
+    migrate.upgrade(base_engine)
+    base_engine.dispose()
+    ticks = machine_ticks()
+    baseline = copy_rows_seconds(db, base_db)
+    machine["machine_during_baseline"] = machine_shares(ticks, machine_ticks())
+    return child, baseline, machine
+
+
 def run(args: argparse.Namespace) -> Figures:
     """Generate, import, measure (see module docstring); returns the figures."""
     with tempfile.TemporaryDirectory(prefix="mira-bench-") as tmp:
@@ -160,11 +175,7 @@ def run(args: argparse.Namespace) -> Figures:
         db, base_db = work / "import.sqlite", work / "baseline.sqlite"
         for p in [*work.glob("import.sqlite*"), *work.glob("baseline.sqlite*")]:
             p.unlink()
-        child = _import_in_child(f"sqlite:///{db}", corpus)
-        base_engine = make_engine(f"sqlite:///{base_db}")
-        migrate.upgrade(base_engine)
-        base_engine.dispose()
-        base_s, base_rows = copy_rows_seconds(db, base_db)
+        child, (base_s, base_rows), machine = _import_and_baseline(db, base_db, corpus)
         pages = _page_latencies(f"sqlite:///{db}", args.runs)
         secs = child["seconds"]
         records_per_s = round(child["imported"] / secs, 1)
@@ -184,6 +195,9 @@ def run(args: argparse.Namespace) -> Figures:
             "peak_rss_worker_mb": child["peak_rss_worker_mb"],
             "workers": child["workers"],
             **_cpu_figures(child),
+            # How all cores spent the import's and the baseline's time (busy, I/O wait, stolen, idle): runs
+            # of the same code that differ in wall time can then be told apart from a change in the code.
+            **machine,
             "db_mb": _db_mb(db),
             **pages,
             "generate_s": round(generate_s, 1),

@@ -65,6 +65,36 @@ def split_cpu(roots: dict[str, int]) -> dict[str, float]:
     return {**{name: cpu_seconds(pids) for name, pids in trees.items()}, "browsers": cpu_seconds(mine)}
 
 
+_CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def parse_cpu_line(line: str) -> dict[str, int]:
+    """The machine-wide `cpu` line of /proc/stat as ticks per state (guest time is already in user/nice)."""
+    values = line.split()
+    if not values or values[0] != "cpu":
+        raise ValueError(f"not the machine-wide cpu line of /proc/stat: {line[:80]!r}")
+    return dict(zip(_CPU_FIELDS, map(int, values[1:1 + len(_CPU_FIELDS)]), strict=False))
+
+
+def machine_ticks() -> dict[str, int]:
+    """All cores' ticks per state since boot (/proc/stat's first line)."""
+    with open("/proc/stat") as f:
+        return parse_cpu_line(f.readline())
+
+
+def machine_shares(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
+    """Shares of all cores' time between two `machine_ticks` readings: busy, waiting on I/O, stolen, idle.
+
+    A benchmark's wall time moves with what else the machine does; these say how it was spent, so two runs
+    of the same work with different wall times can be read (e.g. I/O wait, or a hypervisor taking cores).
+    """
+    d = {k: after.get(k, 0) - before.get(k, 0) for k in _CPU_FIELDS}
+    total = sum(d.values()) or 1
+    busy = d["user"] + d["nice"] + d["system"] + d["irq"] + d["softirq"]
+    return {"busy": round(busy / total, 3), "iowait": round(d["iowait"] / total, 3),
+            "steal": round(d["steal"] / total, 3), "idle": round(d["idle"] / total, 3)}
+
+
 def status(pid: int) -> tuple[float, int]:
     """(resident MiB, threads) of `pid`; (0, 0) once it is gone."""
     try:

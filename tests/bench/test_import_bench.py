@@ -32,6 +32,10 @@ def test_bench_import_prints_one_json_object_with_all_figures(tmp_path, capsys):
     assert 50 < fig["peak_rss_mb"] < 4096  # the child's own RSS in MiB, not KiB or bytes
     assert fig["cpu_parent_s"] > 0 and 0 <= fig["cpu_workers_s"] < 600  # seconds, not ms or µs
     assert fig["cpu_ms_per_record"] == pytest.approx((fig["cpu_parent_s"] + fig["cpu_workers_s"]) * 1000 / 300, abs=0.001)
+    for phase in ("machine_during_import", "machine_during_baseline"):
+        shares = fig[phase]
+        assert set(shares) == {"busy", "iowait", "steal", "idle"} and all(0 <= v <= 1 for v in shares.values())
+        assert sum(shares.values()) == pytest.approx(1, abs=0.01) and shares["busy"] > 0
     assert set(fig["goals_met"]) == {"records_per_s", "peak_rss_mb", "browse_page_ms", "record_page_ms"}
     assert not fig["corpus_reused"]
     # A second run in the same work dir reuses the generated corpus and rebuilds the databases.

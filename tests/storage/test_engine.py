@@ -28,3 +28,25 @@ def test_an_unreachable_database_is_a_storage_error():
 def test_other_exceptions_pass_through_unchanged(sqlite_engine):
     with pytest.raises(KeyError), read_conn(sqlite_engine):
         raise KeyError("not a database problem")
+
+
+def _temp_store(conn) -> int:
+    return conn.execute(text("PRAGMA temp_store")).scalar()
+
+
+def test_an_in_memory_journal_lasts_for_its_transaction_only(sqlite_engine):
+    """Imports keep statement journals in memory; the pooled connection goes back to SQLite's default, error or not."""
+    with read_conn(sqlite_engine) as conn:
+        default = _temp_store(conn)
+    with write_tx(sqlite_engine, journal_in_memory=True) as conn:
+        assert _temp_store(conn) == 2  # MEMORY
+        conn.execute(text("CREATE TABLE t (x INTEGER NOT NULL)"))
+    with pytest.raises(StorageError), write_tx(sqlite_engine, journal_in_memory=True) as conn:
+        conn.execute(text("INSERT INTO t VALUES (NULL)"))
+    with read_conn(sqlite_engine) as conn:
+        assert _temp_store(conn) == default != 2
+    with write_tx(sqlite_engine) as conn:
+        assert _temp_store(conn) == default
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    with read_conn(sqlite_engine) as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1
