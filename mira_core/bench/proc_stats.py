@@ -77,9 +77,12 @@ def parse_cpu_line(line: str) -> dict[str, int]:
 
 
 def machine_ticks() -> dict[str, int]:
-    """All cores' ticks per state since boot (/proc/stat's first line)."""
-    with open("/proc/stat") as f:
-        return parse_cpu_line(f.readline())
+    """All cores' ticks per state since boot (/proc/stat's first line); {} where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            return parse_cpu_line(f.readline())
+    except OSError:
+        return {}
 
 
 def machine_shares(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:

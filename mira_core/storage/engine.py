@@ -124,24 +124,24 @@ def write_tx(engine: Engine, *, journal_in_memory: bool = False) -> Iterator[Con
     try:
         with _WRITE_LOCKS.get(engine) or nullcontext(), engine.connect() as conn:
             conn.execution_options(mira_write=True)
-            with _temp_store(conn, "MEMORY" if journal_in_memory and is_sqlite(engine) else None), conn.begin():
+            with _temp_store_in_memory(conn, journal_in_memory and is_sqlite(engine)), conn.begin():
                 yield conn
     except SQLAlchemyError as exc:
         raise storage_error(exc) from exc
 
 
 @contextmanager
-def _temp_store(conn: Connection, mode: str | None) -> Iterator[None]:
-    """SQLite's `temp_store` set to `mode` for the block, and back to the default after (pooled connection).
+def _temp_store_in_memory(conn: Connection, on: bool) -> Iterator[None]:
+    """SQLite's `temp_store` MEMORY for the block (when `on`), and back to the default after (pooled connection).
 
     Set on the driver's connection outside any transaction (SQLAlchemy would begin one around a PRAGMA).
     """
-    if mode is None:
+    if not on:
         yield
         return
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
-    dbapi.execute(f"PRAGMA temp_store={mode}")
+    dbapi.execute("PRAGMA temp_store=MEMORY")
     try:
         yield
     finally:
